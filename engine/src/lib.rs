@@ -1,0 +1,10 @@
+//! A userspace PPTP engine: PPTP control, enhanced GRE, PPP (LCP, authentication,
+//! CCP, IPCP) and MPPE, as pure state machines fed bytes and time.
+
+pub mod auth;
+pub mod mppe;
+pub mod secret;
+pub mod wire;
+
+#[cfg(test)]
+mod test_vectors;

@@ -1,0 +1,384 @@
+//! Microsoft Point-to-Point Encryption (RFC 3078, keys from RFC 3079), following
+//! the Linux kernel's `ppp_mppe.c` where it departs from the RFC (first count 0,
+//! no FLUSHED bit on the first stateful packet, key change on reset).
+
+pub mod keys;
+
+use rc4::{Rc4, StreamCipher};
+use thiserror::Error;
+
+pub use keys::{KeyChain, StartKey, Strength};
+
+pub const BIT_FLUSHED: u8 = 0x80;
+pub const BIT_ENCRYPTED: u8 = 0x10;
+/// Bits B and C belong to MPPC compression, which is never negotiated.
+const BITS_COMPRESSION: u8 = 0x60;
+const CCOUNT_SPACE: u16 = 0x1000;
+const CCOUNT_MASK: u16 = 0x0FFF;
+/// Size of the MPPE header that precedes the encrypted protocol and data.
+pub const HEADER_LEN: usize = 2;
+/// Bytes MPPE adds to each frame (header + the 0x00FD protocol); the interface MTU
+/// drops by this much once MPPE is on, as pppd does.
+pub const OVERHEAD: usize = 4;
+
+/// Mode and strength of one direction, as negotiated in CCP.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MppeParams {
+    pub strength: Strength,
+    pub stateful: bool,
+}
+
+impl std::fmt::Display for MppeParams {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mode = if self.stateful { "stateful" } else { "stateless" };
+        write!(f, "{}-{}", self.strength.bits(), mode)
+    }
+}
+
+/// The sending half: owns its key chain and RC4 state.
+pub struct Encryptor {
+    keys: KeyChain,
+    rc4: Rc4,
+    ccount: u16,
+    stateful: bool,
+    flush_next: bool,
+}
+
+impl Encryptor {
+    pub fn new(start: &StartKey, params: MppeParams) -> Self {
+        let keys = KeyChain::new(start, params.strength);
+        Encryptor {
+            rc4: keys.cipher(),
+            keys,
+            // The kernel starts here so that the first packet carries count 0.
+            ccount: CCOUNT_MASK,
+            stateful: params.stateful,
+            flush_next: false,
+        }
+    }
+
+    /// Encrypt `data` (the inner PPP protocol field and payload) in place and return the
+    /// 2-byte MPPE header to put in front of it.
+    pub fn encrypt(&mut self, data: &mut [u8]) -> [u8; HEADER_LEN] {
+        self.ccount = (self.ccount + 1) & CCOUNT_MASK;
+        let mut bits = BIT_ENCRYPTED;
+        if !self.stateful || self.ccount & 0xFF == 0xFF || self.flush_next {
+            self.keys.rekey();
+            self.rc4 = self.keys.cipher();
+            bits |= BIT_FLUSHED;
+            self.flush_next = false;
+        }
+        self.rc4.apply_keystream(data);
+        let h = ((bits as u16) << 8) | self.ccount;
+        h.to_be_bytes()
+    }
+
+    /// The peer sent a CCP Reset-Request. Like the kernel, only flag the next packet:
+    /// several Reset-Requests for one loss (a lost Reset-Ack) must not rekey each time.
+    pub fn reset(&mut self) {
+        self.flush_next = true;
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Error)]
+pub enum MppeError {
+    #[error("MPPE packet too short")]
+    Truncated,
+    #[error("MPPE packet without the encrypted bit (header {0:#06x})")]
+    NotEncrypted(u16),
+    #[error("MPPE packet uses MPPC compression, which was not negotiated")]
+    Compressed,
+    #[error("stateless MPPE packet without the flushed bit (count {0})")]
+    NotFlushed(u16),
+    #[error("MPPE packet {got} arrived after {last}: dropped as late")]
+    Late { got: u16, last: u16 },
+    #[error("MPPE packet {got} where {expected} was expected: resynchronising")]
+    Lost { got: u16, expected: u16 },
+    #[error("MPPE packet {0} discarded while waiting for the peer to resynchronise")]
+    Discarding(u16),
+    #[error("decrypted MPPE payload carries an invalid protocol field")]
+    BadProtocol,
+}
+
+/// What the caller must do after a decryption failure.
+impl MppeError {
+    /// True when the peer must be sent a CCP Reset-Request (stateful loss).
+    pub fn needs_reset_request(&self) -> bool {
+        matches!(self, MppeError::Lost { .. })
+    }
+}
+
+/// The receiving half.
+pub struct Decryptor {
+    keys: KeyChain,
+    rc4: Rc4,
+    ccount: u16,
+    stateful: bool,
+    discard: bool,
+    /// Kernel-style error score: +100 for a malformed packet, +1 for a late one,
+    /// halved by every good packet.
+    sanity_errors: u32,
+}
+
+/// The kernel gives up on the link at this score ("Too many MPPE errors").
+pub const FATAL_SANITY_ERRORS: u32 = 1600;
+
+impl Decryptor {
+    pub fn new(start: &StartKey, params: MppeParams) -> Self {
+        let keys = KeyChain::new(start, params.strength);
+        Decryptor {
+            rc4: keys.cipher(),
+            keys,
+            ccount: CCOUNT_MASK,
+            stateful: params.stateful,
+            discard: false,
+            sanity_errors: 0,
+        }
+    }
+
+    pub fn sanity_errors(&self) -> u32 {
+        self.sanity_errors
+    }
+
+    pub fn is_fatal(&self) -> bool {
+        self.sanity_errors >= FATAL_SANITY_ERRORS
+    }
+
+    /// Decrypt one MPPE packet (header + ciphertext) in place. On success returns the
+    /// inner PPP protocol and the range of `packet` holding its payload.
+    pub fn decrypt(&mut self, packet: &mut [u8]) -> Result<(u16, std::ops::Range<usize>), MppeError> {
+        if packet.len() < HEADER_LEN + 1 {
+            self.sanity_errors += 100;
+            return Err(MppeError::Truncated);
+        }
+        let h = u16::from_be_bytes([packet[0], packet[1]]);
+        let bits = packet[0];
+        let ccount = h & CCOUNT_MASK;
+        let flushed = bits & BIT_FLUSHED != 0;
+        if bits & BIT_ENCRYPTED == 0 {
+            self.sanity_errors += 100;
+            return Err(MppeError::NotEncrypted(h));
+        }
+        if bits & BITS_COMPRESSION != 0 {
+            self.sanity_errors += 100;
+            return Err(MppeError::Compressed);
+        }
+        if !self.stateful && !flushed {
+            self.sanity_errors += 100;
+            return Err(MppeError::NotFlushed(ccount));
+        }
+        if self.stateful && ccount & 0xFF == 0xFF && !flushed {
+            self.sanity_errors += 100;
+            return Err(MppeError::NotFlushed(ccount));
+        }
+
+        if !self.stateful {
+            let delta = ccount.wrapping_sub(self.ccount) % CCOUNT_SPACE;
+            // A repeated count would decrypt with a spent key; the kernel's half-space
+            // rule catches everything older.
+            if delta == 0 || delta > CCOUNT_SPACE / 2 {
+                self.sanity_errors += 1;
+                return Err(MppeError::Late { got: ccount, last: self.ccount });
+            }
+            // RFC 3078 §8.1: one key change per packet, including those we never saw.
+            for _ in 0..delta {
+                self.keys.rekey();
+            }
+            self.ccount = ccount;
+            self.rc4 = self.keys.cipher();
+        } else {
+            if !self.discard {
+                let expected = (self.ccount + 1) & CCOUNT_MASK;
+                self.ccount = expected;
+                if ccount != expected {
+                    self.discard = true;
+                    return Err(MppeError::Lost { got: ccount, expected });
+                }
+            } else if !flushed {
+                return Err(MppeError::Discarding(ccount));
+            } else {
+                // One key change for every flag packet (count xFF) we missed.
+                while ccount & !0xFF != self.ccount & !0xFF {
+                    self.keys.rekey();
+                    self.ccount = (self.ccount + 0x100) & CCOUNT_MASK;
+                }
+                self.discard = false;
+                self.ccount = ccount;
+            }
+            if flushed {
+                self.keys.rekey();
+                self.rc4 = self.keys.cipher();
+            }
+        }
+
+        let body = &mut packet[HEADER_LEN..];
+        self.rc4.apply_keystream(body);
+        self.sanity_errors /= 2;
+        let (proto, plen) = if body[0] & 1 == 1 {
+            (body[0] as u16, 1)
+        } else if body.len() >= 2 && body[1] & 1 == 1 {
+            (u16::from_be_bytes([body[0], body[1]]), 2)
+        } else {
+            return Err(MppeError::BadProtocol);
+        };
+        Ok((proto, HEADER_LEN + plen..packet.len()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::test_vectors::{hex, vector};
+
+    fn start_key(v: &serde_json::Value) -> StartKey {
+        StartKey::new(hex(&v["inputs"]["client_send_start_key"]).try_into().unwrap())
+    }
+
+    fn check_packets(name: &str, stateful: bool) {
+        let v = vector(name);
+        let params = MppeParams { strength: Strength::Bits128, stateful };
+        let mut enc = Encryptor::new(&start_key(v), params);
+        let mut dec = Decryptor::new(&start_key(v), params);
+        for p in v["outputs"]["packets"].as_array().unwrap() {
+            let mut data = hex(&p["plaintext_ppp_protocol_and_payload"]);
+            let plain = data.clone();
+            let h = enc.encrypt(&mut data);
+            assert_eq!(h.to_vec(), hex(&p["header"]), "{name} ccount {}", p["ccount"]);
+            assert_eq!(data, hex(&p["ciphertext"]));
+            let mut pkt = [h.to_vec(), data].concat();
+            let (proto, range) = dec.decrypt(&mut pkt).unwrap();
+            assert_eq!(proto, 0x0021);
+            assert_eq!(&pkt[range], &plain[2..]);
+        }
+    }
+
+    #[test]
+    fn stateless_vectors() {
+        check_packets("mppe_128_stateless_client_first_packets_computed", false);
+    }
+
+    #[test]
+    fn stateful_vectors() {
+        check_packets("mppe_128_stateful_client_first_packets_computed", true);
+    }
+
+    #[test]
+    fn stateful_flag_packet_vector() {
+        let v = vector("mppe_128_stateful_flag_packet_computed");
+        let params = MppeParams { strength: Strength::Bits128, stateful: true };
+        let mut enc = Encryptor::new(&start_key(v), params);
+        let plain = hex(&"00214500001400000000000000000000000000000000".into());
+        for _ in 0..255 {
+            enc.encrypt(&mut plain.clone());
+        }
+        for key in ["packet_ccount_255", "packet_ccount_256"] {
+            let p = &v["outputs"][key];
+            let mut data = plain.clone();
+            let h = enc.encrypt(&mut data);
+            assert_eq!(h.to_vec(), hex(&p["header"]), "{key}");
+            assert_eq!(data, hex(&p["ciphertext"]), "{key}");
+        }
+    }
+
+    fn pair(stateful: bool) -> (Encryptor, Decryptor) {
+        let k = StartKey::new([7; 16]);
+        let p = MppeParams { strength: Strength::Bits128, stateful };
+        (Encryptor::new(&k, p), Decryptor::new(&k, p))
+    }
+
+    fn seal(enc: &mut Encryptor, n: u8) -> Vec<u8> {
+        let mut d = vec![0x00, 0x21, n, n, n];
+        let h = enc.encrypt(&mut d);
+        [h.to_vec(), d].concat()
+    }
+
+    fn open(dec: &mut Decryptor, mut p: Vec<u8>) -> Result<u8, MppeError> {
+        let (_, r) = dec.decrypt(&mut p)?;
+        Ok(p[r][0])
+    }
+
+    #[test]
+    fn stateless_decision_table() {
+        let v = vector("mppe_stateless_ccount_rule_computed");
+        for c in v["outputs"]["cases"].as_array().unwrap() {
+            let last = c["last_ccount"].as_u64().unwrap() as u16;
+            let got = c["received_ccount"].as_u64().unwrap() as u16;
+            let late = c["action"].as_str().unwrap().starts_with("drop");
+            let delta = got.wrapping_sub(last) % CCOUNT_SPACE;
+            assert_eq!(delta as u64, c["delta_mod_4096"].as_u64().unwrap());
+            assert_eq!(delta == 0 || delta > CCOUNT_SPACE / 2, late, "{c}");
+        }
+    }
+
+    #[test]
+    fn stateless_loss_and_late_packets() {
+        let (mut enc, mut dec) = pair(false);
+        let pkts: Vec<_> = (0..10).map(|i| seal(&mut enc, i)).collect();
+        assert_eq!(open(&mut dec, pkts[0].clone()), Ok(0));
+        // 1..4 lost: the receiver catches up by rekeying.
+        assert_eq!(open(&mut dec, pkts[5].clone()), Ok(5));
+        // A late packet must be dropped and must not disturb the key chain.
+        assert!(matches!(open(&mut dec, pkts[3].clone()), Err(MppeError::Late { .. })));
+        assert!(matches!(open(&mut dec, pkts[5].clone()), Err(MppeError::Late { .. })));
+        assert_eq!(open(&mut dec, pkts[6].clone()), Ok(6));
+        // Wrap-around of the 12-bit counter.
+        for i in 7..5000u32 {
+            let p = seal(&mut enc, i as u8);
+            if i % 3 != 0 {
+                assert_eq!(open(&mut dec, p), Ok(i as u8), "packet {i}");
+            }
+        }
+    }
+
+    #[test]
+    fn stateful_loss_needs_reset() {
+        let (mut enc, mut dec) = pair(true);
+        for i in 0..300u32 {
+            assert_eq!(open(&mut dec, seal(&mut enc, i as u8)), Ok(i as u8));
+        }
+        let _lost = seal(&mut enc, 0);
+        let e = open(&mut dec, seal(&mut enc, 1)).unwrap_err();
+        assert!(e.needs_reset_request(), "{e}");
+        // Until the sender flushes, everything is discarded.
+        for _ in 0..100 {
+            assert!(matches!(open(&mut dec, seal(&mut enc, 2)), Err(MppeError::Discarding(_))));
+        }
+        enc.reset();
+        enc.reset(); // a second Reset-Request for the same loss changes nothing
+        assert_eq!(open(&mut dec, seal(&mut enc, 42)), Ok(42));
+        assert_eq!(open(&mut dec, seal(&mut enc, 43)), Ok(43));
+    }
+
+    #[test]
+    fn stateful_resync_on_flag_packet_after_missed_flags() {
+        let (mut enc, mut dec) = pair(true);
+        assert_eq!(open(&mut dec, seal(&mut enc, 0)), Ok(0));
+        // Lose everything up to and including two flag packets (0xFF, 0x1FF).
+        for _ in 1..0x210 {
+            seal(&mut enc, 0);
+        }
+        assert!(open(&mut dec, seal(&mut enc, 1)).unwrap_err().needs_reset_request());
+        // Discard up to the next flag packet (0x2FF), which resynchronises by itself.
+        let mut resynced_at = None;
+        for i in 0x211..0x400u32 {
+            if let Ok(b) = open(&mut dec, seal(&mut enc, i as u8)) {
+                assert_eq!(b, i as u8);
+                resynced_at.get_or_insert(i);
+            }
+        }
+        assert_eq!(resynced_at, Some(0x2FF));
+    }
+
+    #[test]
+    fn malformed_packets_raise_sanity_errors() {
+        let (_, mut dec) = pair(false);
+        assert_eq!(dec.decrypt(&mut [0x90]), Err(MppeError::Truncated));
+        assert!(matches!(dec.decrypt(&mut [0x80, 0, 0, 0]), Err(MppeError::NotEncrypted(_))));
+        assert!(matches!(dec.decrypt(&mut [0x10, 1, 0, 0]), Err(MppeError::NotFlushed(1))));
+        assert!(matches!(dec.decrypt(&mut [0xF0, 1, 0, 0]), Err(MppeError::Compressed)));
+        for _ in 0..20 {
+            let _ = dec.decrypt(&mut [0x00, 0, 0]);
+        }
+        assert!(dec.is_fatal());
+    }
+}
