@@ -2,7 +2,10 @@
 //! CCP, IPCP) and MPPE, as pure state machines fed bytes and time.
 
 pub mod auth;
+pub mod gre;
 pub mod mppe;
+pub mod ppp;
+pub mod pptp;
 pub mod secret;
 pub mod wire;
 

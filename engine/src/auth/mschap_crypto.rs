@@ -137,16 +137,24 @@ mod tests {
     #[test]
     fn rfc2759_section_9_2() {
         let v = vector("rfc2759_mschapv2_hash_example");
-        let auth: [u8; 16] = hex(&v["inputs"]["AuthenticatorChallenge"]).try_into().unwrap();
+        let auth: [u8; 16] = hex(&v["inputs"]["AuthenticatorChallenge"])
+            .try_into()
+            .unwrap();
         let peer: [u8; 16] = hex(&v["inputs"]["PeerChallenge"]).try_into().unwrap();
         let user = v["inputs"]["UserName_ascii"].as_str().unwrap();
         let pw = Password::new(v["inputs"]["Password_ascii"].as_str().unwrap());
         assert_eq!(&*pw.utf16le(), &hex(&v["inputs"]["Password_utf16le"])[..]);
         let o = &v["outputs"];
-        assert_eq!(challenge_hash(&peer, &auth, user).to_vec(), hex(&o["Challenge"]));
+        assert_eq!(
+            challenge_hash(&peer, &auth, user).to_vec(),
+            hex(&o["Challenge"])
+        );
         let ph = nt_password_hash(&pw);
         assert_eq!(ph.to_vec(), hex(&o["PasswordHash"]));
-        assert_eq!(hash_nt_password_hash(&ph).to_vec(), hex(&o["PasswordHashHash"]));
+        assert_eq!(
+            hash_nt_password_hash(&ph).to_vec(),
+            hex(&o["PasswordHashHash"])
+        );
         let nt = generate_nt_response(&auth, &peer, user, &pw);
         assert_eq!(nt.to_vec(), hex(&o["NT_Response"]));
         let s = authenticator_response(&pw, &nt, &peer, &auth, user);
@@ -157,7 +165,9 @@ mod tests {
     #[test]
     fn domain_is_not_hashed() {
         let v = vector("rfc2759_mschapv2_hash_example");
-        let auth: [u8; 16] = hex(&v["inputs"]["AuthenticatorChallenge"]).try_into().unwrap();
+        let auth: [u8; 16] = hex(&v["inputs"]["AuthenticatorChallenge"])
+            .try_into()
+            .unwrap();
         let peer: [u8; 16] = hex(&v["inputs"]["PeerChallenge"]).try_into().unwrap();
         assert_eq!(
             challenge_hash(&peer, &auth, "CORP\\User"),
@@ -170,10 +180,16 @@ mod tests {
     fn rfc2759_section_9_3_des_keys() {
         let v = vector("rfc2759_des_key_generation");
         for (raw, parity) in [("RawKey1", "ParityKey1"), ("RawKey2", "ParityKey2")] {
-            assert_eq!(des_key(&hex(&v["inputs"][raw])).to_vec(), hex(&v["outputs"][parity]));
+            assert_eq!(
+                des_key(&hex(&v["inputs"][raw])).to_vec(),
+                hex(&v["outputs"][parity])
+            );
         }
         let pw = Password::new(v["inputs"]["Password_ascii"].as_str().unwrap());
-        assert_eq!(nt_password_hash(&pw).to_vec(), hex(&v["inputs"]["PasswordHash"]));
+        assert_eq!(
+            nt_password_hash(&pw).to_vec(),
+            hex(&v["inputs"]["PasswordHash"])
+        );
     }
 
     #[test]
@@ -181,7 +197,10 @@ mod tests {
         let v = vector("rfc2433_mschapv1_hash_example");
         let pw = Password::new(v["inputs"]["Password_ascii"].as_str().unwrap());
         let chal: [u8; 8] = hex(&v["inputs"]["Challenge"]).try_into().unwrap();
-        assert_eq!(nt_password_hash(&pw).to_vec(), hex(&v["outputs"]["NtPasswordHash"]));
+        assert_eq!(
+            nt_password_hash(&pw).to_vec(),
+            hex(&v["outputs"]["NtPasswordHash"])
+        );
         assert_eq!(
             mschapv1_nt_response(&chal, &pw).to_vec(),
             hex(&v["outputs"]["NtChallengeResponse"])
@@ -192,7 +211,9 @@ mod tests {
     fn lm_hash_memo_example() {
         let v = vector("mschapv1_lm_hash_example");
         let pw = Password::new(
-            String::from_utf8(hex(&v["inputs"]["LmPassword_oem"])).unwrap().to_lowercase(),
+            String::from_utf8(hex(&v["inputs"]["LmPassword_oem"]))
+                .unwrap()
+                .to_lowercase(),
         );
         let lm = lm_password_hash(&pw);
         assert_eq!(lm.to_vec(), hex(&v["outputs"]["LmPasswordHash"]));

@@ -217,7 +217,9 @@ mod tests {
         let (pw, nt) = v2_inputs("rfc3079_mschapv2_56bit");
         let (send, _) = mschapv2_start_keys(&pw, &nt, true);
         let mut msg = b"test message".to_vec();
-        KeyChain::new(&send, Strength::Bits56).cipher().apply_keystream(&mut msg);
+        KeyChain::new(&send, Strength::Bits56)
+            .cipher()
+            .apply_keystream(&mut msg);
         assert_eq!(msg, hex(&"3F106833FA448DA842BC57B8".into()));
     }
 
@@ -227,14 +229,24 @@ mod tests {
         let (pw, nt) = v2_inputs("rfc3079_mschapv2_128bit");
         let (send, recv) = mschapv2_start_keys(&pw, &nt, false);
         let o = &v["outputs"];
-        assert_eq!(send.expose().to_vec(), hex(&o["client_send_start_key128_Magic2"]));
-        assert_eq!(recv.expose().to_vec(), hex(&o["client_recv_start_key128_Magic3"]));
         assert_eq!(
-            KeyChain::new(&send, Strength::Bits128).session_key().to_vec(),
+            send.expose().to_vec(),
+            hex(&o["client_send_start_key128_Magic2"])
+        );
+        assert_eq!(
+            recv.expose().to_vec(),
+            hex(&o["client_recv_start_key128_Magic3"])
+        );
+        assert_eq!(
+            KeyChain::new(&send, Strength::Bits128)
+                .session_key()
+                .to_vec(),
             hex(&o["client_send_session_key128"])
         );
         assert_eq!(
-            KeyChain::new(&recv, Strength::Bits128).session_key().to_vec(),
+            KeyChain::new(&recv, Strength::Bits128)
+                .session_key()
+                .to_vec(),
             hex(&o["client_recv_session_key128"])
         );
     }
@@ -242,7 +254,11 @@ mod tests {
     #[test]
     fn rekey_chain() {
         let v = vector("mppe_rekey_chain_computed");
-        let start = StartKey::new(hex(&v["inputs"]["client_send_start_key128"]).try_into().unwrap());
+        let start = StartKey::new(
+            hex(&v["inputs"]["client_send_start_key128"])
+                .try_into()
+                .unwrap(),
+        );
         for (strength, key) in [
             (Strength::Bits128, "session_keys_128_k0_to_k3"),
             (Strength::Bits40, "session_keys_40_k0_to_k3"),
@@ -261,9 +277,14 @@ mod tests {
         let pw = Password::new(v["inputs"]["Password_ascii"].as_str().unwrap());
         let chal: [u8; 8] = hex(&v["inputs"]["Challenge"]).try_into().unwrap();
         let start = mschapv1_start_key(&pw, &chal);
-        assert_eq!(start.expose().to_vec(), hex(&v["outputs"]["InitialSessionKey"]));
         assert_eq!(
-            KeyChain::new(&start, Strength::Bits128).session_key().to_vec(),
+            start.expose().to_vec(),
+            hex(&v["outputs"]["InitialSessionKey"])
+        );
+        assert_eq!(
+            KeyChain::new(&start, Strength::Bits128)
+                .session_key()
+                .to_vec(),
             hex(&v["outputs"]["CurrentSessionKey"])
         );
         for (name, strength, key) in [

@@ -30,7 +30,11 @@ pub struct MppeParams {
 
 impl std::fmt::Display for MppeParams {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let mode = if self.stateful { "stateful" } else { "stateless" };
+        let mode = if self.stateful {
+            "stateful"
+        } else {
+            "stateless"
+        };
         write!(f, "{}-{}", self.strength.bits(), mode)
     }
 }
@@ -146,7 +150,10 @@ impl Decryptor {
 
     /// Decrypt one MPPE packet (header + ciphertext) in place. On success returns the
     /// inner PPP protocol and the range of `packet` holding its payload.
-    pub fn decrypt(&mut self, packet: &mut [u8]) -> Result<(u16, std::ops::Range<usize>), MppeError> {
+    pub fn decrypt(
+        &mut self,
+        packet: &mut [u8],
+    ) -> Result<(u16, std::ops::Range<usize>), MppeError> {
         if packet.len() < HEADER_LEN + 1 {
             self.sanity_errors += 100;
             return Err(MppeError::Truncated);
@@ -178,7 +185,10 @@ impl Decryptor {
             // rule catches everything older.
             if delta == 0 || delta > CCOUNT_SPACE / 2 {
                 self.sanity_errors += 1;
-                return Err(MppeError::Late { got: ccount, last: self.ccount });
+                return Err(MppeError::Late {
+                    got: ccount,
+                    last: self.ccount,
+                });
             }
             // RFC 3078 §8.1: one key change per packet, including those we never saw.
             for _ in 0..delta {
@@ -192,7 +202,10 @@ impl Decryptor {
                 self.ccount = expected;
                 if ccount != expected {
                     self.discard = true;
-                    return Err(MppeError::Lost { got: ccount, expected });
+                    return Err(MppeError::Lost {
+                        got: ccount,
+                        expected,
+                    });
                 }
             } else if !flushed {
                 return Err(MppeError::Discarding(ccount));
@@ -231,19 +244,31 @@ mod tests {
     use crate::test_vectors::{hex, vector};
 
     fn start_key(v: &serde_json::Value) -> StartKey {
-        StartKey::new(hex(&v["inputs"]["client_send_start_key"]).try_into().unwrap())
+        StartKey::new(
+            hex(&v["inputs"]["client_send_start_key"])
+                .try_into()
+                .unwrap(),
+        )
     }
 
     fn check_packets(name: &str, stateful: bool) {
         let v = vector(name);
-        let params = MppeParams { strength: Strength::Bits128, stateful };
+        let params = MppeParams {
+            strength: Strength::Bits128,
+            stateful,
+        };
         let mut enc = Encryptor::new(&start_key(v), params);
         let mut dec = Decryptor::new(&start_key(v), params);
         for p in v["outputs"]["packets"].as_array().unwrap() {
             let mut data = hex(&p["plaintext_ppp_protocol_and_payload"]);
             let plain = data.clone();
             let h = enc.encrypt(&mut data);
-            assert_eq!(h.to_vec(), hex(&p["header"]), "{name} ccount {}", p["ccount"]);
+            assert_eq!(
+                h.to_vec(),
+                hex(&p["header"]),
+                "{name} ccount {}",
+                p["ccount"]
+            );
             assert_eq!(data, hex(&p["ciphertext"]));
             let mut pkt = [h.to_vec(), data].concat();
             let (proto, range) = dec.decrypt(&mut pkt).unwrap();
@@ -265,7 +290,10 @@ mod tests {
     #[test]
     fn stateful_flag_packet_vector() {
         let v = vector("mppe_128_stateful_flag_packet_computed");
-        let params = MppeParams { strength: Strength::Bits128, stateful: true };
+        let params = MppeParams {
+            strength: Strength::Bits128,
+            stateful: true,
+        };
         let mut enc = Encryptor::new(&start_key(v), params);
         let plain = hex(&"00214500001400000000000000000000000000000000".into());
         for _ in 0..255 {
@@ -282,7 +310,10 @@ mod tests {
 
     fn pair(stateful: bool) -> (Encryptor, Decryptor) {
         let k = StartKey::new([7; 16]);
-        let p = MppeParams { strength: Strength::Bits128, stateful };
+        let p = MppeParams {
+            strength: Strength::Bits128,
+            stateful,
+        };
         (Encryptor::new(&k, p), Decryptor::new(&k, p))
     }
 
@@ -318,8 +349,14 @@ mod tests {
         // 1..4 lost: the receiver catches up by rekeying.
         assert_eq!(open(&mut dec, pkts[5].clone()), Ok(5));
         // A late packet must be dropped and must not disturb the key chain.
-        assert!(matches!(open(&mut dec, pkts[3].clone()), Err(MppeError::Late { .. })));
-        assert!(matches!(open(&mut dec, pkts[5].clone()), Err(MppeError::Late { .. })));
+        assert!(matches!(
+            open(&mut dec, pkts[3].clone()),
+            Err(MppeError::Late { .. })
+        ));
+        assert!(matches!(
+            open(&mut dec, pkts[5].clone()),
+            Err(MppeError::Late { .. })
+        ));
         assert_eq!(open(&mut dec, pkts[6].clone()), Ok(6));
         // Wrap-around of the 12-bit counter.
         for i in 7..5000u32 {
@@ -341,7 +378,10 @@ mod tests {
         assert!(e.needs_reset_request(), "{e}");
         // Until the sender flushes, everything is discarded.
         for _ in 0..100 {
-            assert!(matches!(open(&mut dec, seal(&mut enc, 2)), Err(MppeError::Discarding(_))));
+            assert!(matches!(
+                open(&mut dec, seal(&mut enc, 2)),
+                Err(MppeError::Discarding(_))
+            ));
         }
         enc.reset();
         enc.reset(); // a second Reset-Request for the same loss changes nothing
@@ -357,7 +397,9 @@ mod tests {
         for _ in 1..0x210 {
             seal(&mut enc, 0);
         }
-        assert!(open(&mut dec, seal(&mut enc, 1)).unwrap_err().needs_reset_request());
+        assert!(open(&mut dec, seal(&mut enc, 1))
+            .unwrap_err()
+            .needs_reset_request());
         // Discard up to the next flag packet (0x2FF), which resynchronises by itself.
         let mut resynced_at = None;
         for i in 0x211..0x400u32 {
@@ -373,9 +415,18 @@ mod tests {
     fn malformed_packets_raise_sanity_errors() {
         let (_, mut dec) = pair(false);
         assert_eq!(dec.decrypt(&mut [0x90]), Err(MppeError::Truncated));
-        assert!(matches!(dec.decrypt(&mut [0x80, 0, 0, 0]), Err(MppeError::NotEncrypted(_))));
-        assert!(matches!(dec.decrypt(&mut [0x10, 1, 0, 0]), Err(MppeError::NotFlushed(1))));
-        assert!(matches!(dec.decrypt(&mut [0xF0, 1, 0, 0]), Err(MppeError::Compressed)));
+        assert!(matches!(
+            dec.decrypt(&mut [0x80, 0, 0, 0]),
+            Err(MppeError::NotEncrypted(_))
+        ));
+        assert!(matches!(
+            dec.decrypt(&mut [0x10, 1, 0, 0]),
+            Err(MppeError::NotFlushed(1))
+        ));
+        assert!(matches!(
+            dec.decrypt(&mut [0xF0, 1, 0, 0]),
+            Err(MppeError::Compressed)
+        ));
         for _ in 0..20 {
             let _ = dec.decrypt(&mut [0x00, 0, 0]);
         }

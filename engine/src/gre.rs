@@ -1,0 +1,464 @@
+//! Enhanced GRE (RFC 2637 §4): the header codec, per-call sequence numbers,
+//! piggybacked and standalone acks, and late-packet dropping.
+//!
+//! Sender and receiver are separate objects so that TX and RX can run on
+//! different threads; what they share (the ack to send, the peer's ack) is atomic.
+
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering::Relaxed};
+use std::sync::Arc;
+
+use crate::wire::{DecodeError, Reader};
+
+pub const PROTOCOL_PPP: u16 = 0x880B;
+const FLAG_K: u16 = 0x2000;
+const FLAG_S: u16 = 0x1000;
+const FLAG_A: u16 = 0x0080;
+const VERSION: u16 = 1;
+/// Everything but the K, S and A bits and the version must be zero.
+const MUST_BE_ZERO: u16 = !(FLAG_K | FLAG_S | FLAG_A | 0x0007);
+pub const MAX_HEADER_LEN: usize = 16;
+/// RFC 2637 §1.4: user data packets are at most 1532 octets.
+pub const MAX_PAYLOAD: usize = 1532;
+const WHAT: &str = "GRE packet";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Header {
+    pub call_id: u16,
+    pub payload_len: u16,
+    pub seq: Option<u32>,
+    pub ack: Option<u32>,
+}
+
+impl Header {
+    pub fn len(&self) -> usize {
+        8 + 4 * usize::from(self.seq.is_some()) + 4 * usize::from(self.ack.is_some())
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.payload_len == 0
+    }
+
+    /// Decode a GRE packet (IP header already stripped); returns the header and payload.
+    pub fn decode(pkt: &[u8]) -> Result<(Header, &[u8]), DecodeError> {
+        let mut r = Reader::new(WHAT, pkt);
+        let flags = r.u16()?;
+        if flags & MUST_BE_ZERO != 0 || flags & FLAG_K == 0 {
+            return Err(DecodeError::BadField {
+                what: WHAT,
+                field: "flags",
+                value: flags as u32,
+            });
+        }
+        if flags & 0x0007 != VERSION {
+            return Err(DecodeError::BadField {
+                what: WHAT,
+                field: "version",
+                value: (flags & 7) as u32,
+            });
+        }
+        let proto = r.u16()?;
+        if proto != PROTOCOL_PPP {
+            return Err(DecodeError::BadField {
+                what: WHAT,
+                field: "protocol",
+                value: proto as u32,
+            });
+        }
+        let payload_len = r.u16()?;
+        let call_id = r.u16()?;
+        let seq = if flags & FLAG_S != 0 {
+            Some(r.u32()?)
+        } else {
+            None
+        };
+        let ack = if flags & FLAG_A != 0 {
+            Some(r.u32()?)
+        } else {
+            None
+        };
+        if seq.is_none() && payload_len != 0 {
+            return Err(DecodeError::BadField {
+                what: WHAT,
+                field: "payload length without sequence",
+                value: payload_len as u32,
+            });
+        }
+        if payload_len as usize > MAX_PAYLOAD {
+            return Err(DecodeError::BadLength {
+                what: WHAT,
+                len: payload_len as usize,
+            });
+        }
+        let payload = r.bytes(payload_len as usize)?;
+        Ok((
+            Header {
+                call_id,
+                payload_len,
+                seq,
+                ack,
+            },
+            payload,
+        ))
+    }
+
+    /// Write the header into `out` (at least [`MAX_HEADER_LEN`] bytes); returns its length.
+    pub fn encode(&self, out: &mut [u8]) -> usize {
+        let mut flags = FLAG_K | VERSION;
+        if self.seq.is_some() {
+            flags |= FLAG_S;
+        }
+        if self.ack.is_some() {
+            flags |= FLAG_A;
+        }
+        out[0..2].copy_from_slice(&flags.to_be_bytes());
+        out[2..4].copy_from_slice(&PROTOCOL_PPP.to_be_bytes());
+        out[4..6].copy_from_slice(&self.payload_len.to_be_bytes());
+        out[6..8].copy_from_slice(&self.call_id.to_be_bytes());
+        let mut n = 8;
+        for v in [self.seq, self.ack].into_iter().flatten() {
+            out[n..n + 4].copy_from_slice(&v.to_be_bytes());
+            n += 4;
+        }
+        n
+    }
+}
+
+/// True if `a` comes after `b` in 32-bit sequence space.
+pub fn seq_after(a: u32, b: u32) -> bool {
+    (a.wrapping_sub(b) as i32) > 0
+}
+
+/// State shared by the two directions of one call.
+#[derive(Debug, Default)]
+pub struct Shared {
+    /// Highest sequence number received, valid once `received_any` is set.
+    last_received: AtomicU32,
+    received_any: AtomicBool,
+    /// The last ack number we put on the wire (valid once `acked_any`).
+    last_acked: AtomicU32,
+    acked_any: AtomicBool,
+    /// The peer's latest ack of our packets.
+    peer_ack: AtomicU32,
+    /// Packets received and not yet acknowledged, and when the oldest of them arrived
+    /// (in the caller's clock, as nanoseconds since an arbitrary epoch).
+    unacked: AtomicU32,
+    oldest_unacked_ns: AtomicU64,
+}
+
+impl Shared {
+    /// The ack to piggyback on the next packet, if any is owed.
+    fn take_ack(&self) -> Option<u32> {
+        if !self.received_any.load(Relaxed) {
+            return None;
+        }
+        let last = self.last_received.load(Relaxed);
+        if self.acked_any.load(Relaxed) && self.last_acked.load(Relaxed) == last {
+            return None;
+        }
+        self.last_acked.store(last, Relaxed);
+        self.acked_any.store(true, Relaxed);
+        self.unacked.store(0, Relaxed);
+        Some(last)
+    }
+
+    pub fn unacked(&self) -> u32 {
+        self.unacked.load(Relaxed)
+    }
+
+    pub fn oldest_unacked_ns(&self) -> u64 {
+        self.oldest_unacked_ns.load(Relaxed)
+    }
+}
+
+/// The sending half of a call.
+#[derive(Debug)]
+pub struct Sender {
+    peer_call_id: u16,
+    next_seq: u32,
+    peer_window: u32,
+    shared: Arc<Shared>,
+    pub window_exceeded: u64,
+}
+
+impl Sender {
+    pub fn new(peer_call_id: u16, peer_window: u16, shared: Arc<Shared>) -> Self {
+        // pptp-linux and the kernel both send 1 first.
+        Sender {
+            peer_call_id,
+            next_seq: 1,
+            peer_window: peer_window.max(1) as u32,
+            shared,
+            window_exceeded: 0,
+        }
+    }
+
+    /// Header for a data packet of `payload_len` bytes, with an ack if one is owed.
+    pub fn data_header(&mut self, payload_len: usize) -> Header {
+        let seq = self.next_seq;
+        self.next_seq = self.next_seq.wrapping_add(1);
+        // RFC 2637 §4.2 flow control is advisory here, as in pptp-linux, the kernel
+        // and Cisco's default: count overruns, never stall.
+        if seq.wrapping_sub(self.shared.peer_ack.load(Relaxed)) > self.peer_window {
+            self.window_exceeded += 1;
+        }
+        Header {
+            call_id: self.peer_call_id,
+            payload_len: payload_len as u16,
+            seq: Some(seq),
+            ack: self.shared.take_ack(),
+        }
+    }
+
+    /// An ack-only packet if an ack is owed.
+    pub fn ack_only(&mut self) -> Option<Header> {
+        let ack = self.shared.take_ack()?;
+        Some(Header {
+            call_id: self.peer_call_id,
+            payload_len: 0,
+            seq: None,
+            ack: Some(ack),
+        })
+    }
+
+    pub fn in_flight(&self) -> u32 {
+        self.next_seq
+            .wrapping_sub(1)
+            .wrapping_sub(self.shared.peer_ack.load(Relaxed))
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Drop {
+    /// The Key field names another call.
+    OtherCall(u16),
+    /// Sequence number at or behind the last one delivered.
+    Late { seq: u32, last: u32 },
+}
+
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct RxStats {
+    pub delivered: u64,
+    pub late: u64,
+    pub lost: u64,
+    pub ack_only: u64,
+}
+
+/// The receiving half of a call.
+#[derive(Debug)]
+pub struct Receiver {
+    call_id: u16,
+    shared: Arc<Shared>,
+    pub stats: RxStats,
+}
+
+pub enum Received<'a> {
+    /// A payload to hand to PPP.
+    Payload(&'a [u8]),
+    /// Only an ack (or an accepted out-of-order LCP echo with no sequence effect).
+    Nothing,
+    Dropped(Drop),
+}
+
+impl Receiver {
+    pub fn new(call_id: u16, shared: Arc<Shared>) -> Self {
+        Receiver {
+            call_id,
+            shared,
+            stats: RxStats::default(),
+        }
+    }
+
+    /// Account for one decoded packet. `now_ns` is the caller's clock, used only to
+    /// time the ack we owe.
+    pub fn receive<'a>(&mut self, header: &Header, payload: &'a [u8], now_ns: u64) -> Received<'a> {
+        if header.call_id != self.call_id {
+            return Received::Dropped(Drop::OtherCall(header.call_id));
+        }
+        if let Some(ack) = header.ack {
+            let prev = self.shared.peer_ack.load(Relaxed);
+            if seq_after(ack, prev) || prev == 0 {
+                self.shared.peer_ack.store(ack, Relaxed);
+            }
+        }
+        let Some(seq) = header.seq else {
+            self.stats.ack_only += 1;
+            return Received::Nothing;
+        };
+        let s = &self.shared;
+        if s.received_any.load(Relaxed) {
+            let last = s.last_received.load(Relaxed);
+            if !seq_after(seq, last) {
+                // The kernel lets late LCP echoes through so that a busy link is not
+                // declared dead; everything else late must never reach MPPE.
+                if crate::ppp::frame::is_lcp_echo(payload) {
+                    return Received::Payload(payload);
+                }
+                self.stats.late += 1;
+                return Received::Dropped(Drop::Late { seq, last });
+            }
+            self.stats.lost += u64::from(seq.wrapping_sub(last) - 1);
+        }
+        s.last_received.store(seq, Relaxed);
+        s.received_any.store(true, Relaxed);
+        if s.unacked.fetch_add(1, Relaxed) == 0 {
+            s.oldest_unacked_ns.store(now_ns, Relaxed);
+        }
+        self.stats.delivered += 1;
+        Received::Payload(payload)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::test_vectors::{hex, vector};
+    use proptest::prelude::*;
+
+    #[test]
+    fn header_vector() {
+        let v = vector("gre_enhanced_header_example_computed");
+        let frame = hex(&v["inputs"]["ppp_frame"]);
+        let h = Header {
+            call_id: 0x1234,
+            payload_len: frame.len() as u16,
+            seq: Some(0),
+            ack: None,
+        };
+        let mut out = [0u8; MAX_HEADER_LEN];
+        let n = h.encode(&mut out);
+        assert_eq!(out[..n].to_vec(), hex(&v["outputs"]["gre_header"]));
+        let full = [&out[..n], &frame[..]].concat();
+        assert_eq!(full, hex(&v["outputs"]["full"]));
+        let (d, p) = Header::decode(&full).unwrap();
+        assert_eq!((d, p), (h, &frame[..]));
+    }
+
+    #[test]
+    fn ack_only_layout() {
+        let h = Header {
+            call_id: 9,
+            payload_len: 0,
+            seq: None,
+            ack: Some(0x01020304),
+        };
+        let mut out = [0u8; MAX_HEADER_LEN];
+        let n = h.encode(&mut out);
+        assert_eq!(&out[..n], &[0x20, 0x81, 0x88, 0x0B, 0, 0, 0, 9, 1, 2, 3, 4]);
+        assert_eq!(Header::decode(&out[..n]).unwrap().0, h);
+    }
+
+    #[test]
+    fn rejects_malformed() {
+        let ok = [0x30, 0x01, 0x88, 0x0B, 0, 1, 0, 9, 0, 0, 0, 1, 0xAA];
+        assert!(Header::decode(&ok).is_ok());
+        let mut p = ok;
+        p[1] = 0x00; // version 0
+        assert!(Header::decode(&p).is_err());
+        let mut p = ok;
+        p[0] = 0xB0; // checksum bit
+        assert!(Header::decode(&p).is_err());
+        let mut p = ok;
+        p[3] = 0x0C;
+        assert!(Header::decode(&p).is_err());
+        let mut p = ok;
+        p[5] = 2; // payload longer than the packet
+        assert!(Header::decode(&p).is_err());
+        // payload without a sequence number
+        assert!(Header::decode(&[0x20, 0x81, 0x88, 0x0B, 0, 1, 0, 9, 0, 0, 0, 1, 0xAA]).is_err());
+        assert!(Header::decode(&ok[..10]).is_err());
+    }
+
+    #[test]
+    fn sequencing_acks_and_late_drops() {
+        let (sa, sb) = (Arc::new(Shared::default()), Arc::new(Shared::default()));
+        let mut tx_a = Sender::new(2, 64, sa.clone());
+        let mut rx_b = Receiver::new(2, sb.clone());
+        let mut tx_b = Sender::new(1, 64, sb.clone());
+        let mut rx_a = Receiver::new(1, sa.clone());
+        let h1 = tx_a.data_header(1);
+        assert_eq!((h1.seq, h1.ack), (Some(1), None));
+        let h2 = tx_a.data_header(1);
+        assert!(matches!(
+            rx_b.receive(&h2, &[0x21], 0),
+            Received::Payload(_)
+        ));
+        assert!(matches!(
+            rx_b.receive(&h1, &[0x21], 0),
+            Received::Dropped(Drop::Late { seq: 1, last: 2 })
+        ));
+        assert_eq!(sb.unacked(), 1);
+        // B's next packet piggybacks the ack of 2; a second one carries none.
+        let hb = tx_b.data_header(1);
+        assert_eq!(hb.ack, Some(2));
+        assert_eq!(tx_b.data_header(1).ack, None);
+        assert!(tx_b.ack_only().is_none());
+        assert!(matches!(
+            rx_a.receive(&hb, &[0x21], 0),
+            Received::Payload(_)
+        ));
+        assert_eq!(tx_a.in_flight(), 0);
+        // Wrong call ID.
+        let mut other = tx_a.data_header(1);
+        other.call_id = 77;
+        assert!(matches!(
+            rx_b.receive(&other, &[], 0),
+            Received::Dropped(Drop::OtherCall(77))
+        ));
+        // Gaps are counted as loss.
+        tx_a.data_header(1);
+        let h = tx_a.data_header(1);
+        assert!(matches!(rx_b.receive(&h, &[0x21], 0), Received::Payload(_)));
+        assert_eq!(rx_b.stats.lost, 2);
+        assert_eq!(tx_b.ack_only().unwrap().ack, h.seq);
+    }
+
+    #[test]
+    fn late_lcp_echo_still_delivered() {
+        let s = Arc::new(Shared::default());
+        let mut rx = Receiver::new(5, s);
+        let h = |seq| Header {
+            call_id: 5,
+            payload_len: 0,
+            seq: Some(seq),
+            ack: None,
+        };
+        let echo = [0xFF, 0x03, 0xC0, 0x21, 0x09, 1, 0, 8, 0, 0, 0, 0];
+        assert!(matches!(
+            rx.receive(&h(10), &[0x21], 0),
+            Received::Payload(_)
+        ));
+        assert!(matches!(rx.receive(&h(9), &echo, 0), Received::Payload(_)));
+        assert!(matches!(
+            rx.receive(&h(9), &[0x21], 0),
+            Received::Dropped(_)
+        ));
+    }
+
+    #[test]
+    fn wraparound() {
+        assert!(seq_after(0, u32::MAX));
+        assert!(!seq_after(u32::MAX, 0));
+        assert!(!seq_after(5, 5));
+    }
+
+    proptest! {
+        #[test]
+        fn roundtrip(call_id: u16, seq: Option<u32>, ack: Option<u32>, payload in proptest::collection::vec(any::<u8>(), 0..64)) {
+            let seq = if payload.is_empty() { seq } else { seq.or(Some(1)) };
+            prop_assume!(seq.is_some() || ack.is_some() || payload.is_empty());
+            let h = Header { call_id, payload_len: payload.len() as u16, seq, ack };
+            let mut out = vec![0u8; MAX_HEADER_LEN];
+            let n = h.encode(&mut out);
+            out.truncate(n);
+            out.extend_from_slice(&payload);
+            let (d, p) = Header::decode(&out).unwrap();
+            prop_assert_eq!(d, h);
+            prop_assert_eq!(p, &payload[..]);
+        }
+
+        #[test]
+        fn arbitrary_bytes_never_panic(data in proptest::collection::vec(any::<u8>(), 0..64)) {
+            let _ = Header::decode(&data);
+        }
+    }
+}

@@ -1,0 +1,3 @@
+//! PPTP control connection (RFC 2637 §2, §3).
+
+pub mod message;
