@@ -1,4 +1,8 @@
 //! PPP (RFC 1661) as carried by PPTP.
 
+pub mod ccp;
 pub mod frame;
+pub mod fsm;
+pub mod ipcp;
+pub mod lcp;
 pub mod packet;

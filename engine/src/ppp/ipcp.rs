@@ -1,0 +1,291 @@
+//! IPCP (RFC 1332) with the Microsoft DNS/NBNS extensions (RFC 1877).
+
+use std::net::Ipv4Addr;
+
+use super::frame;
+use super::fsm::{Failure, Options, Verdict};
+use super::packet::{put_option, Opt};
+
+const OPT_ADDRESS: u8 = 3;
+const OPT_DNS1: u8 = 129;
+const OPT_NBNS1: u8 = 130;
+const OPT_DNS2: u8 = 131;
+const OPT_NBNS2: u8 = 132;
+/// Option kinds of the four name-server slots, in [`IpcpConfig::request_servers`] order.
+const SERVER_OPTS: [u8; 4] = [OPT_DNS1, OPT_DNS2, OPT_NBNS1, OPT_NBNS2];
+
+#[derive(Debug, Clone, Default)]
+pub struct IpcpConfig {
+    /// Our address to propose (0.0.0.0 = "please assign one").
+    pub local: Option<Ipv4Addr>,
+    /// Server role: the address to give the peer.
+    pub assign_peer: Option<Ipv4Addr>,
+    /// Client role: ask for DNS servers / NBNS servers.
+    pub request_dns: bool,
+    pub request_nbns: bool,
+    /// Server role: what to hand out (DNS1, DNS2, NBNS1, NBNS2).
+    pub offer_servers: [Option<Ipv4Addr>; 4],
+}
+
+pub struct Ipcp {
+    cfg: IpcpConfig,
+    /// Our current request: address and the four server slots (None = not asked).
+    req_addr: Option<Ipv4Addr>,
+    req_servers: [Option<Ipv4Addr>; 4],
+    pub local: Option<Ipv4Addr>,
+    pub peer: Option<Ipv4Addr>,
+    /// Learned DNS1, DNS2, NBNS1, NBNS2.
+    pub servers: [Option<Ipv4Addr>; 4],
+}
+
+fn ip(v: &[u8]) -> Option<Ipv4Addr> {
+    <[u8; 4]>::try_from(v).ok().map(Ipv4Addr::from)
+}
+
+impl Ipcp {
+    pub fn new(cfg: IpcpConfig) -> Self {
+        let mut i = Ipcp {
+            cfg,
+            req_addr: None,
+            req_servers: [None; 4],
+            local: None,
+            peer: None,
+            servers: [None; 4],
+        };
+        i.reset();
+        i
+    }
+
+    pub fn dns(&self) -> Vec<Ipv4Addr> {
+        self.servers[..2].iter().flatten().copied().collect()
+    }
+
+    pub fn nbns(&self) -> Vec<Ipv4Addr> {
+        self.servers[2..].iter().flatten().copied().collect()
+    }
+}
+
+impl Options for Ipcp {
+    const PROTOCOL: u16 = frame::IPCP;
+    const NAME: &'static str = "IPCP";
+
+    fn reset(&mut self) {
+        self.req_addr = Some(self.cfg.local.unwrap_or(Ipv4Addr::UNSPECIFIED));
+        let unspec = Some(Ipv4Addr::UNSPECIFIED);
+        let (d, n) = (self.cfg.request_dns, self.cfg.request_nbns);
+        self.req_servers = [
+            d.then_some(unspec).flatten(),
+            d.then_some(unspec).flatten(),
+            n.then_some(unspec).flatten(),
+            n.then_some(unspec).flatten(),
+        ];
+        self.local = None;
+        self.peer = None;
+        self.servers = [None; 4];
+    }
+
+    fn request(&mut self, out: &mut Vec<u8>) {
+        if let Some(a) = self.req_addr {
+            put_option(out, OPT_ADDRESS, &a.octets());
+        }
+        for (kind, v) in SERVER_OPTS.iter().zip(self.req_servers) {
+            if let Some(a) = v {
+                put_option(out, *kind, &a.octets());
+            }
+        }
+    }
+
+    fn acked(&mut self) {
+        self.local = self.req_addr.filter(|a| !a.is_unspecified());
+        for (s, r) in self.servers.iter_mut().zip(self.req_servers) {
+            *s = r.filter(|a| !a.is_unspecified());
+        }
+    }
+
+    fn nak(&mut self, opts: &[Opt<'_>]) -> Result<(), Failure> {
+        for o in opts {
+            let Some(a) = ip(o.value) else { continue };
+            if o.kind == OPT_ADDRESS {
+                self.req_addr = Some(a);
+            } else if let Some(i) = SERVER_OPTS.iter().position(|k| *k == o.kind) {
+                if self.req_servers[i].is_some() {
+                    self.req_servers[i] = Some(a);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn reject(&mut self, opts: &[Opt<'_>]) -> Result<(), Failure> {
+        for o in opts {
+            if o.kind == OPT_ADDRESS {
+                // Without an address there is nothing to route; pppd gives up too.
+                if self.cfg.local.is_none() {
+                    return Err(Failure::NoAddress);
+                }
+                self.req_addr = None;
+            } else if let Some(i) = SERVER_OPTS.iter().position(|k| *k == o.kind) {
+                // Servers without ms-dns reject these: carry on without them.
+                self.req_servers[i] = None;
+            }
+        }
+        Ok(())
+    }
+
+    fn peer_request(
+        &mut self,
+        opts: &[Opt<'_>],
+        reply: &mut Vec<u8>,
+        nak_allowed: bool,
+    ) -> Result<Verdict, Failure> {
+        let mut naks = Vec::new();
+        let mut rejects = Vec::new();
+        let mut peer = None;
+        for o in opts {
+            match (o.kind, ip(o.value)) {
+                (OPT_ADDRESS, Some(a)) => match self.cfg.assign_peer {
+                    Some(want) if want != a => put_option(&mut naks, OPT_ADDRESS, &want.octets()),
+                    None if a.is_unspecified() => put_option(&mut rejects, o.kind, o.value),
+                    _ => peer = Some(a),
+                },
+                (k, Some(a)) if SERVER_OPTS.contains(&k) => {
+                    let i = SERVER_OPTS.iter().position(|x| *x == k).unwrap();
+                    match self.cfg.offer_servers[i] {
+                        Some(s) if s != a => put_option(&mut naks, k, &s.octets()),
+                        Some(_) => {}
+                        None => put_option(&mut rejects, k, o.value),
+                    }
+                }
+                // VJ compression, the old IP-Addresses option, anything else.
+                _ => put_option(&mut rejects, o.kind, o.value),
+            }
+        }
+        if !rejects.is_empty() || (!naks.is_empty() && !nak_allowed) {
+            reply.extend_from_slice(if rejects.is_empty() { &naks } else { &rejects });
+            return Ok(Verdict::Reject);
+        }
+        if !naks.is_empty() {
+            reply.extend_from_slice(&naks);
+            return Ok(Verdict::Nak);
+        }
+        self.peer = peer;
+        Ok(Verdict::Ack)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ppp::fsm::{Fsm, Timers};
+    use crate::ppp::packet;
+    use crate::test_vectors::{hex, vector};
+    use std::time::Instant;
+
+    fn client(dns: bool) -> Fsm<Ipcp> {
+        Fsm::new(
+            Ipcp::new(IpcpConfig {
+                request_dns: dns,
+                request_nbns: false,
+                ..Default::default()
+            }),
+            Timers::default(),
+        )
+    }
+
+    fn server(dns: [Option<Ipv4Addr>; 4]) -> Fsm<Ipcp> {
+        Fsm::new(
+            Ipcp::new(IpcpConfig {
+                local: Some(Ipv4Addr::new(10, 0, 0, 1)),
+                assign_peer: Some(Ipv4Addr::new(10, 0, 0, 2)),
+                offer_servers: dns,
+                ..Default::default()
+            }),
+            Timers::default(),
+        )
+    }
+
+    fn pump(a: &mut Fsm<Ipcp>, b: &mut Fsm<Ipcp>, now: Instant) {
+        for _ in 0..50 {
+            let mut moved = false;
+            while let Some(p) = a.poll_transmit() {
+                b.input(now, &p);
+                moved = true;
+            }
+            while let Some(p) = b.poll_transmit() {
+                a.input(now, &p);
+                moved = true;
+            }
+            if !moved {
+                return;
+            }
+        }
+    }
+
+    #[test]
+    fn request_vector() {
+        let v = vector("ipcp_confreq_addr_dns_computed");
+        let mut c = client(true);
+        c.open(Instant::now());
+        let p = c.poll_transmit().unwrap();
+        assert_eq!(
+            crate::ppp::frame::Framing::default().frame(frame::IPCP, &p),
+            hex(&v["outputs"]["ppp_frame"])
+        );
+    }
+
+    #[test]
+    fn learns_address_and_dns() {
+        let now = Instant::now();
+        let d1 = Ipv4Addr::new(192, 0, 2, 53);
+        let mut c = client(true);
+        let mut s = server([Some(d1), None, None, None]);
+        c.open(now);
+        s.open(now);
+        pump(&mut c, &mut s, now);
+        assert!(c.is_opened() && s.is_opened());
+        assert_eq!(c.opts.local, Some(Ipv4Addr::new(10, 0, 0, 2)));
+        assert_eq!(c.opts.peer, Some(Ipv4Addr::new(10, 0, 0, 1)));
+        // DNS2 was rejected: we carry on with DNS1 only.
+        assert_eq!(c.opts.dns(), vec![d1]);
+    }
+
+    #[test]
+    fn server_without_dns_rejects_and_client_carries_on() {
+        let now = Instant::now();
+        let mut c = client(true);
+        let mut s = server([None; 4]);
+        c.open(now);
+        s.open(now);
+        pump(&mut c, &mut s, now);
+        assert!(c.is_opened());
+        assert!(c.opts.dns().is_empty());
+    }
+
+    #[test]
+    fn no_address_is_a_failure() {
+        let now = Instant::now();
+        let mut c = client(false);
+        c.open(now);
+        let req = c.poll_transmit().unwrap();
+        c.input(
+            now,
+            &packet::encode(packet::CONFIGURE_REJECT, req[1], &[3, 6, 0, 0, 0, 0]),
+        );
+        assert_eq!(c.failure(), Some(&Failure::NoAddress));
+    }
+
+    #[test]
+    fn vj_is_rejected() {
+        let mut c = client(false);
+        let mut reply = Vec::new();
+        let vj = [Opt {
+            kind: 2,
+            value: &[0, 0x2D, 15, 1],
+        }];
+        assert_eq!(
+            c.opts.peer_request(&vj, &mut reply, true),
+            Ok(Verdict::Reject)
+        );
+        assert_eq!(reply, vec![2, 6, 0, 0x2D, 15, 1]);
+    }
+}
