@@ -1,0 +1,432 @@
+//! The authenticator (server role): challenges the peer and checks its answer.
+//! Used by the engine's server session for tests and benchmarks.
+
+use std::time::{Duration, Instant};
+
+use rand::{rngs::StdRng, RngCore};
+
+use super::mschap_crypto::{
+    authenticator_response, generate_nt_response, mschapv1_nt_response, strip_domain,
+};
+use super::wire::{Chap, Pap, V1Response, V2Response};
+use super::{chap_md5_response, AuthProtocol, MppeKeys};
+use crate::mppe::keys::{mschapv1_start_key, mschapv2_start_keys};
+use crate::ppp::frame;
+use crate::secret::Password;
+use crate::wire::hex_upper;
+
+const RETRY: Duration = Duration::from_secs(3);
+const MAX_CHALLENGES: u32 = 10;
+
+/// Test knobs for misbehaving servers.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Misbehaviour {
+    /// Send an MS-CHAPv2 Success whose `S=` does not match (an impostor server).
+    pub forge_success: bool,
+}
+
+pub enum Verdict {
+    Accepted {
+        user: String,
+        keys: Option<MppeKeys>,
+    },
+    Refused {
+        user: String,
+    },
+}
+
+pub struct Authenticator {
+    method: AuthProtocol,
+    users: Vec<(String, Password)>,
+    misbehaviour: Misbehaviour,
+    rng: StdRng,
+    id: u8,
+    challenge: Vec<u8>,
+    challenges_sent: u32,
+    retry_at: Option<Instant>,
+    out: Vec<Vec<u8>>,
+    done: bool,
+}
+
+impl Authenticator {
+    pub fn new(
+        method: AuthProtocol,
+        users: Vec<(String, Password)>,
+        misbehaviour: Misbehaviour,
+        rng: StdRng,
+    ) -> Self {
+        Authenticator {
+            method,
+            users,
+            misbehaviour,
+            rng,
+            id: 0,
+            challenge: Vec::new(),
+            challenges_sent: 0,
+            retry_at: None,
+            out: Vec::new(),
+            done: false,
+        }
+    }
+
+    pub fn protocol(&self) -> u16 {
+        if self.method == AuthProtocol::Pap {
+            frame::PAP
+        } else {
+            frame::CHAP
+        }
+    }
+
+    fn password_of(&self, name: &str) -> Option<Password> {
+        self.users
+            .iter()
+            .find(|(u, _)| u == name || u == strip_domain(name))
+            .map(|(_, p)| p.clone())
+    }
+
+    pub fn start(&mut self, now: Instant) {
+        if self.method == AuthProtocol::Pap {
+            return;
+        }
+        let len = match self.method {
+            AuthProtocol::MsChapV1 => 8,
+            _ => 16,
+        };
+        self.challenge = vec![0u8; len];
+        self.rng.fill_bytes(&mut self.challenge);
+        self.id = self.id.wrapping_add(1);
+        self.send_challenge(now);
+    }
+
+    fn send_challenge(&mut self, now: Instant) {
+        self.challenges_sent += 1;
+        self.out.push(
+            Chap::Challenge {
+                id: self.id,
+                value: &self.challenge,
+                name: b"pptp-testpeer",
+            }
+            .encode(),
+        );
+        self.retry_at = Some(now + RETRY);
+    }
+
+    pub fn poll_transmit(&mut self) -> Option<Vec<u8>> {
+        self.out.pop()
+    }
+
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        self.retry_at
+    }
+
+    /// Returns true when the peer stopped answering entirely.
+    pub fn handle_timeout(&mut self, now: Instant) -> bool {
+        if self.retry_at.is_some_and(|t| t <= now) {
+            if self.challenges_sent >= MAX_CHALLENGES {
+                self.retry_at = None;
+                return true;
+            }
+            self.send_challenge(now);
+        }
+        false
+    }
+
+    pub fn input(&mut self, data: &[u8]) -> Option<Verdict> {
+        if self.done {
+            return None;
+        }
+        if self.method == AuthProtocol::Pap {
+            let Ok(Pap::Request {
+                id,
+                peer_id,
+                password,
+            }) = Pap::decode(data)
+            else {
+                return None;
+            };
+            let user = String::from_utf8_lossy(peer_id).into_owned();
+            let ok = self
+                .password_of(&user)
+                .is_some_and(|p| p.expose().as_bytes() == password);
+            self.done = true;
+            return Some(if ok {
+                self.out.push(
+                    Pap::Ack {
+                        id,
+                        message: b"Login ok",
+                    }
+                    .encode(),
+                );
+                Verdict::Accepted { user, keys: None }
+            } else {
+                self.out.push(
+                    Pap::Nak {
+                        id,
+                        message: b"Login incorrect",
+                    }
+                    .encode(),
+                );
+                Verdict::Refused { user }
+            });
+        }
+        let Ok(Chap::Response { id, value, name }) = Chap::decode(data) else {
+            return None;
+        };
+        if id != self.id {
+            return None;
+        }
+        self.retry_at = None;
+        self.done = true;
+        let user = String::from_utf8_lossy(name).into_owned();
+        let pw = self.password_of(&user);
+        let accepted: Option<(Vec<u8>, Option<MppeKeys>)> = pw.and_then(|pw| match self.method {
+            AuthProtocol::ChapMd5 => {
+                (chap_md5_response(id, pw.expose().as_bytes(), &self.challenge)[..] == *value)
+                    .then(|| (b"Welcome".to_vec(), None))
+            }
+            AuthProtocol::MsChapV1 => {
+                let c: [u8; 8] = self.challenge.clone().try_into().ok()?;
+                let r = V1Response::decode(value).ok()?;
+                (r.use_nt && r.nt_response == mschapv1_nt_response(&c, &pw)).then(|| {
+                    let k = mschapv1_start_key(&pw, &c);
+                    (
+                        b"Welcome".to_vec(),
+                        Some(MppeKeys {
+                            send: k.clone(),
+                            recv: k,
+                        }),
+                    )
+                })
+            }
+            AuthProtocol::MsChapV2 => {
+                let c: [u8; 16] = self.challenge.clone().try_into().ok()?;
+                let r = V2Response::decode(value).ok()?;
+                if r.nt_response != generate_nt_response(&c, &r.peer_challenge, &user, &pw) {
+                    return None;
+                }
+                let mut s =
+                    authenticator_response(&pw, &r.nt_response, &r.peer_challenge, &c, &user);
+                if self.misbehaviour.forge_success {
+                    s[0] ^= 0xFF;
+                }
+                let (send, recv) = mschapv2_start_keys(&pw, &r.nt_response, true);
+                Some((
+                    format!("S={} M=Access granted", hex_upper(&s)).into_bytes(),
+                    Some(MppeKeys { send, recv }),
+                ))
+            }
+            AuthProtocol::Pap => None,
+        });
+        Some(match accepted {
+            Some((msg, keys)) => {
+                self.out.push(Chap::Success { id, message: &msg }.encode());
+                Verdict::Accepted { user, keys }
+            }
+            None => {
+                let msg = match self.method {
+                    AuthProtocol::ChapMd5 => "Access denied".to_string(),
+                    _ => format!(
+                        "E=691 R=0 C={} V=3 M=Authentication failed",
+                        hex_upper(&[0u8; 16])
+                    ),
+                };
+                self.out.push(
+                    Chap::Failure {
+                        id,
+                        message: msg.as_bytes(),
+                    }
+                    .encode(),
+                );
+                Verdict::Refused { user }
+            }
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::peer::{AuthPeer, Outcome};
+    use super::*;
+    use crate::auth::AuthError;
+    use crate::auth::FailureKind;
+    use rand::SeedableRng;
+
+    fn run(
+        method: AuthProtocol,
+        user: &str,
+        pw: &str,
+        server_pw: &str,
+        mis: Misbehaviour,
+    ) -> (Option<Outcome>, Option<Verdict>) {
+        let now = Instant::now();
+        let mut c = AuthPeer::new(method, user, Password::new(pw), StdRng::seed_from_u64(1));
+        let mut s = Authenticator::new(
+            method,
+            vec![("alice".into(), Password::new(server_pw))],
+            mis,
+            StdRng::seed_from_u64(2),
+        );
+        c.start(now);
+        s.start(now);
+        let (mut outcome, mut verdict) = (None, None);
+        for _ in 0..10 {
+            while let Some(p) = c.poll_transmit() {
+                verdict = verdict.or(s.input(&p));
+            }
+            while let Some(p) = s.poll_transmit() {
+                outcome = outcome.or(c.input(&p));
+            }
+        }
+        (outcome, verdict)
+    }
+
+    #[test]
+    fn every_method_accepts_the_right_password() {
+        for m in [
+            AuthProtocol::Pap,
+            AuthProtocol::ChapMd5,
+            AuthProtocol::MsChapV1,
+            AuthProtocol::MsChapV2,
+        ] {
+            let (o, v) = run(
+                m,
+                "alice",
+                "pw with spaces",
+                "pw with spaces",
+                Misbehaviour::default(),
+            );
+            assert!(matches!(v, Some(Verdict::Accepted { .. })), "{m:?}");
+            let Some(Outcome::Success { keys, .. }) = o else {
+                panic!("{m:?}: {o:?}")
+            };
+            assert_eq!(
+                keys.is_some(),
+                matches!(m, AuthProtocol::MsChapV1 | AuthProtocol::MsChapV2)
+            );
+        }
+    }
+
+    #[test]
+    fn domain_user_matches() {
+        let (o, _) = run(
+            AuthProtocol::MsChapV2,
+            "CORP\\alice",
+            "pw",
+            "pw",
+            Misbehaviour::default(),
+        );
+        assert!(matches!(o, Some(Outcome::Success { .. })), "{o:?}");
+    }
+
+    #[test]
+    fn wrong_password_is_typed() {
+        let (o, _) = run(
+            AuthProtocol::MsChapV2,
+            "alice",
+            "bad",
+            "good",
+            Misbehaviour::default(),
+        );
+        let Some(Outcome::Failure(AuthError::Rejected(f))) = o else {
+            panic!("{o:?}")
+        };
+        assert_eq!(f.kind, FailureKind::BadCredentials);
+        assert_eq!(f.message.as_deref(), Some("Authentication failed"));
+        let (o, _) = run(
+            AuthProtocol::Pap,
+            "alice",
+            "bad",
+            "good",
+            Misbehaviour::default(),
+        );
+        let Some(Outcome::Failure(AuthError::Rejected(f))) = o else {
+            panic!("{o:?}")
+        };
+        assert_eq!(f.message.as_deref(), Some("Login incorrect"));
+    }
+
+    #[test]
+    fn forged_success_is_rejected() {
+        let (o, v) = run(
+            AuthProtocol::MsChapV2,
+            "alice",
+            "pw",
+            "pw",
+            Misbehaviour {
+                forge_success: true,
+            },
+        );
+        assert!(matches!(v, Some(Verdict::Accepted { .. })));
+        assert!(
+            matches!(
+                o,
+                Some(Outcome::Failure(AuthError::ServerNotAuthenticated(
+                    crate::auth::SuccessError::Mismatch
+                )))
+            ),
+            "{o:?}"
+        );
+    }
+
+    #[test]
+    fn missing_s_is_rejected() {
+        let now = Instant::now();
+        let mut c = AuthPeer::new(
+            AuthProtocol::MsChapV2,
+            "alice",
+            Password::new("pw"),
+            StdRng::seed_from_u64(1),
+        );
+        c.start(now);
+        c.input(
+            &Chap::Challenge {
+                id: 3,
+                value: &[1; 16],
+                name: b"srv",
+            }
+            .encode(),
+        );
+        c.poll_transmit().unwrap();
+        let o = c.input(
+            &Chap::Success {
+                id: 3,
+                message: b"M=Welcome",
+            }
+            .encode(),
+        );
+        assert!(
+            matches!(
+                o,
+                Some(Outcome::Failure(AuthError::ServerNotAuthenticated(_)))
+            ),
+            "{o:?}"
+        );
+    }
+
+    #[test]
+    fn retransmitted_challenge_gets_same_response_and_timeout_fires() {
+        let now = Instant::now();
+        let mut c = AuthPeer::new(
+            AuthProtocol::MsChapV2,
+            "alice",
+            Password::new("pw"),
+            StdRng::seed_from_u64(1),
+        );
+        c.start(now);
+        let ch = Chap::Challenge {
+            id: 3,
+            value: &[1; 16],
+            name: b"srv",
+        }
+        .encode();
+        c.input(&ch);
+        let a = c.poll_transmit().unwrap();
+        c.input(&ch);
+        assert_eq!(c.poll_transmit().unwrap(), a);
+        assert!(c.handle_timeout(now + Duration::from_secs(1)).is_none());
+        assert!(matches!(
+            c.handle_timeout(c.poll_timeout().unwrap()),
+            Some(Outcome::Failure(AuthError::Timeout))
+        ));
+    }
+}

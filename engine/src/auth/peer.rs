@@ -1,0 +1,282 @@
+//! The authenticated side (our client): answers the server's challenge, or sends
+//! PAP credentials, and verifies the server's MS-CHAPv2 authenticator response.
+
+use std::time::{Duration, Instant};
+
+use rand::{rngs::StdRng, RngCore};
+use zeroize::Zeroizing;
+
+use super::message::{check_v2_success, ServerFailure};
+use super::mschap_crypto::{authenticator_response, generate_nt_response, mschapv1_nt_response};
+use super::wire::{Chap, Pap, V1Response, V2Response};
+use super::{chap_md5_response, AuthError, AuthProtocol, MppeKeys};
+use crate::mppe::keys::{mschapv1_start_key, mschapv2_start_keys};
+use crate::ppp::frame;
+use crate::secret::Password;
+
+const PAP_RETRY: Duration = Duration::from_secs(3);
+const PAP_MAX_REQUESTS: u32 = 10;
+/// How long to wait for the server to challenge us, or to answer our response.
+pub const AUTH_TIMEOUT: Duration = Duration::from_secs(30);
+
+#[derive(Debug)]
+pub enum Outcome {
+    Success {
+        keys: Option<MppeKeys>,
+        message: Option<String>,
+    },
+    Failure(AuthError),
+}
+
+/// What we remember about the last response, so a retransmitted challenge gets the
+/// identical answer and the Success can be checked.
+struct Sent {
+    id: u8,
+    packet: Vec<u8>,
+    expected_s: Option<[u8; 20]>,
+    keys: Option<MppeKeys>,
+}
+
+pub struct AuthPeer {
+    method: AuthProtocol,
+    user: String,
+    password: Password,
+    rng: StdRng,
+    sent: Option<Sent>,
+    pap_requests: u32,
+    deadline: Option<Instant>,
+    retry_at: Option<Instant>,
+    done: bool,
+    out: Vec<Vec<u8>>,
+}
+
+impl AuthPeer {
+    pub fn new(method: AuthProtocol, user: &str, password: Password, rng: StdRng) -> Self {
+        AuthPeer {
+            method,
+            user: user.to_string(),
+            password,
+            rng,
+            sent: None,
+            pap_requests: 0,
+            deadline: None,
+            retry_at: None,
+            done: false,
+            out: Vec::new(),
+        }
+    }
+
+    pub fn method(&self) -> AuthProtocol {
+        self.method
+    }
+
+    pub fn protocol(&self) -> u16 {
+        if self.method == AuthProtocol::Pap {
+            frame::PAP
+        } else {
+            frame::CHAP
+        }
+    }
+
+    pub fn start(&mut self, now: Instant) {
+        self.deadline = Some(now + AUTH_TIMEOUT);
+        if self.method == AuthProtocol::Pap {
+            self.send_pap(now);
+        }
+    }
+
+    fn send_pap(&mut self, now: Instant) {
+        let id = self.pap_requests as u8;
+        self.pap_requests += 1;
+        let pw = self.password.expose().as_bytes();
+        let pkt = Pap::Request {
+            id,
+            peer_id: self.user.as_bytes(),
+            password: pw,
+        }
+        .encode();
+        self.sent = Some(Sent {
+            id,
+            packet: pkt.clone(),
+            expected_s: None,
+            keys: None,
+        });
+        self.out.push(pkt);
+        self.retry_at = Some(now + PAP_RETRY);
+    }
+
+    /// Packets to send (PAP or CHAP, per [`Self::protocol`]).
+    pub fn poll_transmit(&mut self) -> Option<Vec<u8>> {
+        self.out.pop()
+    }
+
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        if self.done {
+            return None;
+        }
+        [self.deadline, self.retry_at].into_iter().flatten().min()
+    }
+
+    pub fn handle_timeout(&mut self, now: Instant) -> Option<Outcome> {
+        if self.done {
+            return None;
+        }
+        if self.deadline.is_some_and(|d| d <= now) {
+            self.done = true;
+            return Some(Outcome::Failure(AuthError::Timeout));
+        }
+        if self.retry_at.is_some_and(|t| t <= now) {
+            self.retry_at = None;
+            if self.method == AuthProtocol::Pap && self.pap_requests < PAP_MAX_REQUESTS {
+                self.send_pap(now);
+            }
+        }
+        None
+    }
+
+    /// A PAP or CHAP packet from the server.
+    pub fn input(&mut self, data: &[u8]) -> Option<Outcome> {
+        if self.method == AuthProtocol::Pap {
+            let Ok(p) = Pap::decode(data) else {
+                return None;
+            };
+            let sent_id = self.sent.as_ref().map(|s| s.id);
+            return match p {
+                Pap::Ack { id, message } if Some(id) == sent_id && !self.done => {
+                    self.finish();
+                    let m = crate::ppp::fsm::sanitize(message);
+                    Some(Outcome::Success {
+                        keys: None,
+                        message: (!m.is_empty()).then_some(m),
+                    })
+                }
+                Pap::Nak { id, message } if Some(id) == sent_id && !self.done => {
+                    self.finish();
+                    Some(Outcome::Failure(AuthError::Rejected(ServerFailure::plain(
+                        message,
+                    ))))
+                }
+                _ => None,
+            };
+        }
+        let Ok(c) = Chap::decode(data) else {
+            return None;
+        };
+        match c {
+            Chap::Challenge { id, value, .. } => {
+                self.respond(id, value);
+                None
+            }
+            Chap::Success { id, message } => {
+                let sent = self.sent.as_ref().filter(|s| s.id == id)?;
+                if self.done && sent.expected_s.is_none() {
+                    return None;
+                }
+                let message = match &sent.expected_s {
+                    Some(exp) => match check_v2_success(message, exp) {
+                        Ok(m) => m,
+                        Err(e) => {
+                            self.finish();
+                            return Some(Outcome::Failure(AuthError::ServerNotAuthenticated(e)));
+                        }
+                    },
+                    None => Some(crate::ppp::fsm::sanitize(message)).filter(|m| !m.is_empty()),
+                };
+                let first = !self.done;
+                self.finish();
+                // RFC 3079 §3: keys come from the first authentication only.
+                let keys = self.sent.as_mut().and_then(|s| s.keys.take());
+                first.then_some(Outcome::Success { keys, message })
+            }
+            Chap::Failure { id, message } => {
+                if self.sent.as_ref().is_none_or(|s| s.id != id) {
+                    return None;
+                }
+                self.finish();
+                let f = match self.method {
+                    AuthProtocol::ChapMd5 => ServerFailure::plain(message),
+                    _ => ServerFailure::mschap(message),
+                };
+                Some(Outcome::Failure(AuthError::Rejected(f)))
+            }
+            Chap::Response { .. } => None,
+        }
+    }
+
+    fn finish(&mut self) {
+        self.done = true;
+        self.deadline = None;
+        self.retry_at = None;
+    }
+
+    fn respond(&mut self, id: u8, challenge: &[u8]) {
+        if let Some(s) = self.sent.as_ref().filter(|s| s.id == id) {
+            // A retransmitted challenge: same answer (and the same peer challenge).
+            self.out.push(s.packet.clone());
+            return;
+        }
+        let name = self.user.as_bytes();
+        let (value, expected_s, keys): (Zeroizing<Vec<u8>>, _, _) = match self.method {
+            AuthProtocol::ChapMd5 => {
+                let r = chap_md5_response(id, self.password.expose().as_bytes(), challenge);
+                (Zeroizing::new(r.to_vec()), None, None)
+            }
+            AuthProtocol::MsChapV1 => {
+                let Ok(c) = <[u8; 8]>::try_from(challenge) else {
+                    return;
+                };
+                let nt = mschapv1_nt_response(&c, &self.password);
+                let v = V1Response {
+                    lm_response: [0; 24],
+                    nt_response: nt,
+                    use_nt: true,
+                };
+                let k = mschapv1_start_key(&self.password, &c);
+                (
+                    Zeroizing::new(v.encode().to_vec()),
+                    None,
+                    Some(MppeKeys {
+                        send: k.clone(),
+                        recv: k,
+                    }),
+                )
+            }
+            AuthProtocol::MsChapV2 => {
+                let Ok(auth) = <[u8; 16]>::try_from(challenge) else {
+                    return;
+                };
+                let mut peer = [0u8; 16];
+                self.rng.fill_bytes(&mut peer);
+                let nt = generate_nt_response(&auth, &peer, &self.user, &self.password);
+                let s = authenticator_response(&self.password, &nt, &peer, &auth, &self.user);
+                let (send, recv) = mschapv2_start_keys(&self.password, &nt, false);
+                let v = V2Response {
+                    peer_challenge: peer,
+                    nt_response: nt,
+                    flags: 0,
+                };
+                (
+                    Zeroizing::new(v.encode().to_vec()),
+                    Some(s),
+                    Some(MppeKeys { send, recv }),
+                )
+            }
+            AuthProtocol::Pap => return,
+        };
+        let packet = Chap::Response {
+            id,
+            value: &value,
+            name,
+        }
+        .encode();
+        self.out.push(packet.clone());
+        // A later re-challenge must not change the keys the first one produced.
+        let keys = if self.done { None } else { keys };
+        self.sent = Some(Sent {
+            id,
+            packet,
+            expected_s,
+            keys,
+        });
+    }
+}
