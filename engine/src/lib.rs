@@ -7,6 +7,7 @@ pub mod mppe;
 pub mod ppp;
 pub mod pptp;
 pub mod secret;
+pub mod session;
 pub mod wire;
 
 #[cfg(test)]

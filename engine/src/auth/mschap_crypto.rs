@@ -98,7 +98,7 @@ pub fn authenticator_response(
 ) -> [u8; 20] {
     let phh = hash_nt_password_hash(&nt_password_hash(password));
     let mut h = Sha1::new();
-    h.update(&*phh);
+    h.update(phh.as_slice());
     h.update(nt_response);
     h.update(MAGIC1);
     let digest = h.finalize();

@@ -72,14 +72,14 @@ pub fn mschapv2_start_keys(
 ) -> (StartKey, StartKey) {
     let phh = hash_nt_password_hash(&nt_password_hash(password));
     let mut h = Sha1::new();
-    h.update(&*phh);
+    h.update(phh.as_slice());
     h.update(nt_response);
     h.update(MAGIC_MASTER);
     let d = Zeroizing::new(<[u8; 20]>::from(h.finalize()));
     let master = Zeroizing::new(<[u8; 16]>::try_from(&d[..16]).unwrap());
     let derive = |magic: &[u8]| {
         let mut h = Sha1::new();
-        h.update(&*master);
+        h.update(master.as_slice());
         h.update(SHA_PAD1);
         h.update(magic);
         h.update(SHA_PAD2);
@@ -101,8 +101,8 @@ pub fn mschapv2_start_keys(
 pub fn mschapv1_start_key(password: &Password, challenge: &[u8; 8]) -> StartKey {
     let phh = hash_nt_password_hash(&nt_password_hash(password));
     let mut h = Sha1::new();
-    h.update(&*phh);
-    h.update(&*phh);
+    h.update(phh.as_slice());
+    h.update(phh.as_slice());
     h.update(challenge);
     let d = Zeroizing::new(<[u8; 20]>::from(h.finalize()));
     SecretBytes::new(d[..16].try_into().unwrap())
@@ -118,6 +118,7 @@ pub fn mschapv1_lm_session_key(lm_hash: &[u8; 16], strength: Strength) -> Secret
 }
 
 /// One direction's evolving session key, as in the kernel's `ppp_mppe.c`.
+#[derive(Clone)]
 pub struct KeyChain {
     strength: Strength,
     start: Zeroizing<[u8; 16]>,

@@ -124,6 +124,9 @@ pub struct Decryptor {
     sanity_errors: u32,
 }
 
+/// How many extra key changes a stateful resynchronisation may try.
+const RESYNC_SEARCH: usize = 8;
+
 /// The kernel gives up on the link at this score ("Too many MPPE errors").
 pub const FATAL_SANITY_ERRORS: u32 = 1600;
 
@@ -151,6 +154,52 @@ impl Decryptor {
     /// Decrypt one MPPE packet (header + ciphertext) in place. On success returns the
     /// inner PPP protocol and the range of `packet` holding its payload.
     pub fn decrypt(
+        &mut self,
+        packet: &mut [u8],
+    ) -> Result<(u16, std::ops::Range<usize>), MppeError> {
+        self.decrypt_checked(packet, |_| true)
+    }
+
+    /// As [`Self::decrypt`], with a plausibility check of the plaintext (protocol field
+    /// and payload) applied where stateful mode resynchronises. The kernel changes the
+    /// key on every reset, so a lost flushed packet followed by a second reset leaves the
+    /// receiver a key behind the sender: unchecked, it would decrypt garbage and never
+    /// notice. On a failed check, the next few keys of the chain are tried before
+    /// asking the peer for another reset.
+    pub fn decrypt_checked(
+        &mut self,
+        packet: &mut [u8],
+        plausible: impl Fn(&[u8]) -> bool,
+    ) -> Result<(u16, std::ops::Range<usize>), MppeError> {
+        let resync = self.stateful && packet.len() > HEADER_LEN && packet[0] & BIT_FLUSHED != 0;
+        if !resync {
+            return self.decrypt_inner(packet);
+        }
+        let saved = packet.to_vec();
+        let (keys, ccount, discard) = (self.keys.clone(), self.ccount, self.discard);
+        for extra in 0..=RESYNC_SEARCH {
+            if extra > 0 {
+                packet.copy_from_slice(&saved);
+                self.keys = keys.clone();
+                for _ in 0..extra {
+                    self.keys.rekey();
+                }
+                (self.ccount, self.discard) = (ccount, discard);
+            }
+            match self.decrypt_inner(packet) {
+                Ok(r) if plausible(&packet[HEADER_LEN..]) => return Ok(r),
+                Ok(_) | Err(MppeError::BadProtocol) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        packet.copy_from_slice(&saved);
+        (self.keys, self.ccount, self.discard) = (keys, ccount, true);
+        self.sanity_errors += 1;
+        let got = u16::from_be_bytes([saved[0], saved[1]]) & CCOUNT_MASK;
+        Err(MppeError::Lost { got, expected: got })
+    }
+
+    fn decrypt_inner(
         &mut self,
         packet: &mut [u8],
     ) -> Result<(u16, std::ops::Range<usize>), MppeError> {
@@ -387,6 +436,73 @@ mod tests {
         enc.reset(); // a second Reset-Request for the same loss changes nothing
         assert_eq!(open(&mut dec, seal(&mut enc, 42)), Ok(42));
         assert_eq!(open(&mut dec, seal(&mut enc, 43)), Ok(43));
+    }
+
+    #[test]
+    fn stateful_resync_survives_a_lost_flushed_packet() {
+        let (mut enc, mut dec) = pair(true);
+        let plausible = |b: &[u8]| b.len() == 5 && b[2] == b[3] && b[3] == b[4];
+        let open_checked = |dec: &mut Decryptor, mut p: Vec<u8>| {
+            dec.decrypt_checked(&mut p, plausible).map(|(_, r)| p[r][0])
+        };
+        assert_eq!(open_checked(&mut dec, seal(&mut enc, 1)), Ok(1));
+        seal(&mut enc, 2); // lost
+        assert!(open_checked(&mut dec, seal(&mut enc, 3))
+            .unwrap_err()
+            .needs_reset_request());
+        // First reset: the flushed packet is lost too. Second reset: the sender is now two
+        // key changes ahead where the receiver expects one.
+        enc.reset();
+        seal(&mut enc, 4);
+        assert!(open_checked(&mut dec, seal(&mut enc, 5)).is_err());
+        enc.reset();
+        assert_eq!(open_checked(&mut dec, seal(&mut enc, 6)), Ok(6));
+        assert_eq!(open_checked(&mut dec, seal(&mut enc, 7)), Ok(7));
+    }
+
+    #[test]
+    fn stateful_random_loss_never_delivers_garbage() {
+        use rand::{Rng, SeedableRng};
+        let plausible = |b: &[u8]| b.len() == 5 && b[2] == b[3] && b[3] == b[4];
+        for seed in 0..20 {
+            let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
+            let (mut enc, mut dec) = pair(true);
+            // Reset-Requests in flight to the sender, with the packet count at which they land.
+            let mut resets: Vec<u32> = Vec::new();
+            let mut delivered = 0;
+            for i in 0..20_000u32 {
+                if resets.first().is_some_and(|&t| t <= i) {
+                    resets.remove(0);
+                    enc.reset();
+                }
+                let p = seal(&mut enc, i as u8);
+                if rng.random_bool(0.05) {
+                    continue;
+                }
+                let mut p = p;
+                match dec.decrypt_checked(&mut p, plausible) {
+                    Ok((_, r)) => {
+                        assert_eq!(
+                            p[r][0], i as u8,
+                            "seed {seed} packet {i}: garbage delivered"
+                        );
+                        delivered += 1;
+                    }
+                    Err(e) if e.needs_reset_request() => {
+                        if !rng.random_bool(0.05) {
+                            resets.push(i + rng.random_range(1..5));
+                        }
+                    }
+                    Err(_) => {
+                        // Still discarding: the runtime repeats its Reset-Request now and then.
+                        if i % 50 == 0 {
+                            resets.push(i + 2);
+                        }
+                    }
+                }
+            }
+            assert!(delivered > 14_000, "seed {seed}: {delivered}");
+        }
     }
 
     #[test]

@@ -131,7 +131,7 @@ pub enum Message {
 fn fixed_len(code: u16) -> Option<usize> {
     Some(match code {
         1 | 2 => 156,
-        3 | 4 | 5 => 16,
+        3..=5 => 16,
         6 => 20,
         7 => 168,
         8 => 32,

@@ -1,0 +1,208 @@
+//! The per-packet path. [`Tx`] and [`Rx`] each own one direction (GRE sequence
+//! state and MPPE state) and never allocate, so a runtime can give each its own
+//! thread and buffers.
+
+use std::ops::Range;
+
+use crate::gre::{self, Header, Received};
+use crate::mppe::{self, Decryptor, Encryptor, MppeError};
+use crate::ppp::frame::{self, Framing};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum SendError {
+    #[error("the link is not up")]
+    NotUp,
+    #[error("packet of {0} bytes is larger than the link allows")]
+    TooBig(usize),
+}
+
+pub struct Tx {
+    pub gre: gre::Sender,
+    pub framing: Framing,
+    pub mppe: Option<Encryptor>,
+    /// Largest payload the peer accepts (its MRU).
+    pub peer_mru: usize,
+}
+
+impl Tx {
+    /// Encapsulate one PPP packet into a GRE packet in `out`; returns its length.
+    /// Network-layer protocols are encrypted when MPPE is on; control protocols never.
+    pub fn encapsulate(
+        &mut self,
+        protocol: u16,
+        payload: &[u8],
+        out: &mut [u8],
+    ) -> Result<usize, SendError> {
+        let encrypt = self.mppe.is_some() && (0x0021..=0x00FA).contains(&protocol);
+        let ppp_len = if encrypt {
+            self.framing.header_len(frame::COMPRESSED) + mppe::HEADER_LEN + 2 + payload.len()
+        } else {
+            self.framing.header_len(protocol) + payload.len()
+        };
+        // The control protocols may exceed the MRU slightly (Code-Reject copies); data may not.
+        let limit = if protocol < 0x4000 {
+            self.peer_mru + mppe::OVERHEAD
+        } else {
+            gre::MAX_PAYLOAD
+        };
+        if ppp_len > limit.min(gre::MAX_PAYLOAD) || out.len() < gre::MAX_HEADER_LEN + ppp_len {
+            return Err(SendError::TooBig(payload.len()));
+        }
+        let h = self.gre.data_header(ppp_len);
+        let mut n = h.encode(out);
+        if let Some(enc) = self.mppe.as_mut().filter(|_| encrypt) {
+            n += self.framing.encode_header(frame::COMPRESSED, &mut out[n..]);
+            let hdr_at = n;
+            n += mppe::HEADER_LEN;
+            // The kernel always encrypts a full 2-byte inner protocol field.
+            out[n..n + 2].copy_from_slice(&protocol.to_be_bytes());
+            out[n + 2..n + 2 + payload.len()].copy_from_slice(payload);
+            let end = n + 2 + payload.len();
+            let hdr = enc.encrypt(&mut out[n..end]);
+            out[hdr_at..hdr_at + 2].copy_from_slice(&hdr);
+            Ok(end)
+        } else {
+            n += self.framing.encode_header(protocol, &mut out[n..]);
+            out[n..n + payload.len()].copy_from_slice(payload);
+            Ok(n + payload.len())
+        }
+    }
+
+    /// A standalone ack if one is owed.
+    pub fn ack_only(&mut self, out: &mut [u8]) -> Option<usize> {
+        self.gre.ack_only().map(|h| h.encode(out))
+    }
+}
+
+/// What one received GRE packet turned out to be.
+#[derive(Debug, PartialEq, Eq)]
+pub enum RxOutcome {
+    /// An IPv4 packet at this range of the input buffer.
+    Ip(Range<usize>),
+    /// A PPP packet for the control plane (protocol, range of its information field).
+    Control(u16, Range<usize>),
+    /// Ack-only packet, or nothing for anyone.
+    Nothing,
+    Dropped(&'static str),
+    Mppe(MppeError),
+}
+
+/// Whether a decrypted MPPE body (inner protocol + payload) looks like real traffic:
+/// an IPv4 packet must carry a valid header checksum and its own length.
+pub fn plausible_payload(body: &[u8]) -> bool {
+    let (proto, ip) = match body {
+        [p, rest @ ..] if p & 1 == 1 => (*p as u16, rest),
+        [a, b, rest @ ..] if b & 1 == 1 => (u16::from_be_bytes([*a, *b]), rest),
+        _ => return false,
+    };
+    if proto == frame::IPV6 {
+        return ip.len() >= 40
+            && ip[0] >> 4 == 6
+            && u16::from_be_bytes([ip[4], ip[5]]) as usize + 40 == ip.len();
+    }
+    // Nothing else is ever negotiated; random bytes must not pass as traffic.
+    if proto != frame::IPV4 {
+        return false;
+    }
+    let Some(&vihl) = ip.first() else {
+        return false;
+    };
+    let ihl = (vihl & 0x0F) as usize * 4;
+    if vihl >> 4 != 4 || ihl < 20 || ip.len() < ihl {
+        return false;
+    }
+    let total = u16::from_be_bytes([ip[2], ip[3]]) as usize;
+    let mut sum: u32 = ip[..ihl]
+        .chunks(2)
+        .map(|c| u16::from_be_bytes([c[0], c[1]]) as u32)
+        .sum();
+    while sum > 0xFFFF {
+        sum = (sum & 0xFFFF) + (sum >> 16);
+    }
+    sum == 0xFFFF && total == ip.len()
+}
+
+pub struct Rx {
+    pub gre: gre::Receiver,
+    pub mppe: Option<Decryptor>,
+    /// Once MPPE is negotiated, clear-text data must be refused (the kernel does).
+    pub require_encryption: bool,
+    pub malformed: u64,
+}
+
+impl Rx {
+    /// Process one GRE packet (IP header already stripped), decrypting in place.
+    pub fn decapsulate(&mut self, pkt: &mut [u8], now_ns: u64) -> RxOutcome {
+        let (h, start, len) = match Header::decode(pkt) {
+            Ok((h, p)) => (h, h.len(), p.len()),
+            Err(_) => {
+                self.malformed += 1;
+                return RxOutcome::Dropped("malformed GRE packet");
+            }
+        };
+        let payload_range = start..start + len;
+        match self.gre.receive(&h, &pkt[payload_range.clone()], now_ns) {
+            Received::Payload(_) => {}
+            Received::Nothing => return RxOutcome::Nothing,
+            Received::Dropped(gre::Drop::OtherCall(_)) => {
+                return RxOutcome::Dropped("GRE packet for another call")
+            }
+            Received::Dropped(gre::Drop::Late { .. }) => {
+                return RxOutcome::Dropped("late GRE packet")
+            }
+        }
+        let (proto, info_len) = match frame::decode(&pkt[payload_range.clone()]) {
+            Ok((p, info)) => (p, info.len()),
+            Err(_) => {
+                self.malformed += 1;
+                return RxOutcome::Dropped("malformed PPP frame");
+            }
+        };
+        let info = payload_range.end - info_len..payload_range.end;
+        match proto {
+            frame::COMPRESSED => {
+                let Some(dec) = self.mppe.as_mut() else {
+                    return RxOutcome::Dropped("MPPE packet before MPPE was negotiated");
+                };
+                match dec.decrypt_checked(&mut pkt[info.clone()], plausible_payload) {
+                    Ok((frame::IPV4, r)) => RxOutcome::Ip(info.start + r.start..info.start + r.end),
+                    Ok((p, r)) => RxOutcome::Control(p, info.start + r.start..info.start + r.end),
+                    Err(e) => RxOutcome::Mppe(e),
+                }
+            }
+            frame::IPV4 if self.require_encryption => {
+                RxOutcome::Dropped("unencrypted packet on an MPPE link")
+            }
+            frame::IPV4 => RxOutcome::Ip(info),
+            p => RxOutcome::Control(p, info),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plausibility() {
+        let mut ip = vec![
+            0x45, 0, 0, 20, 0, 0, 0, 0, 64, 17, 0, 0, 10, 0, 0, 1, 10, 0, 0, 2,
+        ];
+        let sum: u32 = ip
+            .chunks(2)
+            .map(|c| u16::from_be_bytes([c[0], c[1]]) as u32)
+            .sum();
+        let sum = (sum & 0xFFFF) + (sum >> 16);
+        ip[10..12].copy_from_slice(&(!(sum as u16)).to_be_bytes());
+        let body = [&[0x00, 0x21][..], &ip].concat();
+        assert!(plausible_payload(&body));
+        assert!(plausible_payload(&[&[0x21][..], &ip].concat()));
+        let mut bad = body.clone();
+        bad[12] ^= 1;
+        assert!(!plausible_payload(&bad));
+        assert!(!plausible_payload(&body[..body.len() - 1]));
+        // A random-looking 1-byte protocol is not traffic.
+        assert!(!plausible_payload(&[0x23, 1, 2, 3]));
+        assert!(!plausible_payload(&[]));
+    }
+}

@@ -1,0 +1,256 @@
+//! What the client and server sessions have in common: a control connection (PNS
+//! or PAC) carrying one call, PPP on top, and the orderly way down.
+
+use std::collections::VecDeque;
+use std::ops::Range;
+use std::time::Instant;
+
+use super::link::Link;
+use super::{DownReason, Event, Phase, SendError};
+use crate::pptp::control::{ControlDown, ControlEvent, Pac, Pns, PnsState};
+
+/// The two control-connection roles, seen from the session.
+pub(crate) trait ControlSide {
+    fn input(&mut self, now: Instant, data: &[u8]);
+    fn poll_transmit(&mut self) -> Option<Vec<u8>>;
+    fn poll_event(&mut self) -> Option<ControlEvent>;
+    fn poll_timeout(&self) -> Option<Instant>;
+    fn handle_timeout(&mut self, now: Instant);
+    /// Begin the polite teardown.
+    fn close(&mut self, now: Instant);
+    fn connection_closed(&mut self);
+    fn call_id(&self) -> u16;
+}
+
+impl ControlSide for Pns {
+    fn input(&mut self, now: Instant, data: &[u8]) {
+        Pns::input(self, now, data)
+    }
+    fn poll_transmit(&mut self) -> Option<Vec<u8>> {
+        Pns::poll_transmit(self)
+    }
+    fn poll_event(&mut self) -> Option<ControlEvent> {
+        Pns::poll_event(self)
+    }
+    fn poll_timeout(&self) -> Option<Instant> {
+        Pns::poll_timeout(self)
+    }
+    fn handle_timeout(&mut self, now: Instant) {
+        Pns::handle_timeout(self, now)
+    }
+    fn close(&mut self, now: Instant) {
+        if self.state() != PnsState::Closed {
+            Pns::close(self, now)
+        }
+    }
+    fn connection_closed(&mut self) {
+        Pns::connection_closed(self)
+    }
+    fn call_id(&self) -> u16 {
+        Pns::call_id(self)
+    }
+}
+
+impl ControlSide for Pac {
+    fn input(&mut self, now: Instant, data: &[u8]) {
+        Pac::input(self, now, data)
+    }
+    fn poll_transmit(&mut self) -> Option<Vec<u8>> {
+        Pac::poll_transmit(self)
+    }
+    fn poll_event(&mut self) -> Option<ControlEvent> {
+        Pac::poll_event(self)
+    }
+    fn poll_timeout(&self) -> Option<Instant> {
+        Pac::poll_timeout(self)
+    }
+    fn handle_timeout(&mut self, now: Instant) {
+        Pac::handle_timeout(self, now)
+    }
+    fn close(&mut self, _now: Instant) {
+        self.disconnect()
+    }
+    fn connection_closed(&mut self) {
+        Pac::connection_closed(self)
+    }
+    fn call_id(&self) -> u16 {
+        Pac::call_id(self)
+    }
+}
+
+/// Builds the PPP link once the call is up.
+pub(crate) type LinkFactory = Box<dyn FnMut(u16, u16, u16, Instant) -> Link + Send>;
+
+pub(crate) struct Driver<C: ControlSide> {
+    control: C,
+    control_done: bool,
+    make_link: LinkFactory,
+    link: Option<Link>,
+    events: VecDeque<Event>,
+    /// Set once the session is going down, with the reason and the hard deadline.
+    ending: Option<(DownReason, Instant)>,
+    control_closing: bool,
+    close_timeout: std::time::Duration,
+    dead: bool,
+}
+
+impl<C: ControlSide> Driver<C> {
+    pub fn new(control: C, make_link: LinkFactory, close_timeout: std::time::Duration) -> Self {
+        let mut events = VecDeque::new();
+        events.push_back(Event::Phase(Phase::Control));
+        Driver {
+            control,
+            control_done: false,
+            make_link,
+            link: None,
+            events,
+            ending: None,
+            control_closing: false,
+            close_timeout,
+            dead: false,
+        }
+    }
+
+    pub fn is_dead(&self) -> bool {
+        self.dead
+    }
+
+    pub fn is_up(&self) -> bool {
+        self.link.as_ref().is_some_and(|l| l.phase == Phase::Up) && self.ending.is_none()
+    }
+
+    pub fn handle_tcp_data(&mut self, now: Instant, data: &[u8]) {
+        self.control.input(now, data);
+        self.drive(now);
+    }
+
+    pub fn handle_tcp_closed(&mut self, now: Instant) {
+        self.control.connection_closed();
+        self.drive(now);
+    }
+
+    pub fn handle_gre(&mut self, now: Instant, pkt: &mut [u8]) -> Option<Range<usize>> {
+        let r = self.link.as_mut()?.input_gre(now, pkt);
+        self.drive(now);
+        r
+    }
+
+    pub fn send_ip(&mut self, ip: &[u8], out: &mut [u8]) -> Result<usize, SendError> {
+        if self.ending.is_some() {
+            return Err(SendError::NotUp);
+        }
+        self.link.as_mut().ok_or(SendError::NotUp)?.send_ip(ip, out)
+    }
+
+    pub fn poll_tcp_transmit(&mut self) -> Option<Vec<u8>> {
+        self.control.poll_transmit()
+    }
+
+    pub fn poll_gre_transmit(&mut self) -> Option<Vec<u8>> {
+        self.link.as_mut()?.poll_gre_transmit()
+    }
+
+    pub fn poll_event(&mut self) -> Option<Event> {
+        self.events.pop_front()
+    }
+
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        if self.dead {
+            return None;
+        }
+        let link = self.link.as_ref().and_then(Link::poll_timeout);
+        [
+            self.control.poll_timeout(),
+            link,
+            self.ending.as_ref().map(|e| e.1),
+        ]
+        .into_iter()
+        .flatten()
+        .min()
+    }
+
+    pub fn handle_timeout(&mut self, now: Instant) {
+        self.control.handle_timeout(now);
+        if let Some(l) = self.link.as_mut() {
+            l.handle_timeout(now);
+        }
+        self.drive(now);
+    }
+
+    pub fn close(&mut self, now: Instant) {
+        self.end(now, DownReason::Stopped);
+        self.drive(now);
+    }
+
+    fn end(&mut self, now: Instant, reason: DownReason) {
+        if self.ending.is_none() {
+            self.ending = Some((reason, now + self.close_timeout));
+            if let Some(l) = self.link.as_mut() {
+                l.close(now);
+            }
+        }
+    }
+
+    fn drive(&mut self, now: Instant) {
+        if self.dead {
+            return;
+        }
+        while let Some(e) = self.control.poll_event() {
+            match e {
+                ControlEvent::CallUp {
+                    peer_call_id,
+                    peer_window,
+                } => {
+                    if self.ending.is_none() && self.link.is_none() {
+                        let call_id = self.control.call_id();
+                        self.link = Some((self.make_link)(call_id, peer_call_id, peer_window, now));
+                    }
+                }
+                ControlEvent::Down(d) => {
+                    self.control_done = true;
+                    let gre_silent = self.link.as_ref().is_some_and(Link::gre_silent);
+                    let reason = match (&d, self.link.is_some()) {
+                        (ControlDown::Closed, _) => DownReason::Stopped,
+                        // The server gave up on a call we never heard a GRE packet of.
+                        (ControlDown::PeerDisconnected(_), true) if gre_silent => {
+                            DownReason::GreBlocked
+                        }
+                        (ControlDown::Timeout(w), true) if w.contains("echo") => {
+                            DownReason::EchoTimeout
+                        }
+                        (ControlDown::Refused { .. } | ControlDown::Timeout(_), false) => {
+                            DownReason::PeerUnreachable(d.describe())
+                        }
+                        _ => DownReason::PeerClosed(d.describe()),
+                    };
+                    self.end(now, reason);
+                }
+            }
+        }
+        if let Some(l) = self.link.as_mut() {
+            while let Some(e) = l.events.pop_front() {
+                self.events.push_back(e);
+            }
+            if let Some(r) = l.down.clone() {
+                self.end(now, r);
+            }
+        }
+        let Some((_, deadline)) = &self.ending else {
+            return;
+        };
+        let link_done = self.link.as_ref().is_none_or(|l| l.terminated(now));
+        if link_done && !self.control_closing && !self.control_done {
+            self.control_closing = true;
+            self.control.close(now);
+            while let Some(ControlEvent::Down(_)) = self.control.poll_event() {
+                self.control_done = true;
+            }
+        }
+        if self.control_done || *deadline <= now {
+            let (reason, _) = self.ending.take().expect("checked above");
+            self.dead = true;
+            self.events.push_back(Event::Phase(Phase::Dead));
+            self.events.push_back(Event::Down(reason));
+        }
+    }
+}

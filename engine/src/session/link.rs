@@ -1,0 +1,649 @@
+//! PPP over one GRE call: LCP → authentication → CCP + IPCP → up, for either role.
+
+use std::collections::VecDeque;
+use std::ops::Range;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use rand::rngs::StdRng;
+use tracing::{debug, info, warn};
+
+use super::datapath::{Rx, RxOutcome, SendError, Tx};
+use super::{DownReason, Event, Phase, PppConfig, UpInfo};
+use crate::auth::authenticator::{self, Authenticator};
+use crate::auth::peer::{AuthPeer, Outcome};
+use crate::auth::{AuthError, AuthProtocol, MppeKeys};
+use crate::gre;
+use crate::mppe::{self, Decryptor, Encryptor, MppeError};
+use crate::ppp::ccp::{Ccp, MppePolicy};
+use crate::ppp::frame::{self, Framing};
+use crate::ppp::fsm::{Failure, Fsm, LayerEvent, State};
+use crate::ppp::ipcp::{Ipcp, IpcpConfig};
+use crate::ppp::lcp::{Lcp, LcpConfig};
+use crate::ppp::packet;
+use crate::secret::Password;
+
+pub(crate) enum Role {
+    Client {
+        user: String,
+        password: Password,
+    },
+    Server {
+        users: Vec<(String, Password)>,
+        misbehaviour: authenticator::Misbehaviour,
+    },
+}
+
+enum AuthSide {
+    Pending,
+    Peer(AuthPeer),
+    Authenticator(Authenticator),
+    Done,
+}
+
+/// How long to wait for the peer's Terminate-Ack before moving on.
+const TERMINATE_WAIT: Duration = Duration::from_secs(1);
+/// How often to repeat a CCP Reset-Request while MPPE stays out of sync. pppd waits
+/// 1 s; on a lossy path each lost request then costs a second of traffic. Extra
+/// resets are harmless: the sender coalesces them, and the receiver's key search
+/// absorbs the extra key changes.
+const RESET_RETRY: Duration = Duration::from_millis(100);
+
+pub(crate) struct Link {
+    cfg: PppConfig,
+    role: Role,
+    pub phase: Phase,
+    lcp: Fsm<Lcp>,
+    ipcp: Fsm<Ipcp>,
+    ccp: Fsm<Ccp>,
+    mppe_policy: MppePolicy,
+    ccp_done: bool,
+    auth: AuthSide,
+    auth_method: Option<AuthProtocol>,
+    keys: Option<MppeKeys>,
+    tx: Tx,
+    rx: Rx,
+    shared: Arc<gre::Shared>,
+    epoch: Instant,
+    gre_out: VecDeque<Vec<u8>>,
+    pub events: VecDeque<Event>,
+    pub down: Option<DownReason>,
+    gre_received: bool,
+    echo_next: Option<Instant>,
+    reset_retry: Option<Instant>,
+    terminating: bool,
+    /// While terminating: when to stop waiting for the Terminate-Ack.
+    terminate_deadline: Option<Instant>,
+    rng: StdRng,
+}
+
+impl Link {
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        cfg: PppConfig,
+        role: Role,
+        lcp_cfg: LcpConfig,
+        ipcp_cfg: IpcpConfig,
+        mppe_policy: MppePolicy,
+        call_id: u16,
+        peer_call_id: u16,
+        peer_window: u16,
+        mut rng: StdRng,
+        now: Instant,
+    ) -> Self {
+        use rand::SeedableRng;
+        let shared = Arc::new(gre::Shared::default());
+        let lcp_rng = StdRng::from_rng(&mut rng);
+        let mut l = Link {
+            lcp: Fsm::new(Lcp::new(lcp_cfg, lcp_rng), cfg.timers),
+            ipcp: Fsm::new(Ipcp::new(ipcp_cfg), cfg.timers),
+            ccp: Fsm::new(Ccp::new(mppe_policy), cfg.timers),
+            cfg,
+            role,
+            phase: Phase::Establish,
+            mppe_policy,
+            ccp_done: false,
+            auth: AuthSide::Pending,
+            auth_method: None,
+            keys: None,
+            tx: Tx {
+                gre: gre::Sender::new(peer_call_id, peer_window, shared.clone()),
+                framing: Framing::default(),
+                mppe: None,
+                peer_mru: 1500,
+            },
+            rx: Rx {
+                gre: gre::Receiver::new(call_id, shared.clone()),
+                mppe: None,
+                require_encryption: false,
+                malformed: 0,
+            },
+            shared,
+            epoch: now,
+            gre_out: VecDeque::new(),
+            events: VecDeque::new(),
+            down: None,
+            gre_received: false,
+            echo_next: None,
+            reset_retry: None,
+            terminating: false,
+            terminate_deadline: None,
+            rng,
+        };
+        l.events.push_back(Event::Phase(Phase::Establish));
+        l.lcp.open(now);
+        l.drive(now);
+        l
+    }
+
+    fn ns(&self, now: Instant) -> u64 {
+        now.saturating_duration_since(self.epoch).as_nanos() as u64
+    }
+
+    fn set_phase(&mut self, p: Phase) {
+        if self.phase != p {
+            debug!(phase = ?p, "PPP phase");
+            self.phase = p;
+            self.events.push_back(Event::Phase(p));
+        }
+    }
+
+    fn fail(&mut self, now: Instant, reason: DownReason) {
+        if self.down.is_none() {
+            warn!(reason = %reason, "link failed");
+            self.down = Some(reason);
+            self.close(now);
+        }
+    }
+
+    /// Politely terminate LCP.
+    pub fn close(&mut self, now: Instant) {
+        if !self.terminating {
+            self.terminating = true;
+            self.set_phase(Phase::Terminate);
+            self.terminate_deadline = Some(now + TERMINATE_WAIT);
+            self.lcp.close(now);
+            self.drive(now);
+        }
+    }
+
+    /// LCP has finished terminating (or the peer never answered in time).
+    pub fn terminated(&self, now: Instant) -> bool {
+        let _ = now;
+        matches!(
+            self.lcp.state(),
+            State::Closed | State::Stopped | State::Initial
+        ) || (self.terminating && self.terminate_deadline.is_none())
+    }
+
+    /// Nothing at all has come back over GRE since the call was placed.
+    pub fn gre_silent(&self) -> bool {
+        !self.gre_received && self.phase <= Phase::Establish
+    }
+
+    pub fn poll_gre_transmit(&mut self) -> Option<Vec<u8>> {
+        self.gre_out.pop_front()
+    }
+
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        let ack = (self.shared.unacked() > 0).then(|| {
+            self.epoch + Duration::from_nanos(self.shared.oldest_unacked_ns()) + self.cfg.ack_delay
+        });
+        let auth = match &self.auth {
+            AuthSide::Peer(p) => p.poll_timeout(),
+            AuthSide::Authenticator(a) => a.poll_timeout(),
+            _ => None,
+        };
+        [
+            self.lcp.poll_timeout(),
+            self.ipcp.poll_timeout(),
+            self.ccp.poll_timeout(),
+            auth,
+            ack,
+            self.echo_next,
+            self.reset_retry,
+            self.terminate_deadline,
+        ]
+        .into_iter()
+        .flatten()
+        .min()
+    }
+
+    pub fn handle_timeout(&mut self, now: Instant) {
+        self.lcp.handle_timeout(now);
+        self.ipcp.handle_timeout(now);
+        self.ccp.handle_timeout(now);
+        let outcome = match &mut self.auth {
+            AuthSide::Peer(p) => p.handle_timeout(now),
+            AuthSide::Authenticator(a) => a
+                .handle_timeout(now)
+                .then_some(Outcome::Failure(AuthError::Timeout)),
+            _ => None,
+        };
+        if let Some(o) = outcome {
+            self.auth_outcome(now, o);
+        }
+        if self.echo_next.is_some_and(|t| t <= now) && !self.lcp.is_opened() {
+            self.echo_next = None;
+        }
+        if self.echo_next.is_some_and(|t| t <= now) {
+            let (interval, failures) = self
+                .cfg
+                .lcp_echo
+                .expect("echo timer only runs when configured");
+            if self.lcp.opts.echo_outstanding >= failures {
+                self.echo_next = None;
+                self.fail(now, DownReason::EchoTimeout);
+            } else {
+                self.lcp.opts.echo_outstanding += 1;
+                let id = self.lcp.next_id();
+                let magic = self.lcp.opts.magic().to_be_bytes();
+                self.lcp.send(packet::ECHO_REQUEST, id, &magic);
+                self.echo_next = Some(now + interval);
+            }
+        }
+        if self.terminate_deadline.is_some_and(|t| t <= now) {
+            self.terminate_deadline = None;
+        }
+        if self.reset_retry.is_some_and(|t| t <= now) {
+            self.send_reset_request(now);
+        }
+        let ack_due =
+            self.epoch + Duration::from_nanos(self.shared.oldest_unacked_ns()) + self.cfg.ack_delay;
+        if self.shared.unacked() > 0 && ack_due <= now {
+            let mut buf = [0u8; gre::MAX_HEADER_LEN];
+            if let Some(n) = self.tx.ack_only(&mut buf) {
+                self.gre_out.push_back(buf[..n].to_vec());
+            }
+        }
+        self.drive(now);
+    }
+
+    fn send_reset_request(&mut self, now: Instant) {
+        let id = self.ccp.next_id();
+        self.ccp.send(packet::RESET_REQUEST, id, &[]);
+        self.reset_retry = Some(now + RESET_RETRY);
+    }
+
+    pub fn send_ip(&mut self, ip: &[u8], out: &mut [u8]) -> Result<usize, SendError> {
+        if self.phase != Phase::Up {
+            return Err(SendError::NotUp);
+        }
+        self.tx.encapsulate(frame::IPV4, ip, out)
+    }
+
+    /// One GRE packet from the peer; returns the range of an IPv4 packet for the tunnel.
+    pub fn input_gre(&mut self, now: Instant, pkt: &mut [u8]) -> Option<Range<usize>> {
+        let ns = self.ns(now);
+        let outcome = self.rx.decapsulate(pkt, ns);
+        match outcome {
+            RxOutcome::Ip(r) => {
+                self.gre_received = true;
+                self.reset_retry = None;
+                return (self.phase == Phase::Up).then_some(r);
+            }
+            RxOutcome::Control(proto, r) => {
+                // Control packets travel in clear: they say nothing about MPPE sync, so
+                // a pending Reset-Request retry stays armed.
+                self.gre_received = true;
+                self.control_input(now, proto, &pkt[r]);
+            }
+            RxOutcome::Mppe(e) => {
+                self.gre_received = true;
+                self.mppe_error(now, e);
+            }
+            RxOutcome::Nothing => self.gre_received = true,
+            RxOutcome::Dropped(why) => debug!(why, "GRE packet dropped"),
+        }
+        self.drive(now);
+        None
+    }
+
+    fn mppe_error(&mut self, now: Instant, e: MppeError) {
+        debug!(error = %e, "MPPE");
+        if e.needs_reset_request() {
+            self.send_reset_request(now);
+        }
+        if self.rx.mppe.as_ref().is_some_and(Decryptor::is_fatal) {
+            self.fail(now, DownReason::MppeFailed);
+        }
+    }
+
+    fn control_input(&mut self, now: Instant, proto: u16, info: &[u8]) {
+        match proto {
+            frame::LCP => self.lcp.input(now, info),
+            frame::PAP | frame::CHAP => match &mut self.auth {
+                AuthSide::Peer(p) if p.protocol() == proto => {
+                    if let Some(o) = p.input(info) {
+                        self.auth_outcome(now, o);
+                    }
+                }
+                AuthSide::Authenticator(a) if a.protocol() == proto => match a.input(info) {
+                    Some(authenticator::Verdict::Accepted { user, keys }) => {
+                        info!(user = %user, "peer authenticated");
+                        // The authenticator stays: its Success is still queued.
+                        self.keys = keys;
+                        self.start_network(now);
+                    }
+                    Some(authenticator::Verdict::Refused { user }) => {
+                        warn!(user = %user, "peer failed authentication");
+                        let f = crate::auth::ServerFailure::plain(b"peer authentication failed");
+                        self.fail(now, DownReason::AuthFailed(AuthError::Rejected(f)));
+                    }
+                    None => {}
+                },
+                _ => debug!(
+                    proto,
+                    "authentication packet outside authentication ignored"
+                ),
+            },
+            frame::IPCP if self.phase >= Phase::Network => self.ipcp.input(now, info),
+            frame::CCP if self.mppe_policy.enabled() && self.phase >= Phase::Network => {
+                self.ccp.input(now, info)
+            }
+            frame::IPCP | frame::CCP if self.mppe_policy.enabled() || proto == frame::IPCP => {
+                debug!(proto, "NCP packet before the network phase dropped");
+            }
+            _ => {
+                if self.lcp.is_opened() {
+                    debug!(proto = format!("{proto:#06x}"), "Protocol-Reject");
+                    let mut d = proto.to_be_bytes().to_vec();
+                    d.extend_from_slice(
+                        &info[..info.len().min(self.lcp.opts.peer_mru as usize - 10)],
+                    );
+                    let id = self.lcp.next_id();
+                    self.lcp.send(packet::PROTOCOL_REJECT, id, &d);
+                }
+            }
+        }
+    }
+
+    fn auth_outcome(&mut self, now: Instant, o: Outcome) {
+        match o {
+            Outcome::Success { keys, message } => {
+                info!(
+                    method = self.auth_method.map(|m| m.name()),
+                    server_message = message.as_deref().unwrap_or(""),
+                    "authenticated"
+                );
+                // The peer stays to answer re-challenges (RFC 1994 §2).
+                self.keys = keys;
+                self.start_network(now);
+            }
+            Outcome::Failure(e) => self.fail(now, DownReason::AuthFailed(e)),
+        }
+    }
+
+    fn start_network(&mut self, now: Instant) {
+        if self.phase >= Phase::Network {
+            return;
+        }
+        self.set_phase(Phase::Network);
+        self.ipcp.open(now);
+        if self.mppe_policy.enabled() {
+            self.ccp.open(now);
+        } else {
+            self.ccp_done = true;
+        }
+    }
+
+    fn lcp_up(&mut self, now: Instant) {
+        let o = &self.lcp.opts;
+        self.tx.framing = o.tx_framing;
+        self.tx.peer_mru = o.peer_mru as usize;
+        info!(
+            peer_mru = o.peer_mru,
+            pfc = o.tx_framing.pfc,
+            acfc = o.tx_framing.acfc,
+            "LCP up"
+        );
+        if let Some((interval, _)) = self.cfg.lcp_echo {
+            self.echo_next = Some(now + interval);
+        }
+        let method = match &self.role {
+            Role::Client { .. } => o.auth_to_peer,
+            Role::Server { .. } => o.auth_of_peer,
+        };
+        self.auth_method = method;
+        let Some(method) = method else {
+            self.auth = AuthSide::Done;
+            return self.start_network(now);
+        };
+        self.set_phase(Phase::Authenticate);
+        let rng = {
+            use rand::SeedableRng;
+            StdRng::from_rng(&mut self.rng)
+        };
+        match &self.role {
+            Role::Client { user, password } => {
+                let mut p = AuthPeer::new(method, user, password.clone(), rng);
+                p.start(now);
+                self.auth = AuthSide::Peer(p);
+            }
+            Role::Server {
+                users,
+                misbehaviour,
+                ..
+            } => {
+                let mut a = Authenticator::new(method, users.clone(), *misbehaviour, rng);
+                a.start(now);
+                self.auth = AuthSide::Authenticator(a);
+            }
+        }
+    }
+
+    fn ccp_up(&mut self, now: Instant) {
+        let (tx, rx) = (self.ccp.opts.tx, self.ccp.opts.rx);
+        if self.mppe_policy.required && (tx.is_none() || rx.is_none()) {
+            return self.fail(
+                now,
+                DownReason::MppeRefused("the server agreed to CCP without MPPE".into()),
+            );
+        }
+        if tx.is_some() || rx.is_some() {
+            let Some(keys) = &self.keys else {
+                let how = self.auth_method.map_or("no authentication", |m| m.name());
+                return self.fail(
+                    now,
+                    DownReason::MppeRefused(format!(
+                        "MPPE needs MS-CHAP keys, but authentication used {how}"
+                    )),
+                );
+            };
+            self.tx.mppe = tx.map(|p| Encryptor::new(&keys.send, p));
+            self.rx.mppe = rx.map(|p| Decryptor::new(&keys.recv, p));
+            self.rx.require_encryption = true;
+            info!(send = ?tx.map(|p| p.to_string()), recv = ?rx.map(|p| p.to_string()), "MPPE on");
+        }
+        self.ccp_done = true;
+    }
+
+    /// Process what the automata produced, until nothing changes.
+    fn drive(&mut self, now: Instant) {
+        for _ in 0..16 {
+            let mut changed = false;
+            while let Some(e) = self.lcp.poll_event() {
+                changed = true;
+                match e {
+                    LayerEvent::Up => self.lcp_up(now),
+                    LayerEvent::Down | LayerEvent::Finished
+                        if self.down.is_none() && !self.terminating =>
+                    {
+                        let reason = self.lcp_failure_reason(e == LayerEvent::Down);
+                        self.fail(now, reason);
+                    }
+                    _ => {}
+                }
+            }
+            while let Some(p) = self.lcp.opts.protocol_rejects.pop_front() {
+                changed = true;
+                match p {
+                    frame::CCP => {
+                        self.ccp.protocol_rejected(now);
+                        if self.mppe_policy.required {
+                            self.fail(
+                                now,
+                                DownReason::MppeRefused(
+                                    "the server does not do MPPE (it rejected CCP)".into(),
+                                ),
+                            );
+                        } else {
+                            self.ccp_done = true;
+                        }
+                    }
+                    frame::IPCP => self.fail(
+                        now,
+                        DownReason::NegotiationFailed("the server rejected IPCP".into()),
+                    ),
+                    _ => debug!(proto = p, "peer rejected protocol"),
+                }
+            }
+            while let Some(e) = self.ccp.poll_event() {
+                changed = true;
+                match e {
+                    LayerEvent::Up => self.ccp_up(now),
+                    LayerEvent::Finished | LayerEvent::Down
+                        if self.down.is_none() && !self.terminating =>
+                    {
+                        match self.ccp.failure().cloned() {
+                            Some(Failure::MppeRefused(s)) => {
+                                self.fail(now, DownReason::MppeRefused(s))
+                            }
+                            _ if self.mppe_policy.required => self.fail(
+                                now,
+                                DownReason::MppeRefused("CCP negotiation did not complete".into()),
+                            ),
+                            _ => self.ccp_done = true,
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            while let Some(e) = self.ipcp.poll_event() {
+                changed = true;
+                if matches!(e, LayerEvent::Finished | LayerEvent::Down)
+                    && self.down.is_none()
+                    && !self.terminating
+                {
+                    let r = match self.ipcp.failure() {
+                        Some(Failure::NoAddress) => DownReason::NoIpAddress,
+                        Some(f) => DownReason::NegotiationFailed(f.to_string()),
+                        None => DownReason::NegotiationFailed("IPCP did not complete".into()),
+                    };
+                    self.fail(now, r);
+                }
+            }
+            if self.ccp.opts.reset_requests > 0 {
+                self.ccp.opts.reset_requests = 0;
+                if let Some(e) = self.tx.mppe.as_mut() {
+                    e.reset();
+                }
+            }
+            changed |= self.flush_control();
+            if self.phase == Phase::Network
+                && self.down.is_none()
+                && self.ipcp.is_opened()
+                && self.ccp_done
+            {
+                self.network_up(now);
+                changed = true;
+            }
+            if !changed {
+                break;
+            }
+        }
+    }
+
+    fn lcp_failure_reason(&self, was_up: bool) -> DownReason {
+        let peer_text = self.lcp.peer_terminate_reason().map(str::to_string);
+        if let Some(f) = self.lcp.failure() {
+            return match f {
+                Failure::MppeRefused(s) => DownReason::MppeRefused(s.clone()),
+                f => DownReason::NegotiationFailed(f.to_string()),
+            };
+        }
+        if let Some(t) = peer_text {
+            // pppd: "MPPE required but peer negotiation failed" and friends.
+            if t.contains("MPPE") {
+                return DownReason::MppeRefused(format!("the server terminated the link: {t}"));
+            }
+            return DownReason::PeerClosed(format!("the server terminated the PPP link: {t}"));
+        }
+        if was_up {
+            return DownReason::PeerClosed("the server terminated the PPP link".into());
+        }
+        if !self.gre_received {
+            return DownReason::GreBlocked;
+        }
+        DownReason::NegotiationFailed("LCP negotiation did not complete".into())
+    }
+
+    fn network_up(&mut self, now: Instant) {
+        let _ = now;
+        let ip = &self.ipcp.opts;
+        let Some(local) = ip.local else {
+            return self.fail(now, DownReason::NoIpAddress);
+        };
+        let peer = ip.peer.unwrap_or(std::net::Ipv4Addr::UNSPECIFIED);
+        let overhead = if self.tx.mppe.is_some() {
+            mppe::OVERHEAD as u16
+        } else {
+            0
+        };
+        let mut mtu = self.lcp.opts.peer_mru.saturating_sub(overhead);
+        if let Some(cap) = self.cfg.mtu {
+            mtu = mtu.min(cap);
+        }
+        let up = UpInfo {
+            local,
+            peer,
+            dns: ip.dns(),
+            nbns: ip.nbns(),
+            mtu,
+            mppe: self.ccp.opts.tx.filter(|_| self.tx.mppe.is_some()),
+            auth: self.auth_method,
+        };
+        info!(%local, %peer, mtu, mppe = %up.mppe_name(), "link up");
+        self.set_phase(Phase::Up);
+        self.events.push_back(Event::Up(up));
+    }
+
+    /// Wrap queued control packets in GRE. Returns whether anything was queued.
+    fn flush_control(&mut self) -> bool {
+        let mut any = false;
+        let mut buf = [0u8; gre::MAX_HEADER_LEN + gre::MAX_PAYLOAD];
+        // Authentication first: a server's CHAP Failure must reach the client before
+        // the Terminate-Request that follows it, or the client sees only a hang-up.
+        let mut queue: Vec<(u16, Vec<u8>)> = Vec::new();
+        match &mut self.auth {
+            AuthSide::Peer(a) => {
+                while let Some(p) = a.poll_transmit() {
+                    queue.push((a.protocol(), p));
+                }
+            }
+            AuthSide::Authenticator(a) => {
+                while let Some(p) = a.poll_transmit() {
+                    queue.push((a.protocol(), p));
+                }
+            }
+            _ => {}
+        }
+        while let Some(p) = self.lcp.poll_transmit() {
+            queue.push((frame::LCP, p));
+        }
+        while let Some(p) = self.ipcp.poll_transmit() {
+            queue.push((frame::IPCP, p));
+        }
+        while let Some(p) = self.ccp.poll_transmit() {
+            queue.push((frame::CCP, p));
+        }
+        for (proto, p) in queue {
+            any = true;
+            match self.tx.encapsulate(proto, &p, &mut buf) {
+                Ok(n) => self.gre_out.push_back(buf[..n].to_vec()),
+                Err(e) => warn!(error = %e, proto, "control packet not sent"),
+            }
+        }
+        any
+    }
+}

@@ -1,0 +1,155 @@
+//! One PPTP call end to end: the control connection, then PPP over GRE, from
+//! bytes in and `now` to bytes out, events and timer deadlines.
+
+pub mod client;
+pub mod datapath;
+mod driver;
+mod link;
+pub mod server;
+
+use std::net::Ipv4Addr;
+use std::time::Duration;
+
+pub use client::{ClientConfig, ClientSession};
+pub use datapath::{RxOutcome, SendError};
+pub use server::{ServerConfig, ServerSession};
+
+use crate::auth::{AuthError, AuthProtocol, FailureKind};
+use crate::mppe::MppeParams;
+use crate::ppp::fsm::Timers;
+
+/// The phases of RFC 1661 §3.2, preceded by PPTP's own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Phase {
+    Control,
+    Establish,
+    Authenticate,
+    Network,
+    Up,
+    Terminate,
+    Dead,
+}
+
+/// What was negotiated, reported when the link comes up.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UpInfo {
+    pub local: Ipv4Addr,
+    pub peer: Ipv4Addr,
+    pub dns: Vec<Ipv4Addr>,
+    pub nbns: Vec<Ipv4Addr>,
+    /// MTU for the tunnel interface (the peer's MRU less MPPE overhead, capped by config).
+    pub mtu: u16,
+    /// MPPE of what we send (None: unencrypted link).
+    pub mppe: Option<MppeParams>,
+    pub auth: Option<AuthProtocol>,
+}
+
+impl UpInfo {
+    /// "128-stateless", "40-stateful" or "off".
+    pub fn mppe_name(&self) -> String {
+        self.mppe
+            .map_or_else(|| "off".to_string(), |m| m.to_string())
+    }
+}
+
+/// Why a session ended, typed so that each front end can say it plainly.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DownReason {
+    AuthFailed(AuthError),
+    /// Nothing answered, or the control connection failed before the call was up.
+    PeerUnreachable(String),
+    /// TCP 1723 works but no PPP packet came back over GRE.
+    GreBlocked,
+    MppeRefused(String),
+    NegotiationFailed(String),
+    NoIpAddress,
+    /// LCP or PPTP keep-alive went unanswered.
+    EchoTimeout,
+    /// The server ended the call.
+    PeerClosed(String),
+    /// Too many MPPE decryption errors.
+    MppeFailed,
+    /// We were asked to stop.
+    Stopped,
+}
+
+impl DownReason {
+    /// A stable identifier for scripts (`--events json`).
+    pub fn code(&self) -> &'static str {
+        match self {
+            DownReason::AuthFailed(_) => "auth-failed",
+            DownReason::PeerUnreachable(_) => "peer-unreachable",
+            DownReason::GreBlocked => "gre-blocked",
+            DownReason::MppeRefused(_) => "mppe-refused",
+            DownReason::NegotiationFailed(_) => "negotiation-failed",
+            DownReason::NoIpAddress => "no-ip-address",
+            DownReason::EchoTimeout => "echo-timeout",
+            DownReason::PeerClosed(_) => "peer-closed",
+            DownReason::MppeFailed => "mppe-failed",
+            DownReason::Stopped => "stopped",
+        }
+    }
+
+    /// The server's E= code for a refused login, if there was one.
+    pub fn auth_failure_kind(&self) -> Option<FailureKind> {
+        match self {
+            DownReason::AuthFailed(AuthError::Rejected(f)) => Some(f.kind),
+            _ => None,
+        }
+    }
+}
+
+impl std::fmt::Display for DownReason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            DownReason::AuthFailed(e) => write!(f, "authentication failed: {e}"),
+            DownReason::PeerUnreachable(s) => write!(f, "could not reach the PPTP server: {s}"),
+            DownReason::GreBlocked => f.write_str(
+                "GRE packets are not getting through: check that the firewall/NAT passes IP protocol 47",
+            ),
+            DownReason::MppeRefused(s) => write!(f, "encryption could not be agreed: {s}"),
+            DownReason::NegotiationFailed(s) => write!(f, "PPP negotiation failed: {s}"),
+            DownReason::NoIpAddress => f.write_str("the server did not assign an IPv4 address"),
+            DownReason::EchoTimeout => f.write_str("the server stopped answering keep-alive echoes"),
+            DownReason::PeerClosed(s) => write!(f, "the server ended the connection: {s}"),
+            DownReason::MppeFailed => f.write_str("too many MPPE decryption errors"),
+            DownReason::Stopped => f.write_str("disconnected"),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Event {
+    Phase(Phase),
+    Up(UpInfo),
+    Down(DownReason),
+}
+
+/// PPP settings shared by both roles.
+#[derive(Debug, Clone)]
+pub struct PppConfig {
+    /// Our MRU (what we accept).
+    pub mru: u16,
+    /// Cap on the reported tunnel MTU.
+    pub mtu: Option<u16>,
+    pub timers: Timers,
+    /// LCP echo: interval and unanswered count that ends the link (None: off).
+    pub lcp_echo: Option<(Duration, u32)>,
+    /// How long to hold an ack hoping to piggyback it on data.
+    pub ack_delay: Duration,
+    /// How long a polite shutdown may take before we just stop.
+    pub close_timeout: Duration,
+}
+
+impl Default for PppConfig {
+    fn default() -> Self {
+        PppConfig {
+            mru: crate::ppp::lcp::DEFAULT_MRU,
+            mtu: None,
+            timers: Timers::default(),
+            lcp_echo: Some((Duration::from_secs(30), 4)),
+            ack_delay: Duration::from_millis(100),
+            close_timeout: Duration::from_secs(3),
+        }
+    }
+}

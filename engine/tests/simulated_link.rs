@@ -1,0 +1,714 @@
+//! Client against server through an in-memory link with a fake clock: the whole
+//! PPTP/PPP/MPPE sequence, then data both ways, under loss, reordering and
+//! duplication, and the failure cases a user will meet.
+
+use std::time::{Duration, Instant};
+
+use pptp_engine::auth::{AuthError, AuthProtocol, FailureKind, SuccessError};
+use pptp_engine::gre::Header;
+use pptp_engine::mppe::{MppeParams, Strength};
+use pptp_engine::ppp::ccp::MppePolicy;
+use pptp_engine::ppp::frame;
+use pptp_engine::ppp::lcp::AuthPolicy;
+use pptp_engine::secret::Password;
+use pptp_engine::session::{
+    ClientConfig, ClientSession, DownReason, Event, ServerConfig, ServerSession, UpInfo,
+};
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+
+#[derive(Clone, Copy, Default)]
+struct Impairment {
+    loss: f64,
+    /// Probability that a packet is held back by up to `reorder_delay`.
+    reorder: f64,
+    duplicate: f64,
+}
+
+/// Which traffic the network lets through.
+#[derive(Clone, Copy, PartialEq)]
+enum Block {
+    Nothing,
+    /// The server hears nothing at all (no PPTP server listening behind a black hole).
+    ServerDeaf,
+    /// TCP works, GRE is dropped both ways.
+    Gre,
+    /// Everything dropped (server vanished after the link came up).
+    All,
+}
+
+struct Packet {
+    at: Instant,
+    seq: u64,
+    to_server: bool,
+    tcp: bool,
+    data: Vec<u8>,
+}
+
+struct Sim {
+    now: Instant,
+    client: ClientSession,
+    server: ServerSession,
+    queue: Vec<Packet>,
+    seq: u64,
+    delay: Duration,
+    imp: Impairment,
+    block: Block,
+    rng: StdRng,
+    client_events: Vec<Event>,
+    server_events: Vec<Event>,
+    client_ip: Vec<Vec<u8>>,
+    server_ip: Vec<Vec<u8>>,
+    /// CCP Reset-Requests seen on the wire, per direction (to server, to client).
+    reset_requests: [u32; 2],
+    buf: Vec<u8>,
+    /// Timer firings in a row that changed nothing: a stuck deadline is a bug.
+    idle_firings: u32,
+}
+
+fn users() -> Vec<(String, Password)> {
+    vec![("alice".into(), Password::new("correct horse battery"))]
+}
+
+fn client_cfg(password: &str) -> ClientConfig {
+    ClientConfig::new("alice", Password::new(password), [1; 32])
+}
+
+fn server_cfg() -> ServerConfig {
+    let mut s = ServerConfig::new(users(), [2; 32]);
+    s.servers = [
+        Some("192.0.2.53".parse().unwrap()),
+        Some("192.0.2.54".parse().unwrap()),
+        Some("192.0.2.137".parse().unwrap()),
+        None,
+    ];
+    s
+}
+
+impl Sim {
+    fn new(c: ClientConfig, s: ServerConfig) -> Self {
+        let now = Instant::now();
+        Sim {
+            now,
+            client: ClientSession::new(c, now),
+            server: ServerSession::new(s, now),
+            queue: Vec::new(),
+            seq: 0,
+            delay: Duration::from_millis(5),
+            imp: Impairment::default(),
+            block: Block::Nothing,
+            rng: StdRng::seed_from_u64(42),
+            client_events: Vec::new(),
+            server_events: Vec::new(),
+            client_ip: Vec::new(),
+            server_ip: Vec::new(),
+            reset_requests: [0; 2],
+            buf: vec![0; 2048],
+            idle_firings: 0,
+        }
+    }
+
+    fn enqueue(&mut self, to_server: bool, tcp: bool, data: Vec<u8>) {
+        let blocked = match self.block {
+            Block::Nothing => false,
+            Block::ServerDeaf => to_server,
+            Block::Gre => !tcp,
+            Block::All => true,
+        };
+        if blocked {
+            return;
+        }
+        if !tcp && is_reset_request(&data) {
+            self.reset_requests[usize::from(!to_server)] += 1;
+        }
+        let mut copies = 1;
+        if !tcp {
+            if self.rng.random_bool(self.imp.loss) {
+                return;
+            }
+            if self.rng.random_bool(self.imp.duplicate) {
+                copies = 2;
+            }
+        }
+        for _ in 0..copies {
+            let mut at = self.now + self.delay;
+            if !tcp && self.rng.random_bool(self.imp.reorder) {
+                at += Duration::from_micros(self.rng.random_range(1..20_000));
+            }
+            self.seq += 1;
+            self.queue.push(Packet {
+                at,
+                seq: self.seq,
+                to_server,
+                tcp,
+                data: data.clone(),
+            });
+        }
+    }
+
+    fn collect(&mut self) {
+        while let Some(d) = self.client.poll_tcp_transmit() {
+            self.enqueue(true, true, d);
+        }
+        while let Some(d) = self.client.poll_gre_transmit() {
+            self.enqueue(true, false, d);
+        }
+        while let Some(d) = self.server.poll_tcp_transmit() {
+            self.enqueue(false, true, d);
+        }
+        while let Some(d) = self.server.poll_gre_transmit() {
+            self.enqueue(false, false, d);
+        }
+        while let Some(e) = self.client.poll_event() {
+            self.client_events.push(e);
+        }
+        while let Some(e) = self.server.poll_event() {
+            self.server_events.push(e);
+        }
+    }
+
+    /// Advance to the next thing that happens. Returns false when nothing is pending.
+    fn step(&mut self) -> bool {
+        self.collect();
+        let next_pkt = self.queue.iter().map(|p| (p.at, p.seq)).min();
+        let next_timer = [self.client.poll_timeout(), self.server.poll_timeout()]
+            .into_iter()
+            .flatten()
+            .min();
+        let t = match (next_pkt.map(|p| p.0), next_timer) {
+            (Some(a), Some(b)) => a.min(b),
+            (Some(a), None) => a,
+            (None, Some(b)) => b,
+            (None, None) => return false,
+        };
+        self.now = self.now.max(t);
+        if let Some((at, seq)) = next_pkt.filter(|p| p.0 <= self.now) {
+            let i = self
+                .queue
+                .iter()
+                .position(|p| p.at == at && p.seq == seq)
+                .unwrap();
+            let p = self.queue.swap_remove(i);
+            self.deliver(p);
+            self.idle_firings = 0;
+        } else {
+            self.client.handle_timeout(self.now);
+            self.server.handle_timeout(self.now);
+            let after = [self.client.poll_timeout(), self.server.poll_timeout()]
+                .into_iter()
+                .flatten()
+                .min();
+            if after.is_some_and(|a| a <= self.now) {
+                self.idle_firings += 1;
+                assert!(
+                    self.idle_firings < 1000,
+                    "deadline stuck: client {:?} server {:?} now {:?}",
+                    self.client
+                        .poll_timeout()
+                        .map(|t| t.duration_since(self.now)),
+                    self.server
+                        .poll_timeout()
+                        .map(|t| t.duration_since(self.now)),
+                    self.now
+                );
+            } else {
+                self.idle_firings = 0;
+            }
+        }
+        self.collect();
+        true
+    }
+
+    fn deliver(&mut self, mut p: Packet) {
+        let now = self.now;
+        match (p.to_server, p.tcp) {
+            (true, true) => self.server.handle_tcp_data(now, &p.data),
+            (false, true) => self.client.handle_tcp_data(now, &p.data),
+            (true, false) => {
+                if let Some(r) = self.server.handle_gre(now, &mut p.data) {
+                    self.server_ip.push(p.data[r].to_vec());
+                }
+            }
+            (false, false) => {
+                if let Some(r) = self.client.handle_gre(now, &mut p.data) {
+                    self.client_ip.push(p.data[r].to_vec());
+                }
+            }
+        }
+    }
+
+    fn run_until(&mut self, limit: Duration, mut done: impl FnMut(&Sim) -> bool) {
+        let end = self.now + limit;
+        while !done(self) {
+            assert!(
+                self.now <= end,
+                "timed out; client events {:?}",
+                self.client_events
+            );
+            if !self.step() {
+                break;
+            }
+        }
+    }
+
+    fn client_up(&self) -> Option<&UpInfo> {
+        self.client_events
+            .iter()
+            .find_map(|e| if let Event::Up(u) = e { Some(u) } else { None })
+    }
+
+    fn client_down(&self) -> Option<&DownReason> {
+        self.client_events.iter().find_map(|e| {
+            if let Event::Down(d) = e {
+                Some(d)
+            } else {
+                None
+            }
+        })
+    }
+
+    fn connect(&mut self) -> UpInfo {
+        let server_up = |s: &Sim| s.server_events.iter().any(|e| matches!(e, Event::Up(_)));
+        self.run_until(Duration::from_secs(120), |s| {
+            (s.client_up().is_some() && server_up(s)) || s.client_down().is_some()
+        });
+        self.client_up()
+            .unwrap_or_else(|| {
+                panic!(
+                    "no Up; client {:?}; server {:?}",
+                    self.client_events, self.server_events
+                )
+            })
+            .clone()
+    }
+
+    fn wait_down(&mut self, limit: Duration) -> DownReason {
+        self.run_until(limit, |s| s.client_down().is_some());
+        self.client_down().cloned().expect("client went down")
+    }
+
+    /// Send `n` packets each way, spaced `gap` apart, then let the link drain.
+    fn exchange(&mut self, n: usize, gap: Duration) -> (Vec<Vec<u8>>, Vec<Vec<u8>>) {
+        let mut sent_c = Vec::new();
+        let mut sent_s = Vec::new();
+        for i in 0..n {
+            for from_client in [true, false] {
+                let len = 40 + (i * 37 + usize::from(from_client) * 11) % 1300;
+                let ip = ipv4_packet(&mut self.rng, len, i as u32, from_client);
+                let r = if from_client {
+                    self.client.send_ip(&ip, &mut self.buf)
+                } else {
+                    self.server.send_ip(&ip, &mut self.buf)
+                };
+                let n = r.expect("send while up");
+                let pkt = self.buf[..n].to_vec();
+                self.enqueue(from_client, false, pkt);
+                if from_client {
+                    sent_c.push(ip)
+                } else {
+                    sent_s.push(ip)
+                }
+            }
+            let until = self.now + gap;
+            while self.queue.iter().any(|p| p.at <= until)
+                || [self.client.poll_timeout(), self.server.poll_timeout()]
+                    .into_iter()
+                    .flatten()
+                    .any(|t| t <= until)
+            {
+                self.step();
+            }
+            self.now = until;
+        }
+        let until = self.now + Duration::from_secs(1);
+        while self.queue.iter().any(|p| p.at <= until) {
+            self.step();
+        }
+        (sent_c, sent_s)
+    }
+}
+
+/// A well-formed IPv4 packet (valid header checksum) carrying a sequence tag.
+fn ipv4_packet(rng: &mut StdRng, len: usize, tag: u32, from_client: bool) -> Vec<u8> {
+    let mut ip = vec![0u8; len];
+    rng.fill(&mut ip[20..]);
+    ip[0] = 0x45;
+    ip[2..4].copy_from_slice(&(len as u16).to_be_bytes());
+    ip[4..8].copy_from_slice(&tag.to_be_bytes());
+    ip[8] = 64;
+    ip[9] = if from_client { 17 } else { 6 };
+    ip[12..16].copy_from_slice(&[10, 0, 0, 1]);
+    ip[16..20].copy_from_slice(&[10, 0, 0, 2]);
+    let mut sum: u32 = ip[..20]
+        .chunks(2)
+        .map(|c| u16::from_be_bytes([c[0], c[1]]) as u32)
+        .sum();
+    while sum > 0xFFFF {
+        sum = (sum & 0xFFFF) + (sum >> 16);
+    }
+    ip[10..12].copy_from_slice(&(!(sum as u16)).to_be_bytes());
+    ip
+}
+
+fn is_reset_request(gre: &[u8]) -> bool {
+    let Ok((_, payload)) = Header::decode(gre) else {
+        return false;
+    };
+    matches!(frame::decode(payload), Ok((frame::CCP, [14, ..])))
+}
+
+/// Every delivered packet is one that was sent, unaltered, in the order sent, at
+/// most once. Returns the fraction delivered.
+fn check_delivery(sent: &[Vec<u8>], got: &[Vec<u8>]) -> f64 {
+    let mut last: Option<u32> = None;
+    for g in got {
+        let i = u32::from_be_bytes(g[4..8].try_into().unwrap());
+        assert_eq!(&sent[i as usize], g, "packet {i} corrupted");
+        assert!(
+            last.is_none_or(|l| i > l),
+            "packet {i} out of order or duplicated after {last:?}"
+        );
+        last = Some(i);
+    }
+    got.len() as f64 / sent.len() as f64
+}
+
+fn policy(strength: Strength, stateful: bool) -> MppePolicy {
+    MppePolicy {
+        allow_40: strength == Strength::Bits40,
+        allow_56: false,
+        allow_128: strength == Strength::Bits128,
+        stateful,
+        required: true,
+    }
+}
+
+fn mppe_sim(strength: Strength, stateful: bool) -> Sim {
+    let mut c = client_cfg("correct horse battery");
+    c.mppe = policy(strength, stateful);
+    let mut s = server_cfg();
+    s.mppe = policy(strength, stateful);
+    Sim::new(c, s)
+}
+
+#[test]
+fn handshake_reports_everything_negotiated() {
+    let mut sim = mppe_sim(Strength::Bits128, false);
+    let up = sim.connect();
+    assert_eq!(
+        up.local,
+        "192.168.99.2".parse::<std::net::Ipv4Addr>().unwrap()
+    );
+    assert_eq!(
+        up.peer,
+        "192.168.99.1".parse::<std::net::Ipv4Addr>().unwrap()
+    );
+    assert_eq!(
+        up.dns,
+        vec![
+            "192.0.2.53".parse::<std::net::Ipv4Addr>().unwrap(),
+            "192.0.2.54".parse().unwrap()
+        ]
+    );
+    assert_eq!(
+        up.nbns,
+        vec!["192.0.2.137".parse::<std::net::Ipv4Addr>().unwrap()]
+    );
+    assert_eq!(up.mtu, 1400 - 4);
+    assert_eq!(
+        up.mppe,
+        Some(MppeParams {
+            strength: Strength::Bits128,
+            stateful: false
+        })
+    );
+    assert_eq!(up.mppe_name(), "128-stateless");
+    assert_eq!(up.auth, Some(AuthProtocol::MsChapV2));
+    // The whole handshake takes a handful of round trips, not timeouts.
+    assert!(sim.now.duration_since(Instant::now()) < Duration::from_secs(5));
+}
+
+fn data_run(strength: Strength, stateful: bool, imp: Impairment, min_fraction: f64) -> Sim {
+    let mut sim = mppe_sim(strength, stateful);
+    let up = sim.connect();
+    assert_eq!(up.mppe, Some(MppeParams { strength, stateful }));
+    sim.imp = imp;
+    let (sent_c, sent_s) = sim.exchange(10_000, Duration::from_millis(10));
+    let fc = check_delivery(&sent_c, &sim.server_ip);
+    let fs = check_delivery(&sent_s, &sim.client_ip);
+    assert!(
+        fc >= min_fraction && fs >= min_fraction,
+        "delivered {fc:.3} / {fs:.3}"
+    );
+    assert!(sim.client_down().is_none(), "{:?}", sim.client_down());
+    eprintln!(
+        "{strength:?} stateful={stateful}: delivered {fc:.4} up, {fs:.4} down; reset requests {:?}",
+        sim.reset_requests
+    );
+    sim
+}
+
+const CLEAN: Impairment = Impairment {
+    loss: 0.0,
+    reorder: 0.0,
+    duplicate: 0.0,
+};
+const LOSSY: Impairment = Impairment {
+    loss: 0.05,
+    reorder: 0.0,
+    duplicate: 0.0,
+};
+const REORDERING: Impairment = Impairment {
+    loss: 0.0,
+    reorder: 0.05,
+    duplicate: 0.0,
+};
+const DUPLICATING: Impairment = Impairment {
+    loss: 0.0,
+    reorder: 0.0,
+    duplicate: 0.05,
+};
+
+#[test]
+fn data_mppe128_stateless_clean() {
+    data_run(Strength::Bits128, false, CLEAN, 1.0);
+}
+
+#[test]
+fn data_mppe128_stateful_clean() {
+    let sim = data_run(Strength::Bits128, true, CLEAN, 1.0);
+    assert_eq!(sim.reset_requests, [0, 0]);
+}
+
+#[test]
+fn data_mppe40_stateless_clean() {
+    data_run(Strength::Bits40, false, CLEAN, 1.0);
+}
+
+#[test]
+fn data_mppe40_stateful_clean() {
+    data_run(Strength::Bits40, true, CLEAN, 1.0);
+}
+
+#[test]
+fn data_stateless_under_loss_reorder_duplication() {
+    for s in [Strength::Bits128, Strength::Bits40] {
+        data_run(s, false, LOSSY, 0.9);
+        // Reordered packets that arrive after a newer one are dropped as late.
+        data_run(s, false, REORDERING, 0.9);
+        data_run(s, false, DUPLICATING, 1.0);
+    }
+}
+
+#[test]
+fn data_stateful_recovers_through_reset_request() {
+    for s in [Strength::Bits128, Strength::Bits40] {
+        let sim = data_run(s, true, LOSSY, 0.8);
+        assert!(
+            sim.reset_requests[0] > 0 && sim.reset_requests[1] > 0,
+            "{:?}",
+            sim.reset_requests
+        );
+        let sim = data_run(s, true, REORDERING, 0.8);
+        assert!(sim.reset_requests[0] > 0, "{:?}", sim.reset_requests);
+        data_run(s, true, DUPLICATING, 1.0);
+    }
+}
+
+#[test]
+fn unencrypted_chap_link() {
+    let mut c = client_cfg("correct horse battery");
+    c.mppe = MppePolicy::off();
+    c.auth = AuthPolicy {
+        chap: true,
+        ..AuthPolicy::default()
+    };
+    let mut s = server_cfg();
+    s.mppe = MppePolicy::off();
+    s.auth = Some(AuthProtocol::ChapMd5);
+    let mut sim = Sim::new(c, s);
+    let up = sim.connect();
+    assert_eq!(
+        (up.mppe, up.auth, up.mtu),
+        (None, Some(AuthProtocol::ChapMd5), 1400)
+    );
+    let (sc, ss) = sim.exchange(200, Duration::from_millis(10));
+    assert_eq!(check_delivery(&sc, &sim.server_ip), 1.0);
+    assert_eq!(check_delivery(&ss, &sim.client_ip), 1.0);
+}
+
+#[test]
+fn wrong_password_is_auth_failed_with_server_message() {
+    let mut sim = Sim::new(client_cfg("wrong"), server_cfg());
+    let d = sim.wait_down(Duration::from_secs(10));
+    let DownReason::AuthFailed(AuthError::Rejected(f)) = &d else {
+        panic!("{d:?}")
+    };
+    assert_eq!(f.kind, FailureKind::BadCredentials);
+    assert_eq!(f.message.as_deref(), Some("Authentication failed"));
+    assert_eq!(d.code(), "auth-failed");
+    assert!(d.to_string().contains("E=691"), "{d}");
+    assert!(sim.client.is_dead());
+}
+
+#[test]
+fn server_refusing_mppe_while_required() {
+    let mut s = server_cfg();
+    s.mppe = MppePolicy::off();
+    let mut sim = Sim::new(client_cfg("correct horse battery"), s);
+    let d = sim.wait_down(Duration::from_secs(30));
+    assert_eq!(d.code(), "mppe-refused", "{d}");
+}
+
+#[test]
+fn server_offering_only_40_bit_to_a_128_bit_client() {
+    let mut s = server_cfg();
+    s.mppe = policy(Strength::Bits40, false);
+    let mut sim = Sim::new(client_cfg("correct horse battery"), s);
+    let d = sim.wait_down(Duration::from_secs(30));
+    assert!(
+        matches!(&d, DownReason::MppeRefused(m) if m.contains("40-bit")),
+        "{d}"
+    );
+}
+
+#[test]
+fn server_that_never_answers() {
+    let mut c = client_cfg("x");
+    c.control.reply_timeout = Duration::from_secs(10);
+    let mut sim = Sim::new(c, server_cfg());
+    sim.block = Block::ServerDeaf;
+    let start = sim.now;
+    let d = sim.wait_down(Duration::from_secs(30));
+    assert_eq!(d.code(), "peer-unreachable", "{d}");
+    assert_eq!(sim.now.duration_since(start), Duration::from_secs(10));
+}
+
+#[test]
+fn gre_blocked_is_diagnosed() {
+    let mut sim = Sim::new(client_cfg("correct horse battery"), server_cfg());
+    sim.block = Block::Gre;
+    let d = sim.wait_down(Duration::from_secs(60));
+    assert_eq!(d, DownReason::GreBlocked);
+    assert!(d.to_string().contains("IP protocol 47"));
+}
+
+#[test]
+fn forged_success_is_rejected() {
+    let mut s = server_cfg();
+    s.misbehaviour.forge_success = true;
+    let mut sim = Sim::new(client_cfg("correct horse battery"), s);
+    let d = sim.wait_down(Duration::from_secs(10));
+    assert_eq!(
+        d,
+        DownReason::AuthFailed(AuthError::ServerNotAuthenticated(SuccessError::Mismatch))
+    );
+    assert!(sim.client_up().is_none());
+}
+
+#[test]
+fn server_vanishing_after_up_is_echo_timeout() {
+    let mut sim = mppe_sim(Strength::Bits128, false);
+    sim.connect();
+    sim.block = Block::All;
+    let start = sim.now;
+    let d = sim.wait_down(Duration::from_secs(400));
+    assert_eq!(d, DownReason::EchoTimeout);
+    // LCP echo every 30 s, 4 unanswered: down after the fifth interval.
+    assert!(
+        sim.now.duration_since(start) <= Duration::from_secs(155),
+        "{:?}",
+        sim.now.duration_since(start)
+    );
+}
+
+#[test]
+fn close_is_polite_and_bounded() {
+    let mut sim = mppe_sim(Strength::Bits128, false);
+    sim.connect();
+    let start = sim.now;
+    sim.client.close(sim.now);
+    let d = sim.wait_down(Duration::from_secs(5));
+    assert_eq!(d, DownReason::Stopped);
+    assert!(
+        sim.now.duration_since(start) < Duration::from_millis(100),
+        "answered close took {:?}",
+        sim.now.duration_since(start)
+    );
+    // The server saw the call end too.
+    sim.run_until(Duration::from_secs(5), |s| {
+        s.server_events.iter().any(|e| matches!(e, Event::Down(_)))
+    });
+
+    // A silent server: still down within 3 s.
+    let mut sim = mppe_sim(Strength::Bits128, false);
+    sim.connect();
+    sim.block = Block::All;
+    let start = sim.now;
+    sim.client.close(sim.now);
+    assert_eq!(sim.wait_down(Duration::from_secs(5)), DownReason::Stopped);
+    assert!(sim.now.duration_since(start) <= Duration::from_secs(3));
+    assert!(sim.client.send_ip(&[0x45; 20], &mut [0u8; 64]).is_err());
+}
+
+#[test]
+fn server_hangs_up() {
+    let mut sim = mppe_sim(Strength::Bits128, false);
+    sim.connect();
+    sim.server.close(sim.now);
+    let d = sim.wait_down(Duration::from_secs(10));
+    assert_eq!(d.code(), "peer-closed", "{d}");
+}
+
+#[test]
+fn every_auth_method_and_domain_user() {
+    for (method, policy) in [
+        (
+            AuthProtocol::Pap,
+            AuthPolicy {
+                pap: true,
+                ..AuthPolicy::default()
+            },
+        ),
+        (
+            AuthProtocol::MsChapV1,
+            AuthPolicy {
+                mschap: true,
+                ..AuthPolicy::default()
+            },
+        ),
+    ] {
+        let mut c = client_cfg("correct horse battery");
+        c.auth = policy;
+        if method == AuthProtocol::Pap {
+            c.mppe = MppePolicy::off();
+        }
+        let mut s = server_cfg();
+        s.auth = Some(method);
+        if method == AuthProtocol::Pap {
+            s.mppe = MppePolicy::off();
+        }
+        let mut sim = Sim::new(c, s);
+        assert_eq!(sim.connect().auth, Some(method));
+    }
+    let mut c = client_cfg("correct horse battery");
+    c.user = "CORP\\alice".into();
+    let mut sim = Sim::new(c, server_cfg());
+    sim.connect();
+}
+
+#[test]
+fn refused_method_fails_negotiation() {
+    // The server insists on PAP; the client's policy is MS-CHAPv2 only.
+    let mut s = server_cfg();
+    s.auth = Some(AuthProtocol::Pap);
+    let mut sim = Sim::new(client_cfg("correct horse battery"), s);
+    let d = sim.wait_down(Duration::from_secs(60));
+    assert!(
+        matches!(
+            d,
+            DownReason::NegotiationFailed(_) | DownReason::PeerClosed(_)
+        ),
+        "{d}"
+    );
+}
