@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# README's test command: the whole suite. Runs as root on Debian 12 with the
+# machine's Rust toolchain; .ci/run installs the system packages first.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+echo "== format and lints"
+cargo fmt --all --check
+cargo clippy --workspace --all-targets -- -D warnings
+
+echo "== unit, property and simulated-link tests"
+cargo test --workspace
+
+echo "== fuzz targets build and survive a short run"
+if ! command -v cargo-fuzz >/dev/null 2>&1; then
+    cargo install cargo-fuzz --locked --version 0.13.2
+fi
+# cargo-fuzz needs nightly features; the stable toolchain is the only one here.
+export RUSTC_BOOTSTRAP=1
+(
+    cd engine/fuzz
+    cargo fuzz build -O
+    for t in $(cargo fuzz list); do
+        cargo fuzz run -O "$t" -- -max_total_time=5 -rss_limit_mb=2048 >/dev/null 2>"../../target/fuzz-$t.log" \
+            || { echo "fuzz target $t failed:"; tail -40 "../../target/fuzz-$t.log"; exit 1; }
+        echo "fuzz $t: $(grep -o 'Done [0-9]* runs' "../../target/fuzz-$t.log" || echo ok)"
+    done
+)
+echo "== all tests passed"
