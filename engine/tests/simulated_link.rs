@@ -712,3 +712,78 @@ fn refused_method_fails_negotiation() {
         "{d}"
     );
 }
+
+/// Wire-level view of a GRE packet: (call ID, seq, ack, PPP protocol and info).
+type WireView = (u16, Option<u32>, Option<u32>, Option<(u16, Vec<u8>)>);
+
+fn parse_gre(pkt: &[u8]) -> Option<WireView> {
+    let (h, payload) = Header::decode(pkt).ok()?;
+    let ppp = frame::decode(payload).ok().map(|(p, i)| (p, i.to_vec()));
+    Some((h.call_id, h.seq, h.ack, ppp))
+}
+
+#[test]
+fn one_way_traffic_gets_standalone_acks_within_the_delay() {
+    let mut sim = mppe_sim(Strength::Bits128, false);
+    sim.connect();
+    let ip = ipv4_packet(&mut sim.rng, 100, 0, true);
+    let n = sim.client.send_ip(&ip, &mut sim.buf).unwrap();
+    let pkt = sim.buf[..n].to_vec();
+    let sent_seq = parse_gre(&pkt).unwrap().1.unwrap();
+    sim.enqueue(true, false, pkt);
+    let start = sim.now;
+    // The server has nothing to send: its ack must go out on its own, promptly.
+    let mut ack_only = None;
+    while ack_only.is_none() && sim.now < start + Duration::from_secs(2) {
+        sim.step();
+        ack_only = sim
+            .queue
+            .iter()
+            .filter(|p| !p.to_server && !p.tcp)
+            .find_map(|p| match parse_gre(&p.data) {
+                Some((_, None, Some(ack), None)) => Some((ack, p.at)),
+                _ => None,
+            });
+    }
+    let (ack, at) = ack_only.expect("an ack-only packet");
+    assert_eq!(ack, sent_seq);
+    // Delivered after 5 ms, held at most the 100 ms ack delay, 5 ms on the wire.
+    assert!(
+        at.duration_since(start) <= Duration::from_millis(111),
+        "{:?}",
+        at.duration_since(start)
+    );
+}
+
+#[test]
+fn unknown_protocols_get_protocol_reject() {
+    let mut sim = mppe_sim(Strength::Bits128, false);
+    sim.connect();
+    // Forge an IPV6CP Configure-Request from the server: take the Key and sequence
+    // from the server's last packet to the client.
+    let ip = ipv4_packet(&mut sim.rng, 60, 0, false);
+    let n = sim.server.send_ip(&ip, &mut sim.buf).unwrap();
+    let (call_id, Some(seq), _, _) = parse_gre(&sim.buf[..n]).unwrap() else {
+        panic!("data without sequence")
+    };
+    let info = [1u8, 1, 0, 4];
+    let mut pkt = vec![0u8; 16];
+    let h = Header {
+        call_id,
+        payload_len: (4 + info.len()) as u16,
+        seq: Some(seq + 1),
+        ack: None,
+    };
+    let hl = h.encode(&mut pkt);
+    pkt.truncate(hl);
+    pkt.extend_from_slice(&[0xFF, 0x03, 0x80, 0x57]);
+    pkt.extend_from_slice(&info);
+    assert!(sim.client.handle_gre(sim.now, &mut pkt).is_none());
+    let rejects: Vec<_> = std::iter::from_fn(|| sim.client.poll_gre_transmit())
+        .filter_map(|p| parse_gre(&p))
+        .filter_map(|(_, _, _, ppp)| ppp)
+        .filter(|(p, i)| *p == frame::LCP && i[0] == 8)
+        .collect();
+    assert_eq!(rejects.len(), 1);
+    assert_eq!(&rejects[0].1[4..], &[0x80, 0x57, 1, 1, 0, 4]);
+}
