@@ -1,0 +1,5 @@
+//! Settings for a PPTP connection: the pppd peers-file format users already have,
+//! and its mapping onto the engine's configuration.
+
+pub mod peers;
+pub mod words;

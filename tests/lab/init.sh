@@ -1,0 +1,58 @@
+#!/bin/sh
+# /init of the lab's PPTP server VM. Every scenario setting comes from the kernel
+# command line as lab.KEY=VALUE, so one image serves every scenario.
+mount -t proc proc /proc
+mount -t sysfs sys /sys
+mount -t devtmpfs dev /dev
+mkdir -p /dev/pts /run /tmp /var/run /var/lock
+mount -t devpts devpts /dev/pts
+for m in virtio_pci virtio_net ppp_generic ppp_async ppp_mppe ppp_deflate bsd_comp sch_netem; do
+    modprobe "$m" 2>/dev/null
+done
+
+arg() { sed -n "s/.*lab\.$1=\([^ ]*\).*/\1/p" /proc/cmdline; }
+addr=$(arg addr); gw=$(arg gw)
+local_ip=$(arg localip); remote_ip=$(arg remoteip)
+auth=$(arg auth); mppe=$(arg mppe); dns=$(arg dns); netem=$(arg netem)
+
+ip link set lo up
+ip link set eth0 up
+ip addr add "$addr" dev eth0
+[ -n "$gw" ] && ip route add default via "$gw"
+[ -n "$netem" ] && tc qdisc add dev eth0 root netem $(echo "$netem" | tr , ' ')
+
+cat >/etc/pptpd.conf <<CONF
+option /etc/ppp/pptpd-options
+localip $local_ip
+remoteip $remote_ip
+CONF
+
+{
+    echo "name pptpd"
+    case "$auth" in
+        chap) echo "refuse-pap"; echo "require-chap"; echo "refuse-mschap"; echo "refuse-mschap-v2" ;;
+        *) echo "refuse-pap"; echo "refuse-chap"; echo "refuse-mschap"; echo "require-mschap-v2" ;;
+    esac
+    case "$mppe" in
+        128) echo "require-mppe-128" ;;
+        40) echo "require-mppe-40" ;;
+        128-stateful) echo "require-mppe-128"; echo "mppe-stateful" ;;
+        off) echo "nomppe" ;;
+    esac
+    for d in $(echo "$dns" | tr , ' '); do echo "ms-dns $d"; done
+    echo "nodefaultroute"; echo "lock"; echo "nobsdcomp"; echo "nodeflate"; echo "novj"; echo "novjccomp"
+    echo "nologfd"; echo "debug"; echo "logfile /dev/console"
+    echo "lcp-echo-interval 10"; echo "lcp-echo-failure 3"
+} >/etc/ppp/pptpd-options
+
+# Users: lab.users=name:password,... ; '+' stands for a space in a password.
+: >/etc/ppp/chap-secrets
+for u in $(arg users | tr , ' '); do
+    name=${u%%:*}; pw=$(echo "${u#*:}" | tr + ' ')
+    echo "\"$name\" pptpd \"$pw\" *" >>/etc/ppp/chap-secrets
+done
+chmod 600 /etc/ppp/chap-secrets
+
+echo "lab: pptpd starting on $addr (auth=$auth mppe=$mppe)"
+pptpd --fg &
+while true; do sleep 3600; done
