@@ -379,6 +379,7 @@ fn policy(strength: Strength, stateful: bool) -> MppePolicy {
         allow_56: false,
         allow_128: strength == Strength::Bits128,
         stateful,
+        request_stateful: stateful,
         required: true,
     }
 }

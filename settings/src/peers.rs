@@ -190,6 +190,7 @@ impl PeerOptions {
             allow_56: false,
             allow_128: m.require_128 || m.sf_128 || !explicit_strength,
             stateful: m.stateful && !m.sf_stateless,
+            request_stateful: false,
             required: m.require || m.require_40 || m.require_128,
         }
     }

@@ -53,6 +53,9 @@ for u in $(arg users | tr , ' '); do
 done
 chmod 600 /etc/ppp/chap-secrets
 
+# An echo service for transfer checks through the tunnel (10 MB each way).
+busybox nc -ll -p 5001 -e cat &
+
 echo "lab: pptpd starting on $addr (auth=$auth mppe=$mppe)"
 pptpd --fg &
 while true; do sleep 3600; done

@@ -19,8 +19,12 @@ pub struct MppePolicy {
     pub allow_40: bool,
     pub allow_56: bool,
     pub allow_128: bool,
-    /// Stateful mode is acceptable (and then preferred in our own request).
+    /// Stateful mode is acceptable when the peer asks for it (pppd's `mppe-stateful`).
     pub stateful: bool,
+    /// Ask for stateful mode in our own request. pppd never does, and a pppd server
+    /// that refuses stateful ends the link when asked ("MPPE required but peer
+    /// negotiation failed"), so only an explicit user choice sets this.
+    pub request_stateful: bool,
     /// Without MPPE the link must not come up.
     pub required: bool,
 }
@@ -33,6 +37,7 @@ impl Default for MppePolicy {
             allow_56: false,
             allow_128: true,
             stateful: false,
+            request_stateful: false,
             required: true,
         }
     }
@@ -45,6 +50,7 @@ impl MppePolicy {
             allow_56: false,
             allow_128: false,
             stateful: false,
+            request_stateful: false,
             required: false,
         }
     }
@@ -129,7 +135,7 @@ impl Options for Ccp {
     const NAME: &'static str = "CCP";
 
     fn reset(&mut self) {
-        let mode = if self.policy.stateful {
+        let mode = if self.policy.stateful && self.policy.request_stateful {
             0
         } else {
             BIT_STATELESS
@@ -211,6 +217,9 @@ impl Options for Ccp {
             return Ok(Verdict::Ack);
         };
         let common = bits & self.policy.strength_bits();
+        // Never Nak a stateless request towards stateful: pppd refuses stateful by
+        // default and closes the link when a peer insists ("MPPE required but peer
+        // negotiation failed"). Stateful is only used where the peer asks for it.
         let want_stateless = bits & BIT_STATELESS != 0 || !self.policy.stateful;
         let choice = strongest(common)
             .or_else(|| strongest(self.policy.strength_bits()))
@@ -314,6 +323,7 @@ mod tests {
         let now = Instant::now();
         let sf = MppePolicy {
             stateful: true,
+            request_stateful: true,
             ..MppePolicy::default()
         };
         let (mut c, mut s) = (fsm(sf), fsm(sf));
@@ -335,6 +345,42 @@ mod tests {
             stateful: false,
         };
         assert_eq!((c.opts.rx, c.opts.tx), (Some(p), Some(p)));
+        // Merely allowing stateful (pppd's mppe-stateful) asks for stateless.
+        let allow = MppePolicy {
+            request_stateful: false,
+            ..sf
+        };
+        let (mut c, mut s) = (fsm(allow), fsm(allow));
+        c.open(now);
+        s.open(now);
+        pump(&mut c, &mut s, now);
+        assert_eq!((c.opts.rx, c.opts.tx), (Some(p), Some(p)));
+    }
+
+    #[test]
+    fn stateless_request_is_never_naked_towards_stateful() {
+        let mut c = fsm(MppePolicy {
+            stateful: true,
+            ..MppePolicy::default()
+        });
+        let stateless = (BIT_STATELESS | BIT_128).to_be_bytes();
+        let mut reply = Vec::new();
+        let r = c.opts.peer_request(
+            &[Opt {
+                kind: OPT_MPPE,
+                value: &stateless,
+            }],
+            &mut reply,
+            true,
+        );
+        assert_eq!(r, Ok(Verdict::Ack));
+        assert_eq!(
+            c.opts.tx,
+            Some(MppeParams {
+                strength: Strength::Bits128,
+                stateful: false
+            })
+        );
     }
 
     #[test]

@@ -590,7 +590,15 @@ impl Link {
         } else {
             0
         };
-        let mut mtu = self.lcp.opts.peer_mru.saturating_sub(overhead);
+        // The peer's MRU alone would allow 1500-byte frames that, with 44 bytes of IP,
+        // GRE, PPP and MPPE around them, fragment on an ordinary 1500-byte path; our
+        // own MRU (1400 by default, as Windows uses) is the path budget too.
+        let mut mtu = self
+            .lcp
+            .opts
+            .peer_mru
+            .min(self.lcp.opts.mru())
+            .saturating_sub(overhead);
         if let Some(cap) = self.cfg.mtu {
             mtu = mtu.min(cap);
         }
@@ -601,6 +609,7 @@ impl Link {
             nbns: ip.nbns(),
             mtu,
             mppe: self.ccp.opts.tx.filter(|_| self.tx.mppe.is_some()),
+            mppe_receive: self.ccp.opts.rx.filter(|_| self.rx.mppe.is_some()),
             auth: self.auth_method,
         };
         info!(%local, %peer, mtu, mppe = %up.mppe_name(), "link up");

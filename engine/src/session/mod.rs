@@ -41,14 +41,25 @@ pub struct UpInfo {
     pub mtu: u16,
     /// MPPE of what we send (None: unencrypted link).
     pub mppe: Option<MppeParams>,
+    /// MPPE of what we receive. Usually the same; differs when one side asks for
+    /// stateful mode and the other only allows it (pppd's `mppe-stateful`).
+    pub mppe_receive: Option<MppeParams>,
     pub auth: Option<AuthProtocol>,
 }
 
 impl UpInfo {
     /// "128-stateless", "40-stateful" or "off".
     pub fn mppe_name(&self) -> String {
-        self.mppe
-            .map_or_else(|| "off".to_string(), |m| m.to_string())
+        Self::name(self.mppe)
+    }
+
+    /// The same for what we receive.
+    pub fn mppe_receive_name(&self) -> String {
+        Self::name(self.mppe_receive)
+    }
+
+    fn name(p: Option<MppeParams>) -> String {
+        p.map_or_else(|| "off".to_string(), |m| m.to_string())
     }
 }
 

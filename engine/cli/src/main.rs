@@ -1,0 +1,414 @@
+//! `pptp-client`: bring a PPTP tunnel up from the command line, the way `pon PAL`
+//! did with pppd and pptp-linux, in one process and without kernel PPP.
+
+mod routes;
+
+use std::io::Read;
+use std::net::Ipv4Addr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use nm_pptp_settings::peers;
+use pptp_engine::ppp::ccp::MppePolicy;
+use pptp_engine::ppp::lcp::AuthPolicy;
+use pptp_engine::runtime::{self, RuntimeEvent, TunOptions};
+use pptp_engine::secret::Password;
+use pptp_engine::session::{ClientConfig, DownReason, Event};
+use serde_json::json;
+use tokio::sync::{mpsc, watch};
+use zeroize::Zeroizing;
+
+const EXIT_BAD_CONFIG: u8 = 2;
+const EXIT_AUTH: u8 = 10;
+const EXIT_UNREACHABLE: u8 = 11;
+const EXIT_NEGOTIATION: u8 = 12;
+const EXIT_LINK_LOST: u8 = 13;
+
+#[derive(Parser)]
+#[command(
+    name = "pptp-client",
+    version,
+    about = "Userspace PPTP client (no pppd, no kernel PPP)"
+)]
+struct Cli {
+    #[command(subcommand)]
+    cmd: Cmd,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Connect and stay up until SIGINT/SIGTERM.
+    Up(UpArgs),
+}
+
+#[derive(Clone, Copy, ValueEnum, PartialEq)]
+enum MppeArg {
+    #[value(name = "128")]
+    B128,
+    #[value(name = "40")]
+    B40,
+    Any,
+    Off,
+}
+
+#[derive(Clone, Copy, ValueEnum, PartialEq)]
+enum EventsFormat {
+    Json,
+}
+
+#[derive(Args)]
+struct UpArgs {
+    /// PPTP server (name or IPv4 address).
+    #[arg(long)]
+    server: Option<String>,
+    /// User name, optionally DOMAIN\user.
+    #[arg(long)]
+    user: Option<String>,
+    /// NT domain, sent as DOMAIN\user.
+    #[arg(long)]
+    domain: Option<String>,
+    /// Read the password from the first line of standard input.
+    #[arg(long)]
+    password_stdin: bool,
+    /// Allowed authentication methods: comma list of pap,chap,mschap,mschapv2.
+    #[arg(long, value_delimiter = ',')]
+    auth: Option<Vec<String>>,
+    /// MPPE strength required: 128, 40, any (40 or 128) or off.
+    #[arg(long, value_enum)]
+    mppe: Option<MppeArg>,
+    /// Ask for stateful MPPE (a pppd server without `mppe-stateful` refuses and ends the link).
+    #[arg(long)]
+    mppe_stateful: bool,
+    /// Cap on the tunnel MTU.
+    #[arg(long, value_parser = clap::value_parser!(u16).range(576..=1500))]
+    mtu: Option<u16>,
+    /// Tunnel interface name.
+    #[arg(long)]
+    ifname: Option<String>,
+    /// Route all traffic through the tunnel.
+    #[arg(long)]
+    default_route: bool,
+    /// Do not pin a host route to the server via its current route.
+    #[arg(long)]
+    no_host_route: bool,
+    /// Seconds between LCP echo requests (0 = off).
+    #[arg(long)]
+    lcp_echo_interval: Option<u32>,
+    /// Unanswered LCP echoes before the link is declared dead.
+    #[arg(long)]
+    lcp_echo_failure: Option<u32>,
+    /// pppd peers file: a name under PPP_DIR/peers or a path.
+    #[arg(long)]
+    peer: Option<String>,
+    /// Where peers/, chap-secrets and included options files live.
+    #[arg(long, default_value = "/etc/ppp")]
+    ppp_dir: PathBuf,
+    /// Print one JSON object per event on standard output.
+    #[arg(long, value_enum)]
+    events: Option<EventsFormat>,
+    /// Verbose logs on standard error (never secrets).
+    #[arg(long)]
+    debug: bool,
+}
+
+struct Plan {
+    server: String,
+    cfg: ClientConfig,
+    default_route: bool,
+    host_route: bool,
+    ifname: Option<String>,
+}
+
+fn bad(msg: impl std::fmt::Display) -> String {
+    msg.to_string()
+}
+
+fn read_password_stdin() -> Result<Password, String> {
+    let mut buf = Zeroizing::new(Vec::with_capacity(256));
+    let mut byte = [0u8; 1];
+    let mut stdin = std::io::stdin().lock();
+    loop {
+        match stdin.read(&mut byte) {
+            Ok(0) => break,
+            Ok(_) if byte[0] == b'\n' => break,
+            Ok(_) => {
+                if buf.len() >= 1024 {
+                    return Err(bad(
+                        "--password-stdin: the password is longer than 1024 bytes",
+                    ));
+                }
+                buf.push(byte[0]);
+            }
+            Err(e) => {
+                return Err(bad(format!(
+                    "--password-stdin: cannot read standard input: {e}"
+                )))
+            }
+        }
+    }
+    if buf.last() == Some(&b'\r') {
+        buf.pop();
+    }
+    let s = std::str::from_utf8(&buf)
+        .map_err(|_| bad("--password-stdin: the password is not valid UTF-8"))?;
+    Ok(Password::new(s))
+}
+
+fn seed() -> [u8; 32] {
+    let mut s = [0u8; 32];
+    if let Ok(mut f) = std::fs::File::open("/dev/urandom") {
+        let _ = f.read_exact(&mut s);
+    }
+    s
+}
+
+fn plan(a: &UpArgs) -> Result<Plan, String> {
+    let mut server = a.server.clone();
+    let mut user = a.user.clone();
+    let mut auth = AuthPolicy::default();
+    let mut mppe = MppePolicy::default();
+    let mut lcp_echo = None;
+    let mut mtu = None;
+    let mut mru = None;
+    let mut default_route = a.default_route;
+    let mut password = None;
+    if let Some(peer) = &a.peer {
+        let p = peers::load(peer, &a.ppp_dir).map_err(|e| bad(format!("--peer {peer}: {e}")))?;
+        for u in &p.unsupported {
+            eprintln!("pptp-client: warning: option `{u}` in the peers file is not supported and is ignored");
+        }
+        server = server.or(p.server.clone());
+        user = user.or(p.user.clone());
+        auth = p.auth_policy();
+        mppe = p.mppe_policy();
+        lcp_echo = p.lcp_echo();
+        mtu = p.mtu;
+        mru = p.mru;
+        default_route |= p.defaultroute;
+        if !a.password_stdin {
+            let u = user
+                .clone()
+                .ok_or_else(|| bad(format!("--peer {peer}: the peers file has no `name`")))?;
+            password = peers::chap_secret(&a.ppp_dir, &u, p.remotename.as_deref())
+                .map_err(|e| bad(format!("--peer {peer}: {e}")))?;
+            if password.is_none() {
+                return Err(bad(format!(
+                    "--peer {peer}: no secret for `{u}` in {}",
+                    a.ppp_dir.join("chap-secrets").display()
+                )));
+            }
+        }
+    }
+    let server = server.ok_or_else(|| bad("--server is required (or --peer)"))?;
+    let mut user = user.ok_or_else(|| bad("--user is required (or --peer with `name`)"))?;
+    if let Some(d) = &a.domain {
+        if d.is_empty() || d.contains('\\') {
+            return Err(bad(format!("--domain: invalid NT domain `{d}`")));
+        }
+        user = format!("{d}\\{user}");
+    }
+    if let Some(list) = &a.auth {
+        auth = AuthPolicy {
+            pap: false,
+            chap: false,
+            mschap: false,
+            mschapv2: false,
+        };
+        for m in list {
+            match m.as_str() {
+                "pap" => auth.pap = true,
+                "chap" => auth.chap = true,
+                "mschap" => auth.mschap = true,
+                "mschapv2" => auth.mschapv2 = true,
+                other => {
+                    return Err(bad(format!(
+                        "--auth: unknown method `{other}` (pap, chap, mschap, mschapv2)"
+                    )))
+                }
+            }
+        }
+    }
+    if let Some(m) = a.mppe {
+        mppe = match m {
+            MppeArg::B128 => MppePolicy::default(),
+            MppeArg::B40 => MppePolicy {
+                allow_40: true,
+                allow_128: false,
+                ..MppePolicy::default()
+            },
+            MppeArg::Any => MppePolicy {
+                allow_40: true,
+                allow_128: true,
+                ..MppePolicy::default()
+            },
+            MppeArg::Off => MppePolicy::off(),
+        };
+    }
+    if a.mppe_stateful {
+        mppe.stateful = true;
+        mppe.request_stateful = true;
+    }
+    if mppe.required && !(auth.mschap || auth.mschapv2) {
+        return Err(bad("--mppe: MPPE needs MS-CHAP keys; allow mschap or mschapv2 in --auth, or use --mppe off"));
+    }
+    if let Some(i) = a.lcp_echo_interval {
+        lcp_echo = (i > 0).then(|| {
+            (
+                Duration::from_secs(i as u64),
+                a.lcp_echo_failure.unwrap_or(4).max(1),
+            )
+        });
+    } else if let (Some(f), Some((i, _))) = (a.lcp_echo_failure, lcp_echo) {
+        lcp_echo = Some((i, f.max(1)));
+    } else if a.peer.is_none() {
+        lcp_echo = Some((
+            Duration::from_secs(30),
+            a.lcp_echo_failure.unwrap_or(4).max(1),
+        ));
+    }
+    let password = match password {
+        Some(p) => p,
+        None if a.password_stdin => read_password_stdin()?,
+        None => {
+            return Err(bad(
+                "a password is needed: use --password-stdin (or --peer with chap-secrets)",
+            ))
+        }
+    };
+    let mut cfg = ClientConfig::new(user, password, seed());
+    cfg.auth = auth;
+    cfg.mppe = mppe;
+    cfg.ppp.lcp_echo = lcp_echo;
+    cfg.ppp.mtu = a.mtu.or(mtu);
+    if let Some(m) = mru {
+        cfg.ppp.mru = m;
+    }
+    Ok(Plan {
+        server,
+        cfg,
+        default_route,
+        host_route: !a.no_host_route,
+        ifname: a.ifname.clone(),
+    })
+}
+
+fn exit_code(reason: &DownReason, was_up: bool) -> u8 {
+    match reason {
+        DownReason::Stopped => 0,
+        DownReason::AuthFailed(_) => EXIT_AUTH,
+        _ if was_up => EXIT_LINK_LOST,
+        DownReason::PeerUnreachable(_) | DownReason::GreBlocked | DownReason::PeerClosed(_) => {
+            EXIT_UNREACHABLE
+        }
+        DownReason::EchoTimeout => EXIT_UNREACHABLE,
+        DownReason::MppeRefused(_)
+        | DownReason::NegotiationFailed(_)
+        | DownReason::NoIpAddress
+        | DownReason::MppeFailed => EXIT_NEGOTIATION,
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let Cmd::Up(args) = cli.cmd;
+    let filter = if args.debug { "debug" } else { "warn" };
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| filter.into()),
+        )
+        .init();
+    let plan = match plan(&args) {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("pptp-client: {e}");
+            return ExitCode::from(EXIT_BAD_CONFIG);
+        }
+    };
+    let json = args.events.is_some();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("tokio runtime");
+    ExitCode::from(rt.block_on(run(plan, json)))
+}
+
+async fn run(plan: Plan, json: bool) -> u8 {
+    let server = match runtime::resolve(&plan.server).await {
+        Ok(s) => s,
+        Err(e) => {
+            let msg = format!("cannot resolve {}: {e}", plan.server);
+            report_down("peer-unreachable", &msg, json);
+            return EXIT_UNREACHABLE;
+        }
+    };
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let (ev_tx, mut ev_rx) = mpsc::unbounded_channel();
+    let tun = TunOptions {
+        ifname: plan.ifname.clone(),
+        assign_address: true,
+    };
+    let engine = tokio::spawn(runtime::run(server, plan.cfg, tun, ev_tx, stop_rx));
+    let mut sigterm = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .expect("SIGTERM handler");
+    let mut routes = routes::Routes::default();
+    let mut was_up = false;
+    let mut reason = None;
+    loop {
+        tokio::select! {
+            ev = ev_rx.recv() => match ev {
+                Some(RuntimeEvent::TunnelUp { ifname, info }) => {
+                    was_up = true;
+                    if plan.host_route {
+                        if let Err(e) = routes.pin_server(server) {
+                            eprintln!("pptp-client: warning: cannot pin the route to {server}: {e}");
+                        }
+                    }
+                    if plan.default_route {
+                        if let Err(e) = routes.default_via(&ifname) {
+                            eprintln!("pptp-client: warning: cannot route through {ifname}: {e}");
+                        }
+                    }
+                    if json {
+                        println!("{}", json!({
+                            "event": "up", "ifname": ifname, "server": server.to_string(),
+                            "local": info.local.to_string(), "peer": info.peer.to_string(),
+                            "dns": info.dns.iter().map(Ipv4Addr::to_string).collect::<Vec<_>>(),
+                            "nbns": info.nbns.iter().map(Ipv4Addr::to_string).collect::<Vec<_>>(),
+                            "mtu": info.mtu, "mppe": info.mppe_name(), "mppe_receive": info.mppe_receive_name(),
+                            "auth": info.auth.map(|a| a.name()),
+                        }));
+                    } else {
+                        println!("pptp-client: up on {ifname}: {} -> {}, MTU {}, MPPE {}", info.local, info.peer, info.mtu, info.mppe_name());
+                        if !info.dns.is_empty() {
+                            println!("pptp-client: DNS servers: {}", info.dns.iter().map(Ipv4Addr::to_string).collect::<Vec<_>>().join(" "));
+                        }
+                    }
+                }
+                Some(RuntimeEvent::Session(Event::Down(r))) => reason = Some(r),
+                Some(RuntimeEvent::Session(Event::Phase(p))) if json => println!("{}", json!({"event": "phase", "phase": format!("{p:?}").to_lowercase()})),
+                Some(_) => {}
+                None => break,
+            },
+            _ = tokio::signal::ctrl_c() => { let _ = stop_tx.send(true); }
+            _ = sigterm.recv() => { let _ = stop_tx.send(true); }
+        }
+    }
+    let reason = engine.await.ok().or(reason).unwrap_or(DownReason::Stopped);
+    routes.remove_all();
+    report_down(reason.code(), &reason.to_string(), json);
+    exit_code(&reason, was_up)
+}
+
+fn report_down(code: &str, message: &str, json: bool) {
+    if json {
+        println!(
+            "{}",
+            json!({"event": "down", "reason": code, "message": message})
+        );
+    } else {
+        eprintln!("pptp-client: {message}");
+    }
+}

@@ -1,0 +1,66 @@
+//! What the seed's ip-up.d script did, done properly and undone on exit: a host
+//! route to the server via the route it had before, and the default route through
+//! the tunnel as two /1 routes (they win over the existing default without
+//! deleting it, so nothing needs restoring if we die).
+
+use std::io;
+use std::net::{IpAddr, Ipv4Addr};
+
+use route_manager::{Route, RouteManager};
+use tracing::{info, warn};
+
+#[derive(Default)]
+pub struct Routes {
+    added: Vec<Route>,
+}
+
+impl Routes {
+    pub fn pin_server(&mut self, server: Ipv4Addr) -> io::Result<()> {
+        let mut m = RouteManager::new()?;
+        let Some(via) = m.find_route(&IpAddr::V4(server))? else {
+            return Err(io::Error::new(
+                io::ErrorKind::NotFound,
+                format!("no route to {server}"),
+            ));
+        };
+        if via.prefix() == 32 && via.destination() == IpAddr::V4(server) {
+            return Ok(());
+        }
+        let mut r = Route::new(IpAddr::V4(server), 32);
+        if let Some(gw) = via.gateway() {
+            r = r.with_gateway(gw);
+        }
+        if let Some(i) = via.if_index() {
+            r = r.with_if_index(i);
+        }
+        m.add(&r)?;
+        info!(%server, gateway = ?via.gateway(), "host route to the server pinned");
+        self.added.push(r);
+        Ok(())
+    }
+
+    pub fn default_via(&mut self, ifname: &str) -> io::Result<()> {
+        let mut m = RouteManager::new()?;
+        for dest in [Ipv4Addr::new(0, 0, 0, 0), Ipv4Addr::new(128, 0, 0, 0)] {
+            let r = Route::new(IpAddr::V4(dest), 1).with_if_name(ifname.to_string());
+            m.add(&r)?;
+            self.added.push(r);
+        }
+        info!(ifname, "default route through the tunnel");
+        Ok(())
+    }
+
+    pub fn remove_all(&mut self) {
+        let Ok(mut m) = RouteManager::new() else {
+            return;
+        };
+        for r in self.added.drain(..).rev() {
+            if let Err(e) = m.delete(&r) {
+                // Routes through the tunnel vanish with the device; that is fine.
+                if r.prefix() == 32 {
+                    warn!(error = %e, "could not remove the host route to the server");
+                }
+            }
+        }
+    }
+}

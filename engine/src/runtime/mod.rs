@@ -1,0 +1,212 @@
+//! The tokio runtime around a [`ClientSession`]: TCP to port 1723, GRE over a raw
+//! socket, IP packets through a TUN device. Everything protocol-related stays in
+//! the session; this module only moves bytes and time.
+
+mod gre_socket;
+
+use std::io;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::time::{Duration, Instant};
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio::sync::{mpsc, watch};
+use tracing::{debug, info, warn};
+
+pub use gre_socket::GreSocket;
+
+use crate::session::{ClientConfig, ClientSession, DownReason, Event, UpInfo};
+
+pub const PPTP_PORT: u16 = 1723;
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(15);
+
+/// How the tunnel interface is set up.
+#[derive(Debug, Clone, Default)]
+pub struct TunOptions {
+    /// Interface name (the kernel picks `tunN` when absent).
+    pub ifname: Option<String>,
+    /// Put the IPCP addresses on the interface ourselves (standalone mode). In
+    /// NetworkManager mode NM does it from the Ip4Config we report.
+    pub assign_address: bool,
+}
+
+/// What the runtime tells its owner.
+#[derive(Debug, Clone)]
+pub enum RuntimeEvent {
+    /// The server's address, resolved before anything else.
+    Resolved(Ipv4Addr),
+    Session(Event),
+    /// The tunnel is up on this interface.
+    TunnelUp {
+        ifname: String,
+        info: UpInfo,
+    },
+}
+
+/// Resolve the gateway to one IPv4 address before the tunnel exists: once the
+/// tunnel carries the default route, DNS may go through it and fail.
+pub async fn resolve(host: &str) -> io::Result<Ipv4Addr> {
+    if let Ok(a) = host.parse::<Ipv4Addr>() {
+        return Ok(a);
+    }
+    let addrs = tokio::net::lookup_host((host, PPTP_PORT)).await?;
+    for a in addrs {
+        if let SocketAddr::V4(v4) = a {
+            return Ok(*v4.ip());
+        }
+    }
+    Err(io::Error::new(
+        io::ErrorKind::NotFound,
+        format!("{host} has no IPv4 address"),
+    ))
+}
+
+/// Run one call until it ends. `stop` turning true asks for a polite disconnect;
+/// the returned reason is why it ended. The TUN device is gone when this returns.
+pub async fn run(
+    server: Ipv4Addr,
+    cfg: ClientConfig,
+    tun_opts: TunOptions,
+    events: mpsc::UnboundedSender<RuntimeEvent>,
+    mut stop: watch::Receiver<bool>,
+) -> DownReason {
+    let _ = events.send(RuntimeEvent::Resolved(server));
+    let tcp = match tokio::time::timeout(
+        CONNECT_TIMEOUT,
+        TcpStream::connect((IpAddr::V4(server), PPTP_PORT)),
+    )
+    .await
+    {
+        Ok(Ok(s)) => s,
+        Ok(Err(e)) => {
+            return DownReason::PeerUnreachable(format!(
+                "TCP connection to {server}:{PPTP_PORT} failed: {e}"
+            ))
+        }
+        Err(_) => {
+            return DownReason::PeerUnreachable(format!(
+                "TCP connection to {server}:{PPTP_PORT} timed out"
+            ))
+        }
+    };
+    let _ = tcp.set_nodelay(true);
+    let gre = match GreSocket::connect(server) {
+        Ok(g) => g,
+        Err(e) => {
+            return DownReason::PeerUnreachable(format!(
+                "cannot open a raw GRE socket (needs CAP_NET_RAW): {e}"
+            ))
+        }
+    };
+    let (mut tcp_rx, mut tcp_tx) = tcp.into_split();
+    let mut session = ClientSession::new(cfg, Instant::now());
+    let mut tun: Option<tun_rs::AsyncDevice> = None;
+    let mut tcp_buf = vec![0u8; 4096];
+    let mut gre_buf = vec![0u8; 65536];
+    let mut tun_buf = vec![0u8; 65536];
+    let mut out_buf = vec![0u8; 2048];
+    let mut tcp_open = true;
+    let mut reason = DownReason::Stopped;
+
+    loop {
+        while let Some(b) = session.poll_tcp_transmit() {
+            if tcp_open && tcp_tx.write_all(&b).await.is_err() {
+                tcp_open = false;
+                session.handle_tcp_closed(Instant::now());
+            }
+        }
+        while let Some(p) = session.poll_gre_transmit() {
+            if let Err(e) = gre.send(&p).await {
+                debug!(error = %e, "GRE send failed");
+            }
+        }
+        while let Some(e) = session.poll_event() {
+            match &e {
+                Event::Up(info) => match open_tun(&tun_opts, info) {
+                    Ok((dev, name)) => {
+                        info!(ifname = %name, "tunnel interface up");
+                        tun = Some(dev);
+                        let _ = events.send(RuntimeEvent::Session(e.clone()));
+                        let _ = events.send(RuntimeEvent::TunnelUp {
+                            ifname: name,
+                            info: info.clone(),
+                        });
+                        continue;
+                    }
+                    Err(err) => {
+                        warn!(error = %err, "cannot create the tunnel interface");
+                        session.close(Instant::now());
+                    }
+                },
+                Event::Down(r) => reason = r.clone(),
+                Event::Phase(_) => {}
+            }
+            let _ = events.send(RuntimeEvent::Session(e));
+        }
+        if session.is_dead() {
+            break;
+        }
+        let deadline = session.poll_timeout().map(tokio::time::Instant::from_std);
+        tokio::select! {
+            r = tcp_rx.read(&mut tcp_buf), if tcp_open => match r {
+                Ok(0) | Err(_) => {
+                    tcp_open = false;
+                    session.handle_tcp_closed(Instant::now());
+                }
+                Ok(n) => session.handle_tcp_data(Instant::now(), &tcp_buf[..n]),
+            },
+            r = gre.recv(&mut gre_buf) => match r {
+                Ok(range) => {
+                    let pkt = &mut gre_buf[range.clone()];
+                    if let Some(ip) = session.handle_gre(Instant::now(), pkt) {
+                        if let Some(t) = &tun {
+                            let at = range.start + ip.start..range.start + ip.end;
+                            if let Err(e) = t.send(&gre_buf[at]).await {
+                                debug!(error = %e, "TUN write failed");
+                            }
+                        }
+                    }
+                }
+                Err(e) => debug!(error = %e, "GRE receive failed"),
+            },
+            r = async { tun.as_ref().expect("guarded").recv(&mut tun_buf).await }, if tun.is_some() => match r {
+                Ok(n) => match session.send_ip(&tun_buf[..n], &mut out_buf) {
+                    Ok(len) => {
+                        if let Err(e) = gre.send(&out_buf[..len]).await {
+                            debug!(error = %e, "GRE send failed");
+                        }
+                    }
+                    Err(e) => debug!(error = %e, "packet from the tunnel not sent"),
+                },
+                Err(e) => debug!(error = %e, "TUN read failed"),
+            },
+            _ = async { tokio::time::sleep_until(deadline.expect("guarded")).await }, if deadline.is_some() => {
+                session.handle_timeout(Instant::now());
+            }
+            r = stop.changed() => {
+                if r.is_err() || *stop.borrow() {
+                    session.close(Instant::now());
+                    // Stop watching: the session now runs its bounded shutdown.
+                    stop = watch::channel(false).1;
+                }
+            }
+        }
+    }
+    drop(tun);
+    reason
+}
+
+fn open_tun(opts: &TunOptions, up: &UpInfo) -> io::Result<(tun_rs::AsyncDevice, String)> {
+    let mut b = tun_rs::DeviceBuilder::new()
+        .mtu(up.mtu)
+        .packet_information(false);
+    if let Some(n) = &opts.ifname {
+        b = b.name(n.clone());
+    }
+    if opts.assign_address {
+        b = b.ipv4(up.local, 32u8, Some(up.peer));
+    }
+    let dev = b.build_async()?;
+    let name = dev.name()?;
+    Ok((dev, name))
+}

@@ -1,0 +1,80 @@
+#!/usr/bin/env bash
+# The lab: a client namespace joined by a veth to a server namespace, where a
+# bridge connects it to the tap of a qemu VM running pptpd. Only addresses inside
+# these namespaces are used (198.18.0.0/24 outside, 198.19.0.0/24 in the tunnel).
+#
+#   lab.sh up [KEY=VALUE...]   build/refresh the image, create the topology, boot
+#                               the VM with those lab.* settings, wait for TCP 1723
+#   lab.sh down                kill the VM (by PID) and remove the namespaces
+#   lab.sh exec CMD...          run CMD in the client namespace
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+export LAB_CACHE=${LAB_CACHE:-/var/cache/nm-pptp-lab}
+state=${LAB_STATE:-/run/nm-pptp-lab}
+C=${LAB_NS_CLIENT:-pptplab-c}
+S=${LAB_NS_SERVER:-pptplab-s}
+CLIENT_ADDR=198.18.0.1
+SERVER_ADDR=198.18.0.2
+
+down() {
+    if [ -f "$state/qemu.pid" ]; then
+        pid=$(cat "$state/qemu.pid")
+        if kill -0 "$pid" 2>/dev/null; then
+            kill "$pid" 2>/dev/null || true
+            for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+            kill -9 "$pid" 2>/dev/null || true
+        fi
+        rm -f "$state/qemu.pid"
+    fi
+    ip netns del "$C" 2>/dev/null || true
+    ip netns del "$S" 2>/dev/null || true
+}
+
+up() {
+    bash "$here/build-image.sh"
+    down
+    mkdir -p "$state"
+    ip netns add "$C"
+    ip netns add "$S"
+    ip link add c0 netns "$C" type veth peer name s0 netns "$S"
+    ip -n "$C" link set lo up
+    ip -n "$C" addr add "$CLIENT_ADDR/24" dev c0
+    ip -n "$C" link set c0 up
+    ip -n "$S" link set lo up
+    ip -n "$S" link add br0 type bridge
+    ip -n "$S" link set s0 master br0
+    ip -n "$S" tuntap add dev tap0 mode tap
+    ip -n "$S" link set tap0 master br0
+    for l in s0 tap0 br0; do ip -n "$S" link set "$l" up; done
+
+    local args="lab.addr=$SERVER_ADDR/24 lab.localip=198.19.0.1 lab.remoteip=198.19.0.10-20"
+    args="$args lab.auth=mschapv2 lab.mppe=128 lab.dns=198.19.0.53,198.19.0.54 lab.users=alice:pass+word"
+    for kv in "$@"; do args="$args lab.$kv"; done
+    : >"$state/console.log"
+    ip netns exec "$S" qemu-system-x86_64 -m 384 -display none -no-reboot \
+        -kernel "$LAB_CACHE/vmlinuz" -initrd "$LAB_CACHE/initrd.gz" \
+        -append "console=ttyS0 panic=-1 quiet $args" \
+        -serial "file:$state/console.log" \
+        -netdev tap,id=n0,ifname=tap0,script=no,downscript=no -device virtio-net-pci,netdev=n0 \
+        </dev/null >"$state/qemu.out" 2>&1 &
+    echo $! >"$state/qemu.pid"
+    for _ in $(seq 240); do
+        if ip netns exec "$C" timeout 1 bash -c "exec 3<>/dev/tcp/$SERVER_ADDR/1723" 2>/dev/null; then
+            return 0
+        fi
+        kill -0 "$(cat "$state/qemu.pid")" 2>/dev/null || { echo "lab: the VM exited" >&2; cat "$state/qemu.out" >&2; return 1; }
+        sleep 0.5
+    done
+    echo "lab: pptpd did not answer on $SERVER_ADDR:1723 within 120 s" >&2
+    tail -20 "$state/console.log" >&2
+    return 1
+}
+
+cmd=${1:-}
+shift || true
+case "$cmd" in
+    up) up "$@" ;;
+    down) down ;;
+    exec) ip netns exec "$C" "$@" ;;
+    *) echo "usage: lab.sh up [KEY=VALUE...] | down | exec CMD..." >&2; exit 2 ;;
+esac
