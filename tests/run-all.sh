@@ -26,4 +26,8 @@ export RUSTC_BOOTSTRAP=1
         echo "fuzz $t: $(grep -o 'Done [0-9]* runs' "../../target/fuzz-$t.log" || echo ok)"
     done
 )
+echo "== lab: pptp-client against a real pptpd (qemu VM, pppd 2.4.9, kernel MPPE)"
+cargo build --release -p pptp-client
+python3 tests/lab/interop.py
+
 echo "== all tests passed"
