@@ -264,22 +264,7 @@ mod tests {
         Fsm::new(Ccp::new(p), Timers::default())
     }
 
-    fn pump(a: &mut Fsm<Ccp>, b: &mut Fsm<Ccp>, now: Instant) {
-        for _ in 0..50 {
-            let mut moved = false;
-            while let Some(p) = a.poll_transmit() {
-                b.input(now, &p);
-                moved = true;
-            }
-            while let Some(p) = b.poll_transmit() {
-                a.input(now, &p);
-                moved = true;
-            }
-            if !moved {
-                return;
-            }
-        }
-    }
+    use crate::ppp::fsm::testing::pump;
 
     #[test]
     fn default_request_vector() {

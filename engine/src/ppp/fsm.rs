@@ -637,6 +637,32 @@ pub fn sanitize(data: &[u8]) -> String {
         .collect()
 }
 
+/// Test helper shared by the automaton and every protocol's tests.
+#[cfg(test)]
+pub(crate) mod testing {
+    use super::{Fsm, Options};
+    use std::time::Instant;
+
+    /// Deliver everything each side has queued to the other until both are quiet.
+    pub fn pump<A: Options, B: Options>(a: &mut Fsm<A>, b: &mut Fsm<B>, now: Instant) {
+        for _ in 0..100 {
+            let mut moved = false;
+            while let Some(p) = a.poll_transmit() {
+                b.input(now, &p);
+                moved = true;
+            }
+            while let Some(p) = b.poll_transmit() {
+                a.input(now, &p);
+                moved = true;
+            }
+            if !moved {
+                return;
+            }
+        }
+        panic!("negotiation did not settle");
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -713,24 +739,7 @@ mod tests {
         )
     }
 
-    /// Deliver everything each side has queued to the other until both are quiet.
-    fn pump(a: &mut Fsm<Toy>, b: &mut Fsm<Toy>, now: Instant) {
-        for _ in 0..100 {
-            let mut moved = false;
-            while let Some(p) = a.poll_transmit() {
-                b.input(now, &p);
-                moved = true;
-            }
-            while let Some(p) = b.poll_transmit() {
-                a.input(now, &p);
-                moved = true;
-            }
-            if !moved {
-                return;
-            }
-        }
-        panic!("negotiation did not settle");
-    }
+    use super::testing::pump;
 
     #[test]
     fn both_sides_open() {

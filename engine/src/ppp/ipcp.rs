@@ -204,22 +204,7 @@ mod tests {
         )
     }
 
-    fn pump(a: &mut Fsm<Ipcp>, b: &mut Fsm<Ipcp>, now: Instant) {
-        for _ in 0..50 {
-            let mut moved = false;
-            while let Some(p) = a.poll_transmit() {
-                b.input(now, &p);
-                moved = true;
-            }
-            while let Some(p) = b.poll_transmit() {
-                a.input(now, &p);
-                moved = true;
-            }
-            if !moved {
-                return;
-            }
-        }
-    }
+    use crate::ppp::fsm::testing::pump;
 
     #[test]
     fn request_vector() {

@@ -416,22 +416,7 @@ mod tests {
         )
     }
 
-    fn pump(a: &mut Fsm<Lcp>, b: &mut Fsm<Lcp>, now: Instant) {
-        for _ in 0..50 {
-            let mut moved = false;
-            while let Some(p) = a.poll_transmit() {
-                b.input(now, &p);
-                moved = true;
-            }
-            while let Some(p) = b.poll_transmit() {
-                a.input(now, &p);
-                moved = true;
-            }
-            if !moved {
-                return;
-            }
-        }
-    }
+    use crate::ppp::fsm::testing::pump;
 
     #[test]
     fn client_request_matches_vector() {

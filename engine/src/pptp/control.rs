@@ -39,6 +39,23 @@ impl Default for ControlConfig {
     }
 }
 
+impl ControlConfig {
+    /// Our Start-Control-Connection Request or Reply: any framing, any bearer.
+    fn start_control(&self, result: u8, max_channels: u16) -> StartControl {
+        StartControl {
+            version: PROTOCOL_VERSION,
+            result,
+            error: 0,
+            framing_caps: 3,
+            bearer_caps: 3,
+            max_channels,
+            firmware: 1,
+            hostname: self.hostname.clone(),
+            vendor: self.vendor.clone(),
+        }
+    }
+}
+
 /// Why the control connection ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ControlDown {
@@ -275,17 +292,8 @@ impl Pns {
             peer_call_id: 0,
         };
         let c = &p.conn.cfg;
-        let m = Message::StartControlRequest(StartControl {
-            version: PROTOCOL_VERSION,
-            result: 0,
-            error: 0,
-            framing_caps: 3,
-            bearer_caps: 3,
-            max_channels: 0,
-            firmware: 1,
-            hostname: c.hostname.clone(),
-            vendor: c.vendor.clone(),
-        });
+        // A PNS SHOULD advertise 0 channels (RFC 2637 §2.1).
+        let m = Message::StartControlRequest(c.start_control(0, 0));
         p.conn.send(m);
         p.conn.expect_reply(now);
         p
@@ -554,17 +562,8 @@ impl Pac {
                         1
                     };
                     self.started = true;
-                    self.conn.send(Message::StartControlReply(StartControl {
-                        version: PROTOCOL_VERSION,
-                        result,
-                        error: 0,
-                        framing_caps: 3,
-                        bearer_caps: 3,
-                        max_channels: 1,
-                        firmware: 1,
-                        hostname: self.conn.cfg.hostname.clone(),
-                        vendor: self.conn.cfg.vendor.clone(),
-                    }));
+                    let reply = self.conn.cfg.start_control(result, 1);
+                    self.conn.send(Message::StartControlReply(reply));
                 }
                 Message::OutgoingCallRequest(r) => {
                     let ok = self.started && self.peer_call_id.is_none();

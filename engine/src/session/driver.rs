@@ -1,5 +1,7 @@
-//! What the client and server sessions have in common: a control connection (PNS
-//! or PAC) carrying one call, PPP on top, and the orderly way down.
+//! One PPTP call for either role: a control connection (PNS for the client, PAC
+//! for the server role) carrying the call, PPP on top, and the orderly way down.
+//! [`super::ClientSession`] and [`super::ServerSession`] are this type with their
+//! own constructors.
 
 use std::collections::VecDeque;
 use std::ops::Range;
@@ -9,8 +11,14 @@ use super::link::Link;
 use super::{DownReason, Event, Phase, SendError};
 use crate::pptp::control::{ControlDown, ControlEvent, Pac, Pns, PnsState};
 
+mod sealed {
+    pub trait Sealed {}
+    impl Sealed for crate::pptp::control::Pns {}
+    impl Sealed for crate::pptp::control::Pac {}
+}
+
 /// The two control-connection roles, seen from the session.
-pub(crate) trait ControlSide {
+pub trait ControlSide: sealed::Sealed {
     fn input(&mut self, now: Instant, data: &[u8]);
     fn poll_transmit(&mut self) -> Option<Vec<u8>>;
     fn poll_event(&mut self) -> Option<ControlEvent>;
@@ -81,7 +89,9 @@ impl ControlSide for Pac {
 /// Builds the PPP link once the call is up.
 pub(crate) type LinkFactory = Box<dyn FnMut(u16, u16, u16, Instant) -> Link + Send>;
 
-pub(crate) struct Driver<C: ControlSide> {
+/// Feed it TCP bytes, GRE packets, IP packets and time; take from it TCP bytes, GRE
+/// packets, events and the next deadline.
+pub struct Session<C: ControlSide> {
     control: C,
     control_done: bool,
     make_link: LinkFactory,
@@ -94,11 +104,15 @@ pub(crate) struct Driver<C: ControlSide> {
     dead: bool,
 }
 
-impl<C: ControlSide> Driver<C> {
-    pub fn new(control: C, make_link: LinkFactory, close_timeout: std::time::Duration) -> Self {
+impl<C: ControlSide> Session<C> {
+    pub(crate) fn from_parts(
+        control: C,
+        make_link: LinkFactory,
+        close_timeout: std::time::Duration,
+    ) -> Self {
         let mut events = VecDeque::new();
         events.push_back(Event::Phase(Phase::Control));
-        Driver {
+        Session {
             control,
             control_done: false,
             make_link,
@@ -129,12 +143,15 @@ impl<C: ControlSide> Driver<C> {
         self.drive(now);
     }
 
+    /// A GRE packet (IP header stripped). It is decrypted in place; if it carried an IPv4
+    /// packet for the tunnel, its range within `pkt` is returned.
     pub fn handle_gre(&mut self, now: Instant, pkt: &mut [u8]) -> Option<Range<usize>> {
         let r = self.link.as_mut()?.input_gre(now, pkt);
         self.drive(now);
         r
     }
 
+    /// Encapsulate an IPv4 packet from the tunnel into a GRE packet written to `out`.
     pub fn send_ip(&mut self, ip: &[u8], out: &mut [u8]) -> Result<usize, SendError> {
         if self.ending.is_some() {
             return Err(SendError::NotUp);
@@ -177,6 +194,7 @@ impl<C: ControlSide> Driver<C> {
         self.drive(now);
     }
 
+    /// Disconnect politely; a `Down(Stopped)` event follows within the close timeout.
     pub fn close(&mut self, now: Instant) {
         self.end(now, DownReason::Stopped);
         self.drive(now);

@@ -3,7 +3,7 @@
 
 pub mod client;
 pub mod datapath;
-mod driver;
+pub mod driver;
 mod link;
 pub mod server;
 
@@ -12,6 +12,7 @@ use std::time::Duration;
 
 pub use client::{ClientConfig, ClientSession};
 pub use datapath::{RxOutcome, SendError};
+pub use driver::{ControlSide, Session};
 pub use server::{ServerConfig, ServerSession};
 
 use crate::auth::{AuthError, AuthProtocol, FailureKind};

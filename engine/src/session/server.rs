@@ -3,15 +3,14 @@
 //! benchmark's test peer; it is not a product.
 
 use std::net::Ipv4Addr;
-use std::ops::Range;
 use std::time::Instant;
 
 use rand::rngs::StdRng;
 use rand::{RngCore, SeedableRng};
 
-use super::driver::Driver;
+use super::driver::Session;
 use super::link::{Link, Role};
-use super::{Event, PppConfig, SendError};
+use super::PppConfig;
 use crate::auth::authenticator::Misbehaviour;
 use crate::auth::AuthProtocol;
 use crate::ppp::ccp::MppePolicy;
@@ -56,11 +55,11 @@ impl ServerConfig {
     }
 }
 
-pub struct ServerSession {
-    driver: Driver<Pac>,
-}
+/// One server-side call.
+pub type ServerSession = Session<Pac>;
 
-impl ServerSession {
+impl Session<Pac> {
+    /// Wait for a client's Start-Control-Connection-Request.
     pub fn new(cfg: ServerConfig, now: Instant) -> Self {
         let mut rng = StdRng::from_seed(cfg.seed);
         let call_id = (rng.next_u32() as u16).max(1);
@@ -95,57 +94,6 @@ impl ServerSession {
                 now,
             )
         });
-        ServerSession {
-            driver: Driver::new(pac, make_link, close_timeout),
-        }
-    }
-
-    pub fn handle_tcp_data(&mut self, now: Instant, data: &[u8]) {
-        self.driver.handle_tcp_data(now, data)
-    }
-
-    pub fn handle_tcp_closed(&mut self, now: Instant) {
-        self.driver.handle_tcp_closed(now)
-    }
-
-    pub fn handle_gre(&mut self, now: Instant, pkt: &mut [u8]) -> Option<Range<usize>> {
-        self.driver.handle_gre(now, pkt)
-    }
-
-    pub fn send_ip(&mut self, ip: &[u8], out: &mut [u8]) -> Result<usize, SendError> {
-        self.driver.send_ip(ip, out)
-    }
-
-    pub fn handle_timeout(&mut self, now: Instant) {
-        self.driver.handle_timeout(now)
-    }
-
-    pub fn poll_timeout(&self) -> Option<Instant> {
-        self.driver.poll_timeout()
-    }
-
-    pub fn poll_tcp_transmit(&mut self) -> Option<Vec<u8>> {
-        self.driver.poll_tcp_transmit()
-    }
-
-    pub fn poll_gre_transmit(&mut self) -> Option<Vec<u8>> {
-        self.driver.poll_gre_transmit()
-    }
-
-    pub fn poll_event(&mut self) -> Option<Event> {
-        self.driver.poll_event()
-    }
-
-    /// Hang up from the server side.
-    pub fn close(&mut self, now: Instant) {
-        self.driver.close(now)
-    }
-
-    pub fn is_up(&self) -> bool {
-        self.driver.is_up()
-    }
-
-    pub fn is_dead(&self) -> bool {
-        self.driver.is_dead()
+        Session::from_parts(pac, make_link, close_timeout)
     }
 }
