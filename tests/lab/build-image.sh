@@ -5,8 +5,10 @@
 # has not changed; rebuilt from scratch otherwise.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
+# LAB_SUITE=trixie builds the same server from Debian 13 (pppd 2.5).
+suite=${LAB_SUITE:-bookworm}
 cache=${LAB_CACHE:-/var/cache/nm-pptp-lab}
-recipe=$(cat "$here/build-image.sh" "$here/init.sh" | sha256sum | cut -c1-16)
+recipe=$( (cat "$here/build-image.sh" "$here/init.sh"; echo "$suite") | sha256sum | cut -c1-16)
 if [ -s "$cache/vmlinuz" ] && [ -s "$cache/initrd.gz" ] && [ "$(cat "$cache/recipe" 2>/dev/null)" = "$recipe" ]; then
     exit 0
 fi
@@ -17,10 +19,10 @@ mkdir -p "$cache"
 work=$(mktemp -d "$cache/build.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 root=$work/root
-echo "build-image: debootstrap (about a minute)" >&2
+echo "build-image: debootstrap $suite (about a minute)" >&2
 debootstrap --variant=minbase \
     --include=pptpd,ppp,kmod,iproute2,busybox,linux-image-amd64,procps,iptables \
-    bookworm "$root" http://deb.debian.org/debian >"$work/debootstrap.log" 2>&1 \
+    "$suite" "$root" http://deb.debian.org/debian >"$work/debootstrap.log" 2>&1 \
     || { tail -30 "$work/debootstrap.log" >&2; exit 1; }
 
 kver=$(ls "$root/lib/modules" | head -1)
