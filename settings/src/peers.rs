@@ -164,35 +164,45 @@ const UNSUPPORTED_WITH_VALUE: &[&str] = &[
     "endpoint",
 ];
 
-impl PeerOptions {
-    /// The authentication methods allowed, as pppd would read the refuse-* options.
-    /// MPPE needs MS-CHAP keys, so an MPPE requirement refuses PAP and CHAP-MD5 too.
-    pub fn auth_policy(&self) -> AuthPolicy {
-        let mppe_required = self.mppe_policy().required;
-        AuthPolicy {
-            pap: !self.refuse.pap && !mppe_required,
-            chap: !self.refuse.chap && !mppe_required,
-            mschap: !self.refuse.mschap,
-            mschapv2: !self.refuse.mschapv2,
-        }
-    }
-
+impl Mppe {
     /// The MPPE policy, as pppd 2.4.9 reads these options. Without any MPPE option,
     /// pppd neither requires nor refuses it: both strengths are allowed.
-    pub fn mppe_policy(&self) -> MppePolicy {
-        let m = &self.mppe;
-        if m.nomppe {
+    pub fn policy(&self) -> MppePolicy {
+        if self.nomppe {
             return MppePolicy::off();
         }
-        let explicit_strength = m.require_40 || m.require_128 || m.sf_40 || m.sf_128;
+        let explicit_strength = self.require_40 || self.require_128 || self.sf_40 || self.sf_128;
         MppePolicy {
-            allow_40: m.require_40 || m.sf_40 || !explicit_strength,
+            allow_40: self.require_40 || self.sf_40 || !explicit_strength,
             allow_56: false,
-            allow_128: m.require_128 || m.sf_128 || !explicit_strength,
-            stateful: m.stateful && !m.sf_stateless,
+            allow_128: self.require_128 || self.sf_128 || !explicit_strength,
+            stateful: self.stateful && !self.sf_stateless,
             request_stateful: false,
-            required: m.require || m.require_40 || m.require_128,
+            required: self.require || self.require_40 || self.require_128,
         }
+    }
+}
+
+impl Refuse {
+    /// The methods allowed. MPPE needs MS-CHAP keys, so an MPPE requirement refuses
+    /// PAP and CHAP-MD5 too (the C plugin's editor enforces the same rule).
+    pub fn policy(&self, mppe_required: bool) -> AuthPolicy {
+        AuthPolicy {
+            pap: !self.pap && !mppe_required,
+            chap: !self.chap && !mppe_required,
+            mschap: !self.mschap,
+            mschapv2: !self.mschapv2,
+        }
+    }
+}
+
+impl PeerOptions {
+    pub fn auth_policy(&self) -> AuthPolicy {
+        self.refuse.policy(self.mppe_policy().required)
+    }
+
+    pub fn mppe_policy(&self) -> MppePolicy {
+        self.mppe.policy()
     }
 
     /// LCP echo as configured: pppd's default is off (interval 0).
