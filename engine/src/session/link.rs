@@ -337,7 +337,11 @@ impl Link {
                     "authentication packet outside authentication ignored"
                 ),
             },
-            frame::IPCP if self.phase >= Phase::Network => self.ipcp.input(now, info),
+            frame::IPCP if self.phase >= Phase::Network => {
+                // The peer is ready for IPCP: do not make it wait for our CCP.
+                self.ipcp.open(now);
+                self.ipcp.input(now, info)
+            }
             frame::CCP if self.mppe_policy.enabled() && self.phase >= Phase::Network => {
                 self.ccp.input(now, info)
             }
@@ -379,12 +383,22 @@ impl Link {
             return;
         }
         self.set_phase(Phase::Network);
-        self.ipcp.open(now);
+        // pppd answers IPCP with Terminate-Ack until its CCP is open when MPPE is
+        // required, which costs a 3 s restart timeout; so, like pppd, start IPCP
+        // after CCP in that case.
+        if !self.mppe_policy.required {
+            self.ipcp.open(now);
+        }
         if self.mppe_policy.enabled() {
             self.ccp.open(now);
         } else {
-            self.ccp_done = true;
+            self.ccp_finished(now);
         }
+    }
+
+    fn ccp_finished(&mut self, now: Instant) {
+        self.ccp_done = true;
+        self.ipcp.open(now);
     }
 
     fn lcp_up(&mut self, now: Instant) {
@@ -455,7 +469,7 @@ impl Link {
             self.rx.require_encryption = true;
             info!(send = ?tx.map(|p| p.to_string()), recv = ?rx.map(|p| p.to_string()), "MPPE on");
         }
-        self.ccp_done = true;
+        self.ccp_finished(now);
     }
 
     /// Process what the automata produced, until nothing changes.
@@ -488,7 +502,7 @@ impl Link {
                                 ),
                             );
                         } else {
-                            self.ccp_done = true;
+                            self.ccp_finished(now);
                         }
                     }
                     frame::IPCP => self.fail(
@@ -513,7 +527,7 @@ impl Link {
                                 now,
                                 DownReason::MppeRefused("CCP negotiation did not complete".into()),
                             ),
-                            _ => self.ccp_done = true,
+                            _ => self.ccp_finished(now),
                         }
                     }
                     _ => {}

@@ -1,0 +1,96 @@
+//! `nm-pptp-service`: the NetworkManager VPN plugin service for PPTP. NetworkManager
+//! starts it with `--bus-name org.freedesktop.NetworkManager.pptp.Connection_N`,
+//! hands it the connection over D-Bus, and applies the addresses, routes and DNS it
+//! reports. The PPTP engine runs in this process: no pppd, no kernel PPP.
+
+mod plugin;
+
+use std::process::ExitCode;
+
+use tracing::{error, info};
+
+use nm_pptp_settings::nm::SERVICE;
+
+struct Args {
+    bus_name: String,
+    persist: bool,
+    debug: bool,
+}
+
+fn parse_args() -> Result<Args, String> {
+    let mut a = Args {
+        bus_name: SERVICE.to_string(),
+        persist: false,
+        debug: false,
+    };
+    let mut it = std::env::args().skip(1);
+    while let Some(arg) = it.next() {
+        match arg.as_str() {
+            "--bus-name" => a.bus_name = it.next().ok_or("--bus-name needs a value")?,
+            s if s.starts_with("--bus-name=") => a.bus_name = s["--bus-name=".len()..].to_string(),
+            "--persist" => a.persist = true,
+            "--debug" => a.debug = true,
+            "--help" | "-h" => {
+                println!("usage: nm-pptp-service [--bus-name NAME] [--persist] [--debug]");
+                std::process::exit(0);
+            }
+            other => return Err(format!("unknown option “{other}”")),
+        }
+    }
+    if !a.bus_name.starts_with(SERVICE) {
+        return Err(format!(
+            "--bus-name “{}” is not under {SERVICE}",
+            a.bus_name
+        ));
+    }
+    Ok(a)
+}
+
+/// NetworkManager passes its VPN_PLUGIN log level as a syslog priority.
+fn log_filter(debug: bool) -> &'static str {
+    if debug {
+        return "debug";
+    }
+    match std::env::var("NM_VPN_LOG_LEVEL")
+        .ok()
+        .and_then(|v| v.parse::<u8>().ok())
+    {
+        Some(7) => "debug",
+        Some(6) => "info",
+        Some(5) => "info",
+        Some(0..=4) => "warn",
+        _ => "info",
+    }
+}
+
+fn main() -> ExitCode {
+    let args = match parse_args() {
+        Ok(a) => a,
+        Err(e) => {
+            eprintln!("nm-pptp-service: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    // NM_VPN_LOG_SYSLOG=1 asks for syslog; the journal captures our stderr when
+    // NetworkManager runs under systemd, so stderr serves both.
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_ansi(false)
+        .with_target(false)
+        .with_env_filter(tracing_subscriber::EnvFilter::new(log_filter(args.debug)))
+        .init();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("tokio runtime");
+    match rt.block_on(plugin::serve(&args.bus_name, args.persist)) {
+        Ok(()) => {
+            info!("exiting");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            error!(error = %e, "service failed");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,464 @@
+//! `org.freedesktop.NetworkManager.VPN.Plugin` at `/org/freedesktop/NetworkManager/VPN/Plugin`.
+
+use std::collections::{BTreeMap, HashMap};
+use std::net::Ipv4Addr;
+
+use tokio::sync::{mpsc, oneshot, watch};
+use tracing::{info, warn};
+use zbus::object_server::{InterfaceRef, SignalEmitter};
+use zbus::zvariant::{OwnedValue, Value};
+use zbus::{interface, Connection};
+
+use nm_pptp_settings::nm::{flags, NmSettings};
+use pptp_engine::runtime::{self, RuntimeEvent, TunOptions};
+use pptp_engine::secret::Password;
+use pptp_engine::session::{DownReason, Event};
+
+pub const PATH: &str = "/org/freedesktop/NetworkManager/VPN/Plugin";
+
+/// `NMVpnServiceState`.
+pub mod state {
+    pub const INIT: u32 = 1;
+    pub const STARTING: u32 = 3;
+    pub const STARTED: u32 = 4;
+    pub const STOPPING: u32 = 5;
+    pub const STOPPED: u32 = 6;
+}
+
+/// `NMVpnPluginFailure`.
+pub mod failure {
+    pub const LOGIN_FAILED: u32 = 0;
+    pub const CONNECT_FAILED: u32 = 1;
+    pub const BAD_IP_CONFIG: u32 = 2;
+}
+
+#[derive(Debug, zbus::DBusError)]
+#[zbus(prefix = "org.freedesktop.NetworkManager.VPN.Error")]
+pub enum VpnError {
+    #[zbus(error)]
+    ZBus(zbus::Error),
+    Failed(String),
+    StartingInProgress(String),
+    AlreadyStarted(String),
+    StoppingInProgress(String),
+    AlreadyStopped(String),
+    WrongState(String),
+    BadArguments(String),
+    LaunchFailed(String),
+    InvalidConnection(String),
+    InteractiveNotSupported(String),
+}
+
+type Settings = HashMap<String, HashMap<String, OwnedValue>>;
+
+/// Pull `vpn.data`, `vpn.secrets` and `vpn.user-name` out of a connection dict.
+fn vpn_setting(conn: &Settings) -> Result<NmSettings, VpnError> {
+    let vpn = conn
+        .get("vpn")
+        .ok_or_else(|| VpnError::BadArguments("the connection has no “vpn” setting".into()))?;
+    let dict = |key: &str| -> Result<BTreeMap<String, String>, VpnError> {
+        match vpn.get(key) {
+            None => Ok(BTreeMap::new()),
+            Some(v) => HashMap::<String, String>::try_from(
+                v.try_clone()
+                    .map_err(|e| VpnError::BadArguments(e.to_string()))?,
+            )
+            .map(|m| m.into_iter().collect())
+            .map_err(|_| VpnError::BadArguments(format!("vpn.{key} is not a string dictionary"))),
+        }
+    };
+    let data = dict("data")?;
+    if data.is_empty() {
+        return Err(VpnError::BadArguments(
+            "No VPN configuration options.".into(),
+        ));
+    }
+    let secrets = dict("secrets")?;
+    let user_name = vpn
+        .get("user-name")
+        .and_then(|v| String::try_from(v.try_clone().ok()?).ok());
+    NmSettings::parse(&data, &secrets, user_name.as_deref())
+        .map_err(|e| VpnError::BadArguments(e.to_string()))
+}
+
+fn secret_password(conn: &Settings) -> Option<Password> {
+    let v = conn.get("vpn")?.get("secrets")?.try_clone().ok()?;
+    let m = HashMap::<String, String>::try_from(v).ok()?;
+    m.get("password")
+        .filter(|p| !p.is_empty())
+        .map(|p| Password::new(p.clone()))
+}
+
+pub struct Plugin {
+    state: u32,
+    stop: Option<watch::Sender<bool>>,
+    secrets_waiter: Option<oneshot::Sender<Password>>,
+    /// Told once STOPPED is reached, so the process can exit.
+    stopped: mpsc::UnboundedSender<()>,
+}
+
+impl Plugin {
+    fn start(
+        &mut self,
+        settings: NmSettings,
+        interactive: bool,
+        emitter: SignalEmitter<'static>,
+        conn: Connection,
+    ) -> Result<(), VpnError> {
+        if !matches!(self.state, state::INIT | state::STOPPED) {
+            return Err(match self.state {
+                state::STARTING => {
+                    VpnError::StartingInProgress("a connection is already starting".into())
+                }
+                state::STARTED => VpnError::AlreadyStarted("already connected".into()),
+                _ => VpnError::WrongState(format!("cannot connect in state {}", self.state)),
+            });
+        }
+        let mut settings = settings;
+        let mut secrets_rx = None;
+        if settings.needs_password() {
+            let asks = settings.password_flags & (flags::NOT_SAVED | flags::AGENT_OWNED) != 0
+                || settings.password_flags == flags::NONE;
+            if !(interactive && asks) {
+                return Err(VpnError::BadArguments(
+                    "Missing or invalid VPN password.".into(),
+                ));
+            }
+            let (tx, rx) = oneshot::channel();
+            self.secrets_waiter = Some(tx);
+            secrets_rx = Some(rx);
+        }
+        let (stop_tx, stop_rx) = watch::channel(false);
+        self.stop = Some(stop_tx);
+        self.state = state::STARTING;
+        tokio::spawn(async move {
+            let iface: InterfaceRef<Plugin> = match conn.object_server().interface(PATH).await {
+                Ok(i) => i,
+                Err(e) => return warn!(error = %e, "plugin interface vanished"),
+            };
+            let _ = iface.get().await.state_changed(&emitter).await;
+            let _ = Plugin::vpn_state_changed(&emitter, state::STARTING).await;
+            if let Some(rx) = secrets_rx {
+                let _ = Plugin::secrets_required(
+                    &emitter,
+                    "A password is required to connect",
+                    vec!["password"],
+                )
+                .await;
+                match tokio::time::timeout(std::time::Duration::from_secs(180), rx).await {
+                    Ok(Ok(pw)) => settings.password = Some(pw),
+                    _ => {
+                        warn!("no password arrived");
+                        return finish(&iface, &emitter, Some(failure::LOGIN_FAILED)).await;
+                    }
+                }
+            }
+            let reason = run_tunnel(settings, &iface, &emitter, stop_rx).await;
+            let code = match &reason {
+                DownReason::Stopped => None,
+                DownReason::AuthFailed(_) => Some(failure::LOGIN_FAILED),
+                DownReason::NoIpAddress => Some(failure::BAD_IP_CONFIG),
+                _ => Some(failure::CONNECT_FAILED),
+            };
+            if code.is_some() {
+                warn!("VPN connection failed: {reason}");
+            } else {
+                info!("VPN connection ended: {reason}");
+            }
+            finish(&iface, &emitter, code).await;
+        });
+        Ok(())
+    }
+}
+
+async fn set_state(iface: &InterfaceRef<Plugin>, emitter: &SignalEmitter<'_>, s: u32) {
+    iface.get_mut().await.state = s;
+    let _ = iface.get().await.state_changed(emitter).await;
+    let _ = Plugin::vpn_state_changed(emitter, s).await;
+}
+
+async fn finish(iface: &InterfaceRef<Plugin>, emitter: &SignalEmitter<'_>, fail: Option<u32>) {
+    if let Some(code) = fail {
+        let _ = Plugin::failure(emitter, code).await;
+    }
+    set_state(iface, emitter, state::STOPPING).await;
+    set_state(iface, emitter, state::STOPPED).await;
+    let mut p = iface.get_mut().await;
+    p.stop = None;
+    p.secrets_waiter = None;
+    let _ = p.stopped.send(());
+}
+
+/// IPv4 addresses go over D-Bus as a u32 holding the address in network byte order.
+fn nm_addr(a: Ipv4Addr) -> u32 {
+    u32::from_ne_bytes(a.octets())
+}
+
+async fn run_tunnel(
+    settings: NmSettings,
+    iface: &InterfaceRef<Plugin>,
+    emitter: &SignalEmitter<'_>,
+    stop: watch::Receiver<bool>,
+) -> DownReason {
+    let server = match runtime::resolve(&settings.gateway).await {
+        Ok(s) => s,
+        Err(e) => {
+            return DownReason::PeerUnreachable(format!("cannot resolve {}: {e}", settings.gateway))
+        }
+    };
+    info!(gateway = %settings.gateway, %server, user = %settings.user, "connecting");
+    let seed = {
+        let mut s = [0u8; 32];
+        if let Ok(f) = std::fs::File::open("/dev/urandom") {
+            use std::io::Read;
+            let _ = (&f).read_exact(&mut s);
+        }
+        s
+    };
+    let cfg = settings.client_config(seed);
+    let tun = TunOptions {
+        ifname: settings.ifname(),
+        assign_address: false,
+    };
+    let (ev_tx, mut ev_rx) = mpsc::unbounded_channel();
+    let engine = tokio::spawn(runtime::run(server, cfg, tun, ev_tx, stop));
+    while let Some(ev) = ev_rx.recv().await {
+        match ev {
+            RuntimeEvent::TunnelUp { ifname, info } => {
+                let mut config: HashMap<&str, Value<'_>> = HashMap::new();
+                config.insert("tundev", Value::from(ifname.clone()));
+                config.insert("gateway", Value::from(nm_addr(server)));
+                config.insert("mtu", Value::from(info.mtu as u32));
+                config.insert("has-ip4", Value::from(true));
+                config.insert("has-ip6", Value::from(false));
+                let _ = Plugin::config(emitter, config).await;
+                let mut ip4: HashMap<&str, Value<'_>> = HashMap::new();
+                ip4.insert("address", Value::from(nm_addr(info.local)));
+                ip4.insert("ptp", Value::from(nm_addr(info.peer)));
+                ip4.insert("prefix", Value::from(32u32));
+                ip4.insert(
+                    "dns",
+                    Value::from(info.dns.iter().map(|a| nm_addr(*a)).collect::<Vec<u32>>()),
+                );
+                ip4.insert(
+                    "nbns",
+                    Value::from(info.nbns.iter().map(|a| nm_addr(*a)).collect::<Vec<u32>>()),
+                );
+                let _ = Plugin::ip4_config(emitter, ip4).await;
+                info!(%ifname, local = %info.local, peer = %info.peer, mtu = info.mtu, mppe = %info.mppe_name(), "VPN up");
+                set_state(iface, emitter, state::STARTED).await;
+            }
+            RuntimeEvent::Session(Event::Phase(p)) => tracing::debug!(phase = ?p, "phase"),
+            _ => {}
+        }
+    }
+    engine.await.unwrap_or(DownReason::Stopped)
+}
+
+#[interface(name = "org.freedesktop.NetworkManager.VPN.Plugin")]
+impl Plugin {
+    async fn connect(
+        &mut self,
+        connection: Settings,
+        #[zbus(signal_emitter)] emitter: SignalEmitter<'_>,
+        #[zbus(connection)] conn: &Connection,
+    ) -> Result<(), VpnError> {
+        let s = vpn_setting(&connection)?;
+        self.start(s, false, emitter.into_owned(), conn.clone())
+    }
+
+    async fn connect_interactive(
+        &mut self,
+        connection: Settings,
+        _details: HashMap<String, OwnedValue>,
+        #[zbus(signal_emitter)] emitter: SignalEmitter<'_>,
+        #[zbus(connection)] conn: &Connection,
+    ) -> Result<(), VpnError> {
+        let s = vpn_setting(&connection)?;
+        self.start(s, true, emitter.into_owned(), conn.clone())
+    }
+
+    /// "" when the connection can go ahead, "vpn" when the agent must supply the password.
+    async fn need_secrets(&self, settings: Settings) -> Result<String, VpnError> {
+        let s = vpn_setting(&settings)?;
+        Ok(if s.needs_password() {
+            "vpn".into()
+        } else {
+            String::new()
+        })
+    }
+
+    async fn new_secrets(&mut self, connection: Settings) -> Result<(), VpnError> {
+        if self.state != state::STARTING {
+            return Err(VpnError::WrongState(format!(
+                "no secrets were requested (state {})",
+                self.state
+            )));
+        }
+        let waiter = self
+            .secrets_waiter
+            .take()
+            .ok_or_else(|| VpnError::WrongState("no secrets were requested".into()))?;
+        let pw = secret_password(&connection)
+            .ok_or_else(|| VpnError::BadArguments("the new secrets hold no password".into()))?;
+        let _ = waiter.send(pw);
+        Ok(())
+    }
+
+    async fn disconnect(&mut self) -> Result<(), VpnError> {
+        match self.state {
+            state::STOPPING => Err(VpnError::StoppingInProgress("already stopping".into())),
+            state::STOPPED | state::INIT => Err(VpnError::AlreadyStopped("not connected".into())),
+            _ => {
+                if let Some(s) = &self.stop {
+                    let _ = s.send(true);
+                }
+                // A pending password request is abandoned.
+                self.secrets_waiter = None;
+                Ok(())
+            }
+        }
+    }
+
+    async fn set_config(
+        &self,
+        config: HashMap<String, OwnedValue>,
+        #[zbus(signal_emitter)] emitter: SignalEmitter<'_>,
+    ) -> Result<(), VpnError> {
+        let c: HashMap<&str, Value<'_>> = config
+            .iter()
+            .map(|(k, v)| (k.as_str(), Value::from(v.clone())))
+            .collect();
+        Plugin::config(&emitter, c).await.map_err(VpnError::ZBus)
+    }
+
+    async fn set_ip4_config(
+        &self,
+        config: HashMap<String, OwnedValue>,
+        #[zbus(signal_emitter)] emitter: SignalEmitter<'_>,
+    ) -> Result<(), VpnError> {
+        let c: HashMap<&str, Value<'_>> = config
+            .iter()
+            .map(|(k, v)| (k.as_str(), Value::from(v.clone())))
+            .collect();
+        Plugin::ip4_config(&emitter, c)
+            .await
+            .map_err(VpnError::ZBus)
+    }
+
+    async fn set_ip6_config(
+        &self,
+        config: HashMap<String, OwnedValue>,
+        #[zbus(signal_emitter)] emitter: SignalEmitter<'_>,
+    ) -> Result<(), VpnError> {
+        let c: HashMap<&str, Value<'_>> = config
+            .iter()
+            .map(|(k, v)| (k.as_str(), Value::from(v.clone())))
+            .collect();
+        Plugin::ip6_config(&emitter, c)
+            .await
+            .map_err(VpnError::ZBus)
+    }
+
+    /// As libnm: report BAD_IP_CONFIG and disconnect; the reason text is only logged.
+    async fn set_failure(
+        &mut self,
+        reason: String,
+        #[zbus(signal_emitter)] emitter: SignalEmitter<'_>,
+    ) -> Result<(), VpnError> {
+        warn!(%reason, "NetworkManager reported a failure");
+        let _ = Plugin::failure(&emitter, failure::BAD_IP_CONFIG).await;
+        if let Some(s) = &self.stop {
+            let _ = s.send(true);
+        }
+        Ok(())
+    }
+
+    #[zbus(property, name = "State")]
+    fn state(&self) -> u32 {
+        self.state
+    }
+
+    #[zbus(signal, name = "StateChanged")]
+    async fn vpn_state_changed(emitter: &SignalEmitter<'_>, state: u32) -> zbus::Result<()>;
+
+    #[zbus(signal)]
+    async fn config(
+        emitter: &SignalEmitter<'_>,
+        config: HashMap<&str, Value<'_>>,
+    ) -> zbus::Result<()>;
+
+    #[zbus(signal)]
+    async fn ip4_config(
+        emitter: &SignalEmitter<'_>,
+        ip4config: HashMap<&str, Value<'_>>,
+    ) -> zbus::Result<()>;
+
+    #[zbus(signal)]
+    async fn ip6_config(
+        emitter: &SignalEmitter<'_>,
+        ip6config: HashMap<&str, Value<'_>>,
+    ) -> zbus::Result<()>;
+
+    #[zbus(signal)]
+    async fn secrets_required(
+        emitter: &SignalEmitter<'_>,
+        message: &str,
+        secrets: Vec<&str>,
+    ) -> zbus::Result<()>;
+
+    #[zbus(signal)]
+    async fn login_banner(emitter: &SignalEmitter<'_>, banner: &str) -> zbus::Result<()>;
+
+    #[zbus(signal)]
+    async fn failure(emitter: &SignalEmitter<'_>, reason: u32) -> zbus::Result<()>;
+}
+
+/// Own the bus name, serve the plugin, and return once STOPPED (unless `persist`).
+pub async fn serve(bus_name: &str, persist: bool) -> zbus::Result<()> {
+    let (stopped_tx, mut stopped_rx) = mpsc::unbounded_channel();
+    let plugin = Plugin {
+        state: state::INIT,
+        stop: None,
+        secrets_waiter: None,
+        stopped: stopped_tx,
+    };
+    let conn = zbus::connection::Builder::system()?
+        .serve_at(PATH, plugin)?
+        .name(bus_name.to_string())?
+        .build()
+        .await?;
+    info!(bus_name, "serving");
+    let iface: InterfaceRef<Plugin> = conn.object_server().interface(PATH).await?;
+    let mut sigterm = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .map_err(|e| zbus::Error::Failure(e.to_string()))?;
+    let mut terminating = false;
+    loop {
+        tokio::select! {
+            s = stopped_rx.recv() => {
+                if s.is_none() || (!persist || terminating) {
+                    break;
+                }
+            }
+            _ = sigterm.recv() => {
+                terminating = true;
+                let p = iface.get().await;
+                match &p.stop {
+                    Some(s) => { let _ = s.send(true); }
+                    None => break,
+                }
+            }
+            _ = tokio::signal::ctrl_c() => {
+                terminating = true;
+                let p = iface.get().await;
+                match &p.stop {
+                    Some(s) => { let _ = s.send(true); }
+                    None => break,
+                }
+            }
+        }
+    }
+    // Let the last signals leave before the connection closes.
+    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    Ok(())
+}

@@ -1,0 +1,205 @@
+#!/usr/bin/env python3
+"""Real NetworkManager (Debian's 1.42) starting our nm-pptp-service against the
+lab's real pptpd. The plugin is staged by `meson install` and overlaid on /usr
+inside a private mount namespace in the client network namespace (lab-notes.md).
+Run as root: `python3 tests/lab/nm_e2e.py [SCENARIO...]`."""
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import interop  # noqa: E402  (lab helpers: vm(), kill_vm(), server_log(), sh())
+
+ROOT = interop.ROOT
+WORK = tempfile.mkdtemp(prefix="nm-pptp-e2e-")
+STAGE = os.path.join(WORK, "stage")
+env_pid = None
+
+
+def nm(*cmd, check=True, timeout=120):
+    """Run a command inside NetworkManager's mount namespace (and the client netns)."""
+    r = subprocess.run(["nsenter", "-t", str(env_pid), "-m", "-n", *cmd], capture_output=True, text=True, timeout=timeout)
+    if check and r.returncode != 0:
+        raise AssertionError(f"{' '.join(cmd)} failed ({r.returncode}):\n{r.stdout}{r.stderr}")
+    return r
+
+
+def stage_plugin():
+    build = os.path.join(WORK, "build")
+    r = subprocess.run(["meson", "setup", build, "--prefix=/usr"], cwd=ROOT, capture_output=True, text=True)
+    assert r.returncode == 0, r.stdout + r.stderr
+    r = subprocess.run(["meson", "install", "-C", build], cwd=ROOT, capture_output=True, text=True,
+                       env={**os.environ, "DESTDIR": STAGE})
+    assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
+
+
+def start_nm():
+    global env_pid
+    p = subprocess.Popen(["ip", "netns", "exec", interop.NS, "unshare", "-m", "--propagation", "private",
+                          "bash", os.path.join(interop.HERE, "nm-env.sh")],
+                         env={**os.environ, "STAGE": STAGE, "NM_WORK": os.path.join(WORK, "nm")},
+                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    env_pid = p.pid
+    for _ in range(100):
+        if os.path.exists(os.path.join(WORK, "nm", "ready")):
+            break
+        if p.poll() is not None:
+            raise AssertionError(f"nm-env.sh exited: {p.stderr.read()}")
+        time.sleep(0.2)
+    else:
+        raise AssertionError("NetworkManager did not start")
+    nm("nmcli", "device", "set", "c0", "managed", "yes")
+    nm("nmcli", "connection", "add", "type", "ethernet", "ifname", "c0", "con-name", "lan",
+       "ipv4.method", "manual", "ipv4.addresses", "198.18.0.1/24", "ipv4.gateway", "198.18.0.254",
+       "ipv4.dns", "198.18.0.254", "ipv6.method", "disabled")
+    nm("nmcli", "connection", "up", "lan")
+    return p
+
+
+def add_vpn(name, password="pass word", extra=""):
+    data = "gateway=198.18.0.2,user=alice,require-mppe-128=yes,lcp-echo-interval=2,lcp-echo-failure=3"
+    if extra:
+        data += "," + extra
+    nm("nmcli", "connection", "add", "type", "vpn", "vpn-type", "pptp", "con-name", name,
+       "vpn.data", data, "vpn.secrets", f"password={password}")
+
+
+def routes():
+    return nm("ip", "-4", "route").stdout
+
+
+def resolv():
+    return nm("cat", "/etc/resolv.conf").stdout
+
+
+def vpn_device(name):
+    """The tunnel device and address of an active VPN connection."""
+    addr = nm("nmcli", "-g", "IP4.ADDRESS", "connection", "show", name).stdout.strip().split("|")[0].strip()
+    assert addr, f"{name} has no IPv4 address"
+    bare = addr.split("/")[0]
+    # A point-to-point address prints as "inet LOCAL peer PEER/32".
+    for line in nm("ip", "-o", "-4", "addr", "show").stdout.splitlines():
+        if f" inet {bare} " in line or f" inet {addr} " in line:
+            return line.split()[1], addr
+    raise AssertionError(f"no device carries {addr}")
+
+
+def scenario_up_and_down():
+    before_routes, before_resolv = routes(), resolv()
+    assert "198.18.0.254" in before_resolv, before_resolv
+    add_vpn("PAL")
+    t = time.monotonic()
+    nm("nmcli", "connection", "up", "PAL")
+    took = time.monotonic() - t
+    state = nm("nmcli", "-g", "GENERAL.STATE", "connection", "show", "PAL").stdout.strip()
+    assert state == "activated", state
+    dev, addr = vpn_device("PAL")
+    assert dev and addr.startswith("198.19.0."), (dev, addr)
+    r = routes()
+    assert r.splitlines()[0].startswith(f"default dev {dev} "), f"the default route is not through {dev}:\n{r}"
+    via = nm("ip", "route", "get", "198.18.0.2").stdout
+    assert "dev c0" in via, f"the server no longer routes via the physical link: {via}"
+    assert "198.19.0.53" in resolv(), resolv()
+    nm("ping", "-c", "3", "-W", "3", "198.19.0.1")
+    nm("nmcli", "connection", "down", "PAL")
+    time.sleep(1)
+    assert dev not in nm("ip", "-o", "link").stdout, "tunnel device left behind"
+    assert routes() == before_routes, f"routes not restored:\n{before_routes}\n--\n{routes()}"
+    assert resolv() == before_resolv, resolv()
+    return f"activated in {took:.1f} s on {dev} ({addr}); routes and resolv.conf restored"
+
+
+def scenario_wrong_password():
+    add_vpn("BAD", password="not the password")
+    r = nm("nmcli", "connection", "up", "BAD", check=False)
+    assert r.returncode != 0
+    msg = (r.stdout + r.stderr).strip()
+    # nmcli's text for NM_ACTIVE_CONNECTION_STATE_REASON_LOGIN_FAILED.
+    assert "Invalid secrets" in msg, msg
+    return msg.splitlines()[0]
+
+
+def scenario_two_at_once():
+    add_vpn("PAL2")
+    add_vpn("PAL3")
+    nm("nmcli", "connection", "up", "PAL2")
+    nm("nmcli", "connection", "up", "PAL3")
+    d2, a2 = vpn_device("PAL2")
+    d3, a3 = vpn_device("PAL3")
+    assert d2 != d3 and a2 != a3, (d2, d3, a2, a3)
+    for d in (d2, d3):
+        nm("ping", "-c", "2", "-W", "3", "-I", d, "198.19.0.1")
+    nm("nmcli", "connection", "down", "PAL2")
+    nm("nmcli", "connection", "down", "PAL3")
+    return f"{d2} {a2} and {d3} {a3} up together, both pinged"
+
+
+def scenario_server_killed():
+    before = routes()
+    add_vpn("PALK")
+    nm("nmcli", "connection", "up", "PALK")
+    dev, _ = vpn_device("PALK")
+    t = time.monotonic()
+    interop.kill_vm()
+    while time.monotonic() - t < 60:
+        state = nm("nmcli", "-g", "GENERAL.STATE", "connection", "show", "PALK", check=False).stdout.strip()
+        if state != "activated":
+            break
+        time.sleep(0.5)
+    else:
+        raise AssertionError("still activated 60 s after the server died")
+    took = time.monotonic() - t
+    time.sleep(1)
+    assert dev not in nm("ip", "-o", "link").stdout
+    assert routes() == before, f"{before}\n--\n{routes()}"
+    return f"NetworkManager saw the VPN go down {took:.0f} s after the VM was killed; routes restored"
+
+
+SCENARIOS = [scenario_up_and_down, scenario_wrong_password, scenario_two_at_once, scenario_server_killed]
+
+
+def main():
+    wanted = sys.argv[1:]
+    failed = 0
+    envp = None
+    try:
+        stage_plugin()
+        interop.vm()
+        envp = start_nm()
+        for s in SCENARIOS:
+            name = s.__name__.removeprefix("scenario_")
+            if wanted and name not in wanted:
+                continue
+            print(f"--- nm {name}", flush=True)
+            t = time.monotonic()
+            try:
+                if interop.current_vm is None:
+                    nm("true")
+                    interop.vm()
+                detail = s()
+                print(f"    ok ({time.monotonic() - t:.1f} s): {detail}", flush=True)
+            except Exception as e:  # noqa: BLE001
+                failed += 1
+                log = "".join(l for l in open(os.path.join(WORK, "nm", "nm.log"), errors="replace")
+                              if "vpn" in l.lower() or "pptp" in l.lower())[-4000:]
+                print(f"    FAILED ({time.monotonic() - t:.1f} s): {e}\n--- NetworkManager log tail:\n{log}", flush=True)
+    finally:
+        if envp is not None:
+            envp.terminate()
+            try:
+                envp.wait(10)
+            except subprocess.TimeoutExpired:
+                envp.kill()
+        interop.sh(["bash", interop.LAB, "down"])
+        shutil.rmtree(WORK, ignore_errors=True)
+    if failed:
+        print(f"{failed} NetworkManager scenario(s) failed")
+        sys.exit(1)
+    print("all NetworkManager scenarios passed")
+
+
+if __name__ == "__main__":
+    main()
