@@ -33,4 +33,7 @@ echo "== lab: the core scenarios against Debian 13's server (pppd 2.5.2, pptpd 1
 LAB_SUITE=trixie LAB_CACHE=/var/cache/nm-pptp-lab-trixie \
     python3 tests/lab/interop.py mschapv2_mppe128 wrong_password mppe40 mppe128_stateful unencrypted_chap
 
+echo "== NetworkManager: the plugin staged by meson install, real NetworkManager 1.42, real pptpd"
+python3 tests/lab/nm_e2e.py
+
 echo "== all tests passed"

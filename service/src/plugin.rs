@@ -270,10 +270,12 @@ impl Plugin {
     async fn connect_interactive(
         &mut self,
         connection: Settings,
-        _details: HashMap<String, OwnedValue>,
+        details: HashMap<String, OwnedValue>,
         #[zbus(signal_emitter)] emitter: SignalEmitter<'_>,
         #[zbus(connection)] conn: &Connection,
     ) -> Result<(), VpnError> {
+        // NetworkManager passes no details we act on today.
+        let _ = details;
         let s = vpn_setting(&connection)?;
         self.start(s, true, emitter.into_owned(), conn.clone())
     }

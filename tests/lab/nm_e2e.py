@@ -158,17 +158,44 @@ def scenario_server_killed():
     return f"NetworkManager saw the VPN go down {took:.0f} s after the VM was killed; routes restored"
 
 
+def demo():
+    """README's first command: show a user's view of `nmcli connection up PAL`."""
+    def show(title, *cmd):
+        print(f"== {title}\n$ {' '.join(cmd)}", flush=True)
+        print(nm(*cmd).stdout.rstrip(), flush=True)
+    add_vpn("PAL")
+    show("client routes before", "ip", "-4", "route")
+    show("bring the VPN up", "nmcli", "connection", "up", "PAL")
+    show("VPN state", "nmcli", "-f", "GENERAL.STATE,IP4.ADDRESS,IP4.DNS", "connection", "show", "PAL")
+    show("routes with the VPN up", "ip", "-4", "route")
+    show("resolv.conf with the VPN up", "cat", "/etc/resolv.conf")
+    show("ping through the tunnel", "ping", "-c", "3", "198.19.0.1")
+    show("the running plugin on D-Bus", "sh", "-c",
+         "dbus-send --system --print-reply --dest=$(dbus-send --system --print-reply --dest=org.freedesktop.DBus "
+         "/org/freedesktop/DBus org.freedesktop.DBus.ListNames | grep -o 'org.freedesktop.NetworkManager.pptp[^\"]*' | head -1) "
+         "/org/freedesktop/NetworkManager/VPN/Plugin org.freedesktop.DBus.Introspectable.Introspect "
+         "| sed -n '/VPN.Plugin/,/<\\/interface>/p'")
+    show("bring it down", "nmcli", "connection", "down", "PAL")
+    time.sleep(1)
+    show("routes after", "ip", "-4", "route")
+    show("resolv.conf after", "cat", "/etc/resolv.conf")
+
+
 SCENARIOS = [scenario_up_and_down, scenario_wrong_password, scenario_two_at_once, scenario_server_killed]
 
 
 def main():
-    wanted = sys.argv[1:]
+    wanted = [a for a in sys.argv[1:] if a != "--demo"]
+    demo_mode = "--demo" in sys.argv[1:]
     failed = 0
     envp = None
     try:
         stage_plugin()
         interop.vm()
         envp = start_nm()
+        if demo_mode:
+            demo()
+            return
         for s in SCENARIOS:
             name = s.__name__.removeprefix("scenario_")
             if wanted and name not in wanted:

@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Debian 12 packages the build, the tests and the lab need. Used by .ci/run and
+# README's demo. Services are kept from starting while installing: on a machine
+# with systemd, a freshly installed NetworkManager would otherwise take over the
+# host's own interfaces (the lab runs its own, inside a namespace).
+set -euo pipefail
+export DEBIAN_FRONTEND=noninteractive
+packages="build-essential pkg-config ca-certificates python3 iproute2 iputils-ping nftables
+  util-linux dbus debootstrap qemu-system-x86 busybox-static cpio
+  network-manager libnm-dev meson ninja-build"
+missing=""
+for p in $packages; do
+    dpkg -s "$p" >/dev/null 2>&1 || missing="$missing $p"
+done
+[ -z "$missing" ] && exit 0
+blocker=/usr/sbin/policy-rc.d
+if [ ! -e "$blocker" ]; then
+    printf '#!/bin/sh\nexit 101\n' >"$blocker"
+    chmod 755 "$blocker"
+    trap 'rm -f "$blocker"' EXIT
+fi
+apt-get update -q
+apt-get install -y -q --no-install-recommends $missing
