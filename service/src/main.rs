@@ -63,6 +63,30 @@ fn log_filter(debug: bool) -> &'static str {
     }
 }
 
+/// NetworkManager sets NM_VPN_LOG_SYSLOG=1 when its own logs go to syslog/the
+/// journal: then so do ours. With --debug, or without a journal, stderr.
+fn init_logging(debug: bool) {
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
+    let filter = tracing_subscriber::EnvFilter::new(log_filter(debug));
+    let want_journal = !debug && std::env::var("NM_VPN_LOG_SYSLOG").is_ok_and(|v| v == "1");
+    if want_journal {
+        if let Ok(journal) = tracing_journald::layer() {
+            tracing_subscriber::registry()
+                .with(filter)
+                .with(journal.with_syslog_identifier("nm-pptp".into()))
+                .init();
+            return;
+        }
+    }
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_ansi(false)
+        .with_target(false)
+        .with_env_filter(filter)
+        .init();
+}
+
 fn main() -> ExitCode {
     let args = match parse_args() {
         Ok(a) => a,
@@ -71,14 +95,7 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    // NM_VPN_LOG_SYSLOG=1 asks for syslog; the journal captures our stderr when
-    // NetworkManager runs under systemd, so stderr serves both.
-    tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
-        .with_ansi(false)
-        .with_target(false)
-        .with_env_filter(tracing_subscriber::EnvFilter::new(log_filter(args.debug)))
-        .init();
+    init_logging(args.debug);
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

@@ -393,7 +393,8 @@ mod futures_core_shim {
 #[tokio::test(flavor = "current_thread")]
 async fn exits_when_stopped_without_persist() {
     let bus = Bus::start();
-    let (mut svc, _log) = bus.service("Connection_2", &[], &[]);
+    // Asked for syslog on a machine without a journal: logs must still reach stderr.
+    let (mut svc, log) = bus.service("Connection_2", &[("NM_VPN_LOG_SYSLOG", "1")], &[]);
     let conn = bus.client().await;
     let p = proxy(&conn, "Connection_2").await;
     let _: () = p
@@ -417,6 +418,13 @@ async fn exits_when_stopped_without_persist() {
             "the service did not exit after STOPPED"
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    if !Path::new("/run/systemd/journal/socket").exists() {
+        let text = std::fs::read_to_string(&log).unwrap();
+        assert!(
+            text.contains("VPN connection failed"),
+            "no log without a journal: {text}"
+        );
     }
 }
 
