@@ -189,6 +189,14 @@ async fn finish(iface: &InterfaceRef<Plugin>, emitter: &SignalEmitter<'_>, fail:
     let _ = p.stopped.send(());
 }
 
+/// A received a{sv} as the borrowed form the signals take.
+fn values(config: &HashMap<String, OwnedValue>) -> HashMap<&str, Value<'_>> {
+    config
+        .iter()
+        .map(|(k, v)| (k.as_str(), Value::from(v.clone())))
+        .collect()
+}
+
 /// IPv4 addresses go over D-Bus as a u32 holding the address in network byte order.
 fn nm_addr(a: Ipv4Addr) -> u32 {
     u32::from_ne_bytes(a.octets())
@@ -327,11 +335,9 @@ impl Plugin {
         config: HashMap<String, OwnedValue>,
         #[zbus(signal_emitter)] emitter: SignalEmitter<'_>,
     ) -> Result<(), VpnError> {
-        let c: HashMap<&str, Value<'_>> = config
-            .iter()
-            .map(|(k, v)| (k.as_str(), Value::from(v.clone())))
-            .collect();
-        Plugin::config(&emitter, c).await.map_err(VpnError::ZBus)
+        Plugin::config(&emitter, values(&config))
+            .await
+            .map_err(VpnError::ZBus)
     }
 
     async fn set_ip4_config(
@@ -339,11 +345,7 @@ impl Plugin {
         config: HashMap<String, OwnedValue>,
         #[zbus(signal_emitter)] emitter: SignalEmitter<'_>,
     ) -> Result<(), VpnError> {
-        let c: HashMap<&str, Value<'_>> = config
-            .iter()
-            .map(|(k, v)| (k.as_str(), Value::from(v.clone())))
-            .collect();
-        Plugin::ip4_config(&emitter, c)
+        Plugin::ip4_config(&emitter, values(&config))
             .await
             .map_err(VpnError::ZBus)
     }
@@ -353,11 +355,7 @@ impl Plugin {
         config: HashMap<String, OwnedValue>,
         #[zbus(signal_emitter)] emitter: SignalEmitter<'_>,
     ) -> Result<(), VpnError> {
-        let c: HashMap<&str, Value<'_>> = config
-            .iter()
-            .map(|(k, v)| (k.as_str(), Value::from(v.clone())))
-            .collect();
-        Plugin::ip6_config(&emitter, c)
+        Plugin::ip6_config(&emitter, values(&config))
             .await
             .map_err(VpnError::ZBus)
     }

@@ -66,6 +66,37 @@ impl std::fmt::Display for Failure {
     }
 }
 
+/// How to answer a Configure-Request, given the options to reject and to Nak:
+/// rejects win; Naks go out unless Max-Failure was reached, in which case the
+/// offending options are rejected as the peer sent them (RFC 1661 §4.6).
+/// `None` means acknowledge.
+pub fn answer(
+    opts: &[Opt<'_>],
+    rejects: &[u8],
+    naks: &[u8],
+    nak_allowed: bool,
+    reply: &mut Vec<u8>,
+) -> Option<Verdict> {
+    if !rejects.is_empty() {
+        reply.extend_from_slice(rejects);
+        return Some(Verdict::Reject);
+    }
+    if naks.is_empty() {
+        return None;
+    }
+    if nak_allowed {
+        reply.extend_from_slice(naks);
+        return Some(Verdict::Nak);
+    }
+    let naked: Vec<u8> = packet::parse_options("Nak", naks)
+        .map(|v| v.iter().map(|o| o.kind).collect())
+        .unwrap_or_default();
+    for o in opts.iter().filter(|o| naked.contains(&o.kind)) {
+        packet::put_option(reply, o.kind, o.value);
+    }
+    Some(Verdict::Reject)
+}
+
 /// The per-protocol part: which options to ask for and how to answer the peer's.
 pub trait Options {
     const PROTOCOL: u16;

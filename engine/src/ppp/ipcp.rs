@@ -160,13 +160,8 @@ impl Options for Ipcp {
                 _ => put_option(&mut rejects, o.kind, o.value),
             }
         }
-        if !rejects.is_empty() || (!naks.is_empty() && !nak_allowed) {
-            reply.extend_from_slice(if rejects.is_empty() { &naks } else { &rejects });
-            return Ok(Verdict::Reject);
-        }
-        if !naks.is_empty() {
-            reply.extend_from_slice(&naks);
-            return Ok(Verdict::Nak);
+        if let Some(v) = super::fsm::answer(opts, &rejects, &naks, nak_allowed, reply) {
+            return Ok(v);
         }
         self.peer = peer;
         Ok(Verdict::Ack)
@@ -257,6 +252,27 @@ mod tests {
             &packet::encode(packet::CONFIGURE_REJECT, req[1], &[3, 6, 0, 0, 0, 0]),
         );
         assert_eq!(c.failure(), Some(&Failure::NoAddress));
+    }
+
+    #[test]
+    fn max_failure_rejects_the_options_as_received() {
+        let mut s = server([None; 4]);
+        let mut reply = Vec::new();
+        let want = [Opt {
+            kind: 3,
+            value: &[10, 0, 0, 9],
+        }];
+        assert_eq!(
+            s.opts.peer_request(&want, &mut reply, true),
+            Ok(Verdict::Nak)
+        );
+        assert_eq!(reply, vec![3, 6, 10, 0, 0, 2]);
+        reply.clear();
+        assert_eq!(
+            s.opts.peer_request(&want, &mut reply, false),
+            Ok(Verdict::Reject)
+        );
+        assert_eq!(reply, vec![3, 6, 10, 0, 0, 9]);
     }
 
     #[test]

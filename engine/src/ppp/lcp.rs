@@ -333,22 +333,8 @@ impl Options for Lcp {
                 (k, v) => put_option(&mut rejects, k, v),
             }
         }
-        if !rejects.is_empty() {
-            reply.extend_from_slice(&rejects);
-            return Ok(Verdict::Reject);
-        }
-        if !naks.is_empty() {
-            if nak_allowed {
-                reply.extend_from_slice(&naks);
-                return Ok(Verdict::Nak);
-            }
-            // Max-Failure: reject the options we kept Nak'ing.
-            for o in opts {
-                if naks_contains(&naks, o.kind) {
-                    put_option(reply, o.kind, o.value);
-                }
-            }
-            return Ok(Verdict::Reject);
+        if let Some(v) = super::fsm::answer(opts, &rejects, &naks, nak_allowed, reply) {
+            return Ok(v);
         }
         self.peer_mru = mru;
         self.peer_magic = magic;
@@ -388,12 +374,6 @@ impl Options for Lcp {
             _ => return None,
         })
     }
-}
-
-fn naks_contains(naks: &[u8], kind: u8) -> bool {
-    packet::parse_options("LCP", naks)
-        .map(|v| v.iter().any(|o| o.kind == kind))
-        .unwrap_or(false)
 }
 
 #[cfg(test)]
