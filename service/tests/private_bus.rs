@@ -491,3 +491,69 @@ fn nobody_may_not_own_or_call() {
     let _ = svc.kill();
     let _ = svc.wait();
 }
+
+#[tokio::test(flavor = "current_thread")]
+async fn interactive_connect_asks_for_the_password() {
+    let bus = Bus::start();
+    let (mut svc, log) = bus.service("Connection_4", &[("NM_VPN_LOG_LEVEL", "7")], &["--persist"]);
+    let conn = bus.client().await;
+    let p = proxy(&conn, "Connection_4").await;
+    let mut asks = p.receive_signal("SecretsRequired").await.unwrap();
+    let mut failures = p.receive_signal("Failure").await.unwrap();
+    // Not saved: plain Connect cannot go ahead without a password.
+    let s = || {
+        settings(
+            &[
+                ("gateway", "198.51.100.1"),
+                ("user", "u"),
+                ("password-flags", "2"),
+            ],
+            &[],
+        )
+    };
+    let e = p.call::<_, _, ()>("Connect", &(s(),)).await.unwrap_err();
+    assert_eq!(
+        error_name(&e).0,
+        "org.freedesktop.NetworkManager.VPN.Error.BadArguments"
+    );
+    let details: HashMap<&str, Value<'_>> = HashMap::new();
+    p.call::<_, _, ()>("ConnectInteractive", &(s(), details))
+        .await
+        .unwrap();
+    let m = tokio::time::timeout(Duration::from_secs(5), futures_next(&mut asks))
+        .await
+        .expect("SecretsRequired");
+    let (message, wanted): (String, Vec<String>) = m.body().deserialize().unwrap();
+    assert_eq!(wanted, vec!["password".to_string()], "{message}");
+    let state: u32 = p.get_property("State").await.unwrap();
+    assert_eq!(state, 3, "STARTING while waiting for the password");
+    // A second Connect while starting is refused.
+    let e = p.call::<_, _, ()>("Connect", &(s(),)).await.unwrap_err();
+    assert_eq!(
+        error_name(&e).0,
+        "org.freedesktop.NetworkManager.VPN.Error.StartingInProgress"
+    );
+    p.call::<_, _, ()>(
+        "NewSecrets",
+        &(settings(
+            &[("gateway", "198.51.100.1")],
+            &[("password", SECRET)],
+        ),),
+    )
+    .await
+    .unwrap();
+    // With the password the connection proceeds, and fails only at the unreachable server.
+    let m = tokio::time::timeout(Duration::from_secs(30), futures_next(&mut failures))
+        .await
+        .expect("Failure");
+    let (reason,): (u32,) = m.body().deserialize().unwrap();
+    assert_eq!(
+        reason, 1,
+        "CONNECT_FAILED, not LOGIN_FAILED: the password arrived"
+    );
+    let _ = svc.kill();
+    let _ = svc.wait();
+    let text = std::fs::read_to_string(&log).unwrap();
+    assert!(text.contains("connecting"), "{text}");
+    assert!(!text.contains(SECRET));
+}
