@@ -145,12 +145,18 @@ impl Plugin {
                     vec!["password"],
                 )
                 .await;
-                match tokio::time::timeout(std::time::Duration::from_secs(180), rx).await {
-                    Ok(Ok(pw)) => settings.password = Some(pw),
-                    _ => {
-                        warn!("no password arrived");
-                        return finish(&iface, &emitter, Some(failure::LOGIN_FAILED)).await;
-                    }
+                let mut stop = stop_rx.clone();
+                tokio::select! {
+                    r = tokio::time::timeout(std::time::Duration::from_secs(180), rx) => match r {
+                        Ok(Ok(pw)) => settings.password = Some(pw),
+                        // Disconnect dropped the waiter: not a failure.
+                        Ok(Err(_)) => return finish(&iface, &emitter, None).await,
+                        Err(_) => {
+                            warn!("no password arrived within 180 s");
+                            return finish(&iface, &emitter, Some(failure::LOGIN_FAILED)).await;
+                        }
+                    },
+                    _ = stop.changed() => return finish(&iface, &emitter, None).await,
                 }
             }
             let reason = run_tunnel(settings, &iface, &emitter, stop_rx).await;

@@ -557,3 +557,47 @@ async fn interactive_connect_asks_for_the_password() {
     assert!(text.contains("connecting"), "{text}");
     assert!(!text.contains(SECRET));
 }
+
+#[tokio::test(flavor = "current_thread")]
+async fn sigterm_while_waiting_for_a_password_stops_and_exits() {
+    let bus = Bus::start();
+    let (mut svc, _log) = bus.service("Connection_5", &[], &["--persist"]);
+    let conn = bus.client().await;
+    let p = proxy(&conn, "Connection_5").await;
+    let mut asks = p.receive_signal("SecretsRequired").await.unwrap();
+    let s = settings(
+        &[
+            ("gateway", "198.51.100.1"),
+            ("user", "u"),
+            ("password-flags", "2"),
+        ],
+        &[],
+    );
+    let details: HashMap<&str, Value<'_>> = HashMap::new();
+    p.call::<_, _, ()>("ConnectInteractive", &(s, details))
+        .await
+        .unwrap();
+    tokio::time::timeout(Duration::from_secs(5), futures_next(&mut asks))
+        .await
+        .expect("SecretsRequired");
+    // unshare runs the service as its child; signal the service itself.
+    let pid = svc.id();
+    let service_pid = std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/children"))
+        .ok()
+        .and_then(|c| c.split_whitespace().next().map(str::to_string))
+        .unwrap_or_else(|| pid.to_string());
+    assert!(Command::new("kill")
+        .args(["-TERM", &service_pid])
+        .status()
+        .unwrap()
+        .success());
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        if let Some(status) = svc.try_wait().unwrap() {
+            assert!(status.success(), "{status}");
+            break;
+        }
+        assert!(Instant::now() < deadline, "still running 5 s after SIGTERM");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
