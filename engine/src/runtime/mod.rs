@@ -70,6 +70,7 @@ pub async fn run(
     events: mpsc::UnboundedSender<RuntimeEvent>,
     mut stop: watch::Receiver<bool>,
 ) -> DownReason {
+    let mut stopping = false;
     let _ = events.send(RuntimeEvent::Resolved(server));
     let tcp = match tokio::time::timeout(
         CONNECT_TIMEOUT,
@@ -183,11 +184,11 @@ pub async fn run(
             _ = async { tokio::time::sleep_until(deadline.expect("guarded")).await }, if deadline.is_some() => {
                 session.handle_timeout(Instant::now());
             }
-            r = stop.changed() => {
+            // Once asked to stop, stop watching: the session runs its bounded shutdown.
+            r = stop.changed(), if !stopping => {
                 if r.is_err() || *stop.borrow() {
+                    stopping = true;
                     session.close(Instant::now());
-                    // Stop watching: the session now runs its bounded shutdown.
-                    stop = watch::channel(false).1;
                 }
             }
         }
