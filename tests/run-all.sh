@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # README's test command: the whole suite. Runs as root on Debian 12 with the
-# machine's Rust toolchain; .ci/run installs the system packages first.
+# machine's Rust toolchain, installing the Debian packages it needs first.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# Idempotent: returns at once when every package is there.
+bash tests/install-deps.sh
 
 echo "== format and lints"
 cargo fmt --all --check
