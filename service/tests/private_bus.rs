@@ -76,7 +76,7 @@ impl Bus {
     }
 
     /// Start the service in its own network namespace, logging to a file.
-    fn service(&self, name: &str, extra_env: &[(&str, &str)], args: &[&str]) -> (Child, PathBuf) {
+    fn service(&self, name: &str, extra_env: &[(&str, &str)], args: &[&str]) -> (Service, PathBuf) {
         let log = self.dir.path().join(format!("{name}.log"));
         let mut c = Command::new("unshare");
         c.args(["--net", env!("CARGO_BIN_EXE_nm-pptp-service"), "--bus-name"])
@@ -88,7 +88,7 @@ impl Bus {
         for (k, v) in extra_env {
             c.env(k, v);
         }
-        (c.spawn().unwrap(), log)
+        (Service(c.spawn().unwrap()), log)
     }
 
     async fn client(&self) -> zbus::Connection {
@@ -97,6 +97,29 @@ impl Bus {
             .build()
             .await
             .unwrap()
+    }
+}
+
+/// The service process, ended by PID when the test ends, even by a failed assertion.
+struct Service(Child);
+
+impl std::ops::Deref for Service {
+    type Target = Child;
+    fn deref(&self) -> &Child {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for Service {
+    fn deref_mut(&mut self) -> &mut Child {
+        &mut self.0
+    }
+}
+
+impl Drop for Service {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
     }
 }
 
