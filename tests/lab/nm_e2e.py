@@ -87,6 +87,29 @@ def vpn_device(name):
     raise AssertionError(f"no device carries {addr}")
 
 
+def wait_gone(*devs, timeout=15):
+    """`nmcli connection down` returns before the plugin has stopped and NetworkManager
+    has removed the device and its routes: wait for that instead of sleeping."""
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        links = nm("ip", "-o", "link").stdout
+        if not any(f": {d}:" in links for d in devs):
+            time.sleep(0.2)  # routes go with the device; give NM a moment to rewrite DNS
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"{devs} still present {timeout} s after going down")
+
+
+def settles(get, want, what, timeout=5):
+    """NetworkManager restores routes and resolv.conf just after the device goes: poll."""
+    end = time.monotonic() + timeout
+    got = get()
+    while got != want and time.monotonic() < end:
+        time.sleep(0.1)
+        got = get()
+    assert got == want, f"{what} not restored within {timeout} s:\nbefore:\n{want}\nafter:\n{got}"
+
+
 def scenario_up_and_down():
     before_routes, before_resolv = routes(), resolv()
     assert "198.18.0.254" in before_resolv, before_resolv
@@ -105,10 +128,9 @@ def scenario_up_and_down():
     assert "198.19.0.53" in resolv(), resolv()
     nm("ping", "-c", "3", "-W", "3", "198.19.0.1")
     nm("nmcli", "connection", "down", "PAL")
-    time.sleep(1)
-    assert dev not in nm("ip", "-o", "link").stdout, "tunnel device left behind"
-    assert routes() == before_routes, f"routes not restored:\n{before_routes}\n--\n{routes()}"
-    assert resolv() == before_resolv, resolv()
+    wait_gone(dev)
+    settles(routes, before_routes, "routes")
+    settles(resolv, before_resolv, "resolv.conf")
     return f"activated in {took:.1f} s on {dev} ({addr}); routes and resolv.conf restored"
 
 
@@ -134,6 +156,7 @@ def scenario_two_at_once():
         nm("ping", "-c", "2", "-W", "3", "-I", d, "198.19.0.1")
     nm("nmcli", "connection", "down", "PAL2")
     nm("nmcli", "connection", "down", "PAL3")
+    wait_gone(d2, d3)
     return f"{d2} {a2} and {d3} {a3} up together, both pinged"
 
 
@@ -152,9 +175,8 @@ def scenario_server_killed():
     else:
         raise AssertionError("still activated 60 s after the server died")
     took = time.monotonic() - t
-    time.sleep(1)
-    assert dev not in nm("ip", "-o", "link").stdout
-    assert routes() == before, f"{before}\n--\n{routes()}"
+    wait_gone(dev)
+    settles(routes, before, "routes")
     return f"NetworkManager saw the VPN go down {took:.0f} s after the VM was killed; routes restored"
 
 
@@ -176,7 +198,7 @@ def demo():
          "/org/freedesktop/NetworkManager/VPN/Plugin org.freedesktop.DBus.Introspectable.Introspect "
          "| sed -n '/VPN.Plugin/,/<\\/interface>/p'")
     show("bring it down", "nmcli", "connection", "down", "PAL")
-    time.sleep(1)
+    wait_gone("tun0")
     show("routes after", "ip", "-4", "route")
     show("resolv.conf after", "cat", "/etc/resolv.conf")
 
