@@ -221,15 +221,7 @@ async fn run_tunnel(
         }
     };
     info!(gateway = %settings.gateway, %server, user = %settings.user, "connecting");
-    let seed = {
-        let mut s = [0u8; 32];
-        if let Ok(f) = std::fs::File::open("/dev/urandom") {
-            use std::io::Read;
-            let _ = (&f).read_exact(&mut s);
-        }
-        s
-    };
-    let cfg = settings.client_config(seed);
+    let cfg = settings.client_config(runtime::os_seed());
     let tun = TunOptions {
         ifname: settings.ifname(),
         assign_address: false,

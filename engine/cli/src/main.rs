@@ -156,14 +156,6 @@ fn read_password_stdin() -> Result<Password, String> {
     Ok(Password::new(s))
 }
 
-fn seed() -> [u8; 32] {
-    let mut s = [0u8; 32];
-    if let Ok(mut f) = std::fs::File::open("/dev/urandom") {
-        let _ = f.read_exact(&mut s);
-    }
-    s
-}
-
 fn plan(a: &UpArgs) -> Result<Plan, String> {
     let mut server = a.server.clone();
     let mut user = a.user.clone();
@@ -277,7 +269,7 @@ fn plan(a: &UpArgs) -> Result<Plan, String> {
             ))
         }
     };
-    let mut cfg = ClientConfig::new(user, password, seed());
+    let mut cfg = ClientConfig::new(user, password, runtime::os_seed());
     cfg.auth = auth;
     cfg.mppe = mppe;
     cfg.ppp.lcp_echo = lcp_echo;

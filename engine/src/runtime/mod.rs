@@ -43,6 +43,15 @@ pub enum RuntimeEvent {
     },
 }
 
+/// A fresh seed for a session's call ID, magic numbers and challenges, from the
+/// operating system's generator (the sans-IO core never draws randomness itself).
+pub fn os_seed() -> [u8; 32] {
+    use rand::RngCore;
+    let mut s = [0u8; 32];
+    rand::rng().fill_bytes(&mut s);
+    s
+}
+
 /// Resolve the gateway to one IPv4 address before the tunnel exists: once the
 /// tunnel carries the default route, DNS may go through it and fail.
 pub async fn resolve(host: &str) -> io::Result<Ipv4Addr> {
