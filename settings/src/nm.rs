@@ -106,6 +106,28 @@ fn validate_gateway(v: &str) -> bool {
             .all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '-')
 }
 
+fn parse_number(key: &str, value: &str, min: u64, max: u64) -> Result<u64, SettingsError> {
+    value
+        .parse::<u64>()
+        .ok()
+        .filter(|n| (min..=max).contains(n) && value.bytes().all(|b| b.is_ascii_digit()))
+        .ok_or_else(|| SettingsError::BadNumber {
+            key: key.to_string(),
+            value: value.to_string(),
+            min,
+            max,
+        })
+}
+
+/// `password-flags` alone, for callers (the auth dialog) that must not reject a
+/// connection over keys that are not theirs to judge. Absent means NONE.
+pub fn password_flags(data: &BTreeMap<String, String>) -> Result<u32, SettingsError> {
+    match data.get("password-flags") {
+        None => Ok(flags::NONE),
+        Some(v) => parse_number("password-flags", v, 0, 7).map(|n| n as u32),
+    }
+}
+
 impl NmSettings {
     /// Validate `vpn.data` and `vpn.secrets`. `user_name` is `vpn.user-name`.
     pub fn parse(
@@ -134,19 +156,7 @@ impl NmSettings {
                     }
                 },
                 Kind::Number(min, max) => {
-                    let n = value
-                        .parse::<u64>()
-                        .ok()
-                        .filter(|n| {
-                            (min..=max).contains(&n) && value.bytes().all(|b| b.is_ascii_digit())
-                        })
-                        .ok_or_else(|| SettingsError::BadNumber {
-                            key: key.clone(),
-                            value: value.clone(),
-                            min: *min,
-                            max: *max,
-                        })?;
-                    numbers.insert(name, n);
+                    numbers.insert(name, parse_number(key, value, *min, *max)?);
                 }
                 Kind::Gateway if !validate_gateway(value) => {
                     return Err(SettingsError::BadGateway(value.clone()))
@@ -373,5 +383,17 @@ mod tests {
         )
         .unwrap();
         assert!(!format!("{s:?}").contains("hunter2"));
+    }
+
+    #[test]
+    fn password_flags_alone() {
+        assert_eq!(password_flags(&map(&[("gateway", "!bad!")])), Ok(0));
+        assert_eq!(password_flags(&map(&[("password-flags", "2")])), Ok(2));
+        assert_eq!(
+            password_flags(&map(&[("password-flags", "+2")]))
+                .unwrap_err()
+                .to_string(),
+            "invalid number for “password-flags”: “+2” (expected 0 to 7)"
+        );
     }
 }
