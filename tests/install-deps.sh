@@ -7,7 +7,9 @@ set -euo pipefail
 export DEBIAN_FRONTEND=noninteractive
 packages="build-essential pkg-config ca-certificates python3 iproute2 iputils-ping nftables
   util-linux dbus debootstrap qemu-system-x86 busybox-static cpio
-  network-manager libnm-dev meson ninja-build"
+  network-manager libnm-dev meson ninja-build
+  libgtk-4-dev gnome-keyring libsecret-tools xvfb xauth xdotool imagemagick
+  fonts-dejavu-core gettext"
 missing=""
 for p in $packages; do
     dpkg -s "$p" >/dev/null 2>&1 || missing="$missing $p"

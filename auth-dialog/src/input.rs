@@ -226,6 +226,8 @@ pub enum Event {
 pub struct Lines {
     rx: mpsc::Receiver<Event>,
     ended: bool,
+    /// `QUIT` already went by (an agent may send it early).
+    quit: bool,
 }
 
 impl Lines {
@@ -259,7 +261,11 @@ impl Lines {
                 }
             }
         });
-        Lines { rx, ended: false }
+        Lines {
+            rx,
+            ended: false,
+            quit: false,
+        }
     }
 
     /// The next event, or `None` once `deadline` passes.
@@ -270,8 +276,10 @@ impl Lines {
         let wait = deadline.saturating_duration_since(Instant::now());
         match self.rx.recv_timeout(wait) {
             Ok(e) => {
-                if !matches!(e, Event::Line(_)) {
-                    self.ended = true;
+                match &e {
+                    Event::Line(l) if l.trim() == "QUIT" => self.quit = true,
+                    Event::Line(_) => {}
+                    _ => self.ended = true,
                 }
                 Some(e)
             }
@@ -310,8 +318,8 @@ impl Lines {
     /// the pipe, or `timeout` passes, whichever is first.
     pub fn wait_for_quit(&mut self, timeout: Duration) {
         let deadline = Instant::now() + timeout;
-        while let Some(Event::Line(line)) = self.next_before(deadline) {
-            if line.trim() == "QUIT" {
+        while !self.quit {
+            if !matches!(self.next_before(deadline), Some(Event::Line(_))) {
                 return;
             }
         }
@@ -451,5 +459,60 @@ mod tests {
         lines.wait_for_quit(Duration::from_secs(20));
         assert!(start.elapsed() < Duration::from_secs(2));
         assert!(matches!(lines.poll(), Some(Event::Eof)));
+    }
+
+    #[test]
+    fn an_early_quit_is_remembered() {
+        let mut lines = Lines::spawn(std::io::Cursor::new(
+            b"DONE
+QUIT
+"
+            .to_vec(),
+        ));
+        lines.read_details(Duration::from_secs(5)).unwrap();
+        let soon = Instant::now() + Duration::from_secs(2);
+        assert!(matches!(lines.next_before(soon), Some(Event::Line(_))));
+        let start = Instant::now();
+        lines.wait_for_quit(Duration::from_secs(20));
+        assert!(start.elapsed() < Duration::from_secs(1));
+    }
+
+    proptest::proptest! {
+        /// Whatever an agent writes, parsing ends in details or an error, never a panic.
+        #[test]
+        fn arbitrary_input_never_panics(bytes in proptest::collection::vec(
+            proptest::prop_oneof![
+                proptest::strategy::Just(b'\n'),
+                proptest::strategy::Just(b'='),
+                proptest::strategy::Just(0u8),
+                proptest::num::u8::ANY,
+            ], 0..400),
+            words in proptest::collection::vec(proptest::prop_oneof![
+                proptest::strategy::Just("DATA_KEY=k\n"),
+                proptest::strategy::Just("DATA_VAL=v\n"),
+                proptest::strategy::Just("SECRET_KEY=password\n"),
+                proptest::strategy::Just("SECRET_VAL=p\n"),
+                proptest::strategy::Just("=more\n"),
+                proptest::strategy::Just("\n"),
+                proptest::strategy::Just("DONE\n"),
+            ], 0..30)) {
+            let mut input: Vec<u8> = words.concat().into_bytes();
+            input.extend_from_slice(&bytes);
+            let mut split = LineSplitter::default();
+            let mut parser = DetailsParser::default();
+            let mut result = None;
+            let _ = split.push(&input, &mut |line| {
+                match parser.feed(&line) {
+                    Ok(None) => true,
+                    other => {
+                        result = Some(other.map(|d| d.is_some()));
+                        false
+                    }
+                }
+            });
+            if let Some(Ok(done)) = result {
+                proptest::prop_assert!(done);
+            }
+        }
     }
 }

@@ -4,6 +4,9 @@ lab's real pptpd. The plugin is staged by `meson install` and overlaid on /usr
 inside a private mount namespace in the client network namespace (lab-notes.md).
 Run as root: `python3 tests/lab/nm_e2e.py [SCENARIO...]`."""
 import os
+import pty
+import re
+import select
 import shutil
 import subprocess
 import sys
@@ -60,11 +63,15 @@ def start_nm():
 
 
 def add_vpn(name, password="pass word", extra=""):
+    """password=None: not saved ("ask every time"), so an agent must supply it."""
     data = "gateway=198.18.0.2,user=alice,require-mppe-128=yes,lcp-echo-interval=2,lcp-echo-failure=3"
     if extra:
         data += "," + extra
+    secrets = ["vpn.secrets", f"password={password}"] if password is not None else []
+    if password is None:
+        data += ",password-flags=2"
     nm("nmcli", "connection", "add", "type", "vpn", "vpn-type", "pptp", "con-name", name,
-       "vpn.data", data, "vpn.secrets", f"password={password}")
+       "vpn.data", data, *secrets)
 
 
 def routes():
@@ -144,6 +151,78 @@ def scenario_wrong_password():
     return msg.splitlines()[0]
 
 
+class Terminal:
+    """A command on a pseudo-terminal, read and typed into as a user would."""
+
+    def __init__(self, *cmd):
+        self.pid, self.fd = pty.fork()
+        if self.pid == 0:
+            os.execvp(cmd[0], list(cmd))
+        self.out = b""
+
+    def expect(self, text, timeout):
+        end = time.monotonic() + timeout
+        while text.encode() not in self.out:
+            left = end - time.monotonic()
+            if left <= 0 or not self._read(left):
+                raise AssertionError(f"no {text!r} on the terminal; it shows:\n{self.text()}")
+
+    def _read(self, timeout):
+        ready, _, _ = select.select([self.fd], [], [], timeout)
+        if not ready:
+            return False
+        try:
+            chunk = os.read(self.fd, 4096)
+        except OSError:  # EIO: the program closed the terminal
+            return False
+        self.out += chunk
+        return bool(chunk)
+
+    def type(self, text):
+        os.write(self.fd, text.encode())
+
+    def finish(self, timeout):
+        end = time.monotonic() + timeout
+        while time.monotonic() < end and self._read(end - time.monotonic()):
+            pass
+        for _ in range(50):
+            pid, status = os.waitpid(self.pid, os.WNOHANG)
+            if pid:
+                os.close(self.fd)
+                return os.waitstatus_to_exitcode(status)
+            time.sleep(0.1)
+        os.kill(self.pid, 9)
+        os.waitpid(self.pid, 0)
+        raise AssertionError(f"still running after {timeout} s:\n{self.text()}")
+
+    def text(self):
+        # Without the terminal's control sequences (bracketed paste and the like).
+        return re.sub(r"\x1b\[[0-9;?]*[a-zA-Z]", "", self.out.decode(errors="replace"))
+
+
+def scenario_ask_password():
+    """nmcli's secret agent runs our auth dialog (external UI mode), prints what it
+    says and prompts on the terminal: the not-saved password is typed there."""
+    add_vpn("PALASK", password=None)
+    t = Terminal("nsenter", "-t", str(env_pid), "-m", "-n", "nmcli", "--ask", "connection", "up", "PALASK")
+    # The dialog's Description, so the prompt came from our dialog, not nmcli's fallback.
+    t.expect("You need to authenticate to access the Virtual Private Network “PALASK”.", 60)
+    t.expect("Password", 10)
+    t.type("pass word\n")
+    code = t.finish(90)
+    screen = t.text()
+    assert code == 0, f"nmcli exited {code}:\n{screen}"
+    assert "pass word" not in screen, "the password was echoed"
+    state = nm("nmcli", "-g", "GENERAL.STATE", "connection", "show", "PALASK").stdout.strip()
+    assert state == "activated", state
+    dev, addr = vpn_device("PALASK")
+    nm("ping", "-c", "2", "-W", "3", "-I", dev, "198.19.0.1")
+    nm("nmcli", "connection", "down", "PALASK")
+    wait_gone(dev)
+    prompt = next(l for l in screen.splitlines() if "Password" in l).strip()
+    return f"nmcli --ask prompted {prompt!r}; up on {dev} ({addr}), pinged"
+
+
 def scenario_two_at_once():
     add_vpn("PAL2")
     add_vpn("PAL3")
@@ -203,7 +282,8 @@ def demo():
     show("resolv.conf after", "cat", "/etc/resolv.conf")
 
 
-SCENARIOS = [scenario_up_and_down, scenario_wrong_password, scenario_two_at_once, scenario_server_killed]
+SCENARIOS = [scenario_up_and_down, scenario_wrong_password, scenario_ask_password, scenario_two_at_once,
+             scenario_server_killed]
 
 
 def main():
