@@ -1,6 +1,7 @@
-//! The tokio runtime around a [`ClientSession`]: TCP to port 1723, GRE over a raw
+//! The tokio runtime around a [`Session`]: TCP on port 1723, GRE over a raw
 //! socket, IP packets through a TUN device. Everything protocol-related stays in
-//! the session; this module only moves bytes and time.
+//! the session; this module only moves bytes and time. The client connects
+//! ([`run`]); the server role ([`serve`], for the benchmark's test peer) accepts.
 
 mod gre_socket;
 
@@ -9,13 +10,16 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::time::{Duration, Instant};
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
+use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{mpsc, watch};
 use tracing::{debug, info, warn};
 
 pub use gre_socket::GreSocket;
 
-use crate::session::{ClientConfig, ClientSession, DownReason, Event, UpInfo};
+use crate::session::{
+    ClientConfig, ClientSession, ControlSide, DownReason, Event, ServerConfig, ServerSession,
+    Session, UpInfo,
+};
 
 pub const PPTP_PORT: u16 = 1723;
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(15);
@@ -77,9 +81,8 @@ pub async fn run(
     cfg: ClientConfig,
     tun_opts: TunOptions,
     events: mpsc::UnboundedSender<RuntimeEvent>,
-    mut stop: watch::Receiver<bool>,
+    stop: watch::Receiver<bool>,
 ) -> DownReason {
-    let mut stopping = false;
     let _ = events.send(RuntimeEvent::Resolved(server));
     let tcp = match tokio::time::timeout(
         CONNECT_TIMEOUT,
@@ -108,8 +111,43 @@ pub async fn run(
             ))
         }
     };
+    let session = ClientSession::new(cfg, Instant::now());
+    drive(session, tcp, gre, tun_opts, events, stop).await
+}
+
+/// Accept one client on `listener` and serve its call until it ends (the server
+/// role, for tests and benchmarks: not a product).
+pub async fn serve(
+    listener: &TcpListener,
+    cfg: ServerConfig,
+    tun_opts: TunOptions,
+    events: mpsc::UnboundedSender<RuntimeEvent>,
+    stop: watch::Receiver<bool>,
+) -> io::Result<DownReason> {
+    let (tcp, from) = listener.accept().await?;
+    let IpAddr::V4(client) = from.ip() else {
+        return Err(io::Error::new(
+            io::ErrorKind::Unsupported,
+            "PPTP over IPv6 is not supported",
+        ));
+    };
+    let _ = tcp.set_nodelay(true);
+    let _ = events.send(RuntimeEvent::Resolved(client));
+    let gre = GreSocket::connect(client)?;
+    let session = ServerSession::new(cfg, Instant::now());
+    Ok(drive(session, tcp, gre, tun_opts, events, stop).await)
+}
+
+async fn drive<C: ControlSide>(
+    mut session: Session<C>,
+    tcp: TcpStream,
+    gre: GreSocket,
+    tun_opts: TunOptions,
+    events: mpsc::UnboundedSender<RuntimeEvent>,
+    mut stop: watch::Receiver<bool>,
+) -> DownReason {
+    let mut stopping = false;
     let (mut tcp_rx, mut tcp_tx) = tcp.into_split();
-    let mut session = ClientSession::new(cfg, Instant::now());
     let mut tun: Option<tun_rs::AsyncDevice> = None;
     let mut tcp_buf = vec![0u8; 4096];
     let mut gre_buf = vec![0u8; 65536];
