@@ -1,6 +1,7 @@
 //! A raw IPv4 socket for IP protocol 47, connected to the server so the kernel
 //! only hands us that peer's packets. Linux delivers the IPv4 header with every
-//! packet; it is stripped here.
+//! packet; it is stripped here. The batch calls move up to [`BATCH`] packets
+//! per system call (recvmmsg/sendmmsg).
 
 use std::io;
 use std::net::{Ipv4Addr, SocketAddrV4};
@@ -8,6 +9,9 @@ use std::os::fd::AsRawFd;
 
 use socket2::{Domain, Protocol, Socket, Type};
 use tokio::io::unix::AsyncFd;
+
+/// Packets per recvmmsg/sendmmsg call.
+pub const BATCH: usize = 64;
 
 pub struct GreSocket {
     fd: AsyncFd<Socket>,
@@ -36,22 +40,7 @@ impl GreSocket {
             match guard.try_io(|s| recv_raw(s.get_ref(), buf)) {
                 Ok(r) => {
                     let n = r?;
-                    let ihl = match buf.first() {
-                        Some(b) if b >> 4 == 4 => ((b & 0x0F) as usize) * 4,
-                        _ => {
-                            return Err(io::Error::new(
-                                io::ErrorKind::InvalidData,
-                                "not an IPv4 packet",
-                            ))
-                        }
-                    };
-                    if ihl < 20 || ihl > n {
-                        return Err(io::Error::new(
-                            io::ErrorKind::InvalidData,
-                            "truncated IPv4 header",
-                        ));
-                    }
-                    return Ok(ihl..n);
+                    return strip_ipv4(buf, n);
                 }
                 Err(_would_block) => continue,
             }
@@ -66,6 +55,129 @@ impl GreSocket {
                 Err(_would_block) => continue,
             }
         }
+    }
+}
+
+/// The GRE packet inside a raw IPv4 datagram of `n` bytes, or why there is none.
+fn strip_ipv4(buf: &[u8], n: usize) -> io::Result<std::ops::Range<usize>> {
+    let ihl = match buf.first() {
+        Some(b) if b >> 4 == 4 => ((b & 0x0F) as usize) * 4,
+        _ => {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                "not an IPv4 packet",
+            ))
+        }
+    };
+    if ihl < 20 || ihl > n {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            "truncated IPv4 header",
+        ));
+    }
+    Ok(ihl..n)
+}
+
+impl GreSocket {
+    /// Receive up to `bufs.len()` (at most [`BATCH`]) packets in one call, waiting
+    /// for the first. `ranges[i]` is the GRE packet in `bufs[i]`; an empty range
+    /// marks a datagram that was not a usable IPv4 packet.
+    pub async fn recv_batch(
+        &self,
+        bufs: &mut [Vec<u8>],
+        ranges: &mut [std::ops::Range<usize>],
+    ) -> io::Result<usize> {
+        let count = bufs.len().min(ranges.len()).min(BATCH);
+        loop {
+            let mut guard = self.fd.readable().await?;
+            match guard.try_io(|s| recv_many(s.get_ref(), &mut bufs[..count], ranges)) {
+                Ok(r) => {
+                    let got = r?;
+                    for (buf, range) in bufs.iter().zip(ranges.iter_mut()).take(got) {
+                        *range = strip_ipv4(buf, range.end).unwrap_or(0..0);
+                    }
+                    return Ok(got);
+                }
+                Err(_would_block) => continue,
+            }
+        }
+    }
+
+    /// Send `bufs[i][..lens[i]]` for every i, in as few calls as the kernel allows.
+    pub async fn send_batch(&self, bufs: &[Vec<u8>], lens: &[usize]) -> io::Result<()> {
+        let mut done = 0;
+        while done < lens.len() {
+            let mut guard = self.fd.writable().await?;
+            match guard.try_io(|s| send_many(s.get_ref(), &bufs[done..], &lens[done..])) {
+                Ok(r) => done += r?,
+                Err(_would_block) => continue,
+            }
+        }
+        Ok(())
+    }
+}
+
+/// One recvmmsg call; sets `ranges[i]` to `0..length` of each datagram received.
+fn recv_many(
+    s: &Socket,
+    bufs: &mut [Vec<u8>],
+    ranges: &mut [std::ops::Range<usize>],
+) -> io::Result<usize> {
+    let n = bufs.len().min(ranges.len()).min(BATCH);
+    // SAFETY: all-zero iovec and mmsghdr values are valid (null pointers, zero lengths).
+    let mut iov: [libc::iovec; BATCH] = unsafe { std::mem::zeroed() };
+    let mut msgs: [libc::mmsghdr; BATCH] = unsafe { std::mem::zeroed() };
+    for i in 0..n {
+        iov[i].iov_base = bufs[i].as_mut_ptr().cast();
+        iov[i].iov_len = bufs[i].len();
+        msgs[i].msg_hdr.msg_iov = &mut iov[i];
+        msgs[i].msg_hdr.msg_iovlen = 1;
+    }
+    // SAFETY: msgs[..n] point at live, exclusively borrowed buffers of the stated
+    // lengths for the duration of the call.
+    let got = unsafe {
+        libc::recvmmsg(
+            s.as_raw_fd(),
+            msgs.as_mut_ptr(),
+            n as libc::c_uint,
+            libc::MSG_DONTWAIT,
+            std::ptr::null_mut(),
+        )
+    };
+    if got < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    for i in 0..got as usize {
+        ranges[i] = 0..msgs[i].msg_len as usize;
+    }
+    Ok(got as usize)
+}
+
+/// One sendmmsg call; returns how many packets the kernel took.
+fn send_many(s: &Socket, bufs: &[Vec<u8>], lens: &[usize]) -> io::Result<usize> {
+    let n = lens.len().min(bufs.len()).min(BATCH);
+    // SAFETY: as in recv_many.
+    let mut iov: [libc::iovec; BATCH] = unsafe { std::mem::zeroed() };
+    let mut msgs: [libc::mmsghdr; BATCH] = unsafe { std::mem::zeroed() };
+    for i in 0..n {
+        iov[i].iov_base = bufs[i].as_ptr() as *mut libc::c_void;
+        iov[i].iov_len = lens[i].min(bufs[i].len());
+        msgs[i].msg_hdr.msg_iov = &mut iov[i];
+        msgs[i].msg_hdr.msg_iovlen = 1;
+    }
+    // SAFETY: the kernel only reads the buffers, which outlive the call.
+    let sent = unsafe {
+        libc::sendmmsg(
+            s.as_raw_fd(),
+            msgs.as_mut_ptr(),
+            n as libc::c_uint,
+            libc::MSG_DONTWAIT,
+        )
+    };
+    if sent < 0 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(sent as usize)
     }
 }
 

@@ -3,6 +3,7 @@
 //! the session; this module only moves bytes and time. The client connects
 //! ([`run`]); the server role ([`serve`], for the benchmark's test peer) accepts.
 
+mod batch;
 mod gre_socket;
 
 use std::io;
@@ -150,9 +151,10 @@ async fn drive<C: ControlSide>(
     let (mut tcp_rx, mut tcp_tx) = tcp.into_split();
     let mut tun: Option<tun_rs::AsyncDevice> = None;
     let mut tcp_buf = vec![0u8; 4096];
-    let mut gre_buf = vec![0u8; 65536];
-    let mut tun_buf = vec![0u8; 65536];
-    let mut out_buf = vec![0u8; 2048];
+    let mut control_buf = vec![0u8; 4096];
+    // The data-path buffers are allocated once the tunnel is up.
+    let mut outbound: Option<batch::Outbound> = None;
+    let mut inbound: Option<batch::Inbound> = None;
     let mut tcp_open = true;
     let mut reason = DownReason::Stopped;
 
@@ -174,6 +176,8 @@ async fn drive<C: ControlSide>(
                     Ok((dev, name)) => {
                         info!(ifname = %name, "tunnel interface up");
                         tun = Some(dev);
+                        outbound.get_or_insert_with(batch::Outbound::new);
+                        inbound.get_or_insert_with(batch::Inbound::new);
                         let _ = events.send(RuntimeEvent::Session(e.clone()));
                         let _ = events.send(RuntimeEvent::TunnelUp {
                             ifname: name,
@@ -203,29 +207,31 @@ async fn drive<C: ControlSide>(
                 }
                 Ok(n) => session.handle_tcp_data(Instant::now(), &tcp_buf[..n]),
             },
-            r = gre.recv(&mut gre_buf) => match r {
-                Ok(range) => {
-                    let pkt = &mut gre_buf[range.clone()];
-                    if let Some(ip) = session.handle_gre(Instant::now(), pkt) {
-                        if let Some(t) = &tun {
-                            let at = range.start + ip.start..range.start + ip.end;
-                            if let Err(e) = t.send(&gre_buf[at]).await {
-                                debug!(error = %e, "TUN write failed");
-                            }
-                        }
-                    }
+            r = async {
+                let b = inbound.as_mut().expect("guarded");
+                gre.recv_batch(&mut b.gre_in, &mut b.gre_in_ranges).await
+            }, if inbound.is_some() => match r {
+                Ok(n) => {
+                    let b = inbound.as_mut().expect("guarded");
+                    b.gre_to_tun(&mut session, n, tun.as_ref()).await;
                 }
                 Err(e) => debug!(error = %e, "GRE receive failed"),
             },
-            r = async { tun.as_ref().expect("guarded").recv(&mut tun_buf).await }, if tun.is_some() => match r {
-                Ok(n) => match session.send_ip(&tun_buf[..n], &mut out_buf) {
-                    Ok(len) => {
-                        if let Err(e) = gre.send(&out_buf[..len]).await {
-                            debug!(error = %e, "GRE send failed");
-                        }
-                    }
-                    Err(e) => debug!(error = %e, "packet from the tunnel not sent"),
-                },
+            // Before the tunnel exists, control packets arrive one at a time.
+            r = gre.recv(&mut control_buf), if inbound.is_none() => match r {
+                Ok(range) => {
+                    let _ = session.handle_gre(Instant::now(), &mut control_buf[range]);
+                }
+                Err(e) => debug!(error = %e, "GRE receive failed"),
+            },
+            r = async {
+                let b = outbound.as_mut().expect("guarded");
+                tun.as_ref().expect("guarded").recv_multiple(&mut b.tun_raw, &mut b.tun_in, &mut b.tun_in_sizes, 0).await
+            }, if tun.is_some() => match r {
+                Ok(n) => {
+                    let b = outbound.as_mut().expect("guarded");
+                    b.tun_to_gre(&mut session, n, tun.as_ref().expect("guarded"), &gre).await;
+                }
                 Err(e) => debug!(error = %e, "TUN read failed"),
             },
             _ = async { tokio::time::sleep_until(deadline.expect("guarded")).await }, if deadline.is_some() => {
@@ -245,9 +251,13 @@ async fn drive<C: ControlSide>(
 }
 
 fn open_tun(opts: &TunOptions, up: &UpInfo) -> io::Result<(tun_rs::AsyncDevice, String)> {
+    // Offload: the kernel hands over and takes TCP super-packets of up to 64 KiB,
+    // so one system call carries dozens of segments (split and merged in
+    // `batch`). Kernels without it fall back to one packet per call.
     let mut b = tun_rs::DeviceBuilder::new()
         .mtu(up.mtu)
-        .packet_information(false);
+        .packet_information(false)
+        .offload(true);
     if let Some(n) = &opts.ifname {
         b = b.name(n.clone());
     }
