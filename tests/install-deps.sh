@@ -9,7 +9,7 @@ packages="build-essential pkg-config ca-certificates python3 iproute2 iputils-pi
   util-linux dbus debootstrap qemu-system-x86 busybox-static cpio
   network-manager libnm-dev meson ninja-build
   libgtk-4-dev gnome-keyring libsecret-tools xvfb xauth xdotool imagemagick
-  fonts-dejavu-core gettext"
+  fonts-dejavu-core gettext iperf3 wireguard-tools"
 missing=""
 for p in $packages; do
     dpkg -s "$p" >/dev/null 2>&1 || missing="$missing $p"

@@ -35,6 +35,9 @@ echo "== lab: the core scenarios against Debian 13's server (pppd 2.5.2, pptpd 1
 LAB_SUITE=trixie LAB_CACHE=/var/cache/nm-pptp-lab-trixie \
     python3 tests/lab/interop.py mschapv2_mppe128 wrong_password mppe40 mppe128_stateful unencrypted_chap
 
+echo "== benchmark smoke run: every tunnel passes traffic (bare veth, boringtun, ours x3)"
+python3 bench/run.py --smoke
+
 echo "== NetworkManager: the plugin staged by meson install, real NetworkManager 1.42, real pptpd"
 python3 tests/lab/nm_e2e.py
 

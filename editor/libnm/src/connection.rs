@@ -1,0 +1,139 @@
+//! A connection's `vpn` setting as plain Rust values, and back.
+
+use std::collections::BTreeMap;
+use std::ffi::{CStr, CString};
+use std::os::raw::c_char;
+
+use glib::prelude::*;
+use glib::translate::{from_glib_full, from_glib_none};
+use zeroize::Zeroizing;
+
+use crate::ffi;
+
+/// `vpn.service-type`, `vpn.user-name`, `vpn.data` and `vpn.secrets`.
+#[derive(Default, Clone, PartialEq, Eq)]
+pub struct VpnSetting {
+    pub service_type: String,
+    pub user_name: Option<String>,
+    pub data: BTreeMap<String, String>,
+    pub secrets: BTreeMap<String, Zeroizing<String>>,
+}
+
+impl std::fmt::Debug for VpnSetting {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("VpnSetting")
+            .field("service_type", &self.service_type)
+            .field("user_name", &self.user_name)
+            .field("data", &self.data)
+            .field("secrets", &self.secrets.keys().collect::<Vec<_>>())
+            .finish()
+    }
+}
+
+fn text(p: *const c_char) -> Option<String> {
+    // SAFETY: libnm returns NUL-terminated strings it owns, or NULL.
+    (!p.is_null()).then(|| unsafe { CStr::from_ptr(p) }.to_string_lossy().into_owned())
+}
+
+fn cstring(s: &str) -> CString {
+    // Interior NULs cannot be stored in a GKeyFile-backed setting anyway.
+    CString::new(s.replace('\0', "")).expect("NULs removed")
+}
+
+unsafe extern "C" fn collect(
+    key: *const c_char,
+    value: *const c_char,
+    user_data: glib::ffi::gpointer,
+) {
+    // SAFETY: user_data is the map passed by `read` for the duration of the call.
+    let map = unsafe { &mut *(user_data as *mut BTreeMap<String, String>) };
+    if let (Some(k), Some(v)) = (text(key), text(value)) {
+        map.insert(k, v);
+    }
+}
+
+/// A borrowed `NMConnection*` from libnm.
+#[derive(Clone, Copy)]
+pub struct ConnectionRef(pub *mut ffi::NMConnection);
+
+impl ConnectionRef {
+    /// `connection.id`.
+    pub fn id(&self) -> Option<String> {
+        // SAFETY: a live connection given to us by libnm.
+        text(unsafe { ffi::nm_connection_get_id(self.0) })
+    }
+
+    /// The `vpn` setting, if the connection has one.
+    pub fn vpn(&self) -> Option<VpnSetting> {
+        // SAFETY: as above; the setting is owned by the connection.
+        let s = unsafe { ffi::nm_connection_get_setting_vpn(self.0) };
+        if s.is_null() {
+            return None;
+        }
+        let mut v = VpnSetting {
+            service_type: text(unsafe { ffi::nm_setting_vpn_get_service_type(s) })
+                .unwrap_or_default(),
+            user_name: text(unsafe { ffi::nm_setting_vpn_get_user_name(s) }),
+            ..Default::default()
+        };
+        let mut secrets = BTreeMap::new();
+        // SAFETY: the callbacks only run during these calls, with our maps.
+        unsafe {
+            ffi::nm_setting_vpn_foreach_data_item(
+                s,
+                collect,
+                (&mut v.data as *mut BTreeMap<_, _>).cast(),
+            );
+            ffi::nm_setting_vpn_foreach_secret(
+                s,
+                collect,
+                (&mut secrets as *mut BTreeMap<_, _>).cast(),
+            );
+        }
+        v.secrets = secrets
+            .into_iter()
+            .map(|(k, s)| (k, Zeroizing::new(s)))
+            .collect();
+        Some(v)
+    }
+
+    /// Replaces the connection's `vpn` setting with a new one holding `v`.
+    pub fn set_vpn(&self, v: &VpnSetting) {
+        // SAFETY: a new floating-free setting; add_setting takes our reference.
+        unsafe {
+            let s = ffi::nm_setting_vpn_new();
+            let obj: glib::Object = from_glib_none(s as *mut glib::gobject_ffi::GObject);
+            obj.set_property("service-type", &v.service_type);
+            if let Some(u) = &v.user_name {
+                obj.set_property("user-name", u);
+            }
+            for (k, val) in &v.data {
+                ffi::nm_setting_vpn_add_data_item(s, cstring(k).as_ptr(), cstring(val).as_ptr());
+            }
+            for (k, val) in &v.secrets {
+                let mut secret = Zeroizing::new(Vec::with_capacity(val.len() + 1));
+                secret.extend(val.bytes().filter(|&b| b != 0));
+                secret.push(0);
+                ffi::nm_setting_vpn_add_secret(s, cstring(k).as_ptr(), secret.as_ptr().cast());
+            }
+            ffi::nm_connection_add_setting(self.0, s);
+        }
+    }
+}
+
+/// A new connection (`connection` + `vpn` settings) for import; the caller owns it.
+pub fn new_vpn_connection(id: &str, v: &VpnSetting) -> *mut ffi::NMConnection {
+    // SAFETY: fresh objects; ownership of the settings moves into the connection.
+    unsafe {
+        let conn = ffi::nm_simple_connection_new();
+        let s = ffi::nm_setting_connection_new();
+        let obj: glib::Object = from_glib_none(s as *mut glib::gobject_ffi::GObject);
+        let uuid: glib::GString = from_glib_full(ffi::nm_utils_uuid_generate());
+        obj.set_property("id", id);
+        obj.set_property("uuid", uuid.as_str());
+        obj.set_property("type", "vpn");
+        ffi::nm_connection_add_setting(conn, s);
+        ConnectionRef(conn).set_vpn(v);
+        conn
+    }
+}

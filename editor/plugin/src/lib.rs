@@ -1,0 +1,143 @@
+//! `libnm-vpn-plugin-pptp.so`, the library libnm loads for the `.name` file's
+//! `[libnm] plugin=`: nmcli (import/export), GNOME Settings and
+//! nm-connection-editor use it. No GTK here: the GTK4 editor is a separate
+//! library, loaded only when a host asks for the editor.
+
+pub mod export;
+pub mod import;
+mod load_editor;
+
+use std::path::Path;
+use std::sync::OnceLock;
+
+use gettextrs::dgettext;
+use glib::prelude::*;
+use glib::subclass::prelude::*;
+use glib::translate::IntoGlibPtr;
+use nm_pptp_libnm::connection::{new_vpn_connection, ConnectionRef};
+use nm_pptp_libnm::error;
+use nm_pptp_libnm::ffi;
+use nm_pptp_libnm::plugin::{VpnEditorPlugin, VpnEditorPluginImpl};
+use nm_pptp_settings::nm::SERVICE;
+
+/// The project's gettext domain.
+pub const GETTEXT_DOMAIN: &str = "NetworkManager-pptp-rs";
+const LOCALEDIR: &str = match option_env!("LOCALEDIR") {
+    Some(d) => d,
+    None => "/usr/share/locale",
+};
+
+pub(crate) fn tr(msgid: &str) -> String {
+    dgettext(GETTEXT_DOMAIN, msgid)
+}
+
+fn bind_domain() {
+    static ONCE: OnceLock<()> = OnceLock::new();
+    ONCE.get_or_init(|| {
+        // Never textdomain() or setlocale(): this runs inside someone else's process.
+        let _ = gettextrs::bindtextdomain(GETTEXT_DOMAIN, LOCALEDIR);
+        let _ = gettextrs::bind_textdomain_codeset(GETTEXT_DOMAIN, "UTF-8");
+    });
+}
+
+mod imp {
+    use super::*;
+
+    #[derive(Default)]
+    pub struct PptpEditorPlugin;
+
+    #[glib::object_subclass]
+    impl ObjectSubclass for PptpEditorPlugin {
+        const NAME: &'static str = "NmPptpRsEditorPlugin";
+        type Type = super::PptpEditorPlugin;
+        type Interfaces = (VpnEditorPlugin,);
+    }
+
+    impl ObjectImpl for PptpEditorPlugin {
+        fn properties() -> &'static [glib::ParamSpec] {
+            static PROPS: OnceLock<Vec<glib::ParamSpec>> = OnceLock::new();
+            PROPS.get_or_init(|| {
+                ["name", "description", "service"]
+                    .into_iter()
+                    .map(glib::ParamSpecOverride::for_interface::<VpnEditorPlugin>)
+                    .collect()
+            })
+        }
+
+        fn property(&self, _id: usize, pspec: &glib::ParamSpec) -> glib::Value {
+            match pspec.name() {
+                "name" => tr("Point-to-Point Tunneling Protocol (PPTP)").to_value(),
+                "description" => {
+                    tr("Compatible with Microsoft and other PPTP VPN servers.").to_value()
+                }
+                "service" => SERVICE.to_value(),
+                _ => unreachable!("only the interface's properties are installed"),
+            }
+        }
+    }
+
+    impl VpnEditorPluginImpl for PptpEditorPlugin {
+        fn editor(&self, connection: ConnectionRef) -> Result<*mut ffi::NMVpnEditor, glib::Error> {
+            load_editor::editor(self.obj().upcast_ref(), connection)
+        }
+
+        fn capabilities(&self) -> u32 {
+            ffi::CAPABILITY_IMPORT | ffi::CAPABILITY_EXPORT
+        }
+
+        fn import(&self, path: &Path) -> Result<*mut ffi::NMConnection, glib::Error> {
+            let imported = import::import(path).map_err(error::failed)?;
+            for w in &imported.warnings {
+                glib::g_warning!("nm-pptp", "{}: {}", path.display(), w);
+            }
+            Ok(new_vpn_connection(&imported.id, &imported.setting))
+        }
+
+        fn export(&self, path: &Path, connection: ConnectionRef) -> Result<(), glib::Error> {
+            let vpn = connection
+                .vpn()
+                .ok_or_else(|| error::failed(tr("the connection has no VPN setting")))?;
+            let id = connection.id().unwrap_or_default();
+            let text = export::export(&id, &vpn).map_err(error::failed)?;
+            std::fs::write(path, text)
+                .map_err(|e| error::failed(format!("{}: {e}", path.display())))
+        }
+
+        fn suggested_filename(&self, connection: ConnectionRef) -> Option<String> {
+            let id = connection.id().unwrap_or_else(|| "pptp".into());
+            // A peers file name, ready for /etc/ppp/peers: `pon NAME` takes one word.
+            Some(
+                id.chars()
+                    .map(|c| {
+                        if c.is_alphanumeric() || "-_.".contains(c) {
+                            c
+                        } else {
+                            '_'
+                        }
+                    })
+                    .collect(),
+            )
+        }
+    }
+}
+
+glib::wrapper! {
+    pub struct PptpEditorPlugin(ObjectSubclass<imp::PptpEditorPlugin>)
+        @implements VpnEditorPlugin;
+}
+
+/// The one symbol libnm looks up.
+///
+/// # Safety
+/// Called by libnm with a GError out-parameter or NULL.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn nm_vpn_editor_plugin_factory(
+    _error: *mut *mut glib::ffi::GError,
+) -> *mut ffi::NMVpnEditorPlugin {
+    nm_pptp_libnm::guard(std::ptr::null_mut, || {
+        bind_domain();
+        let plugin: VpnEditorPlugin = glib::Object::new::<PptpEditorPlugin>().upcast();
+        // A full reference, handed to libnm.
+        plugin.into_glib_ptr()
+    })
+}

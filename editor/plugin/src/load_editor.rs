@@ -1,0 +1,114 @@
+//! Loading the GTK4 editor library on demand, from this library's own directory.
+//!
+//! The editor links GTK 4, which cannot live in a GTK 3 process
+//! (nm-connection-editor): there the host gets an error, not a crash. The
+//! library is never unloaded, because it registers GTypes.
+
+use std::ffi::{CStr, CString};
+use std::path::PathBuf;
+use std::sync::OnceLock;
+
+use glib::translate::{from_glib_full, ToGlibPtr};
+use nm_pptp_libnm::connection::ConnectionRef;
+use nm_pptp_libnm::error;
+use nm_pptp_libnm::ffi;
+use nm_pptp_libnm::plugin::VpnEditorPlugin;
+
+use crate::tr;
+
+/// Installed name first, then the name cargo gives it in a build tree.
+const EDITOR_FILES: [&str; 2] = [
+    "libnm-gtk4-vpn-plugin-pptp-editor.so",
+    "libnm_gtk4_vpn_plugin_pptp_editor.so",
+];
+const FACTORY: &CStr = c"nm_vpn_editor_factory_pptp";
+
+type Factory = unsafe extern "C" fn(
+    *mut ffi::NMVpnEditorPlugin,
+    *mut ffi::NMConnection,
+    *mut *mut glib::ffi::GError,
+) -> *mut ffi::NMVpnEditor;
+
+fn process_has_gtk3() -> bool {
+    // SAFETY: dlsym on the global scope with a constant name.
+    !unsafe { libc::dlsym(libc::RTLD_DEFAULT, c"gtk_container_add".as_ptr()) }.is_null()
+}
+
+fn own_directory() -> Option<PathBuf> {
+    let mut info: libc::Dl_info = unsafe { std::mem::zeroed() };
+    // SAFETY: any address inside this library identifies it.
+    let found = unsafe { libc::dladdr(own_directory as *const libc::c_void, &mut info) };
+    if found == 0 || info.dli_fname.is_null() {
+        return None;
+    }
+    // SAFETY: dladdr gives a NUL-terminated path owned by the loader.
+    let path = unsafe { CStr::from_ptr(info.dli_fname) }
+        .to_string_lossy()
+        .into_owned();
+    PathBuf::from(path).parent().map(PathBuf::from)
+}
+
+/// The factory address, as usize so the cache is Sync.
+fn factory() -> Result<usize, String> {
+    static CACHE: OnceLock<Result<usize, String>> = OnceLock::new();
+    CACHE
+        .get_or_init(|| {
+            let dir = own_directory().ok_or("cannot locate the PPTP plugin library")?;
+            let path = EDITOR_FILES
+                .iter()
+                .map(|f| dir.join(f))
+                .find(|p| p.exists())
+                .ok_or_else(|| format!("{}: not found", dir.join(EDITOR_FILES[0]).display()))?;
+            let c = CString::new(path.to_string_lossy().as_bytes()).map_err(|e| e.to_string())?;
+            // SAFETY: loading a library we install; kept for the process's lifetime.
+            let handle = unsafe { libc::dlopen(c.as_ptr(), libc::RTLD_LAZY | libc::RTLD_LOCAL) };
+            if handle.is_null() {
+                // SAFETY: dlerror's message is valid until the next dl call.
+                let why = unsafe { CStr::from_ptr(libc::dlerror()) }
+                    .to_string_lossy()
+                    .into_owned();
+                return Err(why);
+            }
+            let sym = unsafe { libc::dlsym(handle, FACTORY.as_ptr()) };
+            if sym.is_null() {
+                return Err(format!(
+                    "{}: no {}",
+                    path.display(),
+                    FACTORY.to_string_lossy()
+                ));
+            }
+            Ok(sym as usize)
+        })
+        .clone()
+}
+
+pub fn editor(
+    plugin: &VpnEditorPlugin,
+    connection: ConnectionRef,
+) -> Result<*mut ffi::NMVpnEditor, glib::Error> {
+    if process_has_gtk3() {
+        return Err(error::failed(tr(
+            "The PPTP connection editor needs GTK 4; this application uses GTK 3. \
+             Use GNOME Settings or nmcli to edit this connection.",
+        )));
+    }
+    let f = factory().map_err(|e| {
+        error::failed(format!(
+            "{}: {e}",
+            tr("cannot load the PPTP connection editor")
+        ))
+    })?;
+    // SAFETY: the symbol has the factory's C signature (ours, in the editor library).
+    let f: Factory = unsafe { std::mem::transmute::<usize, Factory>(f) };
+    let mut err: *mut glib::ffi::GError = std::ptr::null_mut();
+    let ed = unsafe { f(plugin.to_glib_none().0, connection.0, &mut err) };
+    if ed.is_null() {
+        return Err(if err.is_null() {
+            error::failed(tr("cannot create the PPTP connection editor"))
+        } else {
+            // SAFETY: the factory handed us ownership of its GError.
+            unsafe { from_glib_full(err) }
+        });
+    }
+    Ok(ed)
+}
