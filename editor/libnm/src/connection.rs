@@ -63,6 +63,12 @@ impl ConnectionRef {
         text(unsafe { ffi::nm_connection_get_id(self.0) })
     }
 
+    /// The connection's own `NMSettingVpn*` (borrowed), or NULL.
+    pub fn vpn_setting_ptr(&self) -> *mut ffi::NMSetting {
+        // SAFETY: a live connection given to us by libnm.
+        unsafe { ffi::nm_connection_get_setting_vpn(self.0) }
+    }
+
     /// The `vpn` setting, if the connection has one.
     pub fn vpn(&self) -> Option<VpnSetting> {
         // SAFETY: as above; the setting is owned by the connection.

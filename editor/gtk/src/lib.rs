@@ -1,0 +1,142 @@
+//! `libnm-gtk4-vpn-plugin-pptp-editor.so`: the PPTP connection editor GNOME
+//! Settings embeds, loaded by `libnm-vpn-plugin-pptp.so` in GTK 4 hosts. It
+//! exports only `nm_vpn_editor_factory_pptp`.
+
+pub mod form;
+mod nma;
+pub mod page;
+
+use std::cell::OnceCell;
+
+use gtk::glib;
+use gtk::glib::translate::IntoGlibPtr;
+use gtk::prelude::*;
+use gtk::subclass::prelude::*;
+use nm_pptp_libnm::connection::ConnectionRef;
+use nm_pptp_libnm::editor::{emit_changed, VpnEditor, VpnEditorImpl};
+use nm_pptp_libnm::{error, ffi};
+
+use form::Form;
+use page::Page;
+
+pub const GETTEXT_DOMAIN: &str = "NetworkManager-pptp-rs";
+const LOCALEDIR: &str = match option_env!("LOCALEDIR") {
+    Some(d) => d,
+    None => "/usr/share/locale",
+};
+
+mod imp {
+    use super::*;
+
+    #[derive(Default)]
+    pub struct PptpEditor {
+        pub page: OnceCell<Page>,
+    }
+
+    #[glib::object_subclass]
+    impl ObjectSubclass for PptpEditor {
+        const NAME: &'static str = "NmPptpRsEditor";
+        type Type = super::PptpEditor;
+        type Interfaces = (VpnEditor,);
+    }
+
+    impl ObjectImpl for PptpEditor {}
+
+    impl VpnEditorImpl for PptpEditor {
+        fn widget(&self) -> glib::Object {
+            self.page
+                .get()
+                .expect("set by the factory")
+                .clone()
+                .upcast()
+        }
+
+        fn update_connection(&self, connection: ConnectionRef) -> Result<(), glib::Error> {
+            let page = self.page.get().expect("set by the factory");
+            match page.form().to_setting() {
+                Ok(mut s) => {
+                    page.mark_error("");
+                    s.user_name = connection.vpn().and_then(|v| v.user_name);
+                    connection.set_vpn(&s);
+                    Ok(())
+                }
+                Err(e) => {
+                    page.mark_error(e.field);
+                    Err(error::invalid(if e.field.is_empty() {
+                        e.message
+                    } else {
+                        format!("{}: {}", e.field, e.message)
+                    }))
+                }
+            }
+        }
+    }
+}
+
+glib::wrapper! {
+    pub struct PptpEditor(ObjectSubclass<imp::PptpEditor>)
+        @implements VpnEditor;
+}
+
+impl PptpEditor {
+    /// An editor showing `connection`. GTK must be initialised (the host did it).
+    pub fn new(connection: ConnectionRef) -> Self {
+        let editor: PptpEditor = glib::Object::new();
+        let page = Page::new();
+        page.load(
+            &Form::from_setting(connection.vpn().as_ref()),
+            connection.vpn_setting_ptr(),
+        );
+        let weak = editor.downgrade();
+        page.connect_changed(move || {
+            if let Some(e) = weak.upgrade() {
+                emit_changed(&e);
+            }
+        });
+        editor.imp().page.set(page).expect("new editor");
+        editor
+    }
+
+    pub fn page(&self) -> &Page {
+        self.imp().page.get().expect("set in new")
+    }
+}
+
+/// Called by the core plugin (`libnm-vpn-plugin-pptp.so`) in a GTK 4 host.
+///
+/// # Safety
+/// `connection` is a live NMConnection; `error` a GError out-parameter or NULL.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn nm_vpn_editor_factory_pptp(
+    _plugin: *mut ffi::NMVpnEditorPlugin,
+    connection: *mut ffi::NMConnection,
+    error: *mut *mut glib::ffi::GError,
+) -> *mut ffi::NMVpnEditor {
+    let r = nm_pptp_libnm::guard(
+        || Err(error::failed("internal error in the PPTP editor")),
+        || {
+            if !gtk::is_initialized_main_thread() {
+                // The host initialised GTK through C; tell gtk-rs so.
+                if unsafe { gtk::ffi::gtk_is_initialized() } == 0 {
+                    return Err(error::failed("GTK is not initialised in this process"));
+                }
+                // SAFETY: checked just above, on the thread the host calls us from.
+                unsafe { gtk::set_initialized() };
+            }
+            let _ = gettextrs::bindtextdomain(GETTEXT_DOMAIN, LOCALEDIR);
+            let _ = gettextrs::bind_textdomain_codeset(GETTEXT_DOMAIN, "UTF-8");
+            let editor: VpnEditor = PptpEditor::new(ConnectionRef(connection)).upcast();
+            Ok(editor.into_glib_ptr())
+        },
+    );
+    match r {
+        Ok(p) => p,
+        Err(e) => {
+            if !error.is_null() {
+                // SAFETY: the caller's out-parameter.
+                unsafe { *error = e.into_glib_ptr() };
+            }
+            std::ptr::null_mut()
+        }
+    }
+}

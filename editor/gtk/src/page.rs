@@ -1,0 +1,251 @@
+//! The editor's widget: General fields, the Advanced expander, the note that
+//! PPTP is not secure. It shows a [`Form`] and reads one back, and keeps the
+//! MPPE/authentication rules visible as the user clicks.
+
+use std::cell::RefCell;
+
+use gtk::glib;
+use gtk::prelude::*;
+use gtk::subclass::prelude::*;
+use zeroize::Zeroizing;
+
+use crate::form::{Form, Security};
+use crate::nma;
+
+mod imp {
+    use super::*;
+
+    #[derive(Default, gtk::CompositeTemplate)]
+    #[template(file = "page.ui")]
+    pub struct Page {
+        #[template_child]
+        pub gateway_entry: TemplateChild<gtk::Entry>,
+        #[template_child]
+        pub user_entry: TemplateChild<gtk::Entry>,
+        #[template_child]
+        pub password_entry: TemplateChild<gtk::Entry>,
+        #[template_child]
+        pub show_password: TemplateChild<gtk::CheckButton>,
+        #[template_child]
+        pub domain_entry: TemplateChild<gtk::Entry>,
+        #[template_child]
+        pub advanced_expander: TemplateChild<gtk::Expander>,
+        #[template_child]
+        pub pap_check: TemplateChild<gtk::CheckButton>,
+        #[template_child]
+        pub chap_check: TemplateChild<gtk::CheckButton>,
+        #[template_child]
+        pub mschap_check: TemplateChild<gtk::CheckButton>,
+        #[template_child]
+        pub mschapv2_check: TemplateChild<gtk::CheckButton>,
+        #[template_child]
+        pub eap_check: TemplateChild<gtk::CheckButton>,
+        #[template_child]
+        pub mppe_check: TemplateChild<gtk::CheckButton>,
+        #[template_child]
+        pub security_dropdown: TemplateChild<gtk::DropDown>,
+        #[template_child]
+        pub stateful_check: TemplateChild<gtk::CheckButton>,
+        #[template_child]
+        pub bsd_check: TemplateChild<gtk::CheckButton>,
+        #[template_child]
+        pub deflate_check: TemplateChild<gtk::CheckButton>,
+        #[template_child]
+        pub vj_check: TemplateChild<gtk::CheckButton>,
+        #[template_child]
+        pub echo_check: TemplateChild<gtk::CheckButton>,
+        #[template_child]
+        pub mtu_spin: TemplateChild<gtk::SpinButton>,
+        /// Keys without a widget, carried through unchanged.
+        pub carried: RefCell<std::collections::BTreeMap<String, String>>,
+    }
+
+    #[glib::object_subclass]
+    impl ObjectSubclass for Page {
+        const NAME: &'static str = "NmPptpRsEditorPage";
+        type Type = super::Page;
+        type ParentType = gtk::Box;
+
+        fn class_init(klass: &mut Self::Class) {
+            klass.bind_template();
+        }
+
+        fn instance_init(obj: &glib::subclass::InitializingObject<Self>) {
+            obj.init_template();
+        }
+    }
+
+    impl ObjectImpl for Page {
+        fn constructed(&self) {
+            self.parent_constructed();
+            let entry = self.password_entry.get();
+            self.show_password
+                .bind_property("active", &entry, "visibility")
+                .sync_create()
+                .build();
+            let obj = self.obj();
+            for c in [
+                &*self.mppe_check,
+                &*self.mschap_check,
+                &*self.mschapv2_check,
+            ] {
+                c.connect_toggled(glib::clone!(
+                    #[weak]
+                    obj,
+                    move |_| obj.apply_rules()
+                ));
+            }
+        }
+    }
+
+    impl WidgetImpl for Page {}
+    impl BoxImpl for Page {}
+}
+
+glib::wrapper! {
+    pub struct Page(ObjectSubclass<imp::Page>)
+        @extends gtk::Box, gtk::Widget,
+        @implements gtk::Buildable, gtk::ConstraintTarget, gtk::Orientable;
+}
+
+impl Page {
+    pub fn new() -> Self {
+        glib::Object::new()
+    }
+
+    /// Shows `f`; `setting` is the connection's NMSettingVpn for libnma's menu.
+    pub fn load(&self, f: &Form, setting: *mut nm_pptp_libnm::ffi::NMSetting) {
+        let i = self.imp();
+        i.gateway_entry.set_text(&f.gateway);
+        i.user_entry.set_text(&f.user);
+        i.domain_entry.set_text(&f.domain);
+        i.password_entry.set_text(&f.password);
+        nma::setup(&i.password_entry, f.password_flags, setting);
+        i.pap_check.set_active(f.pap);
+        i.chap_check.set_active(f.chap);
+        i.mschap_check.set_active(f.mschap);
+        i.mschapv2_check.set_active(f.mschapv2);
+        i.eap_check.set_active(f.eap);
+        i.mppe_check.set_active(f.mppe);
+        i.security_dropdown.set_selected(f.security.index());
+        i.stateful_check.set_active(f.stateful);
+        let yes = |k: &str| f.carried.get(k).map(String::as_str) == Some("yes");
+        // Shown as they are; compression is never negotiated either way.
+        i.bsd_check.set_active(!yes("nobsdcomp"));
+        i.deflate_check.set_active(!yes("nodeflate"));
+        i.vj_check.set_active(!yes("no-vj-comp"));
+        i.echo_check.set_active(f.echo);
+        i.mtu_spin.set_value(f.mtu as f64);
+        *i.carried.borrow_mut() = f.carried.clone();
+        self.apply_rules();
+    }
+
+    /// What the fields say now.
+    pub fn form(&self) -> Form {
+        let i = self.imp();
+        let mut f = Form {
+            gateway: i.gateway_entry.text().to_string(),
+            user: i.user_entry.text().to_string(),
+            domain: i.domain_entry.text().to_string(),
+            password: Zeroizing::new(i.password_entry.text().to_string()),
+            password_flags: nma::flags(&i.password_entry),
+            pap: i.pap_check.is_active(),
+            chap: i.chap_check.is_active(),
+            mschap: i.mschap_check.is_active(),
+            mschapv2: i.mschapv2_check.is_active(),
+            eap: i.eap_check.is_active(),
+            mppe: i.mppe_check.is_active(),
+            security: Security::from_index(i.security_dropdown.selected()),
+            stateful: i.stateful_check.is_active(),
+            echo: i.echo_check.is_active(),
+            mtu: i.mtu_spin.value_as_int().max(0) as u32,
+            carried: i.carried.borrow().clone(),
+        };
+        f.normalise();
+        f
+    }
+
+    /// The C editor's rules, applied to the widgets.
+    fn apply_rules(&self) {
+        let i = self.imp();
+        let mschap_any = i.mschap_check.is_active() || i.mschapv2_check.is_active();
+        if !mschap_any {
+            i.mppe_check.set_active(false);
+        }
+        i.mppe_check.set_sensitive(mschap_any);
+        let mppe = i.mppe_check.is_active();
+        for c in [&*i.pap_check, &*i.chap_check, &*i.eap_check] {
+            if mppe {
+                c.set_active(false);
+            }
+            c.set_sensitive(!mppe);
+        }
+        i.security_dropdown.set_sensitive(mppe);
+        i.stateful_check.set_sensitive(mppe);
+        if !mppe {
+            i.stateful_check.set_active(false);
+        }
+    }
+
+    /// Marks the field an error names, and clears the others.
+    pub fn mark_error(&self, field: &str) {
+        let i = self.imp();
+        for (name, w) in [
+            ("gateway", i.gateway_entry.upcast_ref::<gtk::Widget>()),
+            ("user", i.user_entry.upcast_ref()),
+            ("mtu", i.mtu_spin.upcast_ref()),
+        ] {
+            if name == field {
+                w.add_css_class("error");
+            } else {
+                w.remove_css_class("error");
+            }
+        }
+        if field == "mtu" {
+            i.advanced_expander.set_expanded(true);
+        }
+    }
+
+    /// Calls `f` on every edit of any field.
+    pub fn connect_changed(&self, f: impl Fn() + Clone + 'static) {
+        let i = self.imp();
+        for e in [
+            &*i.gateway_entry,
+            &*i.user_entry,
+            &*i.password_entry,
+            &*i.domain_entry,
+        ] {
+            let f = f.clone();
+            e.connect_changed(move |_| f());
+        }
+        for c in [
+            &*i.pap_check,
+            &*i.chap_check,
+            &*i.mschap_check,
+            &*i.mschapv2_check,
+            &*i.eap_check,
+            &*i.mppe_check,
+            &*i.stateful_check,
+            &*i.echo_check,
+        ] {
+            let f = f.clone();
+            c.connect_toggled(move |_| f());
+        }
+        let g = f.clone();
+        i.security_dropdown.connect_selected_notify(move |_| g());
+        let g = f.clone();
+        i.mtu_spin.connect_value_changed(move |_| g());
+        // libnma's menu changes the flags without touching the text.
+        i.password_entry.connect_notify_local(None, move |_, p| {
+            if p.name().starts_with("secondary-icon") {
+                f()
+            }
+        });
+    }
+}
+
+impl Default for Page {
+    fn default() -> Self {
+        Self::new()
+    }
+}
