@@ -9,7 +9,8 @@ packages="build-essential pkg-config ca-certificates python3 iproute2 iputils-pi
   util-linux dbus debootstrap qemu-system-x86 busybox-static cpio
   network-manager libnm-dev meson ninja-build
   libgtk-4-dev gnome-keyring libsecret-tools xvfb xauth xdotool imagemagick
-  fonts-dejavu-core gettext iperf3 wireguard-tools"
+  fonts-dejavu-core gettext iperf3 wireguard-tools
+  libnma-gtk4-dev libgtk-3-0 python3-gi gir1.2-nm-1.0 gir1.2-gtk-4.0 gnome-control-center"
 missing=""
 for p in $packages; do
     dpkg -s "$p" >/dev/null 2>&1 || missing="$missing $p"

@@ -13,6 +13,15 @@ cargo clippy --workspace --all-targets -- -D warnings
 echo "== unit, property and simulated-link tests"
 cargo test --workspace
 
+echo "== translations: the .pot matches the sources, every language is complete"
+python3 tests/po_test.py
+
+echo "== editor: the libnm plugin through real libnm, the GTK4 editor on Xvfb"
+cargo build -p nm-pptp-editor-plugin -p nm-pptp-editor-gtk
+# Debian's python3 (python3-gi), not whatever python3 comes first on PATH.
+/usr/bin/python3 tests/editor/plugin_test.py
+xvfb-run -a /usr/bin/python3 tests/editor/editor_test.py
+
 echo "== fuzz targets build and survive a short run"
 if ! command -v cargo-fuzz >/dev/null 2>&1; then
     cargo install cargo-fuzz --locked --version 0.13.2

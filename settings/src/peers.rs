@@ -165,8 +165,9 @@ const UNSUPPORTED_WITH_VALUE: &[&str] = &[
 ];
 
 impl Mppe {
-    /// The MPPE policy, as pppd 2.4.9 reads these options. Without any MPPE option,
-    /// pppd neither requires nor refuses it: both strengths are allowed.
+    /// The MPPE policy, as pppd 2.4.9 reads its options (and the SourceForge
+    /// patch's, which enable MPPE). Without any MPPE option, pppd neither requires
+    /// nor refuses it: both strengths are allowed.
     pub fn policy(&self) -> MppePolicy {
         if self.nomppe {
             return MppePolicy::off();
@@ -178,7 +179,13 @@ impl Mppe {
             allow_128: self.require_128 || self.sf_128 || !explicit_strength,
             stateful: self.stateful && !self.sf_stateless,
             request_stateful: false,
-            required: self.require || self.require_40 || self.require_128,
+            // The SourceForge patch's options turned MPPE on: an unencrypted
+            // fallback would surprise whoever wrote them.
+            required: self.require
+                || self.require_40
+                || self.require_128
+                || self.sf_40
+                || self.sf_128,
         }
     }
 }

@@ -223,6 +223,34 @@ def scenario_ask_password():
     return f"nmcli --ask prompted {prompt!r}; up on {dev} ({addr}), pinged"
 
 
+def scenario_import_peers():
+    """The seed's /etc/ppp layout imported with nmcli (our libnm plugin parses it),
+    then brought up against the real pptpd."""
+    ppp = os.path.join(WORK, "ppp")
+    os.makedirs(os.path.join(ppp, "peers"), exist_ok=True)
+    files = {
+        "peers/PALIMP": 'pty "pptp 198.18.0.2 --nolaunchpppd"\nname alice\nremotename PPTP\n'
+                        'file /etc/ppp/options.pptp\nipparam tunnel\n',
+        "options.pptp": "lock noauth nobsdcomp nodeflate require-mppe mppe-stateful\n",
+        "chap-secrets": 'alice PPTP "pass word" *\nPPTP alice "pass word" *\n',
+    }
+    for rel, text in files.items():
+        with open(os.path.join(ppp, rel), "w") as f:
+            f.write(text)
+    os.chmod(os.path.join(ppp, "chap-secrets"), 0o600)
+    r = nm("nmcli", "connection", "import", "type", "pptp", "file", os.path.join(ppp, "peers", "PALIMP"))
+    assert "successfully added" in r.stdout, r.stdout + r.stderr
+    data = nm("nmcli", "-g", "vpn.data", "connection", "show", "PALIMP").stdout.strip()
+    for item in ("gateway = 198.18.0.2", "user = alice", "require-mppe = yes", "mppe-stateful = yes"):
+        assert item in data, data
+    nm("nmcli", "connection", "up", "PALIMP")
+    dev, addr = vpn_device("PALIMP")
+    nm("ping", "-c", "2", "-W", "3", "-I", dev, "198.19.0.1")
+    nm("nmcli", "connection", "down", "PALIMP")
+    wait_gone(dev)
+    return f"imported ({data}); up on {dev} ({addr}), pinged"
+
+
 def scenario_two_at_once():
     add_vpn("PAL2")
     add_vpn("PAL3")
@@ -282,8 +310,8 @@ def demo():
     show("resolv.conf after", "cat", "/etc/resolv.conf")
 
 
-SCENARIOS = [scenario_up_and_down, scenario_wrong_password, scenario_ask_password, scenario_two_at_once,
-             scenario_server_killed]
+SCENARIOS = [scenario_up_and_down, scenario_wrong_password, scenario_ask_password, scenario_import_peers,
+             scenario_two_at_once, scenario_server_killed]
 
 
 def main():

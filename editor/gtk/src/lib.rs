@@ -83,10 +83,14 @@ impl PptpEditor {
     pub fn new(connection: ConnectionRef) -> Self {
         let editor: PptpEditor = glib::Object::new();
         let page = Page::new();
-        page.load(
-            &Form::from_setting(connection.vpn().as_ref()),
-            connection.vpn_setting_ptr(),
-        );
+        let vpn = connection.vpn();
+        // libnma reads the flags from a setting when given one; a new connection
+        // has none yet, and starts from the form's default (ask every time).
+        let setting = match &vpn {
+            Some(v) if !v.data.is_empty() => connection.vpn_setting_ptr(),
+            _ => std::ptr::null_mut(),
+        };
+        page.load(&Form::from_setting(vpn.as_ref()), setting);
         let weak = editor.downgrade();
         page.connect_changed(move || {
             if let Some(e) = weak.upgrade() {

@@ -129,11 +129,11 @@ impl Page {
         i.mppe_check.set_active(f.mppe);
         i.security_dropdown.set_selected(f.security.index());
         i.stateful_check.set_active(f.stateful);
-        let yes = |k: &str| f.carried.get(k).map(String::as_str) == Some("yes");
-        // Shown as they are; compression is never negotiated either way.
-        i.bsd_check.set_active(!yes("nobsdcomp"));
-        i.deflate_check.set_active(!yes("nodeflate"));
-        i.vj_check.set_active(!yes("no-vj-comp"));
+        // Compression is never negotiated, whatever the connection says (its keys
+        // are carried through untouched): the boxes stay off and unavailable.
+        for c in [&*i.bsd_check, &*i.deflate_check, &*i.vj_check] {
+            c.set_active(false);
+        }
         i.echo_check.set_active(f.echo);
         i.mtu_spin.set_value(f.mtu as f64);
         *i.carried.borrow_mut() = f.carried.clone();

@@ -87,9 +87,9 @@ pub fn editor(
     connection: ConnectionRef,
 ) -> Result<*mut ffi::NMVpnEditor, glib::Error> {
     if process_has_gtk3() {
+        // One literal: xgettext's C parser would keep a Rust line continuation's indent.
         return Err(error::failed(tr(
-            "The PPTP connection editor needs GTK 4; this application uses GTK 3. \
-             Use GNOME Settings or nmcli to edit this connection.",
+            "The PPTP connection editor needs GTK 4; this application uses GTK 3. Use GNOME Settings or nmcli to edit this connection.",
         )));
     }
     let f = factory().map_err(|e| {

@@ -1,0 +1,131 @@
+# Source of the .po files' msgstr values, kept for review; the .po files are
+# what gettext reads. Regenerate with: python3 po/translations.py
+T = {
+"Authenticate VPN": {"de": "VPN-Legitimierung", "fr": "Authentification VPN", "es": "Autenticar VPN", "pt_BR": "Autenticar VPN", "zh_CN": "VPN 认证"},
+"You need to authenticate to access the Virtual Private Network “{}”.": {
+  "de": "Sie müssen sich legitimieren, um auf das virtuelle private Netzwerk „{}“ zuzugreifen.",
+  "fr": "Vous devez vous authentifier pour accéder au réseau privé virtuel « {} ».",
+  "es": "Debe autenticarse para acceder a la red privada virtual «{}».",
+  "pt_BR": "Você precisa se autenticar para acessar a rede privada virtual “{}”.",
+  "zh_CN": "您需要进行认证才能访问虚拟专用网络“{}”。"},
+"Password": {"de": "Passwort", "fr": "Mot de passe", "es": "Contraseña", "pt_BR": "Senha", "zh_CN": "密码"},
+"_Password:": {"de": "_Passwort:", "fr": "_Mot de passe :", "es": "_Contraseña:", "pt_BR": "_Senha:", "zh_CN": "密码(_P)："},
+"Sh_ow password": {"de": "Passwort _anzeigen", "fr": "_Afficher le mot de passe", "es": "_Mostrar contraseña", "pt_BR": "_Mostrar senha", "zh_CN": "显示密码(_O)"},
+"_Cancel": {"de": "_Abbrechen", "fr": "_Annuler", "es": "_Cancelar", "pt_BR": "_Cancelar", "zh_CN": "取消(_C)"},
+"_OK": {"de": "_OK", "fr": "_Valider", "es": "_Aceptar", "pt_BR": "_OK", "zh_CN": "确定(_O)"},
+"Point-to-Point Tunneling Protocol (PPTP)": {
+  "de": "Point-to-Point-Tunneling-Protokoll (PPTP)", "fr": "Protocole de tunnel point à point (PPTP)",
+  "es": "Protocolo de túnel punto a punto (PPTP)", "pt_BR": "Protocolo de tunelamento ponto a ponto (PPTP)",
+  "zh_CN": "点对点隧道协议（PPTP）"},
+"Compatible with Microsoft and other PPTP VPN servers.": {
+  "de": "Kompatibel mit Microsoft- und anderen PPTP-VPN-Servern.",
+  "fr": "Compatible avec les serveurs VPN PPTP de Microsoft et d’autres éditeurs.",
+  "es": "Compatible con servidores VPN PPTP de Microsoft y otros.",
+  "pt_BR": "Compatível com servidores VPN PPTP da Microsoft e outros.",
+  "zh_CN": "与微软及其他 PPTP VPN 服务器兼容。"},
+"the connection has no VPN setting": {
+  "de": "die Verbindung hat keine VPN-Einstellung", "fr": "la connexion n’a pas de paramètre VPN",
+  "es": "la conexión no tiene configuración VPN", "pt_BR": "a conexão não tem configuração de VPN",
+  "zh_CN": "该连接没有 VPN 设置"},
+"The PPTP connection editor needs GTK 4; this application uses GTK 3. Use GNOME Settings or nmcli to edit this connection.": {
+  "de": "Der PPTP-Verbindungseditor benötigt GTK 4; diese Anwendung verwendet GTK 3. Bearbeiten Sie diese Verbindung mit den GNOME-Einstellungen oder nmcli.",
+  "fr": "L’éditeur de connexions PPTP nécessite GTK 4 ; cette application utilise GTK 3. Utilisez les Paramètres de GNOME ou nmcli pour modifier cette connexion.",
+  "es": "El editor de conexiones PPTP necesita GTK 4; esta aplicación usa GTK 3. Use Configuración de GNOME o nmcli para editar esta conexión.",
+  "pt_BR": "O editor de conexões PPTP precisa do GTK 4; este aplicativo usa GTK 3. Use as Configurações do GNOME ou o nmcli para editar esta conexão.",
+  "zh_CN": "PPTP 连接编辑器需要 GTK 4；此应用程序使用的是 GTK 3。请使用 GNOME 设置或 nmcli 编辑此连接。"},
+"cannot load the PPTP connection editor": {
+  "de": "Der PPTP-Verbindungseditor kann nicht geladen werden", "fr": "impossible de charger l’éditeur de connexions PPTP",
+  "es": "no se puede cargar el editor de conexiones PPTP", "pt_BR": "não foi possível carregar o editor de conexões PPTP",
+  "zh_CN": "无法加载 PPTP 连接编辑器"},
+"cannot create the PPTP connection editor": {
+  "de": "Der PPTP-Verbindungseditor kann nicht erstellt werden", "fr": "impossible de créer l’éditeur de connexions PPTP",
+  "es": "no se puede crear el editor de conexiones PPTP", "pt_BR": "não foi possível criar o editor de conexões PPTP",
+  "zh_CN": "无法创建 PPTP 连接编辑器"},
+"the gateway is missing": {"de": "das Gateway fehlt", "fr": "la passerelle est manquante", "es": "falta la puerta de enlace", "pt_BR": "o gateway está faltando", "zh_CN": "缺少网关"},
+"PPTP is not a secure protocol: its MS-CHAPv2 login and MPPE encryption can be broken. Use it only where nothing better is available.": {
+  "de": "PPTP ist kein sicheres Protokoll: Seine MS-CHAPv2-Anmeldung und MPPE-Verschlüsselung können gebrochen werden. Verwenden Sie es nur, wenn nichts Besseres verfügbar ist.",
+  "fr": "PPTP n’est pas un protocole sûr : son identification MS-CHAPv2 et son chiffrement MPPE peuvent être cassés. Ne l’utilisez que si rien de mieux n’est disponible.",
+  "es": "PPTP no es un protocolo seguro: su inicio de sesión MS-CHAPv2 y su cifrado MPPE se pueden romper. Úselo solo cuando no haya nada mejor disponible.",
+  "pt_BR": "O PPTP não é um protocolo seguro: seu login MS-CHAPv2 e sua criptografia MPPE podem ser quebrados. Use-o somente quando não houver nada melhor disponível.",
+  "zh_CN": "PPTP 不是安全的协议：其 MS-CHAPv2 登录和 MPPE 加密均可被破解。仅在没有更好的选择时使用。"},
+"General": {"de": "Allgemein", "fr": "Général", "es": "General", "pt_BR": "Geral", "zh_CN": "常规"},
+"_Gateway:": {"de": "_Gateway:", "fr": "_Passerelle :", "es": "_Puerta de enlace:", "pt_BR": "_Gateway:", "zh_CN": "网关(_G)："},
+"Server name or IPv4 address": {"de": "Servername oder IPv4-Adresse", "fr": "Nom du serveur ou adresse IPv4", "es": "Nombre del servidor o dirección IPv4", "pt_BR": "Nome do servidor ou endereço IPv4", "zh_CN": "服务器名称或 IPv4 地址"},
+"User na_me:": {"de": "_Benutzername:", "fr": "_Nom d’utilisateur :", "es": "_Nombre de usuario:", "pt_BR": "_Nome de usuário:", "zh_CN": "用户名(_M)："},
+"Sho_w password": {"de": "Passwort an_zeigen", "fr": "Affic_her le mot de passe", "es": "Mo_strar contraseña", "pt_BR": "Mo_strar senha", "zh_CN": "显示密码(_W)"},
+"NT Do_main:": {"de": "NT-_Domäne:", "fr": "_Domaine NT :", "es": "_Dominio NT:", "pt_BR": "_Domínio NT:", "zh_CN": "NT 域(_M)："},
+"_Advanced": {"de": "_Erweitert", "fr": "_Avancé", "es": "_Avanzado", "pt_BR": "_Avançado", "zh_CN": "高级(_A)"},
+"Authentication": {"de": "Legitimierung", "fr": "Authentification", "es": "Autenticación", "pt_BR": "Autenticação", "zh_CN": "认证"},
+"Allowed methods:": {"de": "Erlaubte Verfahren:", "fr": "Méthodes autorisées :", "es": "Métodos permitidos:", "pt_BR": "Métodos permitidos:", "zh_CN": "允许的方法："},
+"_PAP": {"de": "_PAP", "fr": "_PAP", "es": "_PAP", "pt_BR": "_PAP", "zh_CN": "_PAP"},
+"_CHAP": {"de": "_CHAP", "fr": "_CHAP", "es": "_CHAP", "pt_BR": "_CHAP", "zh_CN": "_CHAP"},
+"_MSCHAP": {"de": "_MSCHAP", "fr": "_MSCHAP", "es": "_MSCHAP", "pt_BR": "_MSCHAP", "zh_CN": "_MSCHAP"},
+"MSCHAP_v2": {"de": "MSCHAP_v2", "fr": "MSCHAP_v2", "es": "MSCHAP_v2", "pt_BR": "MSCHAP_v2", "zh_CN": "MSCHAP_v2"},
+"_EAP": {"de": "_EAP", "fr": "_EAP", "es": "_EAP", "pt_BR": "_EAP", "zh_CN": "_EAP"},
+"Security and Compression": {"de": "Sicherheit und Kompression", "fr": "Sécurité et compression", "es": "Seguridad y compresión", "pt_BR": "Segurança e compressão", "zh_CN": "安全和压缩"},
+"Use Point-to-Point _encryption (MPPE)": {
+  "de": "Point-to-Point-_Verschlüsselung (MPPE) verwenden", "fr": "Utiliser le _chiffrement point à point (MPPE)",
+  "es": "Usar _cifrado punto a punto (MPPE)", "pt_BR": "Usar _criptografia ponto a ponto (MPPE)", "zh_CN": "使用点对点加密（MPPE）(_E)"},
+"_Security:": {"de": "_Sicherheit:", "fr": "_Sécurité :", "es": "_Seguridad:", "pt_BR": "_Segurança:", "zh_CN": "安全性(_S)："},
+"All available (default)": {"de": "Alle verfügbaren (Vorgabe)", "fr": "Toutes celles disponibles (par défaut)", "es": "Todas las disponibles (predeterminado)", "pt_BR": "Todas disponíveis (padrão)", "zh_CN": "所有可用的（默认）"},
+"128-bit (most secure)": {"de": "128-Bit (am sichersten)", "fr": "128 bits (la plus sûre)", "es": "128 bits (la más segura)", "pt_BR": "128 bits (mais segura)", "zh_CN": "128 位（最安全）"},
+"40-bit (less secure)": {"de": "40-Bit (weniger sicher)", "fr": "40 bits (moins sûre)", "es": "40 bits (menos segura)", "pt_BR": "40 bits (menos segura)", "zh_CN": "40 位（较不安全）"},
+"Allow st_ateful encryption": {"de": "Zust_andsbehaftete Verschlüsselung erlauben", "fr": "Autoriser le chiffrement _avec état", "es": "Permitir cifrado con est_ado", "pt_BR": "Permitir criptografia com est_ado", "zh_CN": "允许有状态加密(_A)"},
+"Allow _BSD data compression": {"de": "_BSD-Datenkompression erlauben", "fr": "Autoriser la compression de données _BSD", "es": "Permitir compresión de datos _BSD", "pt_BR": "Permitir compressão de dados _BSD", "zh_CN": "允许 BSD 数据压缩(_B)"},
+"Not available: the built-in PPTP engine never negotiates compression, which adds risk to MPPE and gains little on today's links.": {
+  "de": "Nicht verfügbar: Die eingebaute PPTP-Engine handelt nie Kompression aus, die MPPE ein Risiko hinzufügt und auf heutigen Verbindungen wenig bringt.",
+  "fr": "Indisponible : le moteur PPTP intégré ne négocie jamais la compression, qui ajoute un risque à MPPE et apporte peu sur les liaisons actuelles.",
+  "es": "No disponible: el motor PPTP integrado nunca negocia la compresión, que añade riesgo a MPPE y aporta poco en los enlaces actuales.",
+  "pt_BR": "Indisponível: o mecanismo PPTP integrado nunca negocia compressão, que acrescenta risco ao MPPE e rende pouco nos enlaces atuais.",
+  "zh_CN": "不可用：内置的 PPTP 引擎从不协商压缩，压缩会给 MPPE 增加风险，而在当今的链路上收益甚微。"},
+"Allow _Deflate data compression": {"de": "_Deflate-Datenkompression erlauben", "fr": "Autoriser la compression de données _Deflate", "es": "Permitir compresión de datos _Deflate", "pt_BR": "Permitir compressão de dados _Deflate", "zh_CN": "允许 Deflate 数据压缩(_D)"},
+"Use TCP _header compression": {"de": "TCP-_Kopfkompression verwenden", "fr": "Utiliser la compression des _en-têtes TCP", "es": "Usar compresión de _cabeceras TCP", "pt_BR": "Usar compressão de _cabeçalho TCP", "zh_CN": "使用 TCP 头压缩(_H)"},
+"Echo": {"de": "Echo", "fr": "Écho", "es": "Eco", "pt_BR": "Eco", "zh_CN": "回显"},
+"Send PPP echo _packets": {"de": "PPP-Echo-_Pakete senden", "fr": "Envoyer des _paquets d’écho PPP", "es": "Enviar _paquetes de eco PPP", "pt_BR": "Enviar _pacotes de eco PPP", "zh_CN": "发送 PPP 回显包(_P)"},
+"MT_U:": {"de": "MT_U:", "fr": "MT_U :", "es": "MT_U:", "pt_BR": "MT_U:", "zh_CN": "MTU(_U)："},
+"0 means automatic; otherwise 576 to 1500 bytes.": {
+  "de": "0 bedeutet automatisch, sonst 576 bis 1500 Bytes.", "fr": "0 signifie automatique ; sinon de 576 à 1500 octets.",
+  "es": "0 significa automático; si no, de 576 a 1500 bytes.", "pt_BR": "0 significa automático; caso contrário, de 576 a 1500 bytes.",
+  "zh_CN": "0 表示自动；否则为 576 到 1500 字节。"},
+}
+
+NAMES = {"de": "German", "fr": "French", "es": "Spanish", "pt_BR": "Portuguese (Brazil)", "zh_CN": "Chinese (simplified)"}
+PLURAL = {"de": "nplurals=2; plural=(n != 1);", "fr": "nplurals=2; plural=(n > 1);", "es": "nplurals=2; plural=(n != 1);",
+          "pt_BR": "nplurals=2; plural=(n > 1);", "zh_CN": "nplurals=1; plural=0;"}
+
+
+def esc(s):
+    return s.replace("\\", "\\\\").replace('"', '\\"')
+
+
+def main():
+    import os
+    import re
+    here = os.path.dirname(os.path.abspath(__file__))
+    pot = open(os.path.join(here, "NetworkManager-pptp-rs.pot"), encoding="utf-8").read()
+    msgids = []
+    for block in pot.split("\n\n"):
+        m = re.search(r'^msgid ((?:".*"\n?)+)', block, re.M)
+        if m:
+            s = "".join(re.findall(r'"(.*)"', m.group(1))).encode().decode("unicode_escape").encode("latin-1").decode()
+            if s:
+                msgids.append(s)
+    for lang in open(os.path.join(here, "LINGUAS")).read().split():
+        out = [f'# {NAMES[lang]} translation of NetworkManager-pptp-rs.',
+               '# This file is distributed under the same license as the NetworkManager-pptp-rs package.',
+               'msgid ""', 'msgstr ""',
+               '"Project-Id-Version: NetworkManager-pptp-rs\\n"',
+               '"PO-Revision-Date: 2026-11-24 00:00+0000\\n"',
+               '"Last-Translator: NetworkManager-pptp-rs developers\\n"',
+               f'"Language-Team: {NAMES[lang]}\\n"',
+               f'"Language: {lang}\\n"',
+               '"MIME-Version: 1.0\\n"', '"Content-Type: text/plain; charset=UTF-8\\n"',
+               '"Content-Transfer-Encoding: 8bit\\n"', f'"Plural-Forms: {PLURAL[lang]}\\n"', '']
+        for mid in msgids:
+            out += [f'msgid "{esc(mid)}"', f'msgstr "{esc(T[mid][lang])}"', '']
+        with open(os.path.join(here, f"{lang}.po"), "w", encoding="utf-8") as f:
+            f.write("\n".join(out))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,192 @@
+#!/usr/bin/python3
+"""The GTK4 editor in a real GTK4 host on Xvfb, loaded through libnm the way
+GNOME Settings loads it: fields filled in, update_connection, reopened, errors.
+Run under a display: `xvfb-run -a /usr/bin/python3 tests/editor/editor_test.py`;
+screenshots go to $SCREENSHOT_DIR (default target/screenshots)."""
+import os
+import subprocess
+import sys
+import time
+import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from common import ROOT, plugin, ppp_tree, vpn_data  # noqa: E402
+import gi  # noqa: E402
+
+gi.require_version("Gtk", "4.0")
+from gi.repository import GLib, Gtk, NM  # noqa: E402
+
+SHOTS = os.environ.get("SCREENSHOT_DIR", os.path.join(ROOT, "target", "screenshots"))
+
+
+def pump(seconds=0.3):
+    ctx = GLib.MainContext.default()
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        while ctx.pending():
+            ctx.iteration(False)
+        time.sleep(0.01)
+
+
+def widgets(root):
+    """Every widget under root by its id in the editor's .ui."""
+    found = {}
+
+    def walk(w):
+        bid = w.get_buildable_id()
+        if bid and not bid.startswith("___"):
+            found[bid] = w
+        c = w.get_first_child()
+        while c:
+            walk(c)
+            c = c.get_next_sibling()
+    walk(root)
+    return found
+
+
+class Editor(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        Gtk.init()
+        cls.p = plugin()
+
+    def open(self, conn):
+        ed = self.p.get_editor(conn)
+        win = Gtk.Window(title="PPTP connection")
+        win.set_default_size(560, -1)
+        win.set_child(ed.get_widget())
+        win.present()
+        pump()
+        w = widgets(ed.get_widget())
+        w["advanced_expander"].set_expanded(True)
+        pump()
+        return ed, win, widgets(ed.get_widget())
+
+    def new_connection(self):
+        c = NM.SimpleConnection.new()
+        s_con = NM.SettingConnection.new()
+        s_con.props.id = "Office"
+        s_con.props.uuid = NM.utils_uuid_generate()
+        s_con.props.type = "vpn"
+        s_vpn = NM.SettingVpn.new()
+        s_vpn.props.service_type = "org.freedesktop.NetworkManager.pptp"
+        c.add_setting(s_con)
+        c.add_setting(s_vpn)
+        return c
+
+    def test_fill_update_reopen(self):
+        c = self.new_connection()
+        ed, win, w = self.open(c)
+        changes = []
+        ed.connect("changed", lambda *_: changes.append(1))
+        # A new connection starts encrypted, MS-CHAP only.
+        self.assertTrue(w["mppe_check"].get_active())
+        self.assertFalse(w["pap_check"].get_sensitive())
+        edits = [
+            lambda: w["gateway_entry"].set_text("vpn.example.com"),
+            lambda: w["user_entry"].set_text("alice"),
+            lambda: w["domain_entry"].set_text("CORP"),
+            lambda: w["password_entry"].set_text("pass word"),
+            lambda: w["security_dropdown"].set_selected(1),
+            lambda: w["stateful_check"].set_active(True),
+            lambda: w["echo_check"].set_active(True),
+            lambda: w["mtu_spin"].set_value(1400),
+            lambda: w["eap_check"].get_sensitive() or None,
+        ]
+        for i, edit in enumerate(edits[:-1]):
+            before = len(changes)
+            edit()
+            pump(0.05)
+            self.assertGreater(len(changes), before, f"edit {i} did not fire changed")
+        self.assertFalse(w["bsd_check"].get_sensitive())
+        self.assertIn("compression", w["bsd_check"].get_tooltip_text())
+        self.assertTrue(ed.update_connection(c))
+        d = vpn_data(c)
+        self.assertEqual(d["gateway"], "vpn.example.com")
+        self.assertEqual(d["user"], "alice")
+        self.assertEqual(d["domain"], "CORP")
+        self.assertEqual(d["require-mppe-128"], "yes")
+        self.assertEqual(d["mppe-stateful"], "yes")
+        self.assertEqual(d["lcp-echo-interval"], "30")
+        self.assertEqual(d["lcp-echo-failure"], "5")
+        self.assertEqual(d["mtu"], "1400")
+        for k in ("refuse-pap", "refuse-chap", "refuse-eap"):
+            self.assertEqual(d[k], "yes")
+        # New connections ask every time: the password is not kept.
+        self.assertEqual(d["password-flags"], "2")
+        win.destroy()
+
+        # Reopen: what was written is what is shown.
+        ed2, win2, w2 = self.open(c)
+        self.assertEqual(w2["gateway_entry"].get_text(), "vpn.example.com")
+        self.assertEqual(w2["domain_entry"].get_text(), "CORP")
+        self.assertEqual(w2["security_dropdown"].get_selected(), 1)
+        self.assertTrue(w2["stateful_check"].get_active())
+        self.assertTrue(w2["echo_check"].get_active())
+        self.assertEqual(w2["mtu_spin"].get_value_as_int(), 1400)
+        # Turning MPPE off frees PAP; both MS-CHAPs off makes MPPE impossible.
+        w2["mppe_check"].set_active(False)
+        self.assertTrue(w2["pap_check"].get_sensitive())
+        w2["pap_check"].set_active(True)
+        w2["mschap_check"].set_active(False)
+        w2["mschapv2_check"].set_active(False)
+        self.assertFalse(w2["mppe_check"].get_sensitive())
+        self.assertTrue(ed2.update_connection(c))
+        d = vpn_data(c)
+        self.assertNotIn("require-mppe-128", d)
+        self.assertNotIn("refuse-pap", d)
+        self.assertEqual(d["refuse-mschapv2"], "yes")
+        win2.destroy()
+
+    def test_saved_password_round_trips_with_its_flags(self):
+        c = self.p.import_(ppp_tree())
+        ed, win, w = self.open(c)
+        self.assertEqual(w["password_entry"].get_text(), "pass word")
+        self.assertTrue(ed.update_connection(c))
+        s = c.get_setting_vpn()
+        self.assertEqual(s.get_data_item("password-flags"), "0")
+        self.assertEqual(s.get_secret("password"), "pass word")
+        # Carried through without a widget of their own.
+        self.assertEqual(s.get_data_item("nobsdcomp"), "yes")
+        win.destroy()
+
+    def test_invalid_gateway_is_an_error_naming_it(self):
+        c = self.p.import_(ppp_tree())
+        ed, win, w = self.open(c)
+        for bad, words in (("", "gateway is missing"), ("bad gateway!", "invalid gateway")):
+            w["gateway_entry"].set_text(bad)
+            with self.assertRaises(GLib.Error) as e:
+                ed.update_connection(c)
+            self.assertEqual(e.exception.domain, "nm-connection-error-quark")
+            self.assertIn(words, e.exception.message)
+            self.assertIn("error", w["gateway_entry"].get_css_classes())
+        self.assertEqual(vpn_data(c)["gateway"], "198.18.0.2", "a failed update must not touch the connection")
+        w["gateway_entry"].set_text("198.18.0.2")
+        self.assertTrue(ed.update_connection(c))
+        self.assertNotIn("error", w["gateway_entry"].get_css_classes())
+        win.destroy()
+
+    def test_screenshots(self):
+        os.makedirs(SHOTS, exist_ok=True)
+        c = self.p.import_(ppp_tree())
+        ed = self.p.get_editor(c)
+        win = Gtk.Window(title="PPTP connection")
+        win.set_default_size(560, -1)
+        win.set_child(ed.get_widget())
+        win.present()
+        pump(0.8)
+        xid = subprocess.run(["xdotool", "search", "--name", "^PPTP connection$"],
+                             capture_output=True, text=True).stdout.split()
+        self.assertTrue(xid, "the editor window is not on the display")
+        for name, expanded in (("editor-general.png", False), ("editor-advanced.png", True)):
+            widgets(ed.get_widget())["advanced_expander"].set_expanded(expanded)
+            win.set_default_size(560, -1)
+            pump(0.8)
+            path = os.path.join(SHOTS, name)
+            subprocess.run(["import", "-window", xid[-1], path], check=True)
+            self.assertGreater(os.path.getsize(path), 5000)
+        win.destroy()
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)

@@ -1,0 +1,144 @@
+#!/usr/bin/python3
+"""libnm-vpn-plugin-pptp.so loaded through real libnm: properties, capabilities,
+import of pppd peers files, export, and bad files. Run with Debian's python3
+(python3-gi): `/usr/bin/python3 tests/editor/plugin_test.py`."""
+import ctypes
+import os
+import subprocess
+import sys
+import time
+import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from common import NM, SERVICE, plugin, ppp_tree, vpn_data  # noqa: E402
+from gi.repository import GLib  # noqa: E402
+
+SEED_DATA = {
+    "gateway": "198.18.0.2",
+    "user": "alice",
+    "require-mppe": "yes",
+    "mppe-stateful": "yes",
+    "nobsdcomp": "yes",
+    "nodeflate": "yes",
+    "password-flags": "0",
+}
+
+
+class Plugin(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.p = plugin()
+
+    def test_properties_and_capabilities(self):
+        self.assertEqual(self.p.props.name, "Point-to-Point Tunneling Protocol (PPTP)")
+        self.assertEqual(self.p.props.description, "Compatible with Microsoft and other PPTP VPN servers.")
+        self.assertEqual(self.p.props.service, SERVICE)
+        caps = self.p.get_capabilities()
+        self.assertEqual(int(caps), int(NM.VpnEditorPluginCapability.IMPORT | NM.VpnEditorPluginCapability.EXPORT))
+
+    def test_suggested_filename(self):
+        c = self.p.import_(ppp_tree())
+        c.get_setting_connection().props.id = "PAL office/2"
+        self.assertEqual(self.p.get_suggested_filename(c), "PAL_office_2")
+
+    def test_import_the_seed_layout(self):
+        c = self.p.import_(ppp_tree())
+        self.assertEqual(c.get_id(), "PAL")
+        self.assertEqual(c.get_connection_type(), "vpn")
+        s = c.get_setting_vpn()
+        self.assertEqual(s.get_service_type(), SERVICE)
+        self.assertEqual(vpn_data(c), SEED_DATA)
+        self.assertEqual(s.get_secret("password"), "pass word")
+        self.assertEqual(list(s.get_secret_keys()), ["password"])
+        self.assertTrue(c.verify())
+
+    def test_import_sourceforge_spelling(self):
+        c = self.p.import_(ppp_tree(options="lock noauth nobsdcomp nodeflate\nmppe-40 mppe-128 mppe-stateless\n"))
+        d = vpn_data(c)
+        self.assertEqual(d.get("require-mppe"), "yes")
+        self.assertNotIn("mppe-stateful", d)
+        self.assertNotIn("require-mppe-128", d)
+        c = self.p.import_(ppp_tree(options="mppe-128\n"))
+        self.assertEqual(vpn_data(c).get("require-mppe-128"), "yes")
+
+    def test_unreadable_or_missing_secret_leaves_the_password_out(self):
+        c = self.p.import_(ppp_tree(secrets=None))
+        self.assertEqual(vpn_data(c)["password-flags"], "2")
+        self.assertIsNone(c.get_setting_vpn().get_secret("password"))
+        c = self.p.import_(ppp_tree(secrets="bob * other *\n"))
+        self.assertIsNone(c.get_setting_vpn().get_secret("password"))
+
+    def test_domain_user_and_numbers(self):
+        peers = 'pty "pptp vpn.example.com --nolaunchpppd"\nname "CORP\\\\alice"\nrefuse-pap refuse-eap\n' \
+                'lcp-echo-interval 30 lcp-echo-failure 4 mtu 1400 unit 3 novj\n'
+        d = vpn_data(self.p.import_(ppp_tree(peers=peers, secrets='"CORP\\\\alice" * x *\n')))
+        self.assertEqual(d["domain"], "CORP")
+        self.assertEqual(d["user"], "alice")
+        for k, v in {"refuse-pap": "yes", "refuse-eap": "yes", "lcp-echo-interval": "30", "lcp-echo-failure": "4",
+                     "mtu": "1400", "unit": "3", "no-vj-comp": "yes"}.items():
+            self.assertEqual(d[k], v, k)
+
+    def test_export_then_import_gives_the_same_connection(self):
+        for options in ("lock noauth nobsdcomp nodeflate require-mppe mppe-stateful\n",
+                        "require-mppe-128 refuse-mschap lcp-echo-interval 10 lcp-echo-failure 3 mtu 1300\n",
+                        "refuse-eap\n"):
+            original = self.p.import_(ppp_tree(options=options))
+            out = ppp_tree(peers=None, options=None, name="EXPORTED")
+            self.p.export(out, original)
+            with open(out) as f:
+                text = f.read()
+            self.assertNotIn("pass word", text, "the password must never be exported")
+            again = self.p.import_(out)
+            want = vpn_data(original)
+            self.assertEqual(vpn_data(again), want, text)
+            self.assertEqual(again.get_setting_vpn().get_secret("password"), "pass word")
+
+    def test_export_refuses_an_invalid_connection(self):
+        c = self.p.import_(ppp_tree())
+        c.get_setting_vpn().remove_data_item("gateway")
+        with self.assertRaises(GLib.Error) as e:
+            self.p.export(ppp_tree(peers=None, name="X"), c)
+        self.assertIn("gateway", e.exception.message)
+
+    def assert_refused(self, path, words):
+        t = time.monotonic()
+        with self.assertRaises(GLib.Error) as e:
+            self.p.import_(path)
+        self.assertLess(time.monotonic() - t, 2.0)
+        self.assertEqual(e.exception.domain, "nm-connection-error-quark")
+        self.assertIn(words, e.exception.message)
+
+    def test_bad_files_are_clear_errors(self):
+        self.assert_refused(ppp_tree(peers="hello world\n%%% garbage ###\n"), "no PPTP server found")
+        binary = ppp_tree()
+        with open(binary, "wb") as f:
+            f.write(b"\x7fELF\x00\x01\x02" * 100)
+        self.assert_refused(binary, "not a text file")
+        self.assert_refused(ppp_tree(peers=PEERS_MISSING_INCLUDE), "no such file")
+        huge = ppp_tree()
+        with open(huge, "w") as f:
+            f.write("# padding\n" * (1024 * 1024))
+        self.assert_refused(huge, "too large")
+        self.assert_refused("/nonexistent/peers/PAL", "no such file")
+        self.assert_refused(ppp_tree(peers='pty "pptp bad!host --nolaunchpppd"\nname alice\n'), "gateway")
+
+
+PEERS_MISSING_INCLUDE = 'pty "pptp 198.18.0.2 --nolaunchpppd"\nname alice\nfile /etc/ppp/options.missing\n'
+
+
+class Gtk3Host(unittest.TestCase):
+    def test_gtk3_process_gets_an_error_not_a_crash(self):
+        # A child process with GTK 3 loaded, as nm-connection-editor is.
+        code = ("import ctypes,sys; ctypes.CDLL('libgtk-3.so.0', mode=ctypes.RTLD_GLOBAL);"
+                "sys.path.insert(0, %r); from common import plugin, ppp_tree; from gi.repository import GLib;"
+                "p = plugin(); c = p.import_(ppp_tree())\n"
+                "try:\n p.get_editor(c)\nexcept GLib.Error as e:\n print('ERROR', e.message)\n"
+                % os.path.dirname(os.path.abspath(__file__)))
+        r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("ERROR The PPTP connection editor needs GTK 4", r.stdout)
+
+
+if __name__ == "__main__":
+    ctypes  # noqa: B018  (imported for the GTK 3 child's sake)
+    unittest.main(verbosity=2)
