@@ -56,6 +56,9 @@ pub struct Form {
     pub security: Security,
     pub stateful: bool,
     pub echo: bool,
+    /// The echo values an existing connection had, kept while echo stays on.
+    pub echo_failure: String,
+    pub echo_interval: String,
     /// 0: automatic.
     pub mtu: u32,
     pub carried: BTreeMap<String, String>,
@@ -87,6 +90,8 @@ impl Default for Form {
             security: Security::All,
             stateful: false,
             echo: false,
+            echo_failure: ECHO_FAILURE.into(),
+            echo_interval: ECHO_INTERVAL.into(),
             mtu: 0,
             carried: BTreeMap::new(),
         }
@@ -127,6 +132,11 @@ impl Form {
             echo: d("lcp-echo-interval")
                 .and_then(|i| i.parse::<u32>().ok())
                 .is_some_and(|i| i > 0),
+            echo_failure: d("lcp-echo-failure").unwrap_or(ECHO_FAILURE).into(),
+            echo_interval: d("lcp-echo-interval")
+                .filter(|i| i.parse::<u32>().is_ok_and(|i| i > 0))
+                .unwrap_or(ECHO_INTERVAL)
+                .into(),
             mtu: d("mtu").and_then(|m| m.parse().ok()).unwrap_or(0),
             carried: CARRIED
                 .iter()
@@ -196,8 +206,8 @@ impl Form {
             }
         }
         if f.echo {
-            data.insert("lcp-echo-failure".into(), ECHO_FAILURE.into());
-            data.insert("lcp-echo-interval".into(), ECHO_INTERVAL.into());
+            data.insert("lcp-echo-failure".into(), f.echo_failure.clone());
+            data.insert("lcp-echo-interval".into(), f.echo_interval.clone());
         }
         if f.mtu != 0 {
             data.insert("mtu".into(), f.mtu.to_string());
@@ -348,6 +358,20 @@ mod tests {
         assert_eq!(f.security, Security::All);
         assert_eq!(f.password_flags, 2);
         assert_eq!(f.carried["nodeflate"], "yes");
+        // Custom echo values survive an edit elsewhere.
+        let custom = setting(&[
+            ("gateway", "g"),
+            ("lcp-echo-interval", "2"),
+            ("lcp-echo-failure", "3"),
+        ]);
+        let s = Form::from_setting(Some(&custom)).to_setting().unwrap();
+        assert_eq!(
+            (
+                s.data["lcp-echo-interval"].as_str(),
+                s.data["lcp-echo-failure"].as_str()
+            ),
+            ("2", "3")
+        );
         // A connection with no data at all is a new one.
         assert_eq!(Form::from_setting(Some(&setting(&[]))), Form::default());
     }

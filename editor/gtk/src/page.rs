@@ -58,6 +58,8 @@ mod imp {
         pub mtu_spin: TemplateChild<gtk::SpinButton>,
         /// Keys without a widget, carried through unchanged.
         pub carried: RefCell<std::collections::BTreeMap<String, String>>,
+        /// The connection's own echo failure count and interval.
+        pub echo_values: RefCell<(String, String)>,
     }
 
     #[glib::object_subclass]
@@ -137,6 +139,7 @@ impl Page {
         i.echo_check.set_active(f.echo);
         i.mtu_spin.set_value(f.mtu as f64);
         *i.carried.borrow_mut() = f.carried.clone();
+        *i.echo_values.borrow_mut() = (f.echo_failure.clone(), f.echo_interval.clone());
         self.apply_rules();
     }
 
@@ -158,6 +161,8 @@ impl Page {
             security: Security::from_index(i.security_dropdown.selected()),
             stateful: i.stateful_check.is_active(),
             echo: i.echo_check.is_active(),
+            echo_failure: i.echo_values.borrow().0.clone(),
+            echo_interval: i.echo_values.borrow().1.clone(),
             mtu: i.mtu_spin.value_as_int().max(0) as u32,
             carried: i.carried.borrow().clone(),
         };
