@@ -87,6 +87,65 @@ T = {
   "de": "0 bedeutet automatisch, sonst 576 bis 1500 Bytes.", "fr": "0 signifie automatique ; sinon de 576 à 1500 octets.",
   "es": "0 significa automático; si no, de 576 a 1500 bytes.", "pt_BR": "0 significa automático; caso contrário, de 576 a 1500 bytes.",
   "zh_CN": "0 表示自动；否则为 576 到 1500 字节。"},
+"property “{key}” invalid or not supported (value “{value}”)": {
+  "de": "Eigenschaft „{key}“ ist ungültig oder wird nicht unterstützt (Wert „{value}“)",
+  "fr": "propriété « {key} » non valide ou non prise en charge (valeur « {value} »)",
+  "es": "propiedad «{key}» no válida o no admitida (valor «{value}»)",
+  "pt_BR": "propriedade “{key}” inválida ou sem suporte (valor “{value}”)",
+  "zh_CN": "属性“{key}”无效或不受支持（值“{value}”）"},
+"invalid boolean property “{key}”: “{value}” is not yes or no": {
+  "de": "ungültige boolesche Eigenschaft „{key}“: „{value}“ ist weder yes noch no",
+  "fr": "propriété booléenne « {key} » non valide : « {value} » n’est ni yes ni no",
+  "es": "propiedad booleana «{key}» no válida: «{value}» no es yes ni no",
+  "pt_BR": "propriedade booleana “{key}” inválida: “{value}” não é yes nem no",
+  "zh_CN": "无效的布尔属性“{key}”：“{value}”既不是 yes 也不是 no"},
+"invalid number for “{key}”: “{value}” (expected {min} to {max})": {
+  "de": "ungültige Zahl für „{key}“: „{value}“ (erwartet {min} bis {max})",
+  "fr": "nombre non valide pour « {key} » : « {value} » (attendu de {min} à {max})",
+  "es": "número no válido para «{key}»: «{value}» (se esperaba de {min} a {max})",
+  "pt_BR": "número inválido para “{key}”: “{value}” (esperado de {min} a {max})",
+  "zh_CN": "“{key}”的数值无效：“{value}”（应为 {min} 到 {max}）"},
+"invalid gateway “{gateway}”: only letters, digits, dots and hyphens are allowed": {
+  "de": "ungültiges Gateway „{gateway}“: nur Buchstaben, Ziffern, Punkte und Bindestriche sind erlaubt",
+  "fr": "passerelle « {gateway} » non valide : seuls les lettres, chiffres, points et tirets sont autorisés",
+  "es": "puerta de enlace «{gateway}» no válida: solo se permiten letras, dígitos, puntos y guiones",
+  "pt_BR": "gateway “{gateway}” inválido: somente letras, dígitos, pontos e hífens são permitidos",
+  "zh_CN": "无效的网关“{gateway}”：只允许字母、数字、点和连字符"},
+"missing required option “gateway”": {
+  "de": "erforderliche Option „gateway“ fehlt", "fr": "option requise « gateway » manquante",
+  "es": "falta la opción obligatoria «gateway»", "pt_BR": "opção obrigatória “gateway” ausente",
+  "zh_CN": "缺少必需的选项“gateway”"},
+"missing user name: set “user” or vpn.user-name": {
+  "de": "Benutzername fehlt: setzen Sie „user“ oder vpn.user-name",
+  "fr": "nom d’utilisateur manquant : définissez « user » ou vpn.user-name",
+  "es": "falta el nombre de usuario: defina «user» o vpn.user-name",
+  "pt_BR": "nome de usuário ausente: defina “user” ou vpn.user-name",
+  "zh_CN": "缺少用户名：请设置“user”或 vpn.user-name"},
+"unknown secret “{key}”": {"de": "unbekanntes Geheimnis „{key}“", "fr": "secret « {key} » inconnu", "es": "secreto «{key}» desconocido", "pt_BR": "segredo “{key}” desconhecido", "zh_CN": "未知的密钥“{key}”"},
+"the connection has no “vpn” setting": {
+  "de": "die Verbindung hat keine „vpn“-Einstellung", "fr": "la connexion n’a pas de paramètre « vpn »",
+  "es": "la conexión no tiene configuración «vpn»", "pt_BR": "a conexão não tem configuração “vpn”",
+  "zh_CN": "该连接没有“vpn”设置"},
+"vpn.{key} is not a string dictionary": {
+  "de": "vpn.{key} ist kein Zeichenketten-Wörterbuch", "fr": "vpn.{key} n’est pas un dictionnaire de chaînes",
+  "es": "vpn.{key} no es un diccionario de cadenas", "pt_BR": "vpn.{key} não é um dicionário de strings",
+  "zh_CN": "vpn.{key} 不是字符串字典"},
+"No VPN configuration options.": {
+  "de": "Keine VPN-Konfigurationsoptionen.", "fr": "Aucune option de configuration VPN.",
+  "es": "No hay opciones de configuración de VPN.", "pt_BR": "Nenhuma opção de configuração de VPN.",
+  "zh_CN": "没有 VPN 配置选项。"},
+"Missing or invalid VPN password.": {
+  "de": "VPN-Passwort fehlt oder ist ungültig.", "fr": "Mot de passe VPN manquant ou non valide.",
+  "es": "Falta la contraseña de la VPN o no es válida.", "pt_BR": "Senha da VPN ausente ou inválida.",
+  "zh_CN": "VPN 密码缺失或无效。"},
+"cannot resolve {gateway}: {error}": {
+  "de": "{gateway} kann nicht aufgelöst werden: {error}", "fr": "impossible de résoudre {gateway} : {error}",
+  "es": "no se puede resolver {gateway}: {error}", "pt_BR": "não foi possível resolver {gateway}: {error}",
+  "zh_CN": "无法解析 {gateway}：{error}"},
+"the new secrets hold no password": {
+  "de": "die neuen Geheimnisse enthalten kein Passwort", "fr": "les nouveaux secrets ne contiennent pas de mot de passe",
+  "es": "los nuevos secretos no contienen ninguna contraseña", "pt_BR": "os novos segredos não contêm senha",
+  "zh_CN": "新的密钥中没有密码"},
 }
 
 NAMES = {"de": "German", "fr": "French", "es": "Spanish", "pt_BR": "Portuguese (Brazil)", "zh_CN": "Chinese (simplified)"}

@@ -6,5 +6,5 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 out=${1:-po/NetworkManager-pptp-rs.pot}
 grep -v '^#' po/POTFILES.in | xgettext --files-from=- --directory=. --output="$out" \
-    --keyword=_ --keyword=tr --keyword=dgettext:2 --from-code=UTF-8 \
+    --keyword=_ --keyword=tr --keyword=tr_fill --keyword=dgettext:2 --from-code=UTF-8 \
     --add-comments=Translators --package-name=NetworkManager-pptp-rs 2>/dev/null

@@ -88,6 +88,10 @@ fn init_logging(debug: bool) {
 }
 
 fn main() -> ExitCode {
+    // Messages NetworkManager logs and shows follow the locale it runs in.
+    // SAFETY: before any other thread exists.
+    let _ = unsafe { gettextrs::setlocale(gettextrs::LocaleCategory::LcAll, "") };
+    nm_pptp_settings::i18n::bind();
     let args = match parse_args() {
         Ok(a) => a,
         Err(e) => {

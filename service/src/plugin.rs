@@ -9,6 +9,7 @@ use zbus::object_server::{InterfaceRef, SignalEmitter};
 use zbus::zvariant::{OwnedValue, Value};
 use zbus::{interface, Connection};
 
+use nm_pptp_settings::i18n::{tr, tr_fill};
 use nm_pptp_settings::nm::{flags, NmSettings};
 use pptp_engine::runtime::{self, RuntimeEvent, TunOptions};
 use pptp_engine::secret::Password;
@@ -55,7 +56,7 @@ type Settings = HashMap<String, HashMap<String, OwnedValue>>;
 fn vpn_setting(conn: &Settings) -> Result<NmSettings, VpnError> {
     let vpn = conn
         .get("vpn")
-        .ok_or_else(|| VpnError::BadArguments("the connection has no “vpn” setting".into()))?;
+        .ok_or_else(|| VpnError::BadArguments(tr("the connection has no “vpn” setting")))?;
     let dict = |key: &str| -> Result<BTreeMap<String, String>, VpnError> {
         match vpn.get(key) {
             None => Ok(BTreeMap::new()),
@@ -64,14 +65,17 @@ fn vpn_setting(conn: &Settings) -> Result<NmSettings, VpnError> {
                     .map_err(|e| VpnError::BadArguments(e.to_string()))?,
             )
             .map(|m| m.into_iter().collect())
-            .map_err(|_| VpnError::BadArguments(format!("vpn.{key} is not a string dictionary"))),
+            .map_err(|_| {
+                VpnError::BadArguments(tr_fill(
+                    "vpn.{key} is not a string dictionary",
+                    &[("key", &key)],
+                ))
+            }),
         }
     };
     let data = dict("data")?;
     if data.is_empty() {
-        return Err(VpnError::BadArguments(
-            "No VPN configuration options.".into(),
-        ));
+        return Err(VpnError::BadArguments(tr("No VPN configuration options.")));
     }
     let secrets = dict("secrets")?;
     let user_name = vpn
@@ -120,9 +124,9 @@ impl Plugin {
             let asks = settings.password_flags & (flags::NOT_SAVED | flags::AGENT_OWNED) != 0
                 || settings.password_flags == flags::NONE;
             if !(interactive && asks) {
-                return Err(VpnError::BadArguments(
-                    "Missing or invalid VPN password.".into(),
-                ));
+                return Err(VpnError::BadArguments(tr(
+                    "Missing or invalid VPN password.",
+                )));
             }
             let (tx, rx) = oneshot::channel();
             self.secrets_waiter = Some(tx);
@@ -217,7 +221,10 @@ async fn run_tunnel(
     let server = match runtime::resolve(&settings.gateway).await {
         Ok(s) => s,
         Err(e) => {
-            return DownReason::PeerUnreachable(format!("cannot resolve {}: {e}", settings.gateway))
+            return DownReason::PeerUnreachable(tr_fill(
+                "cannot resolve {gateway}: {error}",
+                &[("gateway", &settings.gateway), ("error", &e)],
+            ))
         }
     };
     info!(gateway = %settings.gateway, %server, user = %settings.user, "connecting");
@@ -308,7 +315,7 @@ impl Plugin {
             .take()
             .ok_or_else(|| VpnError::WrongState("no secrets were requested".into()))?;
         let pw = secret_password(&connection)
-            .ok_or_else(|| VpnError::BadArguments("the new secrets hold no password".into()))?;
+            .ok_or_else(|| VpnError::BadArguments(tr("the new secrets hold no password")))?;
         let _ = waiter.send(pw);
         Ok(())
     }

@@ -9,7 +9,6 @@ use pptp_engine::ppp::ccp::MppePolicy;
 use pptp_engine::ppp::lcp::AuthPolicy;
 use pptp_engine::secret::Password;
 use pptp_engine::session::ClientConfig;
-use thiserror::Error;
 
 use crate::peers::{Mppe, Refuse};
 
@@ -61,27 +60,62 @@ const KEYS: &[(&str, Kind)] = &[
     ("name", Kind::Ignored),
 ];
 
-#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SettingsError {
-    #[error("property “{key}” invalid or not supported (value “{value}”)")]
-    UnknownKey { key: String, value: String },
-    #[error("invalid boolean property “{key}”: “{value}” is not yes or no")]
-    NotBool { key: String, value: String },
-    #[error("invalid number for “{key}”: “{value}” (expected {min} to {max})")]
+    UnknownKey {
+        key: String,
+        value: String,
+    },
+    NotBool {
+        key: String,
+        value: String,
+    },
     BadNumber {
         key: String,
         value: String,
         min: u64,
         max: u64,
     },
-    #[error("invalid gateway “{0}”: only letters, digits, dots and hyphens are allowed")]
     BadGateway(String),
-    #[error("missing required option “gateway”")]
     NoGateway,
-    #[error("missing user name: set “user” or vpn.user-name")]
     NoUser,
-    #[error("unknown secret “{0}”")]
     UnknownSecret(String),
+}
+
+impl std::error::Error for SettingsError {}
+
+/// In the user's language: the editor shows these, and the service returns them.
+impl std::fmt::Display for SettingsError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        use crate::i18n::{tr, tr_fill};
+        let s = match self {
+            SettingsError::UnknownKey { key, value } => tr_fill(
+                "property “{key}” invalid or not supported (value “{value}”)",
+                &[("key", key), ("value", value)],
+            ),
+            SettingsError::NotBool { key, value } => tr_fill(
+                "invalid boolean property “{key}”: “{value}” is not yes or no",
+                &[("key", key), ("value", value)],
+            ),
+            SettingsError::BadNumber {
+                key,
+                value,
+                min,
+                max,
+            } => tr_fill(
+                "invalid number for “{key}”: “{value}” (expected {min} to {max})",
+                &[("key", key), ("value", value), ("min", min), ("max", max)],
+            ),
+            SettingsError::BadGateway(g) => tr_fill(
+                "invalid gateway “{gateway}”: only letters, digits, dots and hyphens are allowed",
+                &[("gateway", g)],
+            ),
+            SettingsError::NoGateway => tr("missing required option “gateway”"),
+            SettingsError::NoUser => tr("missing user name: set “user” or vpn.user-name"),
+            SettingsError::UnknownSecret(k) => tr_fill("unknown secret “{key}”", &[("key", k)]),
+        };
+        f.write_str(&s)
+    }
 }
 
 /// A validated PPTP connection.

@@ -174,7 +174,7 @@ impl Form {
         if gateway.is_empty() {
             return Err(FieldError {
                 field: "gateway",
-                message: gettextrs::dgettext(crate::GETTEXT_DOMAIN, "the gateway is missing"),
+                message: nm_pptp_settings::i18n::tr("the gateway is missing"),
             });
         }
         data.insert("gateway".into(), gateway.into());

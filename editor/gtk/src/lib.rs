@@ -19,12 +19,6 @@ use nm_pptp_libnm::{error, ffi};
 use form::Form;
 use page::Page;
 
-pub const GETTEXT_DOMAIN: &str = "NetworkManager-pptp-rs";
-const LOCALEDIR: &str = match option_env!("LOCALEDIR") {
-    Some(d) => d,
-    None => "/usr/share/locale",
-};
-
 mod imp {
     use super::*;
 
@@ -127,8 +121,7 @@ pub unsafe extern "C" fn nm_vpn_editor_factory_pptp(
                 // SAFETY: checked just above, on the thread the host calls us from.
                 unsafe { gtk::set_initialized() };
             }
-            let _ = gettextrs::bindtextdomain(GETTEXT_DOMAIN, LOCALEDIR);
-            let _ = gettextrs::bind_textdomain_codeset(GETTEXT_DOMAIN, "UTF-8");
+            nm_pptp_settings::i18n::bind();
             let editor: VpnEditor = PptpEditor::new(ConnectionRef(connection)).upcast();
             Ok(editor.into_glib_ptr())
         },

@@ -10,7 +10,6 @@ mod load_editor;
 use std::path::Path;
 use std::sync::OnceLock;
 
-use gettextrs::dgettext;
 use glib::prelude::*;
 use glib::subclass::prelude::*;
 use glib::translate::IntoGlibPtr;
@@ -20,25 +19,7 @@ use nm_pptp_libnm::ffi;
 use nm_pptp_libnm::plugin::{VpnEditorPlugin, VpnEditorPluginImpl};
 use nm_pptp_settings::nm::SERVICE;
 
-/// The project's gettext domain.
-pub const GETTEXT_DOMAIN: &str = "NetworkManager-pptp-rs";
-const LOCALEDIR: &str = match option_env!("LOCALEDIR") {
-    Some(d) => d,
-    None => "/usr/share/locale",
-};
-
-pub(crate) fn tr(msgid: &str) -> String {
-    dgettext(GETTEXT_DOMAIN, msgid)
-}
-
-fn bind_domain() {
-    static ONCE: OnceLock<()> = OnceLock::new();
-    ONCE.get_or_init(|| {
-        // Never textdomain() or setlocale(): this runs inside someone else's process.
-        let _ = gettextrs::bindtextdomain(GETTEXT_DOMAIN, LOCALEDIR);
-        let _ = gettextrs::bind_textdomain_codeset(GETTEXT_DOMAIN, "UTF-8");
-    });
-}
+pub(crate) use nm_pptp_settings::i18n::tr;
 
 mod imp {
     use super::*;
@@ -135,7 +116,7 @@ pub unsafe extern "C" fn nm_vpn_editor_plugin_factory(
     _error: *mut *mut glib::ffi::GError,
 ) -> *mut ffi::NMVpnEditorPlugin {
     nm_pptp_libnm::guard(std::ptr::null_mut, || {
-        bind_domain();
+        nm_pptp_settings::i18n::bind();
         let plugin: VpnEditorPlugin = glib::Object::new::<PptpEditorPlugin>().upcast();
         // A full reference, handed to libnm.
         plugin.into_glib_ptr()
