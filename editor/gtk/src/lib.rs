@@ -129,10 +129,8 @@ pub unsafe extern "C" fn nm_vpn_editor_factory_pptp(
     match r {
         Ok(p) => p,
         Err(e) => {
-            if !error.is_null() {
-                // SAFETY: the caller's out-parameter.
-                unsafe { *error = e.into_glib_ptr() };
-            }
+            // SAFETY: the caller's GError** out-parameter.
+            unsafe { error::set_error(error, e) };
             std::ptr::null_mut()
         }
     }

@@ -143,10 +143,10 @@ impl Page {
         self.apply_rules();
     }
 
-    /// What the fields say now.
+    /// What the fields say now (`Form::to_setting` applies the rules).
     pub fn form(&self) -> Form {
         let i = self.imp();
-        let mut f = Form {
+        Form {
             gateway: i.gateway_entry.text().to_string(),
             user: i.user_entry.text().to_string(),
             domain: i.domain_entry.text().to_string(),
@@ -165,9 +165,7 @@ impl Page {
             echo_interval: i.echo_values.borrow().1.clone(),
             mtu: i.mtu_spin.value_as_int().max(0) as u32,
             carried: i.carried.borrow().clone(),
-        };
-        f.normalise();
-        f
+        }
     }
 
     /// The C editor's rules, applied to the widgets.

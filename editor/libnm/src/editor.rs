@@ -2,7 +2,7 @@
 
 use glib::prelude::*;
 use glib::subclass::prelude::*;
-use glib::translate::{IntoGlib, IntoGlibPtr, ToGlibPtr};
+use glib::translate::{IntoGlib, ToGlibPtr};
 
 use crate::connection::ConnectionRef;
 use crate::error;
@@ -66,10 +66,8 @@ unsafe extern "C" fn update_connection<T: VpnEditorImpl>(
     match r {
         Ok(()) => true.into_glib(),
         Err(e) => {
-            if !err.is_null() {
-                // SAFETY: the caller's GError** out-parameter.
-                unsafe { *err = e.into_glib_ptr() };
-            }
+            // SAFETY: libnm's GError** out-parameter.
+            unsafe { error::set_error(err, e) };
             false.into_glib()
         }
     }

@@ -35,6 +35,16 @@ impl glib::error::ErrorDomain for ConnectionError {
     }
 }
 
+/// Fills a caller's `GError **` out-parameter (which may be NULL) with `e`.
+///
+/// # Safety
+/// `out` is NULL or points at a writable `GError *` the caller expects us to set.
+pub unsafe fn set_error(out: *mut *mut glib::ffi::GError, e: glib::Error) {
+    if !out.is_null() {
+        unsafe { *out = glib::translate::IntoGlibPtr::into_glib_ptr(e) };
+    }
+}
+
 pub fn failed(message: impl AsRef<str>) -> glib::Error {
     glib::Error::new(ConnectionError::Failed, message.as_ref())
 }

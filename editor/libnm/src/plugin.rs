@@ -6,10 +6,10 @@ use std::path::Path;
 
 use glib::prelude::*;
 use glib::subclass::prelude::*;
-use glib::translate::{IntoGlib, IntoGlibPtr, ToGlibPtr};
+use glib::translate::{IntoGlib, ToGlibPtr};
 
 use crate::connection::ConnectionRef;
-use crate::error;
+use crate::error::{self, set_error};
 use crate::ffi;
 use crate::guard;
 
@@ -49,13 +49,6 @@ unsafe fn imp<'a, T: VpnEditorPluginImpl>(ptr: *mut ffi::NMVpnEditorPlugin) -> &
     instance.imp()
 }
 
-fn set_error(out: *mut *mut glib::ffi::GError, e: glib::Error) {
-    if !out.is_null() {
-        // SAFETY: a GError** out-parameter from the caller, to be filled once.
-        unsafe { *out = e.into_glib_ptr() };
-    }
-}
-
 fn internal_error() -> glib::Error {
     error::failed("internal error in the PPTP plugin")
 }
@@ -81,7 +74,8 @@ unsafe extern "C" fn get_editor<T: VpnEditorPluginImpl>(
         || unsafe { imp::<T>(ptr) }.editor(ConnectionRef(connection)),
     );
     r.unwrap_or_else(|e| {
-        set_error(err, e);
+        // SAFETY: libnm's GError** out-parameter.
+        unsafe { set_error(err, e) };
         std::ptr::null_mut()
     })
 }
@@ -105,7 +99,8 @@ unsafe extern "C" fn import_from_file<T: VpnEditorPluginImpl>(
         },
     );
     r.unwrap_or_else(|e| {
-        set_error(err, e);
+        // SAFETY: libnm's GError** out-parameter.
+        unsafe { set_error(err, e) };
         std::ptr::null_mut()
     })
 }
@@ -126,7 +121,8 @@ unsafe extern "C" fn export_to_file<T: VpnEditorPluginImpl>(
     match r {
         Ok(()) => true.into_glib(),
         Err(e) => {
-            set_error(err, e);
+            // SAFETY: libnm's GError** out-parameter.
+            unsafe { set_error(err, e) };
             false.into_glib()
         }
     }

@@ -117,28 +117,52 @@ impl GreSocket {
     }
 }
 
+/// The iovec and mmsghdr arrays of one recvmmsg/sendmmsg call, one buffer per
+/// message. The messages point into `iov`, so the value must stay where
+/// `point_at` filled it until the call returns.
+struct MsgHeaders {
+    iov: [libc::iovec; BATCH],
+    msgs: [libc::mmsghdr; BATCH],
+}
+
+impl MsgHeaders {
+    fn zeroed() -> Self {
+        // SAFETY: all-zero iovec and mmsghdr values are valid (null pointers, zero lengths).
+        unsafe { std::mem::zeroed() }
+    }
+
+    /// Points message i at buffer i (at most BATCH); returns how many.
+    fn point_at(&mut self, bufs: impl Iterator<Item = (*mut libc::c_void, usize)>) -> usize {
+        let mut n = 0;
+        for (i, (base, len)) in bufs.take(BATCH).enumerate() {
+            self.iov[i].iov_base = base;
+            self.iov[i].iov_len = len;
+            self.msgs[i].msg_hdr.msg_iov = &mut self.iov[i];
+            self.msgs[i].msg_hdr.msg_iovlen = 1;
+            n = i + 1;
+        }
+        n
+    }
+}
+
 /// One recvmmsg call; sets `ranges[i]` to `0..length` of each datagram received.
 fn recv_many(
     s: &Socket,
     bufs: &mut [Vec<u8>],
     ranges: &mut [std::ops::Range<usize>],
 ) -> io::Result<usize> {
-    let n = bufs.len().min(ranges.len()).min(BATCH);
-    // SAFETY: all-zero iovec and mmsghdr values are valid (null pointers, zero lengths).
-    let mut iov: [libc::iovec; BATCH] = unsafe { std::mem::zeroed() };
-    let mut msgs: [libc::mmsghdr; BATCH] = unsafe { std::mem::zeroed() };
-    for i in 0..n {
-        iov[i].iov_base = bufs[i].as_mut_ptr().cast();
-        iov[i].iov_len = bufs[i].len();
-        msgs[i].msg_hdr.msg_iov = &mut iov[i];
-        msgs[i].msg_hdr.msg_iovlen = 1;
-    }
-    // SAFETY: msgs[..n] point at live, exclusively borrowed buffers of the stated
-    // lengths for the duration of the call.
+    let mut h = MsgHeaders::zeroed();
+    let n = h.point_at(
+        bufs.iter_mut()
+            .take(ranges.len())
+            .map(|b| (b.as_mut_ptr().cast(), b.len())),
+    );
+    // SAFETY: the messages point at live, exclusively borrowed buffers of the
+    // stated lengths for the duration of the call.
     let got = unsafe {
         libc::recvmmsg(
             s.as_raw_fd(),
-            msgs.as_mut_ptr(),
+            h.msgs.as_mut_ptr(),
             n as libc::c_uint,
             libc::MSG_DONTWAIT,
             std::ptr::null_mut(),
@@ -147,29 +171,25 @@ fn recv_many(
     if got < 0 {
         return Err(io::Error::last_os_error());
     }
-    for i in 0..got as usize {
-        ranges[i] = 0..msgs[i].msg_len as usize;
+    for (range, msg) in ranges.iter_mut().zip(&h.msgs).take(got as usize) {
+        *range = 0..msg.msg_len as usize;
     }
     Ok(got as usize)
 }
 
 /// One sendmmsg call; returns how many packets the kernel took.
 fn send_many(s: &Socket, bufs: &[Vec<u8>], lens: &[usize]) -> io::Result<usize> {
-    let n = lens.len().min(bufs.len()).min(BATCH);
-    // SAFETY: as in recv_many.
-    let mut iov: [libc::iovec; BATCH] = unsafe { std::mem::zeroed() };
-    let mut msgs: [libc::mmsghdr; BATCH] = unsafe { std::mem::zeroed() };
-    for i in 0..n {
-        iov[i].iov_base = bufs[i].as_ptr() as *mut libc::c_void;
-        iov[i].iov_len = lens[i].min(bufs[i].len());
-        msgs[i].msg_hdr.msg_iov = &mut iov[i];
-        msgs[i].msg_hdr.msg_iovlen = 1;
-    }
+    let mut h = MsgHeaders::zeroed();
+    let n = h.point_at(
+        bufs.iter()
+            .zip(lens)
+            .map(|(b, &l)| (b.as_ptr() as *mut libc::c_void, l.min(b.len()))),
+    );
     // SAFETY: the kernel only reads the buffers, which outlive the call.
     let sent = unsafe {
         libc::sendmmsg(
             s.as_raw_fd(),
-            msgs.as_mut_ptr(),
+            h.msgs.as_mut_ptr(),
             n as libc::c_uint,
             libc::MSG_DONTWAIT,
         )
