@@ -37,7 +37,9 @@ pub fn render(texts: &Texts<'_>, password: Option<&Password>) -> Zeroizing<Strin
     escape(&mut out, texts.description);
     out.push('\n');
     if let Some(p) = password {
-        out.push_str("\n[password]\nValue=");
+        out.push_str("\n[");
+        out.push_str(nm_pptp_settings::keys::PASSWORD);
+        out.push_str("]\nValue=");
         if let Some(v) = &p.value {
             escape(&mut out, v);
         }

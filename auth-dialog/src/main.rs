@@ -23,6 +23,7 @@ use std::time::Duration;
 use clap::Parser;
 use i18n::gettext;
 use input::{Event, Lines};
+use nm_pptp_settings::keys;
 use zeroize::Zeroizing;
 
 /// nm-applet answers `QUIT` at once; the C dialog also gave up after 20 s.
@@ -75,18 +76,20 @@ fn main() -> ExitCode {
     };
     let request = plan::Request {
         flags,
-        sent: details.secrets.get("password").map(|s| s.as_str()),
+        sent: details.secrets.get(keys::PASSWORD).map(|s| s.as_str()),
         allow_interaction: args.allow_interaction,
         // The plugin naming the password again means the last one was refused.
-        reprompt: args.reprompt || args.requested.iter().any(|h| h == "password"),
+        reprompt: args.reprompt || args.requested.iter().any(|h| h == keys::PASSWORD),
     };
-    let password = plan::decide(&request, || match keyring::lookup(&args.uuid, "password") {
-        Ok(p) => Some(p),
-        Err(miss) => {
-            if debug_enabled() {
-                eprintln!("nm-pptp-auth-dialog: no saved password: {miss}");
+    let password = plan::decide(&request, || {
+        match keyring::lookup(&args.uuid, keys::PASSWORD) {
+            Ok(p) => Some(p),
+            Err(miss) => {
+                if debug_enabled() {
+                    eprintln!("nm-pptp-auth-dialog: no saved password: {miss}");
+                }
+                None
             }
-            None
         }
     });
     drop(details);
@@ -141,7 +144,8 @@ fn main() -> ExitCode {
 fn finish_classic(value: Option<Zeroizing<String>>, lines: &mut Lines) -> ExitCode {
     let mut out = Zeroizing::new(String::new());
     if let Some(v) = value {
-        out.push_str("password\n");
+        out.push_str(keys::PASSWORD);
+        out.push('\n');
         out.push_str(&v);
         out.push('\n');
     }

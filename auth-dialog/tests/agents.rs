@@ -26,6 +26,9 @@ fn keyring_with_saved() -> Session {
 
 #[test]
 fn saved_password_is_found_without_asking() {
+    if !common::system_tests("a private session bus and gnome-keyring") {
+        return;
+    }
     let s = keyring_with_saved();
     for f in ["0", "1"] {
         let r = s.run_dialog(&agent_args(&["--external-ui-mode", "-i"]), &flags(f), &[]);
@@ -54,6 +57,9 @@ fn saved_password_is_found_without_asking() {
 
 #[test]
 fn password_sent_by_the_agent_is_used() {
+    if !common::system_tests("a private session bus and gnome-keyring") {
+        return;
+    }
     let s = keyring_with_saved();
     let input = request(&[("password-flags", "0")], &[("password", "from NM")]);
     let r = s.run_dialog(&agent_args(&["--external-ui-mode", "-i"]), &input, &[]);
@@ -63,6 +69,9 @@ fn password_sent_by_the_agent_is_used() {
 
 #[test]
 fn nothing_saved_asks() {
+    if !common::system_tests("a private session bus and gnome-keyring") {
+        return;
+    }
     let mut s = Session::start();
     s.start_keyring();
     s.store("another-connection", "not this one");
@@ -81,6 +90,9 @@ fn nothing_saved_asks() {
 
 #[test]
 fn not_saved_ignores_the_keyring() {
+    if !common::system_tests("a private session bus and gnome-keyring") {
+        return;
+    }
     let s = keyring_with_saved();
     let input = request(&[("password-flags", "2")], &[("password", "stale")]);
     let r = s.run_dialog(&agent_args(&["--external-ui-mode", "-i"]), &input, &[]);
@@ -93,6 +105,9 @@ fn not_saved_ignores_the_keyring() {
 
 #[test]
 fn not_required_has_no_password() {
+    if !common::system_tests("a private session bus and gnome-keyring") {
+        return;
+    }
     let s = keyring_with_saved();
     let r = s.run_dialog(
         &agent_args(&["--external-ui-mode", "-i", "-r"]),
@@ -110,6 +125,9 @@ fn not_required_has_no_password() {
 
 #[test]
 fn reprompt_asks_even_with_a_saved_password() {
+    if !common::system_tests("a private session bus and gnome-keyring") {
+        return;
+    }
     let s = keyring_with_saved();
     let r = s.run_dialog(
         &agent_args(&["--external-ui-mode", "-i", "-r"]),
@@ -141,6 +159,9 @@ fn reprompt_asks_even_with_a_saved_password() {
 
 #[test]
 fn no_secret_service_still_answers() {
+    if !common::system_tests("a private session bus and gnome-keyring") {
+        return;
+    }
     // A bus with nobody owning org.freedesktop.secrets.
     let s = Session::start();
     let r = s.run_dialog(&agent_args(&["--external-ui-mode", "-i"]), &flags("1"), &[]);
@@ -159,6 +180,9 @@ fn no_secret_service_still_answers() {
 
 #[test]
 fn locked_keyring_counts_as_not_found() {
+    if !common::system_tests("a private session bus and gnome-keyring") {
+        return;
+    }
     let s = keyring_with_saved();
     s.lock_keyring();
     let r = s.run_dialog(
@@ -174,6 +198,9 @@ fn locked_keyring_counts_as_not_found() {
 
 #[test]
 fn secrets_stay_out_of_stderr_even_when_debugging() {
+    if !common::system_tests("a private session bus and gnome-keyring") {
+        return;
+    }
     let s = keyring_with_saved();
     let input = request(&[("password-flags", "bogus")], &[("password", "from NM")]);
     let r = s.run_dialog(
@@ -192,6 +219,9 @@ fn secrets_stay_out_of_stderr_even_when_debugging() {
 
 #[test]
 fn bad_command_lines_exit_1_with_a_reason() {
+    if !common::system_tests("a private session bus and gnome-keyring") {
+        return;
+    }
     let s = Session::start();
     let cases: [(&[&str], &str); 3] = [
         (&["-n", "PAL", "-s", SERVICE], "are required"),
@@ -218,6 +248,9 @@ fn bad_command_lines_exit_1_with_a_reason() {
 
 #[test]
 fn bad_input_is_a_clear_error_in_bounded_time() {
+    if !common::system_tests("a private session bus and gnome-keyring") {
+        return;
+    }
     let s = Session::start();
     let args = agent_args(&["--external-ui-mode", "-i"]);
     let huge = format!("DATA_KEY=a\nDATA_VAL={}\nDONE\n", "x".repeat(600 * 1024));

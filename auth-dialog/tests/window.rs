@@ -149,6 +149,9 @@ fn not_saved() -> Vec<u8> {
 
 #[test]
 fn typed_password_is_answered_after_enter() {
+    if !common::system_tests("gnome-keyring and Xvfb") {
+        return;
+    }
     let s = Session::start();
     let d = Display::start();
     let mut dialog = Dialog::start(&s, &d, &agent_args(&["-i"]), &not_saved());
@@ -167,6 +170,9 @@ fn typed_password_is_answered_after_enter() {
 
 #[test]
 fn reprompt_prefills_the_known_password_and_ok_button_submits() {
+    if !common::system_tests("gnome-keyring and Xvfb") {
+        return;
+    }
     let s = Session::start();
     let d = Display::start();
     let input = request(&[("password-flags", "1")], &[("password", "old one")]);
@@ -191,6 +197,9 @@ fn reprompt_prefills_the_known_password_and_ok_button_submits() {
 
 #[test]
 fn escape_cancels_with_nothing_printed() {
+    if !common::system_tests("gnome-keyring and Xvfb") {
+        return;
+    }
     let s = Session::start();
     let d = Display::start();
     let mut dialog = Dialog::start(&s, &d, &agent_args(&["-i"]), &not_saved());
@@ -213,6 +222,9 @@ fn escape_cancels_with_nothing_printed() {
 
 #[test]
 fn agent_cancel_closes_the_window() {
+    if !common::system_tests("gnome-keyring and Xvfb") {
+        return;
+    }
     let s = Session::start();
     let d = Display::start();
     let mut dialog = Dialog::start(&s, &d, &agent_args(&["-i"]), &not_saved());
@@ -225,6 +237,9 @@ fn agent_cancel_closes_the_window() {
 
 #[test]
 fn no_display_is_an_error_not_a_hang() {
+    if !common::system_tests("gnome-keyring and Xvfb") {
+        return;
+    }
     let s = Session::start();
     let r = run(
         Command::new(env!("CARGO_BIN_EXE_nm-pptp-auth-dialog"))

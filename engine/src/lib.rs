@@ -6,7 +6,6 @@ pub mod gre;
 pub mod mppe;
 pub mod ppp;
 pub mod pptp;
-pub mod runtime;
 pub mod secret;
 pub mod session;
 pub mod wire;

@@ -624,6 +624,34 @@ fn server_vanishing_after_up_is_echo_timeout() {
 }
 
 #[test]
+fn echo_failure_count_zero_never_ends_the_link() {
+    // pppd's `lcp-echo-interval 30` without `lcp-echo-failure`: keep-alive only.
+    let mut c = client_cfg("correct horse battery");
+    c.ppp.lcp_echo = Some((Duration::from_secs(30), 0));
+    let mut server = server_cfg();
+    server.ppp.lcp_echo = None;
+    let mut sim = Sim::new(c, server);
+    sim.connect();
+    // GRE is cut, TCP (and its own keep-alive) still works.
+    sim.block = Block::Gre;
+    let start = sim.now;
+    sim.run_until(Duration::from_secs(700), |s| {
+        s.client_down().is_some() || s.now.duration_since(start) >= Duration::from_secs(600)
+    });
+    assert_eq!(sim.client_down(), None);
+    // The same cut with a failure count ends it.
+    let mut c = client_cfg("correct horse battery");
+    c.ppp.lcp_echo = Some((Duration::from_secs(30), 2));
+    let mut sim = Sim::new(c, server_cfg());
+    sim.connect();
+    sim.block = Block::Gre;
+    assert_eq!(
+        sim.wait_down(Duration::from_secs(200)),
+        DownReason::EchoTimeout
+    );
+}
+
+#[test]
 fn close_is_polite_and_bounded() {
     let mut sim = mppe_sim(Strength::Bits128, false);
     sim.connect();

@@ -3,12 +3,13 @@
 //! hands it the connection over D-Bus, and applies the addresses, routes and DNS it
 //! reports. The PPTP engine runs in this process: no pppd, no kernel PPP.
 
-mod plugin;
-
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use tracing::{error, info};
 
+use nm_pptp_service::plugin::{self, PATH};
+use nm_pptp_service::tunnel::RealTunnel;
 use nm_pptp_settings::nm::SERVICE;
 
 struct Args {
@@ -104,7 +105,7 @@ fn main() -> ExitCode {
         .enable_all()
         .build()
         .expect("tokio runtime");
-    match rt.block_on(plugin::serve(&args.bus_name, args.persist)) {
+    match rt.block_on(serve(&args.bus_name, args.persist)) {
         Ok(()) => {
             info!("exiting");
             ExitCode::SUCCESS
@@ -114,4 +115,40 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// Own the bus name, serve the plugin, and return once STOPPED (unless `persist`).
+async fn serve(bus_name: &str, persist: bool) -> zbus::Result<()> {
+    let conn = zbus::connection::Builder::system()?.build().await?;
+    let mut stopped = plugin::serve_on(&conn, Arc::new(RealTunnel)).await?;
+    // The name last: NetworkManager calls as soon as it appears.
+    conn.request_name(bus_name.to_string()).await?;
+    info!(bus_name, path = PATH, "serving");
+    let mut sigterm = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .map_err(|e| zbus::Error::Failure(e.to_string()))?;
+    let mut terminating = false;
+    loop {
+        tokio::select! {
+            s = stopped.recv() => {
+                if s.is_none() || !persist || terminating {
+                    break;
+                }
+            }
+            _ = sigterm.recv() => {
+                terminating = true;
+                if !plugin::stop(&conn).await? {
+                    break;
+                }
+            }
+            _ = tokio::signal::ctrl_c() => {
+                terminating = true;
+                if !plugin::stop(&conn).await? {
+                    break;
+                }
+            }
+        }
+    }
+    // Let the last signals leave before the connection closes.
+    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    Ok(())
 }

@@ -2,6 +2,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::net::Ipv4Addr;
+use std::sync::Arc;
 
 use tokio::sync::{mpsc, oneshot, watch};
 use tracing::{info, warn};
@@ -10,10 +11,14 @@ use zbus::zvariant::{OwnedValue, Value};
 use zbus::{interface, Connection};
 
 use nm_pptp_settings::i18n::{tr, tr_fill};
-use nm_pptp_settings::nm::{flags, NmSettings};
-use pptp_engine::runtime::{self, RuntimeEvent, TunOptions};
+use nm_pptp_settings::keys;
+use nm_pptp_settings::nm::flags;
+use nm_pptp_settings::Connection as PptpConnection;
 use pptp_engine::secret::Password;
 use pptp_engine::session::{DownReason, Event};
+use pptp_runtime::{RuntimeEvent, TunOptions};
+
+use crate::tunnel::TunnelRunner;
 
 pub const PATH: &str = "/org/freedesktop/NetworkManager/VPN/Plugin";
 
@@ -53,7 +58,7 @@ pub enum VpnError {
 type Settings = HashMap<String, HashMap<String, OwnedValue>>;
 
 /// Pull `vpn.data`, `vpn.secrets` and `vpn.user-name` out of a connection dict.
-fn vpn_setting(conn: &Settings) -> Result<NmSettings, VpnError> {
+fn vpn_setting(conn: &Settings) -> Result<PptpConnection, VpnError> {
     let vpn = conn
         .get("vpn")
         .ok_or_else(|| VpnError::BadArguments(tr("the connection has no “vpn” setting")))?;
@@ -81,19 +86,23 @@ fn vpn_setting(conn: &Settings) -> Result<NmSettings, VpnError> {
     let user_name = vpn
         .get("user-name")
         .and_then(|v| String::try_from(v.try_clone().ok()?).ok());
-    NmSettings::parse(&data, &secrets, user_name.as_deref())
-        .map_err(|e| VpnError::BadArguments(e.to_string()))
+    let c = PptpConnection::from_vpn(&data, &secrets, user_name.as_deref())
+        .map_err(|e| VpnError::BadArguments(e.to_string()))?;
+    c.login_name()
+        .map_err(|e| VpnError::BadArguments(e.to_string()))?;
+    Ok(c)
 }
 
 fn secret_password(conn: &Settings) -> Option<Password> {
     let v = conn.get("vpn")?.get("secrets")?.try_clone().ok()?;
     let m = HashMap::<String, String>::try_from(v).ok()?;
-    m.get("password")
+    m.get(keys::PASSWORD)
         .filter(|p| !p.is_empty())
         .map(|p| Password::new(p.clone()))
 }
 
 pub struct Plugin {
+    runner: Arc<dyn TunnelRunner>,
     state: u32,
     stop: Option<watch::Sender<bool>>,
     secrets_waiter: Option<oneshot::Sender<Password>>,
@@ -104,7 +113,7 @@ pub struct Plugin {
 impl Plugin {
     fn start(
         &mut self,
-        settings: NmSettings,
+        settings: PptpConnection,
         interactive: bool,
         emitter: SignalEmitter<'static>,
         conn: Connection,
@@ -135,6 +144,7 @@ impl Plugin {
         let (stop_tx, stop_rx) = watch::channel(false);
         self.stop = Some(stop_tx);
         self.state = state::STARTING;
+        let runner = self.runner.clone();
         tokio::spawn(async move {
             let iface: InterfaceRef<Plugin> = match conn.object_server().interface(PATH).await {
                 Ok(i) => i,
@@ -146,7 +156,7 @@ impl Plugin {
                 let _ = Plugin::secrets_required(
                     &emitter,
                     "A password is required to connect",
-                    vec!["password"],
+                    vec![keys::PASSWORD],
                 )
                 .await;
                 let mut stop = stop_rx.clone();
@@ -163,7 +173,7 @@ impl Plugin {
                     _ = stop.changed() => return finish(&iface, &emitter, None).await,
                 }
             }
-            let reason = run_tunnel(settings, &iface, &emitter, stop_rx).await;
+            let reason = run_tunnel(&*runner, settings, &iface, &emitter, stop_rx).await;
             let code = match &reason {
                 DownReason::Stopped => None,
                 DownReason::AuthFailed(_) => Some(failure::LOGIN_FAILED),
@@ -213,12 +223,13 @@ fn nm_addr(a: Ipv4Addr) -> u32 {
 }
 
 async fn run_tunnel(
-    settings: NmSettings,
+    runner: &dyn TunnelRunner,
+    settings: PptpConnection,
     iface: &InterfaceRef<Plugin>,
     emitter: &SignalEmitter<'_>,
     stop: watch::Receiver<bool>,
 ) -> DownReason {
-    let server = match runtime::resolve(&settings.gateway).await {
+    let server = match runner.resolve(settings.gateway.clone()).await {
         Ok(s) => s,
         Err(e) => {
             return DownReason::PeerUnreachable(tr_fill(
@@ -227,15 +238,25 @@ async fn run_tunnel(
             ))
         }
     };
-    info!(gateway = %settings.gateway, %server, user = %settings.user, "connecting");
-    let cfg = settings.client_config(runtime::os_seed());
+    let cfg = match settings.client_config(pptp_runtime::os_seed()) {
+        Ok(c) => c,
+        Err(e) => return DownReason::NegotiationFailed(e.to_string()),
+    };
+    info!(gateway = %settings.gateway, %server, user = %cfg.user, "connecting");
     let tun = TunOptions {
         ifname: settings.ifname(),
         assign_address: false,
     };
     let (ev_tx, mut ev_rx) = mpsc::unbounded_channel();
-    let engine = tokio::spawn(runtime::run(server, cfg, tun, ev_tx, stop));
-    while let Some(ev) = ev_rx.recv().await {
+    let mut engine = tokio::spawn(runner.run(server, cfg, tun, ev_tx, stop));
+    loop {
+        // Events already queued are reported before the end of the call.
+        let ev = tokio::select! {
+            biased;
+            ev = ev_rx.recv() => ev,
+            r = &mut engine => return r.unwrap_or(DownReason::Stopped),
+        };
+        let Some(ev) = ev else { break };
         match ev {
             RuntimeEvent::TunnelUp { ifname, info } => {
                 let mut config: HashMap<&str, Value<'_>> = HashMap::new();
@@ -310,13 +331,15 @@ impl Plugin {
                 self.state
             )));
         }
-        let waiter = self
-            .secrets_waiter
-            .take()
-            .ok_or_else(|| VpnError::WrongState("no secrets were requested".into()))?;
+        if self.secrets_waiter.is_none() {
+            return Err(VpnError::WrongState("no secrets were requested".into()));
+        }
+        // An answer without a password leaves the request open for a proper one.
         let pw = secret_password(&connection)
             .ok_or_else(|| VpnError::BadArguments(tr("the new secrets hold no password")))?;
-        let _ = waiter.send(pw);
+        if let Some(waiter) = self.secrets_waiter.take() {
+            let _ = waiter.send(pw);
+        }
         Ok(())
     }
 
@@ -419,51 +442,34 @@ impl Plugin {
     async fn failure(emitter: &SignalEmitter<'_>, reason: u32) -> zbus::Result<()>;
 }
 
-/// Own the bus name, serve the plugin, and return once STOPPED (unless `persist`).
-pub async fn serve(bus_name: &str, persist: bool) -> zbus::Result<()> {
-    let (stopped_tx, mut stopped_rx) = mpsc::unbounded_channel();
+/// Serves the plugin object on `conn` (any connection: the system bus, or a
+/// peer-to-peer one in tests). The receiver hears each time the plugin
+/// reaches STOPPED after a connection attempt.
+pub async fn serve_on(
+    conn: &Connection,
+    runner: Arc<dyn TunnelRunner>,
+) -> zbus::Result<mpsc::UnboundedReceiver<()>> {
+    let (stopped_tx, stopped_rx) = mpsc::unbounded_channel();
     let plugin = Plugin {
+        runner,
         state: state::INIT,
         stop: None,
         secrets_waiter: None,
         stopped: stopped_tx,
     };
-    let conn = zbus::connection::Builder::system()?
-        .serve_at(PATH, plugin)?
-        .name(bus_name.to_string())?
-        .build()
-        .await?;
-    info!(bus_name, "serving");
+    conn.object_server().at(PATH, plugin).await?;
+    Ok(stopped_rx)
+}
+
+/// Asks a running connection attempt to stop; false when there is none.
+pub async fn stop(conn: &Connection) -> zbus::Result<bool> {
     let iface: InterfaceRef<Plugin> = conn.object_server().interface(PATH).await?;
-    let mut sigterm = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-        .map_err(|e| zbus::Error::Failure(e.to_string()))?;
-    let mut terminating = false;
-    loop {
-        tokio::select! {
-            s = stopped_rx.recv() => {
-                if s.is_none() || (!persist || terminating) {
-                    break;
-                }
-            }
-            _ = sigterm.recv() => {
-                terminating = true;
-                let p = iface.get().await;
-                match &p.stop {
-                    Some(s) => { let _ = s.send(true); }
-                    None => break,
-                }
-            }
-            _ = tokio::signal::ctrl_c() => {
-                terminating = true;
-                let p = iface.get().await;
-                match &p.stop {
-                    Some(s) => { let _ = s.send(true); }
-                    None => break,
-                }
-            }
+    let p = iface.get().await;
+    Ok(match &p.stop {
+        Some(s) => {
+            let _ = s.send(true);
+            true
         }
-    }
-    // Let the last signals leave before the connection closes.
-    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    Ok(())
+        None => false,
+    })
 }

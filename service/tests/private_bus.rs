@@ -187,6 +187,9 @@ fn error_name(e: &zbus::Error) -> (String, String) {
 
 #[tokio::test(flavor = "current_thread")]
 async fn methods_states_and_bad_arguments() {
+    if !system_tests("root and dbus-daemon") {
+        return;
+    }
     let bus = Bus::start();
     let (mut svc, log) = bus.service(
         "Connection_1",
@@ -415,6 +418,9 @@ mod futures_core_shim {
 
 #[tokio::test(flavor = "current_thread")]
 async fn exits_when_stopped_without_persist() {
+    if !system_tests("root and dbus-daemon") {
+        return;
+    }
     let bus = Bus::start();
     // Asked for syslog on a machine without a journal: logs must still reach stderr.
     let (mut svc, log) = bus.service("Connection_2", &[("NM_VPN_LOG_SYSLOG", "1")], &[]);
@@ -453,6 +459,9 @@ async fn exits_when_stopped_without_persist() {
 
 #[test]
 fn nobody_may_not_own_or_call() {
+    if !system_tests("root and dbus-daemon") {
+        return;
+    }
     let bus = Bus::start();
     let (mut svc, _log) = bus.service("Connection_3", &[], &["--persist"]);
     // Wait for root's service to own its name.
@@ -517,6 +526,9 @@ fn nobody_may_not_own_or_call() {
 
 #[tokio::test(flavor = "current_thread")]
 async fn interactive_connect_asks_for_the_password() {
+    if !system_tests("root and dbus-daemon") {
+        return;
+    }
     let bus = Bus::start();
     let (mut svc, log) = bus.service("Connection_4", &[("NM_VPN_LOG_LEVEL", "7")], &["--persist"]);
     let conn = bus.client().await;
@@ -583,6 +595,9 @@ async fn interactive_connect_asks_for_the_password() {
 
 #[tokio::test(flavor = "current_thread")]
 async fn sigterm_while_waiting_for_a_password_stops_and_exits() {
+    if !system_tests("root and dbus-daemon") {
+        return;
+    }
     let bus = Bus::start();
     let (mut svc, _log) = bus.service("Connection_5", &[], &["--persist"]);
     let conn = bus.client().await;
@@ -623,4 +638,15 @@ async fn sigterm_while_waiting_for_a_password_stops_and_exits() {
         assert!(Instant::now() < deadline, "still running 5 s after SIGTERM");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+}
+
+/// Tests that need root, a bus daemon, gnome-keyring or a display run only with
+/// NM_PPTP_SYSTEM_TESTS=1 (README's test command sets it), so that `cargo test`
+/// passes for any contributor; without it they say so and pass.
+fn system_tests(needs: &str) -> bool {
+    if std::env::var_os("NM_PPTP_SYSTEM_TESTS").is_some_and(|v| v == "1") {
+        return true;
+    }
+    eprintln!("skipped: needs {needs}; set NM_PPTP_SYSTEM_TESTS=1 to run it");
+    false
 }

@@ -1,7 +1,13 @@
-//! Settings for a PPTP connection: the pppd peers-file format users already have,
-//! and its mapping onto the engine's configuration.
+//! A PPTP connection, defined once: the key table, the typed connection, its
+//! NetworkManager `vpn.data`/`vpn.secrets` form, the pppd peers files users
+//! already have, and the engine configuration it becomes. No GTK, no D-Bus, no
+//! runtime.
 
+pub mod connection;
 pub mod i18n;
+pub mod keys;
 pub mod nm;
 pub mod peers;
 pub mod words;
+
+pub use connection::{Connection, MppeStrength};

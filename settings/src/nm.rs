@@ -1,16 +1,13 @@
-//! NetworkManager's `vpn.data` and `vpn.secrets` for PPTP: the one table of keys,
-//! with the meaning NetworkManager-pptp gives them, validated strictly. Every error
-//! names the key and the value that was wrong.
+//! NetworkManager's `vpn.data` and `vpn.secrets` for PPTP, read into a
+//! [`Connection`] strictly (every error names the key and the value that was
+//! wrong) and written back from one, through the key table.
 
 use std::collections::BTreeMap;
-use std::time::Duration;
 
-use pptp_engine::ppp::ccp::MppePolicy;
-use pptp_engine::ppp::lcp::AuthPolicy;
-use pptp_engine::secret::Password;
-use pptp_engine::session::ClientConfig;
+use zeroize::Zeroizing;
 
-use crate::peers::{Mppe, Refuse};
+use crate::connection::Connection;
+use crate::keys::{self, Invalid, Value, KEYS};
 
 /// The D-Bus service name NetworkManager-pptp uses; connections name it in vpn.service-type.
 pub const SERVICE: &str = "org.freedesktop.NetworkManager.pptp";
@@ -22,43 +19,6 @@ pub mod flags {
     pub const NOT_SAVED: u32 = 2;
     pub const NOT_REQUIRED: u32 = 4;
 }
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Kind {
-    Text,
-    Bool,
-    /// An unsigned number in this inclusive range.
-    Number(u64, u64),
-    Gateway,
-    /// Accepted and ignored (NetworkManager itself may put it there).
-    Ignored,
-}
-
-/// Every key NetworkManager-pptp accepts, plus `mtu`.
-const KEYS: &[(&str, Kind)] = &[
-    ("gateway", Kind::Gateway),
-    ("user", Kind::Text),
-    ("domain", Kind::Text),
-    ("password-flags", Kind::Number(0, 7)),
-    ("refuse-eap", Kind::Bool),
-    ("refuse-pap", Kind::Bool),
-    ("refuse-chap", Kind::Bool),
-    ("refuse-mschap", Kind::Bool),
-    ("refuse-mschapv2", Kind::Bool),
-    ("require-mppe", Kind::Bool),
-    ("require-mppe-40", Kind::Bool),
-    ("require-mppe-128", Kind::Bool),
-    ("mppe-stateful", Kind::Bool),
-    // Compression is never negotiated, so these only confirm what happens anyway.
-    ("nobsdcomp", Kind::Bool),
-    ("nodeflate", Kind::Bool),
-    ("no-vj-comp", Kind::Bool),
-    ("lcp-echo-failure", Kind::Number(0, 1000)),
-    ("lcp-echo-interval", Kind::Number(0, 3600)),
-    ("unit", Kind::Number(0, 65535)),
-    ("mtu", Kind::Number(576, 1500)),
-    ("name", Kind::Ignored),
-];
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SettingsError {
@@ -80,6 +40,8 @@ pub enum SettingsError {
     NoGateway,
     NoUser,
     UnknownSecret(String),
+    /// MPPE is required but both MS-CHAP methods are refused.
+    MppeNeedsMsChap,
 }
 
 impl std::error::Error for SettingsError {}
@@ -87,7 +49,7 @@ impl std::error::Error for SettingsError {}
 /// In the user's language: the editor shows these, and the service returns them.
 impl std::fmt::Display for SettingsError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        use crate::i18n::{tr, tr_fill};
+        use crate::i18n::tr_fill;
         let s = match self {
             SettingsError::UnknownKey { key, value } => tr_fill(
                 "property “{key}” invalid or not supported (value “{value}”)",
@@ -107,187 +69,186 @@ impl std::fmt::Display for SettingsError {
                 &[("key", key), ("value", value), ("min", min), ("max", max)],
             ),
             SettingsError::BadGateway(g) => tr_fill(
-                "invalid gateway “{gateway}”: only letters, digits, dots and hyphens are allowed",
-                &[("gateway", g)],
+                "invalid gateway “{host}”: only letters, digits, dots and hyphens are allowed",
+                &[("host", g)],
             ),
-            SettingsError::NoGateway => tr("missing required option “gateway”"),
-            SettingsError::NoUser => tr("missing user name: set “user” or vpn.user-name"),
+            SettingsError::NoGateway => tr_fill(
+                "missing required option “{key}”",
+                &[("key", &keys::GATEWAY)],
+            ),
+            SettingsError::NoUser => tr_fill(
+                "missing user name: set “{key}” or vpn.user-name",
+                &[("key", &keys::USER)],
+            ),
             SettingsError::UnknownSecret(k) => tr_fill("unknown secret “{key}”", &[("key", k)]),
+            SettingsError::MppeNeedsMsChap => tr_fill(
+                "“{mppe}” needs MS-CHAP: set “{mschap}” or “{mschapv2}” to no",
+                &[
+                    ("mppe", &keys::REQUIRE_MPPE),
+                    ("mschap", &keys::REFUSE_MSCHAP),
+                    ("mschapv2", &keys::REFUSE_MSCHAPV2),
+                ],
+            ),
         };
         f.write_str(&s)
     }
 }
 
-/// A validated PPTP connection.
-#[derive(Debug, Clone)]
-pub struct NmSettings {
-    pub gateway: String,
-    /// The user name as sent: `DOMAIN\user` when a domain is set.
-    pub user: String,
-    pub password: Option<Password>,
-    pub password_flags: u32,
-    pub auth: AuthPolicy,
-    pub mppe: MppePolicy,
-    pub lcp_echo: Option<(Duration, u32)>,
-    pub mtu: Option<u16>,
-    pub unit: Option<u32>,
+impl SettingsError {
+    fn invalid(key: &str, value: &str, why: Invalid) -> Self {
+        let (key, value) = (key.to_string(), value.to_string());
+        match why {
+            Invalid::NotBool => SettingsError::NotBool { key, value },
+            Invalid::BadNumber { min, max } => SettingsError::BadNumber {
+                key,
+                value,
+                min,
+                max,
+            },
+            Invalid::BadGateway => SettingsError::BadGateway(value),
+        }
+    }
+
+    /// The key the error is about, when it is about one.
+    pub fn key(&self) -> Option<&str> {
+        match self {
+            SettingsError::UnknownKey { key, .. }
+            | SettingsError::NotBool { key, .. }
+            | SettingsError::BadNumber { key, .. } => Some(key),
+            SettingsError::UnknownSecret(key) => Some(key),
+            SettingsError::BadGateway(_) | SettingsError::NoGateway => Some(keys::GATEWAY),
+            SettingsError::NoUser => Some(keys::USER),
+            SettingsError::MppeNeedsMsChap => Some(keys::REQUIRE_MPPE),
+        }
+    }
 }
 
-fn validate_gateway(v: &str) -> bool {
-    !v.is_empty()
-        && v.len() <= 253
-        && v.chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '-')
+/// A connection's `vpn.data` and `vpn.secrets`.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct VpnData {
+    pub data: BTreeMap<String, String>,
+    pub secrets: BTreeMap<String, Zeroizing<String>>,
 }
 
-fn parse_number(key: &str, value: &str, min: u64, max: u64) -> Result<u64, SettingsError> {
-    value
-        .parse::<u64>()
-        .ok()
-        .filter(|n| (min..=max).contains(n) && value.bytes().all(|b| b.is_ascii_digit()))
-        .ok_or_else(|| SettingsError::BadNumber {
-            key: key.to_string(),
-            value: value.to_string(),
-            min,
-            max,
-        })
+/// Secrets by name only.
+impl std::fmt::Debug for VpnData {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("VpnData")
+            .field("data", &self.data)
+            .field("secrets", &self.secrets.keys().collect::<Vec<_>>())
+            .finish()
+    }
 }
 
 /// `password-flags` alone, for callers (the auth dialog) that must not reject a
 /// connection over keys that are not theirs to judge. Absent means NONE.
 pub fn password_flags(data: &BTreeMap<String, String>) -> Result<u32, SettingsError> {
-    match data.get("password-flags") {
+    let key = keys::by_name(keys::PASSWORD_FLAGS).expect("in the table");
+    match data.get(key.name) {
         None => Ok(flags::NONE),
-        Some(v) => parse_number("password-flags", v, 0, 7).map(|n| n as u32),
+        Some(v) => match key.kind.parse(v) {
+            Ok(Value::Number(Some(n))) => Ok(n as u32),
+            Ok(_) => Ok(flags::NONE),
+            Err(why) => Err(SettingsError::invalid(key.name, v, why)),
+        },
     }
 }
 
-impl NmSettings {
-    /// Validate `vpn.data` and `vpn.secrets`. `user_name` is `vpn.user-name`.
-    pub fn parse(
+/// Reads every key it can; each problem is reported and leaves the default.
+fn read(
+    data: &BTreeMap<String, String>,
+    secrets: &BTreeMap<String, impl AsRef<str>>,
+    user_name: Option<&str>,
+    problems: &mut Vec<SettingsError>,
+) -> Connection {
+    let mut c = Connection::default();
+    for (name, value) in data {
+        match keys::by_name(name).filter(|k| !k.is_secret()) {
+            None => problems.push(SettingsError::UnknownKey {
+                key: name.clone(),
+                value: value.clone(),
+            }),
+            Some(k) => match k.kind.parse(value) {
+                Ok(v) => k.set(&mut c, v),
+                Err(why) => problems.push(SettingsError::invalid(name, value, why)),
+            },
+        }
+    }
+    for (name, value) in secrets {
+        match keys::by_name(name).filter(|k| k.is_secret()) {
+            None => problems.push(SettingsError::UnknownSecret(name.clone())),
+            Some(k) => {
+                let v = k.kind.parse(value.as_ref()).unwrap_or(Value::Secret(None));
+                k.set(&mut c, v)
+            }
+        }
+    }
+    if c.user.is_empty() {
+        c.user = user_name.unwrap_or("").to_string();
+    }
+    c
+}
+
+impl Connection {
+    /// Strictly: the first unknown key, bad value, unknown secret, missing or
+    /// bad gateway, or impossible combination is an error. `user_name` is
+    /// `vpn.user-name`, used when `user` is empty.
+    pub fn from_vpn(
         data: &BTreeMap<String, String>,
-        secrets: &BTreeMap<String, String>,
+        secrets: &BTreeMap<String, impl AsRef<str>>,
         user_name: Option<&str>,
-    ) -> Result<Self, SettingsError> {
-        let mut bools: BTreeMap<&str, bool> = BTreeMap::new();
-        let mut numbers: BTreeMap<&str, u64> = BTreeMap::new();
-        for (key, value) in data {
-            let Some((name, kind)) = KEYS.iter().find(|(k, _)| k == key) else {
-                return Err(SettingsError::UnknownKey {
-                    key: key.clone(),
-                    value: value.clone(),
-                });
-            };
-            match kind {
-                Kind::Bool => match value.as_str() {
-                    "yes" => drop(bools.insert(name, true)),
-                    "no" => drop(bools.insert(name, false)),
-                    _ => {
-                        return Err(SettingsError::NotBool {
-                            key: key.clone(),
-                            value: value.clone(),
-                        })
-                    }
-                },
-                Kind::Number(min, max) => {
-                    numbers.insert(name, parse_number(key, value, *min, *max)?);
+    ) -> Result<Connection, SettingsError> {
+        let mut problems = Vec::new();
+        let c = read(data, secrets, user_name, &mut problems);
+        if let Some(p) = problems.into_iter().next() {
+            return Err(p);
+        }
+        c.validate()?;
+        Ok(c)
+    }
+
+    /// What an editor opens: everything readable, and what was not.
+    pub fn from_vpn_lenient(
+        data: &BTreeMap<String, String>,
+        secrets: &BTreeMap<String, impl AsRef<str>>,
+        user_name: Option<&str>,
+    ) -> (Connection, Vec<SettingsError>) {
+        let mut problems = Vec::new();
+        let c = read(data, secrets, user_name, &mut problems);
+        (c, problems)
+    }
+
+    /// `vpn.data` and `vpn.secrets`: only what differs from the defaults.
+    pub fn to_vpn(&self) -> VpnData {
+        let mut out = VpnData::default();
+        for k in KEYS {
+            if k.is_secret() {
+                if let Value::Secret(Some(p)) = k.get(self) {
+                    out.secrets
+                        .insert(k.name.to_string(), Zeroizing::new(p.expose().to_string()));
                 }
-                Kind::Gateway if !validate_gateway(value) => {
-                    return Err(SettingsError::BadGateway(value.clone()))
-                }
-                Kind::Gateway | Kind::Text | Kind::Ignored => {}
+            } else if let Some(v) = k.format(self) {
+                out.data.insert(k.name.to_string(), v);
             }
         }
-        for key in secrets.keys() {
-            if key != "password" {
-                return Err(SettingsError::UnknownSecret(key.clone()));
-            }
-        }
-        let gateway = data
-            .get("gateway")
-            .cloned()
-            .ok_or(SettingsError::NoGateway)?;
-        let user = data
-            .get("user")
-            .filter(|u| !u.is_empty())
-            .map(String::as_str)
-            .or(user_name.filter(|u| !u.is_empty()))
-            .ok_or(SettingsError::NoUser)?;
-        let user = match data.get("domain").filter(|d| !d.is_empty()) {
-            Some(d) => format!("{d}\\{user}"),
-            None => user.to_string(),
-        };
-        let b = |k: &str| bools.get(k).copied().unwrap_or(false);
-        let mppe = Mppe {
-            require: b("require-mppe"),
-            require_40: b("require-mppe-40"),
-            require_128: b("require-mppe-128"),
-            stateful: b("mppe-stateful"),
-            ..Mppe::default()
-        }
-        .policy();
-        let auth = Refuse {
-            pap: b("refuse-pap"),
-            chap: b("refuse-chap"),
-            mschap: b("refuse-mschap"),
-            mschapv2: b("refuse-mschapv2"),
-            eap: b("refuse-eap"),
-        }
-        .policy(mppe.required);
-        // As NetworkManager-pptp: echo is off unless both are set and non-zero.
-        let lcp_echo = match (
-            numbers.get("lcp-echo-interval"),
-            numbers.get("lcp-echo-failure"),
-        ) {
-            (Some(&i), Some(&f)) if i > 0 && f > 0 => Some((Duration::from_secs(i), f as u32)),
-            _ => None,
-        };
-        Ok(NmSettings {
-            gateway,
-            user,
-            password: secrets
-                .get("password")
-                .filter(|p| !p.is_empty())
-                .map(|p| Password::new(p.clone())),
-            password_flags: numbers.get("password-flags").copied().unwrap_or(0) as u32,
-            auth,
-            mppe,
-            lcp_echo,
-            mtu: numbers.get("mtu").map(|m| *m as u16),
-            unit: numbers.get("unit").map(|u| *u as u32),
-        })
-    }
-
-    /// What NeedSecrets answers: whether a password must come from an agent.
-    pub fn needs_password(&self) -> bool {
-        self.password_flags & flags::NOT_REQUIRED == 0 && self.password.is_none()
-    }
-
-    /// The engine configuration. Without a password (NOT_REQUIRED), an empty one is sent.
-    pub fn client_config(&self, seed: [u8; 32]) -> ClientConfig {
-        let pw = self.password.clone().unwrap_or_else(|| Password::new(""));
-        let mut c = ClientConfig::new(self.user.clone(), pw, seed);
-        c.auth = self.auth;
-        c.mppe = self.mppe;
-        c.ppp.lcp_echo = self.lcp_echo;
-        c.ppp.mtu = self.mtu;
-        c
-    }
-
-    /// The tunnel device name: `unit N` made pppd use pppN; we keep that promise.
-    pub fn ifname(&self) -> Option<String> {
-        self.unit.map(|u| format!("ppp{u}"))
+        out
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::connection::MppeStrength;
+    use std::time::Duration;
 
     fn map(kv: &[(&str, &str)]) -> BTreeMap<String, String> {
         kv.iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect()
+    }
+
+    fn parse(data: &[(&str, &str)]) -> Result<Connection, SettingsError> {
+        Connection::from_vpn(&map(data), &map(&[]), None)
     }
 
     #[test]
@@ -303,36 +264,52 @@ mod tests {
             ("password-flags", "1"),
             ("name", "x"),
         ]);
-        let s = NmSettings::parse(&d, &map(&[("password", "pw")]), None).unwrap();
-        assert_eq!(s.user, "CORP\\alice");
-        assert!(s.mppe.required && s.mppe.allow_128 && !s.mppe.allow_40);
-        assert!(!s.auth.pap && !s.auth.chap && s.auth.mschap && s.auth.mschapv2);
-        assert_eq!(s.lcp_echo, Some((Duration::from_secs(30), 5)));
+        let s = Connection::from_vpn(&d, &map(&[("password", "pw")]), None).unwrap();
+        assert_eq!(s.login_name().unwrap(), "CORP\\alice");
+        let m = s.mppe_policy();
+        assert!(m.required && m.allow_128 && !m.allow_40);
+        let a = s.auth_policy();
+        assert!(!a.pap && !a.chap && a.mschap && a.mschapv2);
+        assert_eq!(s.lcp_echo(), Some((Duration::from_secs(30), 5)));
         assert!(!s.needs_password());
-        assert_eq!(s.client_config([0; 32]).user, "CORP\\alice");
+        assert_eq!(s.client_config([0; 32]).unwrap().user, "CORP\\alice");
+        // Written back: the same keys, less the one NetworkManager may add.
+        let back = s.to_vpn();
+        let mut want = d.clone();
+        want.remove("name");
+        assert_eq!(back.data, want);
+        assert_eq!(back.secrets["password"].as_str(), "pw");
     }
 
     #[test]
     fn user_falls_back_and_defaults_match_the_c_plugin() {
-        let s = NmSettings::parse(
-            &map(&[("gateway", "198.18.0.2")]),
-            &BTreeMap::new(),
+        let s = Connection::from_vpn(&map(&[("gateway", "198.18.0.2")]), &map(&[]), Some("bob"))
+            .unwrap();
+        assert_eq!(s.login_name().unwrap(), "bob");
+        // An empty `user` falls back too.
+        let s = Connection::from_vpn(
+            &map(&[("gateway", "g"), ("user", "")]),
+            &map(&[]),
             Some("bob"),
         )
         .unwrap();
-        assert_eq!(s.user, "bob");
+        assert_eq!(s.login_name().unwrap(), "bob");
         // No MPPE key: allowed, not required, as pppd does without options.
-        assert!(!s.mppe.required && s.mppe.allow_40 && s.mppe.allow_128);
-        assert_eq!(s.lcp_echo, None);
+        let m = s.mppe_policy();
+        assert!(!m.required && m.allow_40 && m.allow_128);
+        assert_eq!(s.lcp_echo(), None);
         assert!(s.needs_password());
-        let s = NmSettings::parse(
-            &map(&[("gateway", "g"), ("user", "u"), ("password-flags", "4")]),
-            &BTreeMap::new(),
-            None,
-        )
-        .unwrap();
+        let s = parse(&[("gateway", "g"), ("user", "u"), ("password-flags", "4")]).unwrap();
         assert!(!s.needs_password());
         assert_eq!(s.ifname(), None);
+        // Without any user, the engine configuration cannot be made.
+        assert_eq!(
+            parse(&[("gateway", "g")])
+                .unwrap()
+                .client_config([0; 32])
+                .unwrap_err(),
+            SettingsError::NoUser
+        );
     }
 
     #[test]
@@ -352,15 +329,15 @@ mod tests {
             ),
             (
                 &[("gateway", "g"), ("lcp-echo-interval", "abc")],
-                "invalid number for “lcp-echo-interval”: “abc” (expected 0 to 3600)",
+                "invalid number for “lcp-echo-interval”: “abc” (expected 0 to 86400)",
             ),
             (
                 &[("gateway", "g"), ("lcp-echo-failure", "-1")],
                 "invalid number for “lcp-echo-failure”: “-1” (expected 0 to 1000)",
             ),
             (
-                &[("gateway", "g"), ("unit", "70000")],
-                "invalid number for “unit”: “70000” (expected 0 to 65535)",
+                &[("gateway", "g"), ("unit", "4294967296")],
+                "invalid number for “unit”: “4294967296” (expected 0 to 4294967295)",
             ),
             (
                 &[("gateway", "g"), ("mtu", "100")],
@@ -375,6 +352,10 @@ mod tests {
                 "invalid number for “password-flags”: “9” (expected 0 to 7)",
             ),
             (
+                &[("gateway", "g"), ("password", "x")],
+                "property “password” invalid or not supported (value “x”)",
+            ),
+            (
                 &[("gateway", "bad_host;rm")],
                 "invalid gateway “bad_host;rm”: only letters, digits, dots and hyphens are allowed",
             ),
@@ -384,39 +365,75 @@ mod tests {
             ),
             (&[("user", "u")], "missing required option “gateway”"),
             (
-                &[("gateway", "g")],
-                "missing user name: set “user” or vpn.user-name",
+                &[
+                    ("gateway", "g"),
+                    ("require-mppe", "yes"),
+                    ("refuse-mschap", "yes"),
+                    ("refuse-mschapv2", "yes"),
+                ],
+                "“require-mppe” needs MS-CHAP: set “refuse-mschap” or “refuse-mschapv2” to no",
             ),
         ];
         for (data, msg) in cases {
-            let e = NmSettings::parse(&map(data), &BTreeMap::new(), None).unwrap_err();
+            let e = parse(data).unwrap_err();
             assert_eq!(&e.to_string(), msg);
         }
-        let e = NmSettings::parse(
+        let e = Connection::from_vpn(
             &map(&[("gateway", "g"), ("user", "u")]),
             &map(&[("pin", "1")]),
             None,
         )
         .unwrap_err();
         assert_eq!(e.to_string(), "unknown secret “pin”");
+        assert_eq!(
+            SettingsError::NoUser.to_string(),
+            "missing user name: set “user” or vpn.user-name"
+        );
+    }
+
+    #[test]
+    fn pppd_ranges_are_accepted() {
+        // An import of `lcp-echo-interval 7200` must be a valid connection.
+        let c = parse(&[("gateway", "g"), ("lcp-echo-interval", "7200")]).unwrap();
+        assert_eq!(c.lcp_echo(), Some((Duration::from_secs(7200), 0)));
+    }
+
+    #[test]
+    fn lenient_reading_keeps_what_it_can() {
+        let (c, problems) = Connection::from_vpn_lenient(
+            &map(&[
+                ("gateway", "g"),
+                ("mtu", "9"),
+                ("x", "y"),
+                ("require-mppe-40", "yes"),
+            ]),
+            &map(&[]),
+            None,
+        );
+        assert_eq!(c.gateway, "g");
+        assert_eq!(c.mtu, None);
+        assert_eq!(c.mppe_requirement(), Some(MppeStrength::Only40));
+        let keys: Vec<_> = problems.iter().filter_map(|p| p.key()).collect();
+        assert_eq!(keys, ["mtu", "x"]);
     }
 
     #[test]
     fn errors_never_contain_the_password() {
-        let e = NmSettings::parse(
+        let e = Connection::from_vpn(
             &map(&[("gateway", "g"), ("user", "u"), ("x", "y")]),
             &map(&[("password", "hunter2")]),
             None,
         )
         .unwrap_err();
         assert!(!e.to_string().contains("hunter2"));
-        let s = NmSettings::parse(
+        let s = Connection::from_vpn(
             &map(&[("gateway", "g"), ("user", "u")]),
             &map(&[("password", "hunter2")]),
             None,
         )
         .unwrap();
         assert!(!format!("{s:?}").contains("hunter2"));
+        assert!(!format!("{:?}", s.to_vpn()).contains("hunter2"));
     }
 
     #[test]

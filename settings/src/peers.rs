@@ -2,15 +2,16 @@
 //! with `pty "pptp SERVER --nolaunchpppd"`, `name`, `remotename`, `file`
 //! includes such as `/etc/ppp/options.pptp`, and passwords in `chap-secrets`.
 
+use std::fmt::Write;
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
-use pptp_engine::ppp::ccp::MppePolicy;
-use pptp_engine::ppp::lcp::AuthPolicy;
 use pptp_engine::secret::Password;
 use thiserror::Error;
 
+use crate::connection::Connection;
+use crate::keys::{self, Kind, Pppd, Value, KEYS};
+use crate::nm::SettingsError;
 use crate::words::{self, Word};
 
 /// Larger files are not configuration.
@@ -46,48 +47,17 @@ pub enum PeersError {
     NoServer(PathBuf),
 }
 
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Refuse {
-    pub pap: bool,
-    pub chap: bool,
-    pub mschap: bool,
-    pub mschapv2: bool,
-    pub eap: bool,
-}
-
-/// The MPPE options, in both the pppd 2.4 spellings and the older SourceForge
-/// patch's (`mppe-40`, `mppe-128`, `mppe-stateless`).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Mppe {
-    pub require: bool,
-    pub require_40: bool,
-    pub require_128: bool,
-    pub stateful: bool,
-    pub sf_40: bool,
-    pub sf_128: bool,
-    pub sf_stateless: bool,
-    pub nomppe: bool,
-}
-
-/// Everything a peers file (with its includes) says that matters to us.
+/// Everything a peers file (with its includes) says that matters to us: a
+/// connection, and what only pppd's own scripts and routing used.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct PeerOptions {
-    pub server: Option<String>,
-    pub user: Option<String>,
+pub struct PeersFile {
+    pub connection: Connection,
     pub remotename: Option<String>,
     pub ipparam: Option<String>,
-    pub unit: Option<u32>,
-    pub refuse: Refuse,
-    pub mppe: Mppe,
-    pub lcp_echo_interval: Option<u32>,
-    pub lcp_echo_failure: Option<u32>,
-    pub mtu: Option<u16>,
-    pub mru: Option<u16>,
     pub defaultroute: bool,
     pub usepeerdns: bool,
-    pub nobsdcomp: bool,
-    pub nodeflate: bool,
-    pub novj: bool,
+    /// `nomppe`: read as "MPPE not required" (no key refuses MPPE outright).
+    pub nomppe: bool,
     /// Options we read but cannot honour, each named once, in order of appearance.
     pub unsupported: Vec<String>,
     /// The files read, the peers file first.
@@ -164,68 +134,18 @@ const UNSUPPORTED_WITH_VALUE: &[&str] = &[
     "endpoint",
 ];
 
-impl Mppe {
-    /// The MPPE policy, as pppd 2.4.9 reads its options (and the SourceForge
-    /// patch's, which enable MPPE). Without any MPPE option, pppd neither requires
-    /// nor refuses it: both strengths are allowed.
-    pub fn policy(&self) -> MppePolicy {
-        if self.nomppe {
-            return MppePolicy::off();
-        }
-        let explicit_strength = self.require_40 || self.require_128 || self.sf_40 || self.sf_128;
-        MppePolicy {
-            allow_40: self.require_40 || self.sf_40 || !explicit_strength,
-            allow_56: false,
-            allow_128: self.require_128 || self.sf_128 || !explicit_strength,
-            stateful: self.stateful && !self.sf_stateless,
-            request_stateful: false,
-            // The SourceForge patch's options turned MPPE on: an unencrypted
-            // fallback would surprise whoever wrote them.
-            required: self.require
-                || self.require_40
-                || self.require_128
-                || self.sf_40
-                || self.sf_128,
-        }
-    }
-}
-
-impl Refuse {
-    /// The methods allowed. MPPE needs MS-CHAP keys, so an MPPE requirement refuses
-    /// PAP and CHAP-MD5 too (the C plugin's editor enforces the same rule).
-    pub fn policy(&self, mppe_required: bool) -> AuthPolicy {
-        AuthPolicy {
-            pap: !self.pap && !mppe_required,
-            chap: !self.chap && !mppe_required,
-            mschap: !self.mschap,
-            mschapv2: !self.mschapv2,
-        }
-    }
-}
-
-impl PeerOptions {
-    pub fn auth_policy(&self) -> AuthPolicy {
-        self.refuse.policy(self.mppe_policy().required)
-    }
-
-    pub fn mppe_policy(&self) -> MppePolicy {
-        self.mppe.policy()
-    }
-
-    /// LCP echo as configured: pppd's default is off (interval 0).
-    pub fn lcp_echo(&self) -> Option<(Duration, u32)> {
-        match self.lcp_echo_interval {
-            Some(i) if i > 0 => Some((
-                Duration::from_secs(i as u64),
-                self.lcp_echo_failure.unwrap_or(0).max(1),
-            )),
-            _ => None,
-        }
-    }
-
+impl PeersFile {
     fn note_unsupported(&mut self, name: &str) {
         if !self.unsupported.iter().any(|u| u == name) {
             self.unsupported.push(name.to_string());
+        }
+    }
+
+    /// The password for this peer from `PPP_DIR/chap-secrets`.
+    pub fn chap_secret(&self, ppp_dir: &Path) -> Result<Option<Password>, PeersError> {
+        match self.connection.login_name() {
+            Ok(name) => chap_secret(ppp_dir, &name, self.remotename.as_deref()),
+            Err(_) => Ok(None),
         }
     }
 }
@@ -271,20 +191,22 @@ pub fn peer_path(peer: &str, ppp_dir: &Path) -> PathBuf {
 }
 
 /// Read a peers file and everything it includes.
-pub fn load(peer: &str, ppp_dir: &Path) -> Result<PeerOptions, PeersError> {
+pub fn load(peer: &str, ppp_dir: &Path) -> Result<PeersFile, PeersError> {
     let path = peer_path(peer, ppp_dir);
-    let mut opts = PeerOptions::default();
+    let mut opts = PeersFile::default();
     read_file(&path, ppp_dir, &mut opts, 0)?;
-    if opts.server.is_none() {
+    if opts.connection.gateway.is_empty() {
         return Err(PeersError::NoServer(path));
     }
+    // A later `require-mppe` overrides `nomppe`, as in pppd.
+    opts.nomppe &= opts.connection.mppe_requirement().is_none();
     Ok(opts)
 }
 
 fn read_file(
     path: &Path,
     ppp_dir: &Path,
-    opts: &mut PeerOptions,
+    opts: &mut PeersFile,
     depth: usize,
 ) -> Result<(), PeersError> {
     if depth >= MAX_INCLUDE_DEPTH {
@@ -302,35 +224,34 @@ fn read_file(
                 option: opt.to_string(),
             })
         };
-        let number = |v: &Word, opt: &str, min: u64, max: u64| -> Result<u64, PeersError> {
-            v.text
-                .parse::<u64>()
-                .ok()
-                .filter(|n| (min..=max).contains(n))
-                .ok_or_else(|| PeersError::BadValue {
-                    file: path.to_path_buf(),
-                    line: v.line,
-                    option: opt.to_string(),
-                    value: v.text.clone(),
-                })
+        let bad = |v: &Word, opt: &str| PeersError::BadValue {
+            file: path.to_path_buf(),
+            line: v.line,
+            option: opt.to_string(),
+            value: v.text.clone(),
         };
         let o = w.text.as_str();
+        if let Some((key, flag)) = keys::by_pppd_option(o) {
+            let v = match flag {
+                Some(on) => Value::Bool(on),
+                None => {
+                    let v = value(o)?;
+                    key.kind.parse(&v.text).map_err(|_| bad(&v, o))?
+                }
+            };
+            key.set(&mut opts.connection, v);
+            continue;
+        }
         match o {
-            "name" | "user" => opts.user = Some(value(o)?.text),
+            "name" | "user" => opts.connection.set_login_name(&value(o)?.text),
             "remotename" => opts.remotename = Some(value(o)?.text),
             "ipparam" => opts.ipparam = Some(value(o)?.text),
-            "unit" => opts.unit = Some(number(&value(o)?, o, 0, u32::MAX as u64)? as u32),
             "pty" => {
                 let v = value(o)?;
                 let mut parts = v.text.split_whitespace();
                 let prog = parts.next().unwrap_or("");
                 if !prog.ends_with("pptp") {
-                    return Err(PeersError::BadValue {
-                        file: path.to_path_buf(),
-                        line: v.line,
-                        option: "pty".into(),
-                        value: v.text.clone(),
-                    });
+                    return Err(bad(&v, "pty"));
                 }
                 let mut server = None;
                 for p in parts {
@@ -342,7 +263,12 @@ fn read_file(
                         server = Some(p.to_string());
                     }
                 }
-                opts.server = server;
+                if let Some(server) = server {
+                    if Kind::Gateway.parse(&server).is_err() {
+                        return Err(bad(&v, "pty"));
+                    }
+                    opts.connection.gateway = server;
+                }
             }
             "file" => {
                 let v = value(o)?;
@@ -356,32 +282,10 @@ fn read_file(
                 };
                 read_file(&inc, ppp_dir, opts, depth + 1)?;
             }
-            "require-mppe" => opts.mppe.require = true,
-            "require-mppe-40" => opts.mppe.require_40 = true,
-            "require-mppe-128" => opts.mppe.require_128 = true,
-            "mppe-stateful" => opts.mppe.stateful = true,
-            "nomppe-stateful" => opts.mppe.stateful = false,
-            "mppe-40" => opts.mppe.sf_40 = true,
-            "mppe-128" => opts.mppe.sf_128 = true,
-            "mppe-stateless" => opts.mppe.sf_stateless = true,
-            "nomppe" | "noencrypt" => opts.mppe.nomppe = true,
-            "refuse-pap" => opts.refuse.pap = true,
-            "refuse-chap" => opts.refuse.chap = true,
-            "refuse-mschap" => opts.refuse.mschap = true,
-            "refuse-mschap-v2" => opts.refuse.mschapv2 = true,
-            "refuse-eap" => opts.refuse.eap = true,
-            "nobsdcomp" => opts.nobsdcomp = true,
-            "nodeflate" => opts.nodeflate = true,
-            "novj" => opts.novj = true,
-            "lcp-echo-interval" => {
-                opts.lcp_echo_interval = Some(number(&value(o)?, o, 0, 86_400)? as u32)
+            "nomppe" | "noencrypt" => {
+                opts.nomppe = true;
+                opts.connection.set_mppe_requirement(None);
             }
-            "lcp-echo-failure" => {
-                opts.lcp_echo_failure = Some(number(&value(o)?, o, 0, 1000)? as u32)
-            }
-            // IPv4 needs 576; pppd's own floor for the MRU is 128.
-            "mtu" => opts.mtu = Some(number(&value(o)?, o, 576, 1500)? as u16),
-            "mru" => opts.mru = Some(number(&value(o)?, o, 128, 1500)? as u16),
             "defaultroute" => opts.defaultroute = true,
             "nodefaultroute" => opts.defaultroute = false,
             "usepeerdns" => opts.usepeerdns = true,
@@ -417,6 +321,65 @@ pub fn chap_secret(
     Ok(None)
 }
 
+/// pppd's quoting: a double-quoted word with `\\` and `\"` escaped.
+fn quote(s: &str) -> String {
+    let mut q = String::with_capacity(s.len() + 2);
+    q.push('"');
+    for c in s.chars() {
+        if c == '\\' || c == '"' {
+            q.push('\\');
+        }
+        q.push(c);
+    }
+    q.push('"');
+    q
+}
+
+/// A connection as a peers file that pppd (with pptp-linux) and
+/// `pptp-client up --peer` both accept. Never the password: it belongs in
+/// chap-secrets.
+pub fn write(c: &Connection, title: &str) -> Result<String, SettingsError> {
+    c.validate()?;
+    let name = c.login_name()?;
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "# pppd peers file exported by NetworkManager-pptp-rs from “{}”.",
+        title.replace(['\n', '\r'], " ")
+    );
+    let _ = writeln!(
+        out,
+        "# Use it as /etc/ppp/peers/NAME; the password belongs in /etc/ppp/chap-secrets."
+    );
+    let _ = writeln!(
+        out,
+        "pty {}",
+        quote(&format!("pptp {} --nolaunchpppd", c.gateway))
+    );
+    let _ = writeln!(out, "name {}", quote(&name));
+    let _ = writeln!(out, "remotename PPTP");
+    for k in KEYS {
+        if k.format(c).is_none() {
+            continue;
+        }
+        match (k.pppd, k.get(c)) {
+            (Pppd::Flag { on, .. }, Value::Bool(true)) => {
+                let _ = writeln!(out, "{}", on[0]);
+            }
+            (Pppd::Flag { off, .. }, Value::Bool(false)) if !off.is_empty() => {
+                let _ = writeln!(out, "{}", off[0]);
+            }
+            (Pppd::Value(names), Value::Number(Some(n))) => {
+                let _ = writeln!(out, "{} {n}", names[0]);
+            }
+            _ => {}
+        }
+    }
+    // The server authenticates itself with MS-CHAPv2; pppd must not ask it to.
+    let _ = writeln!(out, "noauth");
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -446,20 +409,19 @@ mod tests {
     fn seed_layout() {
         let d = seed_tree();
         let o = load("PAL", d.path()).unwrap();
-        assert_eq!(o.server.as_deref(), Some("198.18.0.2"));
-        assert_eq!(o.user.as_deref(), Some("alice"));
+        let c = &o.connection;
+        assert_eq!(c.gateway, "198.18.0.2");
+        assert_eq!(c.login_name().unwrap(), "alice");
         assert_eq!(o.remotename.as_deref(), Some("PPTP"));
         assert_eq!(o.ipparam.as_deref(), Some("tunnel"));
-        assert!(o.nobsdcomp && o.nodeflate);
+        assert!(c.compression_off.bsd && c.compression_off.deflate);
         assert_eq!(o.files.len(), 2);
         assert!(o.unsupported.is_empty(), "{:?}", o.unsupported);
-        let m = o.mppe_policy();
+        let m = c.mppe_policy();
         assert!(m.required && m.stateful && m.allow_40 && m.allow_128);
-        let a = o.auth_policy();
+        let a = c.auth_policy();
         assert!(!a.pap && !a.chap && a.mschap && a.mschapv2);
-        let pw = chap_secret(d.path(), "alice", o.remotename.as_deref())
-            .unwrap()
-            .unwrap();
+        let pw = o.chap_secret(d.path()).unwrap().unwrap();
         assert_eq!(pw.expose(), "pass word");
         assert!(chap_secret(d.path(), "bob", Some("PPTP"))
             .unwrap()
@@ -469,16 +431,81 @@ mod tests {
     #[test]
     fn sourceforge_spelling_and_unsupported() {
         let d = seed_tree();
-        fs::write(d.path().join("options.pptp"), "require-mppe mppe-40 mppe-128 mppe-stateless\nmaxfail 0 frobnicate\nlcp-echo-interval 30\nlcp-echo-failure 4\nmtu 1400\n").unwrap();
+        fs::write(d.path().join("options.pptp"), "mppe-40 mppe-128 mppe-stateful mppe-stateless\nmaxfail 0 frobnicate\nlcp-echo-interval 30\nlcp-echo-failure 4\nmtu 1400\n").unwrap();
         let o = load(d.path().join("peers/PAL").to_str().unwrap(), d.path()).unwrap();
-        let m = o.mppe_policy();
+        let m = o.connection.mppe_policy();
         assert!(m.required && m.allow_40 && m.allow_128 && !m.stateful);
         assert_eq!(
             o.unsupported,
             vec!["maxfail".to_string(), "frobnicate".to_string()]
         );
-        assert_eq!(o.lcp_echo(), Some((Duration::from_secs(30), 4)));
-        assert_eq!(o.mtu, Some(1400));
+        assert_eq!(
+            o.connection.lcp_echo(),
+            Some((std::time::Duration::from_secs(30), 4))
+        );
+        assert_eq!(o.connection.mtu, Some(1400));
+    }
+
+    #[test]
+    fn pppd_meaning_of_echo_and_ranges() {
+        let d = seed_tree();
+        // An interval without a failure count: echoes, never a lost link.
+        fs::write(d.path().join("options.pptp"), "lcp-echo-interval 7200\n").unwrap();
+        let o = load("PAL", d.path()).unwrap();
+        assert_eq!(
+            o.connection.lcp_echo(),
+            Some((std::time::Duration::from_secs(7200), 0))
+        );
+        // What a peers file holds is a valid NetworkManager connection, and the
+        // same connection once it went through vpn.data.
+        let v = o.connection.to_vpn();
+        let back = Connection::from_vpn(&v.data, &v.secrets, None).unwrap();
+        assert_eq!(back, o.connection);
+        assert_eq!(back.lcp_echo(), o.connection.lcp_echo());
+    }
+
+    #[test]
+    fn nomppe_and_its_override() {
+        let d = seed_tree();
+        fs::write(d.path().join("options.pptp"), "require-mppe-128 nomppe\n").unwrap();
+        let o = load("PAL", d.path()).unwrap();
+        assert!(o.nomppe && !o.connection.mppe_policy().required);
+        fs::write(d.path().join("options.pptp"), "nomppe require-mppe\n").unwrap();
+        let o = load("PAL", d.path()).unwrap();
+        assert!(!o.nomppe && o.connection.mppe_policy().required);
+    }
+
+    #[test]
+    fn written_files_read_back_as_the_same_connection() {
+        let d = seed_tree();
+        let mut c = Connection {
+            gateway: "vpn.example.org".into(),
+            user: "al ice".into(),
+            domain: "CO\"RP".into(),
+            password: Some(Password::new("never written")),
+            lcp_echo_interval: 10,
+            lcp_echo_failure: 3,
+            unit: Some(4),
+            mtu: Some(1400),
+            mru: Some(1300),
+            ..Connection::default()
+        };
+        c.set_mppe_requirement(Some(crate::connection::MppeStrength::Only128));
+        c.apply_mppe_rule();
+        c.mppe.stateful = true;
+        c.refuse.mschap = true;
+        c.compression_off.vj = true;
+        let text = write(&c, "Office\nVPN").unwrap();
+        assert!(!text.contains("never written"), "{text}");
+        assert_eq!(text.lines().filter(|l| l.starts_with('#')).count(), 2);
+        fs::write(d.path().join("peers/OUT"), &text).unwrap();
+        let o = load("OUT", d.path()).unwrap();
+        c.password = None;
+        assert_eq!(o.connection, c);
+        assert!(o.unsupported.is_empty(), "{:?}", o.unsupported);
+        // A connection without a user cannot be written.
+        c.user.clear();
+        assert_eq!(write(&c, "x").unwrap_err(), SettingsError::NoUser);
     }
 
     #[test]
@@ -490,6 +517,12 @@ mod tests {
             e.contains("options.pptp:1: option `mtu` has an invalid value `lots`"),
             "{e}"
         );
+        fs::write(d.path().join("options.pptp"), "\nmru 64\n").unwrap();
+        let e = load("PAL", d.path()).unwrap_err().to_string();
+        assert!(e.contains("options.pptp:2: option `mru`"), "{e}");
+        fs::write(d.path().join("peers/Y"), "pty \"pptp bad;host\"\n").unwrap();
+        let e = load("Y", d.path()).unwrap_err().to_string();
+        assert!(e.contains("option `pty` has an invalid value"), "{e}");
         fs::write(d.path().join("options.pptp"), "lcp-echo-interval").unwrap();
         assert!(matches!(
             load("PAL", d.path()),

@@ -1,15 +1,15 @@
 //! The editor's fields as plain values, read from and written to the VPN
-//! setting, with NetworkManager-pptp's rules. No GTK here, so it is tested alone.
-
-use std::collections::BTreeMap;
+//! setting through the one connection model. No GTK here, so it is tested alone.
 
 use nm_pptp_libnm::connection::VpnSetting;
-use nm_pptp_settings::nm::{flags, NmSettings, SettingsError, SERVICE};
+use nm_pptp_settings::connection::{Connection, MppeStrength, Password};
+use nm_pptp_settings::keys;
+use nm_pptp_settings::nm::{flags, SettingsError, SERVICE};
 use zeroize::Zeroizing;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Security {
-    /// `require-mppe`: 40 or 128 bits.
+    /// 40 or 128 bits.
     #[default]
     All,
     B128,
@@ -32,13 +32,20 @@ impl Security {
             _ => Security::All,
         }
     }
+
+    fn strength(self) -> MppeStrength {
+        match self {
+            Security::All => MppeStrength::Any,
+            Security::B128 => MppeStrength::Only128,
+            Security::B40 => MppeStrength::Only40,
+        }
+    }
 }
 
-/// Keys the editor has no field for but must not lose.
-const CARRIED: &[&str] = &["unit", "nobsdcomp", "nodeflate", "no-vj-comp"];
-/// What "Send PPP echo packets" writes, as the C editor did.
-pub const ECHO_FAILURE: &str = "5";
-pub const ECHO_INTERVAL: &str = "30";
+/// What "Send PPP echo packets" turns on, as the C editor did: every 30 s,
+/// down after 5 unanswered.
+pub const ECHO_FAILURE: u32 = 5;
+pub const ECHO_INTERVAL: u32 = 30;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Form {
@@ -56,185 +63,172 @@ pub struct Form {
     pub security: Security,
     pub stateful: bool,
     pub echo: bool,
-    /// The echo values an existing connection had, kept while echo stays on.
-    pub echo_failure: String,
-    pub echo_interval: String,
     /// 0: automatic.
     pub mtu: u32,
-    pub carried: BTreeMap<String, String>,
+    /// The connection as opened: keys without a field (and custom echo values)
+    /// are kept from it.
+    pub base: Connection,
+}
+
+/// The fields that can be marked invalid.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Field {
+    Gateway,
+    User,
+    Mtu,
+}
+
+impl Field {
+    /// The key the field edits, to name it in messages.
+    pub fn key(self) -> &'static str {
+        match self {
+            Field::Gateway => keys::GATEWAY,
+            Field::User => keys::USER,
+            Field::Mtu => keys::MTU,
+        }
+    }
+
+    fn of(e: &SettingsError) -> Option<Field> {
+        [Field::Gateway, Field::User, Field::Mtu]
+            .into_iter()
+            .find(|f| e.key() == Some(f.key()))
+    }
 }
 
 /// A field that stops the connection from being saved.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FieldError {
-    /// The widget to mark: "gateway", "user", "mtu" or "" for none.
-    pub field: &'static str,
+    /// The widget to mark, if one is at fault.
+    pub field: Option<Field>,
     pub message: String,
 }
 
 impl Default for Form {
     /// A new connection: encrypted, MS-CHAP only, password asked every time.
     fn default() -> Self {
-        Form {
-            gateway: String::new(),
-            user: String::new(),
-            domain: String::new(),
-            password: Zeroizing::new(String::new()),
+        let mut base = Connection {
             password_flags: flags::NOT_SAVED,
-            pap: false,
-            chap: false,
-            mschap: true,
-            mschapv2: true,
-            eap: false,
-            mppe: true,
-            security: Security::All,
-            stateful: false,
-            echo: false,
-            echo_failure: ECHO_FAILURE.into(),
-            echo_interval: ECHO_INTERVAL.into(),
-            mtu: 0,
-            carried: BTreeMap::new(),
-        }
+            ..Connection::default()
+        };
+        base.set_mppe_requirement(Some(MppeStrength::Any));
+        base.apply_mppe_rule();
+        Form::from_connection(base)
     }
 }
 
 impl Form {
-    /// The fields for an existing connection; a connection without data is new.
+    fn from_connection(c: Connection) -> Form {
+        let strength = c.mppe_requirement();
+        Form {
+            gateway: c.gateway.clone(),
+            user: c.user.clone(),
+            domain: c.domain.clone(),
+            password: Zeroizing::new(
+                c.password
+                    .as_ref()
+                    .map(|p| p.expose().to_string())
+                    .unwrap_or_default(),
+            ),
+            password_flags: c.password_flags,
+            pap: !c.refuse.pap,
+            chap: !c.refuse.chap,
+            mschap: !c.refuse.mschap,
+            mschapv2: !c.refuse.mschapv2,
+            eap: !c.refuse.eap,
+            mppe: strength.is_some(),
+            security: match strength {
+                Some(MppeStrength::Only128) => Security::B128,
+                Some(MppeStrength::Only40) => Security::B40,
+                _ => Security::All,
+            },
+            stateful: c.mppe.stateful,
+            echo: c.lcp_echo().is_some(),
+            mtu: c.mtu.map_or(0, u32::from),
+            base: c,
+        }
+    }
+
+    /// The fields for an existing connection; a connection without data is
+    /// new. Values the connection got wrong are left at their defaults.
     pub fn from_setting(v: Option<&VpnSetting>) -> Form {
         let Some(v) = v.filter(|v| !v.data.is_empty()) else {
             return Form::default();
         };
-        let d = |k: &str| v.data.get(k).map(String::as_str);
-        let yes = |k: &str| d(k) == Some("yes");
-        let mppe = yes("require-mppe") || yes("require-mppe-40") || yes("require-mppe-128");
-        Form {
-            gateway: d("gateway").unwrap_or("").into(),
-            user: d("user").or(v.user_name.as_deref()).unwrap_or("").into(),
-            domain: d("domain").unwrap_or("").into(),
-            password: v.secrets.get("password").cloned().unwrap_or_default(),
-            password_flags: d("password-flags")
-                .and_then(|f| f.parse().ok())
-                .unwrap_or(flags::NONE),
-            pap: !yes("refuse-pap"),
-            chap: !yes("refuse-chap"),
-            mschap: !yes("refuse-mschap"),
-            mschapv2: !yes("refuse-mschapv2"),
-            eap: !yes("refuse-eap"),
-            mppe,
-            security: if yes("require-mppe-128") {
-                Security::B128
-            } else if yes("require-mppe-40") {
-                Security::B40
-            } else {
-                Security::All
-            },
-            stateful: yes("mppe-stateful"),
-            echo: d("lcp-echo-interval")
-                .and_then(|i| i.parse::<u32>().ok())
-                .is_some_and(|i| i > 0),
-            echo_failure: d("lcp-echo-failure").unwrap_or(ECHO_FAILURE).into(),
-            echo_interval: d("lcp-echo-interval")
-                .filter(|i| i.parse::<u32>().is_ok_and(|i| i > 0))
-                .unwrap_or(ECHO_INTERVAL)
-                .into(),
-            mtu: d("mtu").and_then(|m| m.parse().ok()).unwrap_or(0),
-            carried: CARRIED
-                .iter()
-                .filter_map(|k| v.data.get(*k).map(|val| (k.to_string(), val.clone())))
-                .collect(),
-        }
+        let (c, _problems) =
+            Connection::from_vpn_lenient(&v.data, &v.secrets, v.user_name.as_deref());
+        Form::from_connection(c)
     }
 
-    /// MPPE needs MS-CHAP keys: with MPPE on, PAP, CHAP and EAP are off.
+    /// MPPE needs MS-CHAP keys: without an MS-CHAP method, no MPPE.
     pub fn mppe_possible(&self) -> bool {
         self.mschap || self.mschapv2
     }
 
-    /// Applies the C editor's rules after a change.
+    /// The connection these fields describe, before any check.
+    fn connection(&self) -> Connection {
+        let mut c = self.base.clone();
+        c.gateway = self.gateway.trim().to_string();
+        c.user = self.user.trim().to_string();
+        c.domain = self.domain.trim().to_string();
+        c.password_flags = self.password_flags;
+        let keep = self.password_flags & (flags::NOT_SAVED | flags::NOT_REQUIRED) == 0;
+        c.password =
+            (keep && !self.password.is_empty()).then(|| Password::new(self.password.as_str()));
+        c.refuse.pap = !self.pap;
+        c.refuse.chap = !self.chap;
+        c.refuse.mschap = !self.mschap;
+        c.refuse.mschapv2 = !self.mschapv2;
+        c.refuse.eap = !self.eap;
+        let mppe = self.mppe && self.mppe_possible();
+        c.set_mppe_requirement(mppe.then(|| self.security.strength()));
+        c.apply_mppe_rule();
+        // Stateful is offered only with MPPE on, as in the C editor.
+        c.mppe.stateful = mppe && self.stateful;
+        match (self.echo, c.lcp_echo().is_some()) {
+            (true, false) => {
+                c.lcp_echo_interval = ECHO_INTERVAL;
+                c.lcp_echo_failure = ECHO_FAILURE;
+            }
+            (false, _) => {
+                c.lcp_echo_interval = 0;
+                c.lcp_echo_failure = 0;
+            }
+            (true, true) => {}
+        }
+        // Beyond u16 stays out of range rather than wrapping into it.
+        c.mtu = (self.mtu != 0).then_some(self.mtu.min(u16::MAX.into()) as u16);
+        c
+    }
+
+    /// Applies the connection's rules after a change, so the widgets show them.
     pub fn normalise(&mut self) {
-        if !self.mppe_possible() {
-            self.mppe = false;
-        }
-        if self.mppe {
-            self.pap = false;
-            self.chap = false;
-            self.eap = false;
-        }
-        if !self.mppe {
-            self.stateful = false;
-        }
+        let mut f = Form::from_connection(self.connection());
+        // What the rules leave alone stays as typed.
+        f.password = self.password.clone();
+        f.gateway = self.gateway.clone();
+        f.user = self.user.clone();
+        f.domain = self.domain.clone();
+        f.mtu = self.mtu;
+        f.security = self.security;
+        *self = f;
     }
 
     /// The VPN setting these fields describe; only non-default values are written.
     pub fn to_setting(&self) -> Result<VpnSetting, FieldError> {
-        let mut f = self.clone();
-        f.normalise();
-        let mut data = f.carried.clone();
-        let gateway = f.gateway.trim();
-        if gateway.is_empty() {
-            return Err(FieldError {
-                field: "gateway",
-                message: nm_pptp_settings::i18n::tr("the gateway is missing"),
-            });
-        }
-        data.insert("gateway".into(), gateway.into());
-        for (key, value) in [("user", f.user.trim()), ("domain", f.domain.trim())] {
-            if !value.is_empty() {
-                data.insert(key.into(), value.into());
-            }
-        }
-        for (key, allowed) in [
-            ("refuse-pap", f.pap),
-            ("refuse-chap", f.chap),
-            ("refuse-mschap", f.mschap),
-            ("refuse-mschapv2", f.mschapv2),
-            ("refuse-eap", f.eap),
-        ] {
-            if !allowed {
-                data.insert(key.into(), "yes".into());
-            }
-        }
-        if f.mppe {
-            let key = match f.security {
-                Security::All => "require-mppe",
-                Security::B128 => "require-mppe-128",
-                Security::B40 => "require-mppe-40",
-            };
-            data.insert(key.into(), "yes".into());
-            if f.stateful {
-                data.insert("mppe-stateful".into(), "yes".into());
-            }
-        }
-        if f.echo {
-            data.insert("lcp-echo-failure".into(), f.echo_failure.clone());
-            data.insert("lcp-echo-interval".into(), f.echo_interval.clone());
-        }
-        if f.mtu != 0 {
-            data.insert("mtu".into(), f.mtu.to_string());
-        }
-        data.insert("password-flags".into(), f.password_flags.to_string());
-        let mut secrets = BTreeMap::new();
-        let keep = f.password_flags & (flags::NOT_SAVED | flags::NOT_REQUIRED) == 0;
-        if keep && !f.password.is_empty() {
-            secrets.insert("password".to_string(), f.password.clone());
-        }
+        let c = self.connection();
         // The service's own validation: what it would refuse, the editor refuses.
-        if let Err(e) = NmSettings::parse(&data, &BTreeMap::new(), Some("-")) {
-            let field = match &e {
-                SettingsError::BadGateway(_) | SettingsError::NoGateway => "gateway",
-                SettingsError::BadNumber { key, .. } if key == "mtu" => "mtu",
-                _ => "",
-            };
+        let v = c.to_vpn();
+        if let Err(e) = Connection::from_vpn(&v.data, &v.secrets, None) {
             return Err(FieldError {
-                field,
+                field: Field::of(&e),
                 message: e.to_string(),
             });
         }
         Ok(VpnSetting {
             service_type: SERVICE.into(),
             user_name: None,
-            data,
-            secrets,
+            data: v.data,
+            secrets: v.secrets,
         })
     }
 }
@@ -268,14 +262,21 @@ mod tests {
             mtu: 1400,
             ..Form::default()
         };
-        f.carried.insert("unit".into(), "3".into());
+        f.base.unit = Some(3);
         let s = f.to_setting().unwrap();
         assert_eq!(s.data["require-mppe-128"], "yes");
         assert_eq!(s.data["refuse-pap"], "yes");
         assert_eq!(s.data["lcp-echo-interval"], "30");
+        assert_eq!(s.data["lcp-echo-failure"], "5");
         assert_eq!(s.data["unit"], "3");
+        assert_eq!(s.data["password-flags"], "1");
         assert_eq!(s.secrets["password"].as_str(), "pass word");
-        assert_eq!(Form::from_setting(Some(&s)), f);
+        let back = Form::from_setting(Some(&s));
+        assert_eq!(back.to_setting().unwrap(), s);
+        assert_eq!(
+            (back.security, back.stateful, back.echo, back.mtu),
+            (Security::B128, true, true, 1400)
+        );
     }
 
     #[test]
@@ -317,27 +318,33 @@ mod tests {
             };
             let s = f.to_setting_with_gateway();
             assert_eq!(s.secrets.contains_key("password"), kept, "flags {flags}");
-            assert_eq!(s.data["password-flags"], flags.to_string());
+            let written = s
+                .data
+                .get("password-flags")
+                .map_or(0, |f| f.parse().unwrap());
+            assert_eq!(written, flags);
         }
     }
 
     #[test]
     fn invalid_fields_are_named() {
         let e = Form::default().to_setting().unwrap_err();
-        assert_eq!(e.field, "gateway");
+        assert_eq!(e.field, Some(Field::Gateway));
         let f = Form {
             gateway: "bad gateway!".into(),
             ..Form::default()
         };
-        assert_eq!(f.to_setting().unwrap_err().field, "gateway");
-        let f = Form {
-            gateway: "g".into(),
-            mtu: 100,
-            ..Form::default()
-        };
-        let e = f.to_setting().unwrap_err();
-        assert_eq!(e.field, "mtu");
-        assert!(e.message.contains("mtu"), "{}", e.message);
+        assert_eq!(f.to_setting().unwrap_err().field, Some(Field::Gateway));
+        for mtu in [100, 70_000] {
+            let f = Form {
+                gateway: "g".into(),
+                mtu,
+                ..Form::default()
+            };
+            let e = f.to_setting().unwrap_err();
+            assert_eq!(e.field, Some(Field::Mtu));
+            assert!(e.message.contains("mtu"), "{}", e.message);
+        }
     }
 
     #[test]
@@ -357,7 +364,7 @@ mod tests {
         assert!(f.mppe && f.echo && f.mschap && f.mschapv2 && !f.pap);
         assert_eq!(f.security, Security::All);
         assert_eq!(f.password_flags, 2);
-        assert_eq!(f.carried["nodeflate"], "yes");
+        assert_eq!(f.to_setting().unwrap().data["nodeflate"], "yes");
         // Custom echo values survive an edit elsewhere.
         let custom = setting(&[
             ("gateway", "g"),
@@ -372,6 +379,13 @@ mod tests {
             ),
             ("2", "3")
         );
+        // Both strength keys mean either strength, not 128 only.
+        let both = setting(&[
+            ("gateway", "g"),
+            ("require-mppe-40", "yes"),
+            ("require-mppe-128", "yes"),
+        ]);
+        assert_eq!(Form::from_setting(Some(&both)).security, Security::All);
         // A connection with no data at all is a new one.
         assert_eq!(Form::from_setting(Some(&setting(&[]))), Form::default());
     }

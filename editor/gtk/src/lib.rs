@@ -49,17 +49,16 @@ mod imp {
             let page = self.page.get().expect("set by the factory");
             match page.form().to_setting() {
                 Ok(mut s) => {
-                    page.mark_error("");
+                    page.mark_error(None);
                     s.user_name = connection.vpn().and_then(|v| v.user_name);
                     connection.set_vpn(&s);
                     Ok(())
                 }
                 Err(e) => {
                     page.mark_error(e.field);
-                    Err(error::invalid(if e.field.is_empty() {
-                        e.message
-                    } else {
-                        format!("{}: {}", e.field, e.message)
+                    Err(error::invalid(match e.field {
+                        Some(f) => format!("{}: {}", f.key(), e.message),
+                        None => e.message,
                     }))
                 }
             }

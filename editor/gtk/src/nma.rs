@@ -22,13 +22,15 @@ unsafe extern "C" {
 /// Attach the menu to `entry` (a GtkEntry: libnma uses its icons).
 pub fn setup(entry: &gtk::Entry, initial_flags: u32, setting: *mut NMSetting) {
     let w: &gtk::Widget = entry.upcast_ref();
-    // SAFETY: a live entry; the setting may be NULL (a new connection).
+    let key = std::ffi::CString::new(nm_pptp_settings::keys::PASSWORD).expect("no NUL");
+    // SAFETY: a live entry; the setting may be NULL (a new connection); `key`
+    // outlives the call, which copies it.
     unsafe {
         nma_utils_setup_password_storage(
             w.to_glib_none().0,
             initial_flags,
             setting,
-            c"password".as_ptr(),
+            key.as_ptr(),
             1,
             0,
         )

@@ -9,7 +9,7 @@ use gtk::prelude::*;
 use gtk::subclass::prelude::*;
 use zeroize::Zeroizing;
 
-use crate::form::{Form, Security};
+use crate::form::{Field, Form, Security};
 use crate::nma;
 
 mod imp {
@@ -56,10 +56,8 @@ mod imp {
         pub echo_check: TemplateChild<gtk::CheckButton>,
         #[template_child]
         pub mtu_spin: TemplateChild<gtk::SpinButton>,
-        /// Keys without a widget, carried through unchanged.
-        pub carried: RefCell<std::collections::BTreeMap<String, String>>,
-        /// The connection's own echo failure count and interval.
-        pub echo_values: RefCell<(String, String)>,
+        /// The connection as opened: what has no widget is kept from it.
+        pub base: RefCell<nm_pptp_settings::Connection>,
     }
 
     #[glib::object_subclass]
@@ -138,8 +136,7 @@ impl Page {
         }
         i.echo_check.set_active(f.echo);
         i.mtu_spin.set_value(f.mtu as f64);
-        *i.carried.borrow_mut() = f.carried.clone();
-        *i.echo_values.borrow_mut() = (f.echo_failure.clone(), f.echo_interval.clone());
+        *i.base.borrow_mut() = f.base.clone();
         self.apply_rules();
     }
 
@@ -161,50 +158,47 @@ impl Page {
             security: Security::from_index(i.security_dropdown.selected()),
             stateful: i.stateful_check.is_active(),
             echo: i.echo_check.is_active(),
-            echo_failure: i.echo_values.borrow().0.clone(),
-            echo_interval: i.echo_values.borrow().1.clone(),
             mtu: i.mtu_spin.value_as_int().max(0) as u32,
-            carried: i.carried.borrow().clone(),
+            base: i.base.borrow().clone(),
         }
     }
 
-    /// The C editor's rules, applied to the widgets.
+    /// The connection's rules, applied to the widgets: what the form model
+    /// turns off is unchecked, and what it cannot use is insensitive.
     fn apply_rules(&self) {
         let i = self.imp();
-        let mschap_any = i.mschap_check.is_active() || i.mschapv2_check.is_active();
-        if !mschap_any {
-            i.mppe_check.set_active(false);
+        let mut f = self.form();
+        f.normalise();
+        i.mppe_check.set_active(f.mppe);
+        i.mppe_check.set_sensitive(f.mppe_possible());
+        for (c, on) in [
+            (&*i.pap_check, f.pap),
+            (&*i.chap_check, f.chap),
+            (&*i.eap_check, f.eap),
+        ] {
+            c.set_active(on);
+            c.set_sensitive(!f.mppe);
         }
-        i.mppe_check.set_sensitive(mschap_any);
-        let mppe = i.mppe_check.is_active();
-        for c in [&*i.pap_check, &*i.chap_check, &*i.eap_check] {
-            if mppe {
-                c.set_active(false);
-            }
-            c.set_sensitive(!mppe);
-        }
-        i.security_dropdown.set_sensitive(mppe);
-        i.stateful_check.set_sensitive(mppe);
-        if !mppe {
-            i.stateful_check.set_active(false);
-        }
+        i.security_dropdown.set_sensitive(f.mppe);
+        i.stateful_check.set_active(f.stateful);
+        i.stateful_check.set_sensitive(f.mppe);
     }
 
     /// Marks the field an error names, and clears the others.
-    pub fn mark_error(&self, field: &str) {
+    pub fn mark_error(&self, field: Option<Field>) {
         let i = self.imp();
         for (name, w) in [
-            ("gateway", i.gateway_entry.upcast_ref::<gtk::Widget>()),
-            ("user", i.user_entry.upcast_ref()),
-            ("mtu", i.mtu_spin.upcast_ref()),
+            (Field::Gateway, i.gateway_entry.upcast_ref::<gtk::Widget>()),
+            (Field::User, i.user_entry.upcast_ref()),
+            (Field::Mtu, i.mtu_spin.upcast_ref()),
         ] {
-            if name == field {
+            if Some(name) == field {
                 w.add_css_class("error");
             } else {
                 w.remove_css_class("error");
             }
         }
-        if field == "mtu" {
+        if field == Some(Field::Mtu) {
             i.advanced_expander.set_expanded(true);
         }
     }

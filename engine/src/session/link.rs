@@ -231,11 +231,13 @@ impl Link {
                 .cfg
                 .lcp_echo
                 .expect("echo timer only runs when configured");
-            if self.lcp.opts.echo_outstanding >= failures {
+            // As pppd: a failure count of 0 keeps sending echoes (a keep-alive
+            // for NAT state) without ever ending the link over them.
+            if failures > 0 && self.lcp.opts.echo_outstanding >= failures {
                 self.echo_next = None;
                 self.fail(now, DownReason::EchoTimeout);
             } else {
-                self.lcp.opts.echo_outstanding += 1;
+                self.lcp.opts.echo_outstanding = self.lcp.opts.echo_outstanding.saturating_add(1);
                 let id = self.lcp.next_id();
                 let magic = self.lcp.opts.magic().to_be_bytes();
                 self.lcp.send(packet::ECHO_REQUEST, id, &magic);

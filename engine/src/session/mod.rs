@@ -145,7 +145,8 @@ pub struct PppConfig {
     /// Cap on the reported tunnel MTU.
     pub mtu: Option<u16>,
     pub timers: Timers,
-    /// LCP echo: interval and unanswered count that ends the link (None: off).
+    /// LCP echo: interval and unanswered count that ends the link (None: off;
+    /// a count of 0: echoes are sent but never end the link, as in pppd).
     pub lcp_echo: Option<(Duration, u32)>,
     /// How long to hold an ack hoping to piggyback it on data.
     pub ack_delay: Duration,

@@ -7,15 +7,14 @@ use std::io::Read;
 use std::net::Ipv4Addr;
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use nm_pptp_settings::nm::SettingsError;
 use nm_pptp_settings::peers;
-use pptp_engine::ppp::ccp::MppePolicy;
-use pptp_engine::ppp::lcp::AuthPolicy;
-use pptp_engine::runtime::{self, RuntimeEvent, TunOptions};
+use nm_pptp_settings::{Connection, MppeStrength};
 use pptp_engine::secret::Password;
 use pptp_engine::session::{ClientConfig, DownReason, Event};
+use pptp_runtime::{self as runtime, RuntimeEvent, TunOptions};
 use serde_json::json;
 use tokio::sync::{mpsc, watch};
 use zeroize::Zeroizing;
@@ -156,111 +155,121 @@ fn read_password_stdin() -> Result<Password, String> {
     Ok(Password::new(s))
 }
 
+/// Without a peers file the command line starts from the safe choices:
+/// MS-CHAPv2 only, MPPE-128 required, an echo every 30 s with 4 allowed to go
+/// unanswered.
+fn command_line_defaults() -> Connection {
+    let mut c = Connection::default();
+    c.refuse.pap = true;
+    c.refuse.chap = true;
+    c.refuse.mschap = true;
+    c.refuse.eap = true;
+    c.set_mppe_requirement(Some(MppeStrength::Only128));
+    c.lcp_echo_interval = 30;
+    c.lcp_echo_failure = 4;
+    c
+}
+
+/// A settings error in the command line's own terms.
+fn explain(e: SettingsError) -> String {
+    match e {
+        SettingsError::MppeNeedsMsChap => {
+            "--mppe: MPPE needs MS-CHAP keys; allow mschap or mschapv2 in --auth, or use --mppe off"
+                .into()
+        }
+        SettingsError::NoGateway => "--server is required (or --peer)".into(),
+        SettingsError::BadGateway(g) => format!("--server: invalid server name `{g}`"),
+        SettingsError::NoUser => "--user is required (or --peer with `name`)".into(),
+        e => e.to_string(),
+    }
+}
+
 fn plan(a: &UpArgs) -> Result<Plan, String> {
-    let mut server = a.server.clone();
-    let mut user = a.user.clone();
-    let mut auth = AuthPolicy::default();
-    let mut mppe = MppePolicy::default();
-    let mut lcp_echo = None;
-    let mut mtu = None;
-    let mut mru = None;
     let mut default_route = a.default_route;
     let mut password = None;
-    if let Some(peer) = &a.peer {
-        let p = peers::load(peer, &a.ppp_dir).map_err(|e| bad(format!("--peer {peer}: {e}")))?;
-        for u in &p.unsupported {
-            eprintln!("pptp-client: warning: option `{u}` in the peers file is not supported and is ignored");
-        }
-        server = server.or(p.server.clone());
-        user = user.or(p.user.clone());
-        auth = p.auth_policy();
-        mppe = p.mppe_policy();
-        lcp_echo = p.lcp_echo();
-        mtu = p.mtu;
-        mru = p.mru;
-        default_route |= p.defaultroute;
-        if !a.password_stdin {
-            let u = user
-                .clone()
-                .ok_or_else(|| bad(format!("--peer {peer}: the peers file has no `name`")))?;
-            password = peers::chap_secret(&a.ppp_dir, &u, p.remotename.as_deref())
-                .map_err(|e| bad(format!("--peer {peer}: {e}")))?;
-            if password.is_none() {
-                return Err(bad(format!(
-                    "--peer {peer}: no secret for `{u}` in {}",
-                    a.ppp_dir.join("chap-secrets").display()
-                )));
+    let mut conn = match &a.peer {
+        None => command_line_defaults(),
+        Some(peer) => {
+            let p =
+                peers::load(peer, &a.ppp_dir).map_err(|e| bad(format!("--peer {peer}: {e}")))?;
+            for u in &p.unsupported {
+                eprintln!("pptp-client: warning: option `{u}` in the peers file is not supported and is ignored");
             }
+            if p.nomppe {
+                eprintln!("pptp-client: warning: `nomppe`: MPPE is not required, but allowed if the server insists");
+            }
+            default_route |= p.defaultroute;
+            if !a.password_stdin {
+                password = p
+                    .chap_secret(&a.ppp_dir)
+                    .map_err(|e| bad(format!("--peer {peer}: {e}")))?;
+                if password.is_none() {
+                    let who = p
+                        .connection
+                        .login_name()
+                        .map_err(|_| bad(format!("--peer {peer}: the peers file has no `name`")))?;
+                    return Err(bad(format!(
+                        "--peer {peer}: no secret for `{who}` in {}",
+                        a.ppp_dir.join("chap-secrets").display()
+                    )));
+                }
+            }
+            p.connection
         }
+    };
+    if let Some(s) = &a.server {
+        conn.gateway = s.clone();
     }
-    let server = server.ok_or_else(|| bad("--server is required (or --peer)"))?;
-    let mut user = user.ok_or_else(|| bad("--user is required (or --peer with `name`)"))?;
+    if let Some(u) = &a.user {
+        conn.set_login_name(u);
+    }
     if let Some(d) = &a.domain {
         if d.is_empty() || d.contains('\\') {
             return Err(bad(format!("--domain: invalid NT domain `{d}`")));
         }
-        user = format!("{d}\\{user}");
+        conn.domain = d.clone();
     }
     if let Some(list) = &a.auth {
-        auth = AuthPolicy {
-            pap: false,
-            chap: false,
-            mschap: false,
-            mschapv2: false,
-        };
+        let mut allowed = [false; 4];
         for m in list {
-            match m.as_str() {
-                "pap" => auth.pap = true,
-                "chap" => auth.chap = true,
-                "mschap" => auth.mschap = true,
-                "mschapv2" => auth.mschapv2 = true,
-                other => {
-                    return Err(bad(format!(
-                        "--auth: unknown method `{other}` (pap, chap, mschap, mschapv2)"
-                    )))
-                }
-            }
+            let i = ["pap", "chap", "mschap", "mschapv2"]
+                .iter()
+                .position(|n| n == m)
+                .ok_or_else(|| {
+                    bad(format!(
+                        "--auth: unknown method `{m}` (pap, chap, mschap, mschapv2)"
+                    ))
+                })?;
+            allowed[i] = true;
         }
+        conn.refuse.pap = !allowed[0];
+        conn.refuse.chap = !allowed[1];
+        conn.refuse.mschap = !allowed[2];
+        conn.refuse.mschapv2 = !allowed[3];
     }
     if let Some(m) = a.mppe {
-        mppe = match m {
-            MppeArg::B128 => MppePolicy::default(),
-            MppeArg::B40 => MppePolicy {
-                allow_40: true,
-                allow_128: false,
-                ..MppePolicy::default()
-            },
-            MppeArg::Any => MppePolicy {
-                allow_40: true,
-                allow_128: true,
-                ..MppePolicy::default()
-            },
-            MppeArg::Off => MppePolicy::off(),
-        };
+        conn.set_mppe_requirement(match m {
+            MppeArg::B128 => Some(MppeStrength::Only128),
+            MppeArg::B40 => Some(MppeStrength::Only40),
+            MppeArg::Any => Some(MppeStrength::Any),
+            MppeArg::Off => None,
+        });
     }
     if a.mppe_stateful {
-        mppe.stateful = true;
-        mppe.request_stateful = true;
-    }
-    if mppe.required && !(auth.mschap || auth.mschapv2) {
-        return Err(bad("--mppe: MPPE needs MS-CHAP keys; allow mschap or mschapv2 in --auth, or use --mppe off"));
+        conn.mppe.stateful = true;
     }
     if let Some(i) = a.lcp_echo_interval {
-        lcp_echo = (i > 0).then(|| {
-            (
-                Duration::from_secs(i as u64),
-                a.lcp_echo_failure.unwrap_or(4).max(1),
-            )
-        });
-    } else if let (Some(f), Some((i, _))) = (a.lcp_echo_failure, lcp_echo) {
-        lcp_echo = Some((i, f.max(1)));
-    } else if a.peer.is_none() {
-        lcp_echo = Some((
-            Duration::from_secs(30),
-            a.lcp_echo_failure.unwrap_or(4).max(1),
-        ));
+        conn.lcp_echo_interval = i;
     }
-    let password = match password {
+    if let Some(f) = a.lcp_echo_failure {
+        conn.lcp_echo_failure = f;
+    }
+    if let Some(m) = a.mtu {
+        conn.mtu = Some(m);
+    }
+    conn.validate().map_err(explain)?;
+    conn.login_name().map_err(explain)?;
+    conn.password = Some(match password {
         Some(p) => p,
         None if a.password_stdin => read_password_stdin()?,
         None => {
@@ -268,21 +277,17 @@ fn plan(a: &UpArgs) -> Result<Plan, String> {
                 "a password is needed: use --password-stdin (or --peer with chap-secrets)",
             ))
         }
-    };
-    let mut cfg = ClientConfig::new(user, password, runtime::os_seed());
-    cfg.auth = auth;
-    cfg.mppe = mppe;
-    cfg.ppp.lcp_echo = lcp_echo;
-    cfg.ppp.mtu = a.mtu.or(mtu);
-    if let Some(m) = mru {
-        cfg.ppp.mru = m;
-    }
+    });
+    let mut cfg = conn.client_config(runtime::os_seed()).map_err(explain)?;
+    // Asking for stateful mode is the command line's own choice; the key only
+    // allows it.
+    cfg.mppe.request_stateful = a.mppe_stateful;
     Ok(Plan {
-        server,
+        server: conn.gateway.clone(),
         cfg,
         default_route,
         host_route: !a.no_host_route,
-        ifname: a.ifname.clone(),
+        ifname: a.ifname.clone().or_else(|| conn.ifname()),
     })
 }
 
@@ -402,5 +407,73 @@ fn report_down(code: &str, message: &str, json: bool) {
         );
     } else {
         eprintln!("pptp-client: {message}");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::fs;
+    use std::time::Duration;
+
+    fn plan_of(args: &[&str]) -> Result<Plan, String> {
+        let cli = Cli::try_parse_from(
+            ["pptp-client", "up"]
+                .iter()
+                .chain(args)
+                .copied()
+                .collect::<Vec<_>>(),
+        )
+        .map_err(|e| e.to_string())?;
+        let Cmd::Up(a) = cli.cmd;
+        plan(&a)
+    }
+
+    /// A peers file runs with the same settings here as once imported into
+    /// NetworkManager (through vpn.data).
+    #[test]
+    fn a_peers_file_means_what_its_import_means() {
+        let d = tempfile::tempdir().unwrap();
+        fs::create_dir(d.path().join("peers")).unwrap();
+        fs::write(
+            d.path().join("peers/PAL"),
+            "pty \"pptp 198.18.0.2 --nolaunchpppd\"\nname CORP\\\\alice\nremotename PPTP\n\
+             require-mppe-128 lcp-echo-interval 7200 unit 3 mru 1300\n",
+        )
+        .unwrap();
+        fs::write(d.path().join("chap-secrets"), "CORP\\\\alice PPTP pw *\n").unwrap();
+        let dir = d.path().to_str().unwrap();
+        let p = plan_of(&["--peer", "PAL", "--ppp-dir", dir]).unwrap();
+        let file = peers::load("PAL", d.path()).unwrap();
+        let v = file.connection.to_vpn();
+        let nm = Connection::from_vpn(&v.data, &v.secrets, None)
+            .unwrap()
+            .client_config([0; 32])
+            .unwrap();
+        assert_eq!(p.cfg.ppp.lcp_echo, Some((Duration::from_secs(7200), 0)));
+        assert_eq!(p.cfg.ppp.lcp_echo, nm.ppp.lcp_echo);
+        assert_eq!(p.cfg.user, "CORP\\alice");
+        assert_eq!(p.cfg.user, nm.user);
+        assert_eq!(p.cfg.auth, nm.auth);
+        assert_eq!(p.cfg.mppe, nm.mppe);
+        assert_eq!(p.cfg.ppp.mru, 1300);
+        assert_eq!(p.cfg.ppp.mru, nm.ppp.mru);
+        assert_eq!(p.ifname.as_deref(), Some("ppp3"));
+        assert_eq!(p.cfg.password.expose(), "pw");
+    }
+
+    #[test]
+    fn command_line_defaults_are_the_safe_ones() {
+        let err = plan_of(&["--server", "g", "--user", "u", "--auth", "pap"]).err();
+        assert_eq!(
+            err.as_deref(),
+            Some("--mppe: MPPE needs MS-CHAP keys; allow mschap or mschapv2 in --auth, or use --mppe off")
+        );
+        let err = plan_of(&["--user", "u"]).err();
+        assert_eq!(err.as_deref(), Some("--server is required (or --peer)"));
+        let err = plan_of(&["--server", "a;b", "--user", "u"]).err();
+        assert_eq!(err.as_deref(), Some("--server: invalid server name `a;b`"));
+        let err = plan_of(&["--server", "g", "--user", "u", "--domain", "A\\B"]).err();
+        assert_eq!(err.as_deref(), Some("--domain: invalid NT domain `A\\B`"));
     }
 }

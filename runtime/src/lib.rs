@@ -17,7 +17,7 @@ use tracing::{debug, info, warn};
 
 pub use gre_socket::GreSocket;
 
-use crate::session::{
+use pptp_engine::session::{
     ClientConfig, ClientSession, ControlSide, DownReason, Event, ServerConfig, ServerSession,
     Session, UpInfo,
 };

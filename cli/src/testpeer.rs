@@ -10,8 +10,8 @@ use clap::{Parser, ValueEnum};
 use nm_pptp_settings::peers;
 use pptp_engine::auth::AuthProtocol;
 use pptp_engine::ppp::ccp::MppePolicy;
-use pptp_engine::runtime::{self, RuntimeEvent, TunOptions, PPTP_PORT};
 use pptp_engine::session::{Event, ServerConfig};
+use pptp_runtime::{self as runtime, RuntimeEvent, TunOptions, PPTP_PORT};
 use serde_json::json;
 use tokio::sync::{mpsc, watch};
 

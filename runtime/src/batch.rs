@@ -13,7 +13,7 @@ use tracing::debug;
 use tun_rs::{AsyncDevice, GROTable, IDEAL_BATCH_SIZE, VIRTIO_NET_HDR_LEN};
 
 use super::gre_socket::{GreSocket, BATCH};
-use crate::session::{ControlSide, Session};
+use pptp_engine::session::{ControlSide, Session};
 
 /// A GRE datagram on the wire: at most a 1500-byte MRU plus headers, with room
 /// for a reassembled oversize one to be recognised rather than overrun.

@@ -1,0 +1,54 @@
+//! What the service asks of a tunnel, behind a trait: the real one runs the
+//! engine's runtime (TCP, raw GRE, TUN, needs CAP_NET_ADMIN); tests put a fake
+//! here that reports Up and Down when told to.
+
+use std::future::Future;
+use std::net::Ipv4Addr;
+use std::pin::Pin;
+
+use pptp_engine::session::{ClientConfig, DownReason};
+use pptp_runtime::{RuntimeEvent, TunOptions};
+use tokio::sync::{mpsc, watch};
+
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+pub trait TunnelRunner: Send + Sync + 'static {
+    /// The gateway's IPv4 address, found before the tunnel exists (once it is
+    /// the default route, DNS may go through it).
+    fn resolve(&self, gateway: String) -> BoxFuture<'static, Result<Ipv4Addr, String>>;
+
+    /// Runs one call until it ends, reporting through `events`; `stop` turning
+    /// true asks for a polite disconnect. The device is gone when it returns.
+    fn run(
+        &self,
+        server: Ipv4Addr,
+        cfg: ClientConfig,
+        tun: TunOptions,
+        events: mpsc::UnboundedSender<RuntimeEvent>,
+        stop: watch::Receiver<bool>,
+    ) -> BoxFuture<'static, DownReason>;
+}
+
+/// The engine's own runtime.
+pub struct RealTunnel;
+
+impl TunnelRunner for RealTunnel {
+    fn resolve(&self, gateway: String) -> BoxFuture<'static, Result<Ipv4Addr, String>> {
+        Box::pin(async move {
+            pptp_runtime::resolve(&gateway)
+                .await
+                .map_err(|e| e.to_string())
+        })
+    }
+
+    fn run(
+        &self,
+        server: Ipv4Addr,
+        cfg: ClientConfig,
+        tun: TunOptions,
+        events: mpsc::UnboundedSender<RuntimeEvent>,
+        stop: watch::Receiver<bool>,
+    ) -> BoxFuture<'static, DownReason> {
+        Box::pin(pptp_runtime::run(server, cfg, tun, events, stop))
+    }
+}

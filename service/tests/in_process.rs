@@ -1,0 +1,623 @@
+//! The real `org.freedesktop.NetworkManager.VPN.Plugin` object, served on one end
+//! of an in-process peer-to-peer D-Bus connection and called from the other, as
+//! NetworkManager calls it, with a fake tunnel that reports Up and Down when the
+//! test says so. No root, no bus daemon, no network.
+
+use std::collections::HashMap;
+use std::net::Ipv4Addr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use nm_pptp_service::plugin::serve_on;
+use nm_pptp_service::tunnel::{BoxFuture, TunnelRunner};
+use nm_pptp_settings::keys::{Kind, KEYS};
+use pptp_engine::auth::AuthError;
+use pptp_engine::ppp::lcp::AuthProtocol;
+use pptp_engine::session::{ClientConfig, DownReason, UpInfo};
+use pptp_runtime::{RuntimeEvent, TunOptions};
+use tokio::sync::{mpsc, oneshot, watch};
+use zbus::message::Type as MessageType;
+use zbus::zvariant::{OwnedValue, Value};
+use zbus::{Connection, MessageStream};
+
+const PATH: &str = "/org/freedesktop/NetworkManager/VPN/Plugin";
+const IFACE: &str = "org.freedesktop.NetworkManager.VPN.Plugin";
+const SECRET: &str = "Sup3r-S3cret pass";
+const SERVER: Ipv4Addr = Ipv4Addr::new(192, 0, 2, 1);
+const WAIT: Duration = Duration::from_secs(5);
+
+mod state {
+    pub const INIT: u32 = 1;
+    pub const STARTING: u32 = 3;
+    pub const STARTED: u32 = 4;
+    pub const STOPPING: u32 = 5;
+    pub const STOPPED: u32 = 6;
+}
+
+/// One call of the fake tunnel, handed to the test to drive.
+struct Call {
+    server: Ipv4Addr,
+    cfg: ClientConfig,
+    tun: TunOptions,
+    events: mpsc::UnboundedSender<RuntimeEvent>,
+    finish: oneshot::Sender<DownReason>,
+}
+
+struct FakeTunnel {
+    calls: mpsc::UnboundedSender<Call>,
+}
+
+impl TunnelRunner for FakeTunnel {
+    fn resolve(&self, gateway: String) -> BoxFuture<'static, Result<Ipv4Addr, String>> {
+        Box::pin(async move {
+            match gateway.as_str() {
+                "unresolvable.invalid" => Err("no such host".to_string()),
+                _ => Ok(SERVER),
+            }
+        })
+    }
+
+    fn run(
+        &self,
+        server: Ipv4Addr,
+        cfg: ClientConfig,
+        tun: TunOptions,
+        events: mpsc::UnboundedSender<RuntimeEvent>,
+        mut stop: watch::Receiver<bool>,
+    ) -> BoxFuture<'static, DownReason> {
+        let (finish, finished) = oneshot::channel();
+        let _ = self.calls.send(Call {
+            server,
+            cfg,
+            tun,
+            events,
+            finish,
+        });
+        Box::pin(async move {
+            let stopped = async {
+                while !*stop.borrow() {
+                    if stop.changed().await.is_err() {
+                        break;
+                    }
+                }
+            };
+            tokio::select! {
+                r = finished => r.unwrap_or(DownReason::Stopped),
+                _ = stopped => DownReason::Stopped,
+            }
+        })
+    }
+}
+
+struct Harness {
+    client: Connection,
+    _server: Connection,
+    signals: MessageStream,
+    calls: mpsc::UnboundedReceiver<Call>,
+    stopped: mpsc::UnboundedReceiver<()>,
+}
+
+impl Harness {
+    async fn new() -> Harness {
+        let (a, b) = tokio::net::UnixStream::pair().unwrap();
+        let guid = zbus::Guid::generate();
+        let server = zbus::connection::Builder::unix_stream(a)
+            .server(guid)
+            .unwrap()
+            .p2p()
+            .build();
+        let client = zbus::connection::Builder::unix_stream(b).p2p().build();
+        let (server, client) = tokio::try_join!(server, client).unwrap();
+        let (tx, calls) = mpsc::unbounded_channel();
+        let stopped = serve_on(&server, Arc::new(FakeTunnel { calls: tx }))
+            .await
+            .unwrap();
+        let signals = MessageStream::from(&client);
+        Harness {
+            client,
+            _server: server,
+            signals,
+            calls,
+            stopped,
+        }
+    }
+
+    async fn call<B>(&self, method: &str, body: &B) -> Result<zbus::Message, zbus::Error>
+    where
+        B: zbus::export::serde::Serialize + zbus::zvariant::DynamicType,
+    {
+        self.client
+            .call_method(None::<&str>, PATH, Some(IFACE), method, body)
+            .await
+    }
+
+    async fn state(&self) -> u32 {
+        let m = self
+            .client
+            .call_method(
+                None::<&str>,
+                PATH,
+                Some("org.freedesktop.DBus.Properties"),
+                "Get",
+                &(IFACE, "State"),
+            )
+            .await
+            .unwrap();
+        let v: OwnedValue = m.body().deserialize().unwrap();
+        u32::try_from(v).unwrap()
+    }
+
+    /// The next signal of the plugin's interface, by member name and message.
+    async fn signal(&mut self) -> (String, zbus::Message) {
+        use futures_util::StreamExt;
+        loop {
+            let m = tokio::time::timeout(WAIT, self.signals.next())
+                .await
+                .expect("a signal within 5 s")
+                .expect("stream open")
+                .unwrap();
+            let h = m.header();
+            if h.message_type() == MessageType::Signal
+                && h.interface().is_some_and(|i| i.as_str() == IFACE)
+            {
+                let member = h.member().unwrap().to_string();
+                return (member, m);
+            }
+        }
+    }
+
+    /// The signals up to and including StateChanged(STOPPED), as (member, u32
+    /// argument for StateChanged and Failure).
+    async fn until_stopped(&mut self) -> Vec<(String, Option<u32>)> {
+        let mut seen = Vec::new();
+        loop {
+            let (member, m) = self.signal().await;
+            let arg = match member.as_str() {
+                "StateChanged" | "Failure" => Some(m.body().deserialize::<u32>().unwrap()),
+                _ => None,
+            };
+            seen.push((member.clone(), arg));
+            if member == "StateChanged" && arg == Some(state::STOPPED) {
+                return seen;
+            }
+        }
+    }
+
+    async fn next_call(&mut self) -> Call {
+        tokio::time::timeout(WAIT, self.calls.recv())
+            .await
+            .expect("the tunnel to be started within 5 s")
+            .unwrap()
+    }
+
+    async fn expect_state_signal(&mut self, want: u32) {
+        let (member, m) = self.signal().await;
+        assert_eq!(member, "StateChanged");
+        assert_eq!(m.body().deserialize::<u32>().unwrap(), want);
+    }
+}
+
+type Settings<'a> = HashMap<&'a str, HashMap<&'a str, Value<'a>>>;
+
+fn settings<'a>(data: &[(&'a str, &'a str)], secrets: &[(&'a str, &'a str)]) -> Settings<'a> {
+    let dict = |kv: &[(&'a str, &'a str)]| -> Value<'a> {
+        Value::from(kv.iter().copied().collect::<HashMap<&str, &str>>())
+    };
+    HashMap::from([(
+        "vpn",
+        HashMap::from([
+            (
+                "service-type",
+                Value::from("org.freedesktop.NetworkManager.pptp"),
+            ),
+            ("data", dict(data)),
+            ("secrets", dict(secrets)),
+        ]),
+    )])
+}
+
+fn error_name(e: &zbus::Error) -> (String, String) {
+    match e {
+        zbus::Error::MethodError(name, msg, _) => {
+            (name.to_string(), msg.clone().unwrap_or_default())
+        }
+        other => (format!("{other:?}"), String::new()),
+    }
+}
+
+fn nm_addr(a: &str) -> u32 {
+    u32::from_ne_bytes(a.parse::<Ipv4Addr>().unwrap().octets())
+}
+
+fn up_info() -> UpInfo {
+    UpInfo {
+        local: "10.0.0.2".parse().unwrap(),
+        peer: "10.0.0.1".parse().unwrap(),
+        dns: vec!["10.0.0.53".parse().unwrap(), "10.0.0.54".parse().unwrap()],
+        nbns: vec!["10.0.0.55".parse().unwrap()],
+        mtu: 1400,
+        mppe: None,
+        mppe_receive: None,
+        auth: Some(AuthProtocol::MsChapV2),
+    }
+}
+
+fn plain<'a>() -> Settings<'a> {
+    settings(
+        &[("gateway", "vpn.example.org"), ("user", "alice")],
+        &[("password", SECRET)],
+    )
+}
+
+#[tokio::test]
+async fn connect_reports_exact_config_then_started_and_disconnects() {
+    let mut h = Harness::new().await;
+    assert_eq!(h.state().await, state::INIT);
+    h.call(
+        "Connect",
+        &(settings(
+            &[
+                ("gateway", "vpn.example.org"),
+                ("user", "alice"),
+                ("domain", "CORP"),
+                ("require-mppe-128", "yes"),
+                ("unit", "5"),
+                ("mtu", "1400"),
+                ("lcp-echo-interval", "10"),
+            ],
+            &[("password", SECRET)],
+        ),),
+    )
+    .await
+    .unwrap();
+    h.expect_state_signal(state::STARTING).await;
+    let call = h.next_call().await;
+    assert_eq!(call.server, SERVER);
+    assert_eq!(call.cfg.user, "CORP\\alice");
+    assert_eq!(call.cfg.password.expose(), SECRET);
+    assert!(call.cfg.mppe.required && call.cfg.mppe.allow_128 && !call.cfg.mppe.allow_40);
+    assert!(!call.cfg.auth.pap && !call.cfg.auth.chap);
+    assert_eq!(call.cfg.ppp.mtu, Some(1400));
+    assert_eq!(call.cfg.ppp.lcp_echo, Some((Duration::from_secs(10), 0)));
+    assert_eq!(call.tun.ifname.as_deref(), Some("ppp5"));
+    assert!(
+        !call.tun.assign_address,
+        "NetworkManager assigns the address"
+    );
+    assert_eq!(h.state().await, state::STARTING);
+
+    call.events
+        .send(RuntimeEvent::TunnelUp {
+            ifname: "ppp5".into(),
+            info: up_info(),
+        })
+        .unwrap();
+    let (member, m) = h.signal().await;
+    assert_eq!(member, "Config");
+    let c: HashMap<String, OwnedValue> = m.body().deserialize().unwrap();
+    assert_eq!(
+        String::try_from(c["tundev"].try_clone().unwrap()).unwrap(),
+        "ppp5"
+    );
+    assert_eq!(u32::try_from(&c["gateway"]).unwrap(), nm_addr("192.0.2.1"));
+    assert_eq!(u32::try_from(&c["mtu"]).unwrap(), 1400);
+    assert!(bool::try_from(&c["has-ip4"]).unwrap());
+    assert!(!bool::try_from(&c["has-ip6"]).unwrap());
+    assert_eq!(c.len(), 5, "{c:?}");
+    let (member, m) = h.signal().await;
+    assert_eq!(member, "Ip4Config");
+    let ip4: HashMap<String, OwnedValue> = m.body().deserialize().unwrap();
+    assert_eq!(u32::try_from(&ip4["address"]).unwrap(), nm_addr("10.0.0.2"));
+    assert_eq!(u32::try_from(&ip4["ptp"]).unwrap(), nm_addr("10.0.0.1"));
+    assert_eq!(u32::try_from(&ip4["prefix"]).unwrap(), 32);
+    let dns: Vec<u32> = ip4["dns"].try_clone().unwrap().try_into().unwrap();
+    assert_eq!(dns, [nm_addr("10.0.0.53"), nm_addr("10.0.0.54")]);
+    let nbns: Vec<u32> = ip4["nbns"].try_clone().unwrap().try_into().unwrap();
+    assert_eq!(nbns, [nm_addr("10.0.0.55")]);
+    h.expect_state_signal(state::STARTED).await;
+    assert_eq!(h.state().await, state::STARTED);
+
+    // A second Connect while up is refused.
+    let e = h.call("Connect", &(plain(),)).await.unwrap_err();
+    assert_eq!(
+        error_name(&e).0,
+        "org.freedesktop.NetworkManager.VPN.Error.AlreadyStarted"
+    );
+
+    h.call("Disconnect", &()).await.unwrap();
+    let seen = h.until_stopped().await;
+    assert_eq!(
+        seen,
+        [
+            ("StateChanged".to_string(), Some(state::STOPPING)),
+            ("StateChanged".to_string(), Some(state::STOPPED)),
+        ],
+        "a requested stop is not a failure"
+    );
+    tokio::time::timeout(WAIT, h.stopped.recv())
+        .await
+        .unwrap()
+        .unwrap();
+    let e = h.call("Disconnect", &()).await.unwrap_err();
+    assert_eq!(
+        error_name(&e).0,
+        "org.freedesktop.NetworkManager.VPN.Error.AlreadyStopped"
+    );
+}
+
+#[tokio::test]
+async fn every_down_reason_maps_to_its_failure() {
+    let mut h = Harness::new().await;
+    let cases: Vec<(DownReason, Option<u32>)> = vec![
+        (DownReason::AuthFailed(AuthError::Timeout), Some(0)),
+        (DownReason::NoIpAddress, Some(2)),
+        (DownReason::PeerUnreachable("x".into()), Some(1)),
+        (DownReason::GreBlocked, Some(1)),
+        (DownReason::MppeRefused("x".into()), Some(1)),
+        (DownReason::NegotiationFailed("x".into()), Some(1)),
+        (DownReason::EchoTimeout, Some(1)),
+        (DownReason::PeerClosed("x".into()), Some(1)),
+        (DownReason::MppeFailed, Some(1)),
+        (DownReason::Stopped, None),
+    ];
+    for (reason, want) in cases {
+        for after_up in [false, true] {
+            // Each attempt starts again from STOPPED on the same object.
+            h.call("Connect", &(plain(),)).await.unwrap();
+            let call = h.next_call().await;
+            if after_up {
+                call.events
+                    .send(RuntimeEvent::TunnelUp {
+                        ifname: "tun0".into(),
+                        info: up_info(),
+                    })
+                    .unwrap();
+            }
+            call.finish.send(reason.clone()).unwrap();
+            let seen = h.until_stopped().await;
+            let failures: Vec<u32> = seen
+                .iter()
+                .filter(|(m, _)| m == "Failure")
+                .filter_map(|(_, a)| *a)
+                .collect();
+            assert_eq!(failures, want.into_iter().collect::<Vec<_>>(), "{reason:?}");
+            let tail: Vec<_> = seen.iter().rev().take(2).collect();
+            assert_eq!(tail[0].1, Some(state::STOPPED));
+            assert_eq!(tail[1].1, Some(state::STOPPING), "{seen:?}");
+            if let Some(i) = seen.iter().position(|(m, _)| m == "Failure") {
+                assert_eq!(
+                    seen[i + 1].1,
+                    Some(state::STOPPING),
+                    "Failure before STOPPING"
+                );
+            }
+            assert_eq!(h.state().await, state::STOPPED);
+            h.stopped.recv().await.unwrap();
+        }
+    }
+    // A gateway that does not resolve never starts the tunnel.
+    h.call(
+        "Connect",
+        &(settings(
+            &[("gateway", "unresolvable.invalid"), ("user", "u")],
+            &[("password", SECRET)],
+        ),),
+    )
+    .await
+    .unwrap();
+    let seen = h.until_stopped().await;
+    assert!(seen.contains(&("Failure".to_string(), Some(1))), "{seen:?}");
+    assert!(h.calls.try_recv().is_err());
+}
+
+#[tokio::test]
+async fn need_secrets_follows_password_flags() {
+    let h = Harness::new().await;
+    for (flags, secrets, want) in [
+        ("0", vec![], "vpn"),
+        ("1", vec![], "vpn"),
+        ("2", vec![], "vpn"),
+        ("4", vec![], ""),
+        ("2", vec![("password", SECRET)], ""),
+        ("0", vec![("password", SECRET)], ""),
+        ("0", vec![("password", "")], "vpn"),
+    ] {
+        let s = settings(
+            &[("gateway", "g"), ("user", "u"), ("password-flags", flags)],
+            &secrets,
+        );
+        let m = h.call("NeedSecrets", &(s,)).await.unwrap();
+        let got: String = m.body().deserialize().unwrap();
+        assert_eq!(got, want, "password-flags={flags} secrets={secrets:?}");
+    }
+    // NeedSecrets judges the whole connection, like Connect.
+    let e = h
+        .call("NeedSecrets", &(settings(&[("gateway", "g;")], &[]),))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        error_name(&e).0,
+        "org.freedesktop.NetworkManager.VPN.Error.BadArguments"
+    );
+}
+
+#[tokio::test]
+async fn interactive_connect_asks_for_the_password_and_uses_it() {
+    let mut h = Harness::new().await;
+    let data = [("gateway", "g"), ("user", "u"), ("password-flags", "2")];
+    // Not interactive: nobody to ask.
+    let e = h
+        .call("Connect", &(settings(&data, &[]),))
+        .await
+        .unwrap_err();
+    let (name, msg) = error_name(&e);
+    assert_eq!(
+        name,
+        "org.freedesktop.NetworkManager.VPN.Error.BadArguments"
+    );
+    assert!(msg.contains("password"), "{msg}");
+    assert_eq!(h.state().await, state::INIT);
+
+    let details: HashMap<&str, Value> = HashMap::new();
+    h.call("ConnectInteractive", &(settings(&data, &[]), details))
+        .await
+        .unwrap();
+    h.expect_state_signal(state::STARTING).await;
+    let (member, m) = h.signal().await;
+    assert_eq!(member, "SecretsRequired");
+    let (_message, wanted): (String, Vec<String>) = m.body().deserialize().unwrap();
+    assert_eq!(wanted, ["password"]);
+    assert!(h.calls.try_recv().is_err(), "no tunnel before the password");
+
+    let e = h
+        .call("NewSecrets", &(settings(&data, &[]),))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        error_name(&e).0,
+        "org.freedesktop.NetworkManager.VPN.Error.BadArguments"
+    );
+    h.call("NewSecrets", &(settings(&data, &[("password", SECRET)]),))
+        .await
+        .unwrap();
+    let call = h.next_call().await;
+    assert_eq!(call.cfg.password.expose(), SECRET);
+    // Only one answer is taken.
+    let e = h
+        .call("NewSecrets", &(settings(&data, &[("password", "other")]),))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        error_name(&e).0,
+        "org.freedesktop.NetworkManager.VPN.Error.WrongState"
+    );
+    call.finish.send(DownReason::Stopped).unwrap();
+    h.until_stopped().await;
+}
+
+#[tokio::test]
+async fn disconnect_in_every_state() {
+    let mut h = Harness::new().await;
+    // INIT.
+    let e = h.call("Disconnect", &()).await.unwrap_err();
+    assert_eq!(
+        error_name(&e).0,
+        "org.freedesktop.NetworkManager.VPN.Error.AlreadyStopped"
+    );
+
+    // STARTING, waiting for a password: no tunnel, no failure.
+    let data = [("gateway", "g"), ("user", "u"), ("password-flags", "2")];
+    let details: HashMap<&str, Value> = HashMap::new();
+    h.call("ConnectInteractive", &(settings(&data, &[]), details))
+        .await
+        .unwrap();
+    h.expect_state_signal(state::STARTING).await;
+    assert_eq!(h.signal().await.0, "SecretsRequired");
+    h.call("Disconnect", &()).await.unwrap();
+    let seen = h.until_stopped().await;
+    assert!(!seen.iter().any(|(m, _)| m == "Failure"), "{seen:?}");
+    assert!(h.calls.try_recv().is_err());
+
+    // STARTING, the tunnel negotiating: it is told to stop.
+    h.call("Connect", &(plain(),)).await.unwrap();
+    let call = h.next_call().await;
+    h.call("Disconnect", &()).await.unwrap();
+    let seen = h.until_stopped().await;
+    assert!(!seen.iter().any(|(m, _)| m == "Failure"), "{seen:?}");
+    assert!(call.finish.is_closed(), "the tunnel ended");
+
+    // STARTED.
+    h.call("Connect", &(plain(),)).await.unwrap();
+    let call = h.next_call().await;
+    call.events
+        .send(RuntimeEvent::TunnelUp {
+            ifname: "tun0".into(),
+            info: up_info(),
+        })
+        .unwrap();
+    loop {
+        let (member, m) = h.signal().await;
+        if member == "StateChanged" && m.body().deserialize::<u32>().unwrap() == state::STARTED {
+            break;
+        }
+    }
+    h.call("Disconnect", &()).await.unwrap();
+    let seen = h.until_stopped().await;
+    assert!(!seen.iter().any(|(m, _)| m == "Failure"), "{seen:?}");
+
+    // STOPPED.
+    let e = h.call("Disconnect", &()).await.unwrap_err();
+    assert_eq!(
+        error_name(&e).0,
+        "org.freedesktop.NetworkManager.VPN.Error.AlreadyStopped"
+    );
+}
+
+#[tokio::test]
+async fn set_failure_reports_bad_ip_config_and_stops() {
+    let mut h = Harness::new().await;
+    h.call("Connect", &(plain(),)).await.unwrap();
+    let call = h.next_call().await;
+    call.events
+        .send(RuntimeEvent::TunnelUp {
+            ifname: "tun0".into(),
+            info: up_info(),
+        })
+        .unwrap();
+    h.call("SetFailure", &("no route",)).await.unwrap();
+    let seen = h.until_stopped().await;
+    assert_eq!(
+        seen.iter()
+            .filter(|(m, _)| m == "Failure")
+            .collect::<Vec<_>>(),
+        [&("Failure".to_string(), Some(2))]
+    );
+}
+
+/// Every key in the table, given a value of the wrong shape, is refused with
+/// BadArguments naming the key or the value, and the password never shows.
+#[tokio::test]
+async fn every_key_refuses_a_bad_value_by_name() {
+    let h = Harness::new().await;
+    let mut checked = 0;
+    for k in KEYS {
+        let bad = match k.kind {
+            Kind::Bool => "maybe",
+            Kind::Number { .. } => "12x",
+            Kind::Gateway => "vpn example",
+            Kind::Text | Kind::Secret | Kind::Ignored => continue,
+        };
+        let mut data = vec![("gateway", "g"), ("user", "u")];
+        data.retain(|(n, _)| *n != k.name);
+        data.push((k.name, bad));
+        let e = h
+            .call("Connect", &(settings(&data, &[("password", SECRET)]),))
+            .await
+            .unwrap_err();
+        let (name, msg) = error_name(&e);
+        assert_eq!(
+            name, "org.freedesktop.NetworkManager.VPN.Error.BadArguments",
+            "{}",
+            k.name
+        );
+        assert!(msg.contains(bad), "{}: {msg}", k.name);
+        assert!(!msg.contains(SECRET));
+        checked += 1;
+    }
+    assert!(checked >= 15, "only {checked} keys checked");
+    for (data, needle) in [
+        (vec![("user", "u")], "gateway"),
+        (vec![("gateway", "g")], "user"),
+        (
+            vec![("gateway", "g"), ("user", "u"), ("bogus", "1")],
+            "bogus",
+        ),
+    ] {
+        let e = h
+            .call("Connect", &(settings(&data, &[("password", SECRET)]),))
+            .await
+            .unwrap_err();
+        assert!(error_name(&e).1.contains(needle), "{data:?}");
+    }
+    assert_eq!(h.state().await, state::INIT);
+}

@@ -1,0 +1,309 @@
+//! A PPTP connection as one typed value, and what its keys mean together: the
+//! authentication and MPPE rules, the login name, LCP echo, and the engine
+//! configuration they become. Every front end reads and writes a [`Connection`]
+//! (through the key table for names and spellings) and asks it these questions.
+
+use std::time::Duration;
+
+use pptp_engine::ppp::ccp::MppePolicy;
+use pptp_engine::ppp::lcp::AuthPolicy;
+pub use pptp_engine::secret::Password;
+use pptp_engine::session::ClientConfig;
+
+use crate::keys::KEYS;
+use crate::nm::{flags, SettingsError};
+
+/// The `refuse-*` keys.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Refuse {
+    pub pap: bool,
+    pub chap: bool,
+    pub mschap: bool,
+    pub mschapv2: bool,
+    pub eap: bool,
+}
+
+/// The `require-mppe*` and `mppe-stateful` keys, as written.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Mppe {
+    pub require: bool,
+    pub require_40: bool,
+    pub require_128: bool,
+    /// Stateful mode is acceptable when the server asks for it.
+    pub stateful: bool,
+}
+
+/// The compression keys: accepted, written back, and always true in effect.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CompressionOff {
+    pub bsd: bool,
+    pub deflate: bool,
+    pub vj: bool,
+}
+
+/// Which MPPE strengths a connection that requires MPPE accepts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MppeStrength {
+    /// 40 or 128 bits (`require-mppe`, or both strength keys).
+    Any,
+    Only128,
+    Only40,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Connection {
+    pub gateway: String,
+    /// Without the domain; empty: none.
+    pub user: String,
+    /// The NT domain, sent as `DOMAIN\user`; empty: none.
+    pub domain: String,
+    pub password: Option<Password>,
+    /// `NMSettingSecretFlags` of the password.
+    pub password_flags: u32,
+    pub refuse: Refuse,
+    pub mppe: Mppe,
+    pub compression_off: CompressionOff,
+    pub lcp_echo_failure: u32,
+    /// Seconds; 0: no echoes.
+    pub lcp_echo_interval: u32,
+    pub unit: Option<u32>,
+    pub mtu: Option<u16>,
+    pub mru: Option<u16>,
+}
+
+impl Default for Connection {
+    /// What a connection that says nothing means: the key table's defaults.
+    fn default() -> Self {
+        let mut c = Connection {
+            gateway: String::new(),
+            user: String::new(),
+            domain: String::new(),
+            password: None,
+            password_flags: 0,
+            refuse: Refuse::default(),
+            mppe: Mppe::default(),
+            compression_off: CompressionOff::default(),
+            lcp_echo_failure: 0,
+            lcp_echo_interval: 0,
+            unit: None,
+            mtu: None,
+            mru: None,
+        };
+        for k in KEYS {
+            k.set(&mut c, k.default.clone());
+        }
+        c
+    }
+}
+
+impl Connection {
+    /// The name the server sees: `DOMAIN\user` when a domain is set.
+    pub fn login_name(&self) -> Result<String, SettingsError> {
+        if self.user.is_empty() {
+            return Err(SettingsError::NoUser);
+        }
+        Ok(match self.domain.is_empty() {
+            true => self.user.clone(),
+            false => format!("{}\\{}", self.domain, self.user),
+        })
+    }
+
+    /// The reverse of [`login_name`](Self::login_name): `DOMAIN\user` sets both.
+    pub fn set_login_name(&mut self, name: &str) {
+        match name.split_once('\\') {
+            Some((domain, user)) => {
+                self.domain = domain.to_string();
+                self.user = user.to_string();
+            }
+            None => {
+                self.domain.clear();
+                self.user = name.to_string();
+            }
+        }
+    }
+
+    /// `None` when MPPE is not required.
+    pub fn mppe_requirement(&self) -> Option<MppeStrength> {
+        let m = self.mppe;
+        match (m.require, m.require_40, m.require_128) {
+            (_, true, false) => Some(MppeStrength::Only40),
+            (_, false, true) => Some(MppeStrength::Only128),
+            (_, true, true) | (true, false, false) => Some(MppeStrength::Any),
+            (false, false, false) => None,
+        }
+    }
+
+    /// Written with the one key NetworkManager-pptp's editor uses for each choice.
+    pub fn set_mppe_requirement(&mut self, r: Option<MppeStrength>) {
+        self.mppe.require = r == Some(MppeStrength::Any);
+        self.mppe.require_40 = r == Some(MppeStrength::Only40);
+        self.mppe.require_128 = r == Some(MppeStrength::Only128);
+    }
+
+    /// MPPE keys come from MS-CHAP: when MPPE is required, PAP, CHAP-MD5 and EAP
+    /// cannot be used. Front ends that show the methods apply this after an edit.
+    pub fn apply_mppe_rule(&mut self) {
+        if self.mppe_requirement().is_some() {
+            self.refuse.pap = true;
+            self.refuse.chap = true;
+            self.refuse.eap = true;
+        }
+    }
+
+    /// Whether the methods allowed can give MPPE its keys.
+    pub fn ms_chap_allowed(&self) -> bool {
+        !self.refuse.mschap || !self.refuse.mschapv2
+    }
+
+    /// What makes the connection unusable whatever the password: a missing or
+    /// bad gateway, MPPE required with no MS-CHAP method left.
+    pub fn validate(&self) -> Result<(), SettingsError> {
+        if self.gateway.is_empty() {
+            return Err(SettingsError::NoGateway);
+        }
+        if crate::keys::Kind::Gateway.parse(&self.gateway).is_err() {
+            return Err(SettingsError::BadGateway(self.gateway.clone()));
+        }
+        if self.mppe_requirement().is_some() && !self.ms_chap_allowed() {
+            return Err(SettingsError::MppeNeedsMsChap);
+        }
+        Ok(())
+    }
+
+    pub fn auth_policy(&self) -> AuthPolicy {
+        let mppe = self.mppe_requirement().is_some();
+        AuthPolicy {
+            pap: !self.refuse.pap && !mppe,
+            chap: !self.refuse.chap && !mppe,
+            mschap: !self.refuse.mschap,
+            mschapv2: !self.refuse.mschapv2,
+        }
+    }
+
+    /// As pppd 2.4.9 reads its options: without a requirement MPPE is allowed,
+    /// not required, in either strength.
+    pub fn mppe_policy(&self) -> MppePolicy {
+        let r = self.mppe_requirement();
+        MppePolicy {
+            allow_40: r != Some(MppeStrength::Only128),
+            allow_56: false,
+            allow_128: r != Some(MppeStrength::Only40),
+            stateful: self.mppe.stateful,
+            request_stateful: false,
+            required: r.is_some(),
+        }
+    }
+
+    /// Echo interval and the unanswered count that ends the link (0: never).
+    pub fn lcp_echo(&self) -> Option<(Duration, u32)> {
+        (self.lcp_echo_interval > 0).then(|| {
+            (
+                Duration::from_secs(self.lcp_echo_interval.into()),
+                self.lcp_echo_failure,
+            )
+        })
+    }
+
+    /// Whether a password must come from a secret agent before connecting.
+    pub fn needs_password(&self) -> bool {
+        self.password_flags & flags::NOT_REQUIRED == 0 && self.password.is_none()
+    }
+
+    /// The tunnel device name: `unit N` made pppd use pppN; we keep that promise.
+    pub fn ifname(&self) -> Option<String> {
+        self.unit.map(|u| format!("ppp{u}"))
+    }
+
+    /// The engine's configuration. Without a password (NOT_REQUIRED), an empty
+    /// one is sent.
+    pub fn client_config(&self, seed: [u8; 32]) -> Result<ClientConfig, SettingsError> {
+        self.validate()?;
+        let pw = self.password.clone().unwrap_or_else(|| Password::new(""));
+        let mut c = ClientConfig::new(self.login_name()?, pw, seed);
+        c.auth = self.auth_policy();
+        c.mppe = self.mppe_policy();
+        c.ppp.lcp_echo = self.lcp_echo();
+        c.ppp.mtu = self.mtu;
+        if let Some(m) = self.mru {
+            c.ppp.mru = m;
+        }
+        Ok(c)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn login_name_joins_and_splits_the_domain() {
+        let mut c = Connection::default();
+        assert_eq!(c.login_name(), Err(SettingsError::NoUser));
+        c.set_login_name("CORP\\alice");
+        assert_eq!((c.domain.as_str(), c.user.as_str()), ("CORP", "alice"));
+        assert_eq!(c.login_name().unwrap(), "CORP\\alice");
+        c.set_login_name("bob");
+        assert_eq!(c.login_name().unwrap(), "bob");
+        assert!(c.domain.is_empty());
+    }
+
+    #[test]
+    fn mppe_strength_reads_every_spelling() {
+        let mut c = Connection::default();
+        assert_eq!(c.mppe_requirement(), None);
+        for (req, r40, r128, want) in [
+            (true, false, false, MppeStrength::Any),
+            (false, true, true, MppeStrength::Any),
+            (true, true, false, MppeStrength::Only40),
+            (false, false, true, MppeStrength::Only128),
+        ] {
+            c.mppe = Mppe {
+                require: req,
+                require_40: r40,
+                require_128: r128,
+                stateful: false,
+            };
+            assert_eq!(c.mppe_requirement(), Some(want));
+            let p = c.mppe_policy();
+            assert!(p.required);
+            assert_eq!(p.allow_40, want != MppeStrength::Only128);
+            assert_eq!(p.allow_128, want != MppeStrength::Only40);
+            let mut d = Connection::default();
+            d.set_mppe_requirement(Some(want));
+            assert_eq!(d.mppe_requirement(), Some(want));
+        }
+    }
+
+    #[test]
+    fn required_mppe_refuses_methods_without_keys() {
+        let mut c = Connection {
+            gateway: "g".into(),
+            user: "u".into(),
+            ..Connection::default()
+        };
+        let a = c.auth_policy();
+        assert!(a.pap && a.chap && a.mschap && a.mschapv2);
+        c.set_mppe_requirement(Some(MppeStrength::Any));
+        let a = c.auth_policy();
+        assert!(!a.pap && !a.chap && a.mschap && a.mschapv2);
+        c.refuse.mschap = true;
+        c.refuse.mschapv2 = true;
+        assert_eq!(c.validate(), Err(SettingsError::MppeNeedsMsChap));
+        assert!(c.client_config([0; 32]).is_err());
+        c.apply_mppe_rule();
+        assert!(c.refuse.pap && c.refuse.chap && c.refuse.eap);
+    }
+
+    #[test]
+    fn echo_follows_pppd() {
+        let mut c = Connection::default();
+        assert_eq!(c.lcp_echo(), None);
+        c.lcp_echo_interval = 30;
+        // No failure count: echoes go out, and never end the link.
+        assert_eq!(c.lcp_echo(), Some((Duration::from_secs(30), 0)));
+        c.lcp_echo_failure = 5;
+        assert_eq!(c.lcp_echo(), Some((Duration::from_secs(30), 5)));
+        c.lcp_echo_interval = 0;
+        assert_eq!(c.lcp_echo(), None);
+    }
+}

@@ -1,0 +1,476 @@
+//! The one table of a PPTP connection's keys. Each key is described here once:
+//! its `vpn.data` (or `vpn.secrets`) name, its type and range, its default, how
+//! pppd spells it in a peers file, and which field of [`Connection`] holds it.
+//! NetworkManager's validation, peers-file import and export, the editor and
+//! `pptp-client` all read and write connections through this table; no other
+//! file spells a key's name.
+
+use crate::connection::Connection;
+use pptp_engine::secret::Password;
+
+pub const GATEWAY: &str = "gateway";
+pub const USER: &str = "user";
+pub const DOMAIN: &str = "domain";
+pub const PASSWORD: &str = "password";
+pub const PASSWORD_FLAGS: &str = "password-flags";
+pub const REFUSE_EAP: &str = "refuse-eap";
+pub const REFUSE_PAP: &str = "refuse-pap";
+pub const REFUSE_CHAP: &str = "refuse-chap";
+pub const REFUSE_MSCHAP: &str = "refuse-mschap";
+pub const REFUSE_MSCHAPV2: &str = "refuse-mschapv2";
+pub const REQUIRE_MPPE: &str = "require-mppe";
+pub const REQUIRE_MPPE_40: &str = "require-mppe-40";
+pub const REQUIRE_MPPE_128: &str = "require-mppe-128";
+pub const MPPE_STATEFUL: &str = "mppe-stateful";
+pub const NOBSDCOMP: &str = "nobsdcomp";
+pub const NODEFLATE: &str = "nodeflate";
+pub const NO_VJ_COMP: &str = "no-vj-comp";
+pub const LCP_ECHO_FAILURE: &str = "lcp-echo-failure";
+pub const LCP_ECHO_INTERVAL: &str = "lcp-echo-interval";
+pub const UNIT: &str = "unit";
+pub const MTU: &str = "mtu";
+pub const MRU: &str = "mru";
+/// NetworkManager may store the connection's name here; it means nothing to us.
+pub const NAME: &str = "name";
+
+/// What a key holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// A host name or IPv4 address: letters, digits, dots and hyphens.
+    Gateway,
+    Text,
+    /// `yes` or `no`.
+    Bool,
+    /// An unsigned decimal number in this inclusive range.
+    Number {
+        min: u64,
+        max: u64,
+    },
+    /// Lives in `vpn.secrets`, never in `vpn.data`.
+    Secret,
+    /// Accepted and ignored.
+    Ignored,
+}
+
+/// How a peers file says it. Several spellings are read (pppd's and the older
+/// SourceForge MPPE patch's); the first is the one written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pppd {
+    /// No option of its own (the gateway is in `pty`, the domain in `name`, the
+    /// password in chap-secrets).
+    None,
+    /// A flag option: an `on` spelling sets it, an `off` spelling clears it.
+    Flag {
+        on: &'static [&'static str],
+        off: &'static [&'static str],
+    },
+    /// An option followed by its value.
+    Value(&'static [&'static str]),
+}
+
+/// A key's value, typed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Value {
+    Bool(bool),
+    /// `None`: absent.
+    Number(Option<u64>),
+    Text(String),
+    Secret(Option<Password>),
+    Nothing,
+}
+
+pub struct Key {
+    pub name: &'static str,
+    pub kind: Kind,
+    pub pppd: Pppd,
+    /// What a connection that does not mention the key gets.
+    pub default: Value,
+    get: fn(&Connection) -> Value,
+    set: fn(&mut Connection, Value),
+}
+
+impl std::fmt::Debug for Key {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name)
+    }
+}
+
+impl Key {
+    pub fn get(&self, c: &Connection) -> Value {
+        (self.get)(c)
+    }
+
+    /// Only values of the key's own kind, checked by [`Kind::parse`], reach here.
+    pub fn set(&self, c: &mut Connection, v: Value) {
+        (self.set)(c, v)
+    }
+
+    pub fn is_secret(&self) -> bool {
+        self.kind == Kind::Secret
+    }
+
+    /// The value as `vpn.data` spells it; `None` when it is absent or the default.
+    pub fn format(&self, c: &Connection) -> Option<String> {
+        let v = self.get(c);
+        if v == self.default {
+            return None;
+        }
+        match v {
+            Value::Bool(b) => Some(if b { "yes" } else { "no" }.to_string()),
+            Value::Number(n) => n.map(|n| n.to_string()),
+            Value::Text(t) => (!t.is_empty()).then_some(t),
+            Value::Secret(_) | Value::Nothing => None,
+        }
+    }
+}
+
+/// Why a value does not fit its key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Invalid {
+    NotBool,
+    BadNumber { min: u64, max: u64 },
+    BadGateway,
+}
+
+fn valid_gateway(v: &str) -> bool {
+    !v.is_empty()
+        && v.len() <= 253
+        && v.chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '-')
+}
+
+impl Kind {
+    /// A value as written in `vpn.data` or a peers file.
+    pub fn parse(self, s: &str) -> Result<Value, Invalid> {
+        match self {
+            Kind::Bool => match s {
+                "yes" => Ok(Value::Bool(true)),
+                "no" => Ok(Value::Bool(false)),
+                _ => Err(Invalid::NotBool),
+            },
+            Kind::Number { min, max } => s
+                .parse::<u64>()
+                .ok()
+                .filter(|n| (min..=max).contains(n) && s.bytes().all(|b| b.is_ascii_digit()))
+                .map(|n| Value::Number(Some(n)))
+                .ok_or(Invalid::BadNumber { min, max }),
+            Kind::Gateway if !valid_gateway(s) => Err(Invalid::BadGateway),
+            Kind::Gateway | Kind::Text => Ok(Value::Text(s.to_string())),
+            Kind::Secret => Ok(Value::Secret(
+                (!s.is_empty()).then(|| Password::new(s.to_string())),
+            )),
+            Kind::Ignored => Ok(Value::Nothing),
+        }
+    }
+}
+
+/// The table. Numbers are stored in fields at least as wide as their range.
+pub static KEYS: &[Key] = &[
+    Key {
+        name: GATEWAY,
+        kind: Kind::Gateway,
+        pppd: Pppd::None,
+        default: Value::Text(String::new()),
+        get: |c| Value::Text(c.gateway.clone()),
+        set: |c, v| c.gateway = text(v),
+    },
+    Key {
+        name: USER,
+        kind: Kind::Text,
+        pppd: Pppd::None,
+        default: Value::Text(String::new()),
+        get: |c| Value::Text(c.user.clone()),
+        set: |c, v| c.user = text(v),
+    },
+    Key {
+        name: DOMAIN,
+        kind: Kind::Text,
+        pppd: Pppd::None,
+        default: Value::Text(String::new()),
+        get: |c| Value::Text(c.domain.clone()),
+        set: |c, v| c.domain = text(v),
+    },
+    Key {
+        name: PASSWORD,
+        kind: Kind::Secret,
+        pppd: Pppd::None,
+        default: Value::Secret(None),
+        get: |c| Value::Secret(c.password.clone()),
+        set: |c, v| {
+            if let Value::Secret(p) = v {
+                c.password = p
+            }
+        },
+    },
+    Key {
+        name: PASSWORD_FLAGS,
+        kind: Kind::Number { min: 0, max: 7 },
+        pppd: Pppd::None,
+        default: Value::Number(Some(0)),
+        get: |c| Value::Number(Some(c.password_flags.into())),
+        set: |c, v| c.password_flags = number(v).unwrap_or(0) as u32,
+    },
+    Key {
+        name: REFUSE_EAP,
+        kind: Kind::Bool,
+        pppd: flag(&["refuse-eap"]),
+        default: Value::Bool(false),
+        get: |c| Value::Bool(c.refuse.eap),
+        set: |c, v| c.refuse.eap = boolean(v),
+    },
+    Key {
+        name: REFUSE_PAP,
+        kind: Kind::Bool,
+        pppd: flag(&["refuse-pap"]),
+        default: Value::Bool(false),
+        get: |c| Value::Bool(c.refuse.pap),
+        set: |c, v| c.refuse.pap = boolean(v),
+    },
+    Key {
+        name: REFUSE_CHAP,
+        kind: Kind::Bool,
+        pppd: flag(&["refuse-chap"]),
+        default: Value::Bool(false),
+        get: |c| Value::Bool(c.refuse.chap),
+        set: |c, v| c.refuse.chap = boolean(v),
+    },
+    Key {
+        name: REFUSE_MSCHAP,
+        kind: Kind::Bool,
+        pppd: flag(&["refuse-mschap"]),
+        default: Value::Bool(false),
+        get: |c| Value::Bool(c.refuse.mschap),
+        set: |c, v| c.refuse.mschap = boolean(v),
+    },
+    Key {
+        name: REFUSE_MSCHAPV2,
+        kind: Kind::Bool,
+        pppd: flag(&["refuse-mschap-v2"]),
+        default: Value::Bool(false),
+        get: |c| Value::Bool(c.refuse.mschapv2),
+        set: |c, v| c.refuse.mschapv2 = boolean(v),
+    },
+    Key {
+        name: REQUIRE_MPPE,
+        kind: Kind::Bool,
+        pppd: flag(&["require-mppe"]),
+        default: Value::Bool(false),
+        get: |c| Value::Bool(c.mppe.require),
+        set: |c, v| c.mppe.require = boolean(v),
+    },
+    // The SourceForge patch's `mppe-40`/`mppe-128` turned MPPE on with that
+    // strength, which is what the pppd 2.4 spellings mean.
+    Key {
+        name: REQUIRE_MPPE_40,
+        kind: Kind::Bool,
+        pppd: flag(&["require-mppe-40", "mppe-40"]),
+        default: Value::Bool(false),
+        get: |c| Value::Bool(c.mppe.require_40),
+        set: |c, v| c.mppe.require_40 = boolean(v),
+    },
+    Key {
+        name: REQUIRE_MPPE_128,
+        kind: Kind::Bool,
+        pppd: flag(&["require-mppe-128", "mppe-128"]),
+        default: Value::Bool(false),
+        get: |c| Value::Bool(c.mppe.require_128),
+        set: |c, v| c.mppe.require_128 = boolean(v),
+    },
+    Key {
+        name: MPPE_STATEFUL,
+        kind: Kind::Bool,
+        pppd: Pppd::Flag {
+            on: &["mppe-stateful"],
+            off: &["nomppe-stateful", "mppe-stateless"],
+        },
+        default: Value::Bool(false),
+        get: |c| Value::Bool(c.mppe.stateful),
+        set: |c, v| c.mppe.stateful = boolean(v),
+    },
+    // Compression is never negotiated, so these only confirm what happens anyway.
+    Key {
+        name: NOBSDCOMP,
+        kind: Kind::Bool,
+        pppd: flag(&["nobsdcomp"]),
+        default: Value::Bool(false),
+        get: |c| Value::Bool(c.compression_off.bsd),
+        set: |c, v| c.compression_off.bsd = boolean(v),
+    },
+    Key {
+        name: NODEFLATE,
+        kind: Kind::Bool,
+        pppd: flag(&["nodeflate"]),
+        default: Value::Bool(false),
+        get: |c| Value::Bool(c.compression_off.deflate),
+        set: |c, v| c.compression_off.deflate = boolean(v),
+    },
+    Key {
+        name: NO_VJ_COMP,
+        kind: Kind::Bool,
+        pppd: flag(&["novj"]),
+        default: Value::Bool(false),
+        get: |c| Value::Bool(c.compression_off.vj),
+        set: |c, v| c.compression_off.vj = boolean(v),
+    },
+    // pppd's meaning: an interval sends echoes; a failure count of 0 (the
+    // default) never ends the link over unanswered ones.
+    Key {
+        name: LCP_ECHO_FAILURE,
+        kind: Kind::Number { min: 0, max: 1000 },
+        pppd: Pppd::Value(&["lcp-echo-failure"]),
+        default: Value::Number(Some(0)),
+        get: |c| Value::Number(Some(c.lcp_echo_failure.into())),
+        set: |c, v| c.lcp_echo_failure = number(v).unwrap_or(0) as u32,
+    },
+    Key {
+        name: LCP_ECHO_INTERVAL,
+        kind: Kind::Number {
+            min: 0,
+            max: 86_400,
+        },
+        pppd: Pppd::Value(&["lcp-echo-interval"]),
+        default: Value::Number(Some(0)),
+        get: |c| Value::Number(Some(c.lcp_echo_interval.into())),
+        set: |c, v| c.lcp_echo_interval = number(v).unwrap_or(0) as u32,
+    },
+    // `unit N` makes the tunnel pppN; a name of at most 13 characters.
+    Key {
+        name: UNIT,
+        kind: Kind::Number {
+            min: 0,
+            max: u32::MAX as u64,
+        },
+        pppd: Pppd::Value(&["unit"]),
+        default: Value::Number(None),
+        get: |c| Value::Number(c.unit.map(u64::from)),
+        set: |c, v| c.unit = number(v).map(|n| n as u32),
+    },
+    // IPv4 needs 576.
+    Key {
+        name: MTU,
+        kind: Kind::Number {
+            min: 576,
+            max: 1500,
+        },
+        pppd: Pppd::Value(&["mtu"]),
+        default: Value::Number(None),
+        get: |c| Value::Number(c.mtu.map(u64::from)),
+        set: |c, v| c.mtu = number(v).map(|n| n as u16),
+    },
+    // pppd's own floor for the MRU is 128.
+    Key {
+        name: MRU,
+        kind: Kind::Number {
+            min: 128,
+            max: 1500,
+        },
+        pppd: Pppd::Value(&["mru"]),
+        default: Value::Number(None),
+        get: |c| Value::Number(c.mru.map(u64::from)),
+        set: |c, v| c.mru = number(v).map(|n| n as u16),
+    },
+    Key {
+        name: NAME,
+        kind: Kind::Ignored,
+        pppd: Pppd::None,
+        default: Value::Nothing,
+        get: |_| Value::Nothing,
+        set: |_, _| {},
+    },
+];
+
+const fn flag(on: &'static [&'static str]) -> Pppd {
+    Pppd::Flag { on, off: &[] }
+}
+
+fn text(v: Value) -> String {
+    match v {
+        Value::Text(t) => t,
+        _ => String::new(),
+    }
+}
+
+fn boolean(v: Value) -> bool {
+    matches!(v, Value::Bool(true))
+}
+
+fn number(v: Value) -> Option<u64> {
+    match v {
+        Value::Number(n) => n,
+        _ => None,
+    }
+}
+
+/// The key named `name` in `vpn.data` or `vpn.secrets`.
+pub fn by_name(name: &str) -> Option<&'static Key> {
+    KEYS.iter().find(|k| k.name == name)
+}
+
+/// The key a peers-file option sets, and the value a flag option means.
+pub fn by_pppd_option(option: &str) -> Option<(&'static Key, Option<bool>)> {
+    KEYS.iter().find_map(|k| match k.pppd {
+        Pppd::Flag { on, .. } if on.contains(&option) => Some((k, Some(true))),
+        Pppd::Flag { off, .. } if off.contains(&option) => Some((k, Some(false))),
+        Pppd::Value(names) if names.contains(&option) => Some((k, None)),
+        _ => None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_key_reads_back_what_it_stores() {
+        for k in KEYS {
+            let mut c = Connection::default();
+            let v = match k.kind {
+                Kind::Bool => Value::Bool(!matches!(k.default, Value::Bool(true))),
+                Kind::Number { max, .. } => Value::Number(Some(max)),
+                Kind::Gateway | Kind::Text => Value::Text("x".into()),
+                Kind::Secret => Value::Secret(Some(Password::new("p"))),
+                Kind::Ignored => continue,
+            };
+            k.set(&mut c, v.clone());
+            assert_eq!(k.get(&c), v, "{}", k.name);
+            assert_ne!(c, Connection::default(), "{} changed nothing", k.name);
+            // The defaults are what a fresh connection holds.
+            assert_eq!(k.get(&Connection::default()), k.default, "{}", k.name);
+        }
+    }
+
+    #[test]
+    fn names_and_pppd_spellings_are_unique() {
+        let mut seen = std::collections::HashSet::new();
+        for k in KEYS {
+            assert!(seen.insert(k.name), "{} twice", k.name);
+        }
+        let mut options = std::collections::HashSet::new();
+        for k in KEYS {
+            let names: Vec<&str> = match k.pppd {
+                Pppd::Flag { on, off } => on.iter().chain(off).copied().collect(),
+                Pppd::Value(v) => v.to_vec(),
+                Pppd::None => vec![],
+            };
+            for n in names {
+                assert!(options.insert(n), "pppd option {n} twice");
+                assert_eq!(by_pppd_option(n).unwrap().0.name, k.name);
+            }
+        }
+    }
+
+    #[test]
+    fn values_are_checked_against_the_kind() {
+        assert_eq!(Kind::Bool.parse("true"), Err(Invalid::NotBool));
+        let n = Kind::Number { min: 1, max: 9 };
+        assert_eq!(n.parse("+5"), Err(Invalid::BadNumber { min: 1, max: 9 }));
+        assert_eq!(n.parse("10"), Err(Invalid::BadNumber { min: 1, max: 9 }));
+        assert_eq!(n.parse("9"), Ok(Value::Number(Some(9))));
+        assert_eq!(Kind::Gateway.parse("a;b"), Err(Invalid::BadGateway));
+        assert_eq!(Kind::Gateway.parse(""), Err(Invalid::BadGateway));
+        assert_eq!(
+            Kind::Gateway.parse("vpn-1.example.org"),
+            Ok(Value::Text("vpn-1.example.org".into()))
+        );
+    }
+}
