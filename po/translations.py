@@ -41,7 +41,6 @@ T = {
   "de": "Der PPTP-Verbindungseditor kann nicht erstellt werden", "fr": "impossible de créer l’éditeur de connexions PPTP",
   "es": "no se puede crear el editor de conexiones PPTP", "pt_BR": "não foi possível criar o editor de conexões PPTP",
   "zh_CN": "无法创建 PPTP 连接编辑器"},
-"the gateway is missing": {"de": "das Gateway fehlt", "fr": "la passerelle est manquante", "es": "falta la puerta de enlace", "pt_BR": "o gateway está faltando", "zh_CN": "缺少网关"},
 "PPTP is not a secure protocol: its MS-CHAPv2 login and MPPE encryption can be broken. Use it only where nothing better is available.": {
   "de": "PPTP ist kein sicheres Protokoll: Seine MS-CHAPv2-Anmeldung und MPPE-Verschlüsselung können gebrochen werden. Verwenden Sie es nur, wenn nichts Besseres verfügbar ist.",
   "fr": "PPTP n’est pas un protocole sûr : son identification MS-CHAPv2 et son chiffrement MPPE peuvent être cassés. Ne l’utilisez que si rien de mieux n’est disponible.",
@@ -105,22 +104,28 @@ T = {
   "es": "número no válido para «{key}»: «{value}» (se esperaba de {min} a {max})",
   "pt_BR": "número inválido para “{key}”: “{value}” (esperado de {min} a {max})",
   "zh_CN": "“{key}”的数值无效：“{value}”（应为 {min} 到 {max}）"},
-"invalid gateway “{gateway}”: only letters, digits, dots and hyphens are allowed": {
-  "de": "ungültiges Gateway „{gateway}“: nur Buchstaben, Ziffern, Punkte und Bindestriche sind erlaubt",
-  "fr": "passerelle « {gateway} » non valide : seuls les lettres, chiffres, points et tirets sont autorisés",
-  "es": "puerta de enlace «{gateway}» no válida: solo se permiten letras, dígitos, puntos y guiones",
-  "pt_BR": "gateway “{gateway}” inválido: somente letras, dígitos, pontos e hífens são permitidos",
-  "zh_CN": "无效的网关“{gateway}”：只允许字母、数字、点和连字符"},
-"missing required option “gateway”": {
-  "de": "erforderliche Option „gateway“ fehlt", "fr": "option requise « gateway » manquante",
-  "es": "falta la opción obligatoria «gateway»", "pt_BR": "opção obrigatória “gateway” ausente",
-  "zh_CN": "缺少必需的选项“gateway”"},
-"missing user name: set “user” or vpn.user-name": {
-  "de": "Benutzername fehlt: setzen Sie „user“ oder vpn.user-name",
-  "fr": "nom d’utilisateur manquant : définissez « user » ou vpn.user-name",
-  "es": "falta el nombre de usuario: defina «user» o vpn.user-name",
-  "pt_BR": "nome de usuário ausente: defina “user” ou vpn.user-name",
-  "zh_CN": "缺少用户名：请设置“user”或 vpn.user-name"},
+"invalid gateway “{host}”: only letters, digits, dots and hyphens are allowed": {
+  "de": "ungültiges Gateway „{host}“: nur Buchstaben, Ziffern, Punkte und Bindestriche sind erlaubt",
+  "fr": "passerelle « {host} » non valide : seuls les lettres, chiffres, points et tirets sont autorisés",
+  "es": "puerta de enlace «{host}» no válida: solo se permiten letras, dígitos, puntos y guiones",
+  "pt_BR": "gateway “{host}” inválido: somente letras, dígitos, pontos e hífens são permitidos",
+  "zh_CN": "无效的网关“{host}”：只允许字母、数字、点和连字符"},
+"missing required option “{key}”": {
+  "de": "erforderliche Option „{key}“ fehlt", "fr": "option requise « {key} » manquante",
+  "es": "falta la opción obligatoria «{key}»", "pt_BR": "opção obrigatória “{key}” ausente",
+  "zh_CN": "缺少必需的选项“{key}”"},
+"missing user name: set “{key}” or vpn.user-name": {
+  "de": "Benutzername fehlt: setzen Sie „{key}“ oder vpn.user-name",
+  "fr": "nom d’utilisateur manquant : définissez « {key} » ou vpn.user-name",
+  "es": "falta el nombre de usuario: defina «{key}» o vpn.user-name",
+  "pt_BR": "nome de usuário ausente: defina “{key}” ou vpn.user-name",
+  "zh_CN": "缺少用户名：请设置“{key}”或 vpn.user-name"},
+"“{mppe}” needs MS-CHAP: set “{mschap}” or “{mschapv2}” to no": {
+  "de": "„{mppe}“ erfordert MS-CHAP: setzen Sie „{mschap}“ oder „{mschapv2}“ auf no",
+  "fr": "« {mppe} » nécessite MS-CHAP : mettez « {mschap} » ou « {mschapv2} » à no",
+  "es": "«{mppe}» necesita MS-CHAP: ponga «{mschap}» o «{mschapv2}» a no",
+  "pt_BR": "“{mppe}” precisa de MS-CHAP: defina “{mschap}” ou “{mschapv2}” como no",
+  "zh_CN": "“{mppe}”需要 MS-CHAP：请将“{mschap}”或“{mschapv2}”设为 no"},
 "unknown secret “{key}”": {"de": "unbekanntes Geheimnis „{key}“", "fr": "secret « {key} » inconnu", "es": "secreto «{key}» desconocido", "pt_BR": "segredo “{key}” desconhecido", "zh_CN": "未知的密钥“{key}”"},
 "the connection has no “vpn” setting": {
   "de": "die Verbindung hat keine „vpn“-Einstellung", "fr": "la connexion n’a pas de paramètre « vpn »",

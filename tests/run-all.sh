@@ -10,8 +10,12 @@ echo "== format and lints"
 cargo fmt --all --check
 cargo clippy --workspace --all-targets -- -D warnings
 
-echo "== unit, property and simulated-link tests"
-cargo test --workspace
+echo "== unit, property, simulated-link and in-process service tests"
+# The gated tests (root, a private system bus, gnome-keyring, Xvfb) run too.
+NM_PPTP_SYSTEM_TESTS=1 cargo test --workspace
+
+echo "== the same tests as a contributor runs them: not root, no display, bus or keyring"
+bash tests/as-contributor.sh
 
 echo "== translations: the .pot matches the sources, every language is complete"
 python3 tests/po_test.py

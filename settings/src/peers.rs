@@ -43,6 +43,12 @@ pub enum PeersError {
         option: String,
         value: String,
     },
+    #[error("{file}:{line}: invalid gateway `{server}` in `pty`: only letters, digits, dots and hyphens are allowed")]
+    BadGateway {
+        file: PathBuf,
+        line: usize,
+        server: String,
+    },
     #[error("{0}: no PPTP server found (expected `pty \"pptp SERVER --nolaunchpppd\"`)")]
     NoServer(PathBuf),
 }
@@ -265,7 +271,11 @@ fn read_file(
                 }
                 if let Some(server) = server {
                     if Kind::Gateway.parse(&server).is_err() {
-                        return Err(bad(&v, "pty"));
+                        return Err(PeersError::BadGateway {
+                            file: path.to_path_buf(),
+                            line: v.line,
+                            server,
+                        });
                     }
                     opts.connection.gateway = server;
                 }
@@ -522,7 +532,7 @@ mod tests {
         assert!(e.contains("options.pptp:2: option `mru`"), "{e}");
         fs::write(d.path().join("peers/Y"), "pty \"pptp bad;host\"\n").unwrap();
         let e = load("Y", d.path()).unwrap_err().to_string();
-        assert!(e.contains("option `pty` has an invalid value"), "{e}");
+        assert!(e.contains("invalid gateway `bad;host` in `pty`"), "{e}");
         fs::write(d.path().join("options.pptp"), "lcp-echo-interval").unwrap();
         assert!(matches!(
             load("PAL", d.path()),

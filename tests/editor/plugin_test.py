@@ -20,7 +20,6 @@ SEED_DATA = {
     "mppe-stateful": "yes",
     "nobsdcomp": "yes",
     "nodeflate": "yes",
-    "password-flags": "0",
 }
 
 
@@ -48,6 +47,8 @@ class Plugin(unittest.TestCase):
         s = c.get_setting_vpn()
         self.assertEqual(s.get_service_type(), SERVICE)
         self.assertEqual(vpn_data(c), SEED_DATA)
+        # Saved with the connection: flags NONE, the default, so not written.
+        self.assertIn(s.get_data_item("password-flags"), (None, "0"))
         self.assertEqual(s.get_secret("password"), "pass word")
         self.assertEqual(list(s.get_secret_keys()), ["password"])
         self.assertTrue(c.verify())
@@ -55,11 +56,14 @@ class Plugin(unittest.TestCase):
     def test_import_sourceforge_spelling(self):
         c = self.p.import_(ppp_tree(options="lock noauth nobsdcomp nodeflate\nmppe-40 mppe-128 mppe-stateless\n"))
         d = vpn_data(c)
-        self.assertEqual(d.get("require-mppe"), "yes")
+        # The patch's `mppe-40`/`mppe-128` are pppd 2.4's require-mppe-40/128:
+        # both together allow either strength.
+        self.assertEqual(d.get("require-mppe-40"), "yes")
+        self.assertEqual(d.get("require-mppe-128"), "yes")
         self.assertNotIn("mppe-stateful", d)
-        self.assertNotIn("require-mppe-128", d)
         c = self.p.import_(ppp_tree(options="mppe-128\n"))
         self.assertEqual(vpn_data(c).get("require-mppe-128"), "yes")
+        self.assertNotIn("require-mppe-40", vpn_data(c))
 
     def test_unreadable_or_missing_secret_leaves_the_password_out(self):
         c = self.p.import_(ppp_tree(secrets=None))
@@ -77,6 +81,28 @@ class Plugin(unittest.TestCase):
         for k, v in {"refuse-pap": "yes", "refuse-eap": "yes", "lcp-echo-interval": "30", "lcp-echo-failure": "4",
                      "mtu": "1400", "unit": "3", "no-vj-comp": "yes"}.items():
             self.assertEqual(d[k], v, k)
+
+    def test_echo_interval_alone_keeps_pppd_meaning(self):
+        # pppd: echoes every 30 s, never ending the link. The import must not
+        # write a failure count that turns echo off or on differently.
+        d = vpn_data(self.p.import_(ppp_tree(options="lcp-echo-interval 30\n")))
+        self.assertEqual(d["lcp-echo-interval"], "30")
+        self.assertNotIn("lcp-echo-failure", d)
+        # pppd accepts intervals longer than an hour; so does the import.
+        d = vpn_data(self.p.import_(ppp_tree(options="lcp-echo-interval 7200\n")))
+        self.assertEqual(d["lcp-echo-interval"], "7200")
+
+    def test_export_uses_the_user_name_when_user_is_empty(self):
+        c = self.p.import_(ppp_tree())
+        s = c.get_setting_vpn()
+        # libnm refuses empty data items; an empty `user` (possible over D-Bus)
+        # is covered by export.rs's own test.
+        s.remove_data_item("user")
+        s.props.user_name = "bob"
+        out = ppp_tree(peers=None, options=None, name="EXPORTED")
+        self.p.export(out, c)
+        with open(out) as f:
+            self.assertIn('\nname "bob"\n', f.read())
 
     def test_export_then_import_gives_the_same_connection(self):
         for options in ("lock noauth nobsdcomp nodeflate require-mppe mppe-stateful\n",
