@@ -220,7 +220,8 @@ impl Sender {
         })
     }
 
-    pub fn in_flight(&self) -> u32 {
+    #[cfg(test)]
+    fn in_flight(&self) -> u32 {
         self.next_seq
             .wrapping_sub(1)
             .wrapping_sub(self.shared.peer_ack.load(Relaxed))
@@ -235,12 +236,17 @@ pub enum Drop {
     Late { seq: u32, last: u32 },
 }
 
+/// What one call's GRE traffic looked like, for the log line at its end.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct RxStats {
     pub delivered: u64,
     pub late: u64,
     pub lost: u64,
     pub ack_only: u64,
+    /// GRE packets or PPP frames that did not parse.
+    pub malformed: u64,
+    /// Our packets sent beyond the peer's advertised window (advisory only).
+    pub window_exceeded: u64,
 }
 
 /// The receiving half of a call.

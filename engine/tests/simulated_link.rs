@@ -494,10 +494,17 @@ fn data_mppe40_stateful_clean() {
 #[test]
 fn data_stateless_under_loss_reorder_duplication() {
     for s in [Strength::Bits128, Strength::Bits40] {
-        data_run(s, false, LOSSY, 0.9);
+        let sim = data_run(s, false, LOSSY, 0.9);
+        let st = sim.client.stats().unwrap();
+        assert!(st.lost > 0 && st.delivered > st.lost, "{st:?}");
         // Reordered packets that arrive after a newer one are dropped as late.
-        data_run(s, false, REORDERING, 0.9);
-        data_run(s, false, DUPLICATING, 1.0);
+        let sim = data_run(s, false, REORDERING, 0.9);
+        assert!(sim.client.stats().unwrap().late > 0);
+        let sim = data_run(s, false, DUPLICATING, 1.0);
+        assert!(
+            sim.client.stats().unwrap().late > 0,
+            "duplicates count as late"
+        );
     }
 }
 

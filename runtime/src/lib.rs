@@ -247,6 +247,16 @@ async fn drive<C: ControlSide>(
         }
     }
     drop(tun);
+    if let Some(s) = session.stats() {
+        info!(
+            delivered = s.delivered,
+            late = s.late,
+            lost = s.lost,
+            malformed = s.malformed,
+            window_exceeded = s.window_exceeded,
+            "GRE counters at the end of the call"
+        );
+    }
     reason
 }
 

@@ -127,7 +127,6 @@ pub struct Rx {
     pub mppe: Option<Decryptor>,
     /// Once MPPE is negotiated, clear-text data must be refused (the kernel does).
     pub require_encryption: bool,
-    pub malformed: u64,
 }
 
 impl Rx {
@@ -136,7 +135,7 @@ impl Rx {
         let (h, start, len) = match Header::decode(pkt) {
             Ok((h, p)) => (h, h.len(), p.len()),
             Err(_) => {
-                self.malformed += 1;
+                self.gre.stats.malformed += 1;
                 return RxOutcome::Dropped("malformed GRE packet");
             }
         };
@@ -154,7 +153,7 @@ impl Rx {
         let (proto, info_len) = match frame::decode(&pkt[payload_range.clone()]) {
             Ok((p, info)) => (p, info.len()),
             Err(_) => {
-                self.malformed += 1;
+                self.gre.stats.malformed += 1;
                 return RxOutcome::Dropped("malformed PPP frame");
             }
         };

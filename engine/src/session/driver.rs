@@ -129,6 +129,11 @@ impl<C: ControlSide> Session<C> {
         self.dead
     }
 
+    /// The call's GRE counters, once PPP has started.
+    pub fn stats(&self) -> Option<crate::gre::RxStats> {
+        self.link.as_ref().map(Link::stats)
+    }
+
     pub fn is_up(&self) -> bool {
         self.link.as_ref().is_some_and(|l| l.phase == Phase::Up) && self.ending.is_none()
     }

@@ -116,7 +116,6 @@ impl Link {
                 gre: gre::Receiver::new(call_id, shared.clone()),
                 mppe: None,
                 require_encryption: false,
-                malformed: 0,
             },
             shared,
             epoch: now,
@@ -174,6 +173,13 @@ impl Link {
             self.lcp.state(),
             State::Closed | State::Stopped | State::Initial
         ) || (self.terminating && self.terminate_deadline.is_none())
+    }
+
+    pub fn stats(&self) -> crate::gre::RxStats {
+        crate::gre::RxStats {
+            window_exceeded: self.tx.gre.window_exceeded,
+            ..self.rx.gre.stats
+        }
     }
 
     /// Nothing at all has come back over GRE since the call was placed.

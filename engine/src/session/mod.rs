@@ -15,7 +15,7 @@ pub use datapath::{RxOutcome, SendError};
 pub use driver::{ControlSide, Session};
 pub use server::{ServerConfig, ServerSession};
 
-use crate::auth::{AuthError, AuthProtocol, FailureKind};
+use crate::auth::{AuthError, AuthProtocol};
 use crate::mppe::MppeParams;
 use crate::ppp::fsm::Timers;
 
@@ -99,14 +99,6 @@ impl DownReason {
             DownReason::PeerClosed(_) => "peer-closed",
             DownReason::MppeFailed => "mppe-failed",
             DownReason::Stopped => "stopped",
-        }
-    }
-
-    /// The server's E= code for a refused login, if there was one.
-    pub fn auth_failure_kind(&self) -> Option<FailureKind> {
-        match self {
-            DownReason::AuthFailed(AuthError::Rejected(f)) => Some(f.kind),
-            _ => None,
         }
     }
 }
