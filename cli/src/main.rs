@@ -9,9 +9,11 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use nm_pptp_settings::connection::OptIn;
 use nm_pptp_settings::nm::SettingsError;
 use nm_pptp_settings::peers;
 use nm_pptp_settings::{Connection, MppeStrength};
+use pptp_engine::ppp::lcp::AuthProtocol;
 use pptp_engine::secret::Password;
 use pptp_engine::session::{ClientConfig, DownReason, Event};
 use pptp_runtime::{self as runtime, RuntimeEvent, TunOptions};
@@ -155,19 +157,26 @@ fn read_password_stdin() -> Result<Password, String> {
     Ok(Password::new(s))
 }
 
-/// Without a peers file the command line starts from the safe choices:
-/// MS-CHAPv2 only, MPPE-128 required, an echo every 30 s with 4 allowed to go
-/// unanswered.
+/// Without a peers file the command line starts from the connection model's
+/// defaults (MS-CHAPv2 only, MPPE required) plus an echo every 30 s, down after 4
+/// unanswered: a command line has no NetworkManager watching the link.
 fn command_line_defaults() -> Connection {
-    let mut c = Connection::default();
-    c.refuse.pap = true;
-    c.refuse.chap = true;
-    c.refuse.mschap = true;
-    c.refuse.eap = true;
-    c.set_mppe_requirement(Some(MppeStrength::Only128));
-    c.lcp_echo_interval = 30;
-    c.lcp_echo_failure = 4;
-    c
+    Connection {
+        lcp_echo_interval: 30,
+        lcp_echo_failure: 4,
+        ..Connection::default()
+    }
+}
+
+/// The flags that would let a refused server through, for the message.
+fn opt_in_flags(o: OptIn) -> String {
+    match o {
+        OptIn::Method(m @ (AuthProtocol::Pap | AuthProtocol::ChapMd5)) => {
+            format!("--auth {} --mppe off", m.name())
+        }
+        OptIn::Method(m) => format!("--auth {}", m.name()),
+        OptIn::Unencrypted => "--mppe off".into(),
+    }
 }
 
 /// A settings error in the command line's own terms.
@@ -301,6 +310,8 @@ fn exit_code(reason: &DownReason, was_up: bool) -> u8 {
         }
         DownReason::EchoTimeout => EXIT_UNREACHABLE,
         DownReason::MppeRefused(_)
+        | DownReason::MethodRefused(_)
+        | DownReason::NoAuthentication
         | DownReason::NegotiationFailed(_)
         | DownReason::NoIpAddress
         | DownReason::MppeFailed => EXIT_NEGOTIATION,
@@ -395,7 +406,14 @@ async fn run(plan: Plan, json: bool) -> u8 {
     }
     let reason = engine.await.ok().or(reason).unwrap_or(DownReason::Stopped);
     routes.remove_all();
-    report_down(reason.code(), &reason.to_string(), json);
+    let mut message = reason.to_string();
+    if let Some(o) = OptIn::for_refusal(&reason) {
+        message += &format!(
+            " (to allow it, at the cost of security: {})",
+            opt_in_flags(o)
+        );
+    }
+    report_down(reason.code(), &message, json);
     exit_code(&reason, was_up)
 }
 
@@ -464,6 +482,16 @@ mod tests {
 
     #[test]
     fn command_line_defaults_are_the_safe_ones() {
+        let p = plan_of(&["--server", "g", "--user", "u", "--password-stdin"]);
+        // (stdin is empty under cargo test: an empty password)
+        let cfg = p.unwrap().cfg;
+        assert_eq!(cfg.auth, pptp_engine::ppp::lcp::AuthPolicy::default());
+        assert!(cfg.mppe.required && cfg.mppe.allow_128 && cfg.mppe.allow_40);
+        assert_eq!(cfg.ppp.lcp_echo, Some((Duration::from_secs(30), 4)));
+        assert_eq!(
+            opt_in_flags(OptIn::Method(AuthProtocol::Pap)),
+            "--auth pap --mppe off"
+        );
         let err = plan_of(&["--server", "g", "--user", "u", "--auth", "pap"]).err();
         assert_eq!(
             err.as_deref(),

@@ -61,6 +61,8 @@ struct Sim {
     server_ip: Vec<Vec<u8>>,
     /// CCP Reset-Requests seen on the wire, per direction (to server, to client).
     reset_requests: [u32; 2],
+    /// The PPP protocol of every GRE packet the client sent.
+    client_protocols: Vec<u16>,
     buf: Vec<u8>,
     /// Timer firings in a row that changed nothing: a stuck deadline is a bug.
     idle_firings: u32,
@@ -103,6 +105,7 @@ impl Sim {
             client_ip: Vec::new(),
             server_ip: Vec::new(),
             reset_requests: [0; 2],
+            client_protocols: Vec::new(),
             buf: vec![0; 2048],
             idle_firings: 0,
         }
@@ -120,6 +123,14 @@ impl Sim {
         }
         if !tcp && is_reset_request(&data) {
             self.reset_requests[usize::from(!to_server)] += 1;
+        }
+        if !tcp && to_server {
+            if let Some(p) = Header::decode(&data)
+                .ok()
+                .and_then(|(_, payload)| frame::decode(payload).ok())
+            {
+                self.client_protocols.push(p.0);
+            }
         }
         let mut copies = 1;
         if !tcp {
@@ -659,6 +670,45 @@ fn echo_failure_count_zero_never_ends_the_link() {
 }
 
 #[test]
+fn pap_only_server_gets_no_password_from_a_default_client() {
+    let mut s = server_cfg();
+    s.auth = Some(AuthProtocol::Pap);
+    s.mppe = MppePolicy::off();
+    let mut sim = Sim::new(client_cfg("correct horse battery"), s);
+    let d = sim.wait_down(Duration::from_secs(60));
+    assert_eq!(d, DownReason::MethodRefused(AuthProtocol::Pap), "{d}");
+    assert!(d.to_string().contains("PAP"), "{d}");
+    assert!(
+        !sim.client_protocols.contains(&frame::PAP),
+        "a PAP packet left the client"
+    );
+    assert!(sim.client_up().is_none());
+}
+
+#[test]
+fn server_asking_for_no_authentication_is_refused_while_mppe_is_required() {
+    let mut s = server_cfg();
+    s.auth = None;
+    let mut sim = Sim::new(client_cfg("correct horse battery"), s);
+    let d = sim.wait_down(Duration::from_secs(60));
+    assert_eq!(d, DownReason::NoAuthentication);
+    assert!(sim.client_up().is_none());
+    // An explicit opt-out of MPPE accepts it (and nothing is encrypted).
+    let mut s = server_cfg();
+    s.auth = None;
+    s.mppe = MppePolicy::off();
+    let mut c = client_cfg("correct horse battery");
+    c.mppe = MppePolicy {
+        required: false,
+        ..MppePolicy::default()
+    };
+    let mut sim = Sim::new(c, s);
+    let up = sim.connect();
+    assert_eq!(up.auth, None);
+    assert_eq!(up.mppe, None);
+}
+
+#[test]
 fn close_is_polite_and_bounded() {
     let mut sim = mppe_sim(Strength::Bits128, false);
     sim.connect();
@@ -740,13 +790,7 @@ fn refused_method_fails_negotiation() {
     s.auth = Some(AuthProtocol::Pap);
     let mut sim = Sim::new(client_cfg("correct horse battery"), s);
     let d = sim.wait_down(Duration::from_secs(60));
-    assert!(
-        matches!(
-            d,
-            DownReason::NegotiationFailed(_) | DownReason::PeerClosed(_)
-        ),
-        "{d}"
-    );
+    assert_eq!(d, DownReason::MethodRefused(AuthProtocol::Pap), "{d}");
 }
 
 /// Wire-level view of a GRE packet: (call ID, seq, ack, PPP protocol and info).

@@ -10,6 +10,7 @@ use zbus::object_server::{InterfaceRef, SignalEmitter};
 use zbus::zvariant::{OwnedValue, Value};
 use zbus::{interface, Connection};
 
+use nm_pptp_settings::connection::OptIn;
 use nm_pptp_settings::i18n::{tr, tr_fill};
 use nm_pptp_settings::keys;
 use nm_pptp_settings::nm::flags;
@@ -181,7 +182,13 @@ impl Plugin {
                 _ => Some(failure::CONNECT_FAILED),
             };
             if code.is_some() {
-                warn!("VPN connection failed: {reason}");
+                match OptIn::for_refusal(&reason) {
+                    Some(o) => warn!(
+                        "VPN connection failed: {reason} (the connection would need {}, which weakens it)",
+                        o.keys()
+                    ),
+                    None => warn!("VPN connection failed: {reason}"),
+                }
             } else {
                 info!("VPN connection ended: {reason}");
             }

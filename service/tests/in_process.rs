@@ -358,6 +358,8 @@ async fn every_down_reason_maps_to_its_failure() {
         (DownReason::EchoTimeout, Some(1)),
         (DownReason::PeerClosed("x".into()), Some(1)),
         (DownReason::MppeFailed, Some(1)),
+        (DownReason::MethodRefused(AuthProtocol::Pap), Some(1)),
+        (DownReason::NoAuthentication, Some(1)),
         (DownReason::Stopped, None),
     ];
     for (reason, want) in cases {

@@ -7,8 +7,9 @@ use std::time::Duration;
 
 use pptp_engine::ppp::ccp::MppePolicy;
 use pptp_engine::ppp::lcp::AuthPolicy;
+use pptp_engine::ppp::lcp::AuthProtocol;
 pub use pptp_engine::secret::Password;
-use pptp_engine::session::ClientConfig;
+use pptp_engine::session::{ClientConfig, DownReason};
 
 use crate::keys::KEYS;
 use crate::nm::{flags, SettingsError};
@@ -133,9 +134,10 @@ impl Connection {
         }
     }
 
-    /// Written with the one key NetworkManager-pptp's editor uses for each choice.
+    /// Written with the one key NetworkManager-pptp's editor uses for each choice
+    /// (`require-mppe` itself is on by default, so only `no` is ever written).
     pub fn set_mppe_requirement(&mut self, r: Option<MppeStrength>) {
-        self.mppe.require = r == Some(MppeStrength::Any);
+        self.mppe.require = r.is_some();
         self.mppe.require_40 = r == Some(MppeStrength::Only40);
         self.mppe.require_128 = r == Some(MppeStrength::Only128);
     }
@@ -180,8 +182,8 @@ impl Connection {
         }
     }
 
-    /// As pppd 2.4.9 reads its options: without a requirement MPPE is allowed,
-    /// not required, in either strength.
+    /// As pppd 2.4.9 reads its options: without a requirement (`require-mppe=no`)
+    /// MPPE is allowed, not required, in either strength.
     pub fn mppe_policy(&self) -> MppePolicy {
         let r = self.mppe_requirement();
         MppePolicy {
@@ -231,6 +233,44 @@ impl Connection {
     }
 }
 
+/// What would let a refused server through. Each one weakens the link, so none
+/// is ever the default.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OptIn {
+    /// Answer with this method (PAP and CHAP-MD5 also need MPPE not required).
+    Method(AuthProtocol),
+    /// Accept a link without MPPE.
+    Unencrypted,
+}
+
+impl OptIn {
+    /// The opt-in a connection lacked, when that is why it went down.
+    pub fn for_refusal(reason: &DownReason) -> Option<OptIn> {
+        match reason {
+            DownReason::MethodRefused(m) => Some(OptIn::Method(*m)),
+            DownReason::NoAuthentication | DownReason::MppeRefused(_) => Some(OptIn::Unencrypted),
+            _ => None,
+        }
+    }
+
+    /// In `vpn.data` terms: the keys and values that allow it.
+    pub fn keys(self) -> String {
+        use crate::keys::*;
+        let method = |k: &str| format!("{k}=no");
+        match self {
+            OptIn::Method(AuthProtocol::Pap) => {
+                format!("{} {}", method(REFUSE_PAP), method(REQUIRE_MPPE))
+            }
+            OptIn::Method(AuthProtocol::ChapMd5) => {
+                format!("{} {}", method(REFUSE_CHAP), method(REQUIRE_MPPE))
+            }
+            OptIn::Method(AuthProtocol::MsChapV1) => method(REFUSE_MSCHAP),
+            OptIn::Method(AuthProtocol::MsChapV2) => method(REFUSE_MSCHAPV2),
+            OptIn::Unencrypted => method(REQUIRE_MPPE),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -250,6 +290,8 @@ mod tests {
     #[test]
     fn mppe_strength_reads_every_spelling() {
         let mut c = Connection::default();
+        assert_eq!(c.mppe_requirement(), Some(MppeStrength::Any));
+        c.set_mppe_requirement(None);
         assert_eq!(c.mppe_requirement(), None);
         for (req, r40, r128, want) in [
             (true, false, false, MppeStrength::Any),
@@ -275,12 +317,35 @@ mod tests {
     }
 
     #[test]
-    fn required_mppe_refuses_methods_without_keys() {
+    fn defaults_are_ms_chap_v2_and_mppe_required() {
+        let c = Connection::default();
+        assert_eq!(c.auth_policy(), AuthPolicy::default());
+        let m = c.mppe_policy();
+        assert!(m.required && m.allow_40 && m.allow_128 && !m.stateful);
+        // Opt-ins are written out, the defaults are not.
         let mut c = Connection {
             gateway: "g".into(),
             user: "u".into(),
             ..Connection::default()
         };
+        assert_eq!(c.to_vpn().data.len(), 2, "{:?}", c.to_vpn());
+        c.refuse.pap = false;
+        c.set_mppe_requirement(None);
+        let v = c.to_vpn();
+        assert_eq!(v.data["refuse-pap"], "no");
+        assert_eq!(v.data["require-mppe"], "no");
+        assert!(c.auth_policy().pap && !c.mppe_policy().required);
+    }
+
+    #[test]
+    fn required_mppe_refuses_methods_without_keys() {
+        let mut c = Connection {
+            gateway: "g".into(),
+            user: "u".into(),
+            refuse: Refuse::default(),
+            ..Connection::default()
+        };
+        c.set_mppe_requirement(None);
         let a = c.auth_policy();
         assert!(a.pap && a.chap && a.mschap && a.mschapv2);
         c.set_mppe_requirement(Some(MppeStrength::Any));
@@ -292,6 +357,28 @@ mod tests {
         assert!(c.client_config([0; 32]).is_err());
         c.apply_mppe_rule();
         assert!(c.refuse.pap && c.refuse.chap && c.refuse.eap);
+    }
+
+    #[test]
+    fn refusals_name_the_key_that_would_allow_them() {
+        let hint = |r: DownReason| OptIn::for_refusal(&r).map(OptIn::keys);
+        assert_eq!(
+            hint(DownReason::MethodRefused(AuthProtocol::Pap)).as_deref(),
+            Some("refuse-pap=no require-mppe=no")
+        );
+        assert_eq!(
+            hint(DownReason::MethodRefused(AuthProtocol::MsChapV1)).as_deref(),
+            Some("refuse-mschap=no")
+        );
+        assert_eq!(
+            hint(DownReason::MppeRefused("x".into())).as_deref(),
+            Some("require-mppe=no")
+        );
+        assert_eq!(
+            hint(DownReason::NoAuthentication).as_deref(),
+            Some("require-mppe=no")
+        );
+        assert_eq!(hint(DownReason::EchoTimeout), None);
     }
 
     #[test]

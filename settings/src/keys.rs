@@ -165,6 +165,13 @@ impl Kind {
 }
 
 /// The table. Numbers are stored in fields at least as wide as their range.
+///
+/// The defaults are Windows' client's, not pppd's or NetworkManager-pptp's: a
+/// connection that says nothing allows MS-CHAPv2 only (EAP is never done) and requires MPPE (either
+/// strength; servers pick 128 when they have it). PAP, CHAP-MD5, MS-CHAPv1 and an
+/// unencrypted link are opt-ins, written explicitly (`refuse-pap=no`,
+/// `require-mppe=no`) in vpn.data, and as `# nm-pptp: KEY=VALUE` lines in peers
+/// files, where pppd has no spelling for them.
 pub static KEYS: &[Key] = &[
     Key {
         name: GATEWAY,
@@ -214,7 +221,7 @@ pub static KEYS: &[Key] = &[
         name: REFUSE_EAP,
         kind: Kind::Bool,
         pppd: flag(&["refuse-eap"]),
-        default: Value::Bool(false),
+        default: Value::Bool(true),
         get: |c| Value::Bool(c.refuse.eap),
         set: |c, v| c.refuse.eap = boolean(v),
     },
@@ -222,7 +229,7 @@ pub static KEYS: &[Key] = &[
         name: REFUSE_PAP,
         kind: Kind::Bool,
         pppd: flag(&["refuse-pap"]),
-        default: Value::Bool(false),
+        default: Value::Bool(true),
         get: |c| Value::Bool(c.refuse.pap),
         set: |c, v| c.refuse.pap = boolean(v),
     },
@@ -230,7 +237,7 @@ pub static KEYS: &[Key] = &[
         name: REFUSE_CHAP,
         kind: Kind::Bool,
         pppd: flag(&["refuse-chap"]),
-        default: Value::Bool(false),
+        default: Value::Bool(true),
         get: |c| Value::Bool(c.refuse.chap),
         set: |c, v| c.refuse.chap = boolean(v),
     },
@@ -238,7 +245,7 @@ pub static KEYS: &[Key] = &[
         name: REFUSE_MSCHAP,
         kind: Kind::Bool,
         pppd: flag(&["refuse-mschap"]),
-        default: Value::Bool(false),
+        default: Value::Bool(true),
         get: |c| Value::Bool(c.refuse.mschap),
         set: |c, v| c.refuse.mschap = boolean(v),
     },
@@ -254,7 +261,7 @@ pub static KEYS: &[Key] = &[
         name: REQUIRE_MPPE,
         kind: Kind::Bool,
         pppd: flag(&["require-mppe"]),
-        default: Value::Bool(false),
+        default: Value::Bool(true),
         get: |c| Value::Bool(c.mppe.require),
         set: |c, v| c.mppe.require = boolean(v),
     },

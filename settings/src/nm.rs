@@ -269,14 +269,16 @@ mod tests {
         let m = s.mppe_policy();
         assert!(m.required && m.allow_128 && !m.allow_40);
         let a = s.auth_policy();
-        assert!(!a.pap && !a.chap && a.mschap && a.mschapv2);
+        assert!(!a.pap && !a.chap && !a.mschap && a.mschapv2);
         assert_eq!(s.lcp_echo(), Some((Duration::from_secs(30), 5)));
         assert!(!s.needs_password());
         assert_eq!(s.client_config([0; 32]).unwrap().user, "CORP\\alice");
-        // Written back: the same keys, less the one NetworkManager may add.
+        // Written back: the same keys, less the one NetworkManager may add and
+        // the one that only repeats a default.
         let back = s.to_vpn();
         let mut want = d.clone();
         want.remove("name");
+        want.remove("refuse-eap");
         assert_eq!(back.data, want);
         assert_eq!(back.secrets["password"].as_str(), "pw");
     }
@@ -294,9 +296,26 @@ mod tests {
         )
         .unwrap();
         assert_eq!(s.login_name().unwrap(), "bob");
-        // No MPPE key: allowed, not required, as pppd does without options.
+        // No MPPE key: required, either strength; MS-CHAPv2 only. A deliberate
+        // departure from NetworkManager-pptp (and pppd), which allowed PAP and
+        // an unencrypted link here.
         let m = s.mppe_policy();
-        assert!(!m.required && m.allow_40 && m.allow_128);
+        assert!(m.required && m.allow_40 && m.allow_128);
+        let a = s.auth_policy();
+        assert!(!a.pap && !a.chap && !a.mschap && a.mschapv2);
+        // The opt-ins a C-plugin user may have to add.
+        let s = Connection::from_vpn(
+            &map(&[
+                ("gateway", "g"),
+                ("user", "u"),
+                ("refuse-pap", "no"),
+                ("require-mppe", "no"),
+            ]),
+            &map(&[]),
+            None,
+        )
+        .unwrap();
+        assert!(s.auth_policy().pap && !s.mppe_policy().required);
         assert_eq!(s.lcp_echo(), None);
         assert!(s.needs_password());
         let s = parse(&[("gateway", "g"), ("user", "u"), ("password-flags", "4")]).unwrap();

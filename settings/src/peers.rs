@@ -220,6 +220,7 @@ fn read_file(
     }
     let text = read_text(path)?;
     opts.files.push(path.to_path_buf());
+    let directives = directives(&text);
     let words: Vec<Word> = words::lines(&text).into_iter().flatten().collect();
     let mut it = words.into_iter();
     while let Some(w) = it.next() {
@@ -307,7 +308,37 @@ fn read_file(
             o => opts.note_unsupported(o),
         }
     }
+    // Opt-ins pppd has no spelling for, after the options they refine.
+    for (line, key, value) in directives {
+        let bad = || PeersError::BadValue {
+            file: path.to_path_buf(),
+            line,
+            option: format!("{DIRECTIVE} {key}"),
+            value: value.to_string(),
+        };
+        let k = keys::by_name(key)
+            .filter(|k| matches!(k.pppd, Pppd::Flag { .. } | Pppd::Value(_)))
+            .ok_or_else(bad)?;
+        k.set(
+            &mut opts.connection,
+            k.kind.parse(value).map_err(|_| bad())?,
+        );
+    }
     Ok(())
+}
+
+/// Comment lines only we read: `# nm-pptp: KEY=VALUE` with a key from the table.
+const DIRECTIVE: &str = "nm-pptp:";
+
+fn directives(text: &str) -> Vec<(usize, &str, &str)> {
+    text.lines()
+        .enumerate()
+        .filter_map(|(i, l)| {
+            let rest = l.trim_start().strip_prefix('#')?.trim_start();
+            let (key, value) = rest.strip_prefix(DIRECTIVE)?.trim().split_once('=')?;
+            Some((i + 1, key.trim(), value.trim()))
+        })
+        .collect()
 }
 
 /// The secret for `client` talking to `server` from `PPP_DIR/chap-secrets`: the
@@ -369,17 +400,16 @@ pub fn write(c: &Connection, title: &str) -> Result<String, SettingsError> {
     let _ = writeln!(out, "name {}", quote(&name));
     let _ = writeln!(out, "remotename PPTP");
     for k in KEYS {
-        if k.format(c).is_none() {
-            continue;
-        }
         match (k.pppd, k.get(c)) {
+            // pppd's defaults are not ours: what we require, it is told.
             (Pppd::Flag { on, .. }, Value::Bool(true)) => {
                 let _ = writeln!(out, "{}", on[0]);
             }
-            (Pppd::Flag { off, .. }, Value::Bool(false)) if !off.is_empty() => {
-                let _ = writeln!(out, "{}", off[0]);
+            // An opt-in: pppd allows it anyway; we read it from the comment.
+            (Pppd::Flag { .. }, Value::Bool(false)) if k.default == Value::Bool(true) => {
+                let _ = writeln!(out, "# {DIRECTIVE} {}=no", k.name);
             }
-            (Pppd::Value(names), Value::Number(Some(n))) => {
+            (Pppd::Value(names), Value::Number(Some(n))) if k.format(c).is_some() => {
                 let _ = writeln!(out, "{} {n}", names[0]);
             }
             _ => {}
@@ -393,6 +423,7 @@ pub fn write(c: &Connection, title: &str) -> Result<String, SettingsError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::connection::Refuse;
 
     fn seed_tree() -> tempfile::TempDir {
         let d = tempfile::tempdir().unwrap();
@@ -430,7 +461,7 @@ mod tests {
         let m = c.mppe_policy();
         assert!(m.required && m.stateful && m.allow_40 && m.allow_128);
         let a = c.auth_policy();
-        assert!(!a.pap && !a.chap && a.mschap && a.mschapv2);
+        assert!(!a.pap && !a.chap && !a.mschap && a.mschapv2);
         let pw = o.chap_secret(d.path()).unwrap().unwrap();
         assert_eq!(pw.expose(), "pass word");
         assert!(chap_secret(d.path(), "bob", Some("PPTP"))
@@ -513,6 +544,45 @@ mod tests {
         c.password = None;
         assert_eq!(o.connection, c);
         assert!(o.unsupported.is_empty(), "{:?}", o.unsupported);
+        // Opt-ins pppd cannot spell travel as comments pppd ignores.
+        c.refuse = Refuse::default();
+        c.set_mppe_requirement(None);
+        let text = write(&c, "weak").unwrap();
+        assert!(text.contains("\n# nm-pptp: refuse-pap=no\n"), "{text}");
+        assert!(text.contains("\n# nm-pptp: require-mppe=no\n"), "{text}");
+        assert!(!text.contains("\nrefuse-pap\n"), "{text}");
+        fs::write(d.path().join("peers/OUT"), &text).unwrap();
+        assert_eq!(load("OUT", d.path()).unwrap().connection, c);
+        // A plain peers file gets the safe defaults; a directive can opt out.
+        fs::write(d.path().join("options.pptp"), "").unwrap();
+        let o = load("PAL", d.path()).unwrap();
+        assert!(o.connection.mppe_policy().required && !o.connection.auth_policy().pap);
+        fs::write(
+            d.path().join("options.pptp"),
+            "#nm-pptp: refuse-chap=no\n # nm-pptp: require-mppe = no\n",
+        )
+        .unwrap();
+        let o = load("PAL", d.path()).unwrap();
+        assert!(o.connection.auth_policy().chap && !o.connection.auth_policy().pap);
+        fs::write(
+            d.path().join("options.pptp"),
+            "\n# nm-pptp: refuse-pap=maybe\n",
+        )
+        .unwrap();
+        let e = load("PAL", d.path()).unwrap_err().to_string();
+        assert!(
+            e.contains("options.pptp:2: option `nm-pptp: refuse-pap` has an invalid value `maybe`"),
+            "{e}"
+        );
+        fs::write(
+            d.path().join("options.pptp"),
+            "# nm-pptp: gateway=elsewhere\n",
+        )
+        .unwrap();
+        assert!(
+            load("PAL", d.path()).is_err(),
+            "only keys with a pppd option"
+        );
         // A connection without a user cannot be written.
         c.user.clear();
         assert_eq!(write(&c, "x").unwrap_err(), SettingsError::NoUser);

@@ -110,8 +110,9 @@ class Editor(unittest.TestCase):
         self.assertEqual(d["lcp-echo-interval"], "30")
         self.assertEqual(d["lcp-echo-failure"], "5")
         self.assertEqual(d["mtu"], "1400")
+        # PAP, CHAP and EAP are refused by default: not written.
         for k in ("refuse-pap", "refuse-chap", "refuse-eap"):
-            self.assertEqual(d[k], "yes")
+            self.assertNotIn(k, d)
         # New connections ask every time: the password is not kept.
         self.assertEqual(d["password-flags"], "2")
         win.destroy()
@@ -134,7 +135,9 @@ class Editor(unittest.TestCase):
         self.assertTrue(ed2.update_connection(c))
         d = vpn_data(c)
         self.assertNotIn("require-mppe-128", d)
-        self.assertNotIn("refuse-pap", d)
+        # The opt-ins are written out.
+        self.assertEqual(d["require-mppe"], "no")
+        self.assertEqual(d["refuse-pap"], "no")
         self.assertEqual(d["refuse-mschapv2"], "yes")
         win2.destroy()
 

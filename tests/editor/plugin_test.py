@@ -13,10 +13,10 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from common import NM, SERVICE, plugin, ppp_tree, vpn_data  # noqa: E402
 from gi.repository import GLib  # noqa: E402
 
+# `require-mppe` is the default (MS-CHAPv2 only, MPPE required): not written.
 SEED_DATA = {
     "gateway": "198.18.0.2",
     "user": "alice",
-    "require-mppe": "yes",
     "mppe-stateful": "yes",
     "nobsdcomp": "yes",
     "nodeflate": "yes",
@@ -78,9 +78,25 @@ class Plugin(unittest.TestCase):
         d = vpn_data(self.p.import_(ppp_tree(peers=peers, secrets='"CORP\\\\alice" * x *\n')))
         self.assertEqual(d["domain"], "CORP")
         self.assertEqual(d["user"], "alice")
-        for k, v in {"refuse-pap": "yes", "refuse-eap": "yes", "lcp-echo-interval": "30", "lcp-echo-failure": "4",
+        for k, v in {"lcp-echo-interval": "30", "lcp-echo-failure": "4",
                      "mtu": "1400", "unit": "3", "no-vj-comp": "yes"}.items():
             self.assertEqual(d[k], v, k)
+
+    def test_plain_peers_file_is_secure_and_opt_ins_travel_as_comments(self):
+        d = vpn_data(self.p.import_(ppp_tree(options="lock noauth\n")))
+        self.assertNotIn("refuse-pap", d)  # the default: refused
+        self.assertNotIn("require-mppe", d)  # the default: required
+        d = vpn_data(self.p.import_(ppp_tree(options="# nm-pptp: refuse-pap=no\nnomppe\n")))
+        self.assertEqual(d["refuse-pap"], "no")
+        self.assertEqual(d["require-mppe"], "no")
+        c = self.p.import_(ppp_tree(options="# nm-pptp: refuse-mschap=no\n"))
+        out = ppp_tree(peers=None, options=None, name="EXPORTED")
+        self.p.export(out, c)
+        with open(out) as f:
+            text = f.read()
+        self.assertIn("# nm-pptp: refuse-mschap=no\n", text)
+        self.assertIn("\nrefuse-pap\n", text)  # pppd is told what we refuse
+        self.assertEqual(vpn_data(self.p.import_(out)), vpn_data(c))
 
     def test_echo_interval_alone_keeps_pppd_meaning(self):
         # pppd: echoes every 30 s, never ending the link. The import must not

@@ -104,15 +104,13 @@ pub struct FieldError {
 }
 
 impl Default for Form {
-    /// A new connection: encrypted, MS-CHAP only, password asked every time.
+    /// A new connection: the connection model's defaults (MS-CHAPv2 only, MPPE
+    /// required), password asked every time.
     fn default() -> Self {
-        let mut base = Connection {
+        Form::from_connection(Connection {
             password_flags: flags::NOT_SAVED,
             ..Connection::default()
-        };
-        base.set_mppe_requirement(Some(MppeStrength::Any));
-        base.apply_mppe_rule();
-        Form::from_connection(base)
+        })
     }
 }
 
@@ -265,7 +263,7 @@ mod tests {
         f.base.unit = Some(3);
         let s = f.to_setting().unwrap();
         assert_eq!(s.data["require-mppe-128"], "yes");
-        assert_eq!(s.data["refuse-pap"], "yes");
+        assert!(!s.data.contains_key("refuse-pap"), "the default");
         assert_eq!(s.data["lcp-echo-interval"], "30");
         assert_eq!(s.data["lcp-echo-failure"], "5");
         assert_eq!(s.data["unit"], "3");
@@ -296,8 +294,21 @@ mod tests {
         assert!(!f.mppe && !f.stateful, "no MS-CHAP, no MPPE");
         f.pap = true;
         let s = f.to_setting_with_gateway();
-        assert!(!s.data.contains_key("require-mppe"));
-        assert_eq!(s.data.get("refuse-pap"), None);
+        // The opt-ins are written out.
+        assert_eq!(s.data["require-mppe"], "no");
+        assert_eq!(s.data["refuse-pap"], "no");
+        assert_eq!(s.data["refuse-mschapv2"], "yes");
+    }
+
+    #[test]
+    fn a_new_connection_is_ms_chap_v2_with_mppe() {
+        let f = Form::default();
+        assert!(f.mppe && f.mschapv2 && !f.mschap && !f.pap && !f.chap);
+        let s = f.to_setting_with_gateway();
+        assert_eq!(
+            s.data.keys().collect::<Vec<_>>(),
+            ["gateway", "password-flags"]
+        );
     }
 
     impl Form {
@@ -361,7 +372,9 @@ mod tests {
             ("lcp-echo-failure", "5"),
             ("nodeflate", "yes"),
         ])));
-        assert!(f.mppe && f.echo && f.mschap && f.mschapv2 && !f.pap);
+        // Without `refuse-mschap=no`, MS-CHAPv1 is refused (a departure from the
+        // C plugin, whose connections allowed it by saying nothing).
+        assert!(f.mppe && f.echo && !f.mschap && f.mschapv2 && !f.pap);
         assert_eq!(f.security, Security::All);
         assert_eq!(f.password_flags, 2);
         assert_eq!(f.to_setting().unwrap().data["nodeflate"], "yes");

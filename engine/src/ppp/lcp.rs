@@ -37,6 +37,16 @@ impl AuthProtocol {
         }
     }
 
+    /// As people write it.
+    pub fn label(self) -> &'static str {
+        match self {
+            AuthProtocol::Pap => "PAP",
+            AuthProtocol::ChapMd5 => "CHAP-MD5",
+            AuthProtocol::MsChapV1 => "MS-CHAPv1",
+            AuthProtocol::MsChapV2 => "MS-CHAPv2",
+        }
+    }
+
     fn encode(self) -> Vec<u8> {
         match self {
             AuthProtocol::Pap => frame::PAP.to_be_bytes().to_vec(),
@@ -145,6 +155,9 @@ pub struct Lcp {
     pub echo_outstanding: u32,
     /// Echo-Requests that carried our own magic number.
     pub looped_echoes: u32,
+    /// A method the peer asked us to authenticate with that the policy refuses:
+    /// what to tell the user if the link never comes up.
+    pub refused_auth: Option<AuthProtocol>,
 }
 
 impl Lcp {
@@ -167,6 +180,7 @@ impl Lcp {
             protocol_rejects: VecDeque::new(),
             echo_outstanding: 0,
             looped_echoes: 0,
+            refused_auth: None,
         };
         l.reset();
         l
@@ -322,11 +336,19 @@ impl Options for Lcp {
                 (OPT_PFC, []) => pfc = true,
                 (OPT_ACFC, []) => acfc = true,
                 (OPT_AUTH, v) => match AuthProtocol::decode(v) {
-                    Some(p) if self.cfg.accept_auth.allows(p) => auth = Some(p),
-                    _ => match self.cfg.accept_auth.best() {
-                        Some(best) => put_option(&mut naks, OPT_AUTH, &best.encode()),
-                        None => put_option(&mut rejects, OPT_AUTH, v),
-                    },
+                    Some(p) if self.cfg.accept_auth.allows(p) => {
+                        auth = Some(p);
+                        self.refused_auth = None;
+                    }
+                    asked => {
+                        if asked.is_some() {
+                            self.refused_auth = asked;
+                        }
+                        match self.cfg.accept_auth.best() {
+                            Some(best) => put_option(&mut naks, OPT_AUTH, &best.encode()),
+                            None => put_option(&mut rejects, OPT_AUTH, v),
+                        }
+                    }
                 },
                 // Everything else (quality, callback, MRRU, endpoint discriminator, and
                 // known options with a bad length).

@@ -232,8 +232,11 @@ impl<C: ControlSide> Session<C> {
                 ControlEvent::Down(d) => {
                     self.control_done = true;
                     let gre_silent = self.link.as_ref().is_some_and(Link::gre_silent);
+                    let refusal = self.link.as_ref().and_then(Link::refusal);
                     let reason = match (&d, self.link.is_some()) {
                         (ControlDown::Closed, _) => DownReason::Stopped,
+                        // It hung up because we would not use the method it wants.
+                        (_, true) if refusal.is_some() => refusal.expect("checked"),
                         // The server gave up on a call we never heard a GRE packet of.
                         (ControlDown::PeerDisconnected(_), true) if gre_silent => {
                             DownReason::GreBlocked

@@ -182,6 +182,15 @@ impl Link {
         }
     }
 
+    /// The method the server asked for and we refused, while that is what holds
+    /// the link back: the reason to give if the server then hangs up.
+    pub fn refusal(&self) -> Option<DownReason> {
+        if self.phase > Phase::Establish {
+            return None;
+        }
+        self.lcp.opts.refused_auth.map(DownReason::MethodRefused)
+    }
+
     /// Nothing at all has come back over GRE since the call was placed.
     pub fn gre_silent(&self) -> bool {
         !self.gre_received && self.phase <= Phase::Establish
@@ -428,6 +437,11 @@ impl Link {
         };
         self.auth_method = method;
         let Some(method) = method else {
+            // A server that skips authentication proves nothing about itself; only
+            // a connection that gave up on MPPE accepts that.
+            if matches!(self.role, Role::Client { .. }) && self.mppe_policy.required {
+                return self.fail(now, DownReason::NoAuthentication);
+            }
             self.auth = AuthSide::Done;
             return self.start_network(now);
         };
@@ -577,6 +591,9 @@ impl Link {
     }
 
     fn lcp_failure_reason(&self, was_up: bool) -> DownReason {
+        if let (false, Some(r)) = (was_up, self.refusal()) {
+            return r;
+        }
         let peer_text = self.lcp.peer_terminate_reason().map(str::to_string);
         if let Some(f) = self.lcp.failure() {
             return match f {

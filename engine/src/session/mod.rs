@@ -68,6 +68,11 @@ impl UpInfo {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum DownReason {
     AuthFailed(AuthError),
+    /// The server asked to be answered with a method the policy refuses.
+    MethodRefused(AuthProtocol),
+    /// The server asked for no authentication while MPPE is required (without
+    /// MS-CHAP there are no keys, and nothing proves the server is the real one).
+    NoAuthentication,
     /// Nothing answered, or the control connection failed before the call was up.
     PeerUnreachable(String),
     /// TCP 1723 works but no PPP packet came back over GRE.
@@ -90,6 +95,8 @@ impl DownReason {
     pub fn code(&self) -> &'static str {
         match self {
             DownReason::AuthFailed(_) => "auth-failed",
+            DownReason::MethodRefused(_) => "method-refused",
+            DownReason::NoAuthentication => "no-authentication",
             DownReason::PeerUnreachable(_) => "peer-unreachable",
             DownReason::GreBlocked => "gre-blocked",
             DownReason::MppeRefused(_) => "mppe-refused",
@@ -107,6 +114,14 @@ impl std::fmt::Display for DownReason {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             DownReason::AuthFailed(e) => write!(f, "authentication failed: {e}"),
+            DownReason::MethodRefused(m) => write!(
+                f,
+                "the server asked to authenticate with {}, which this connection does not allow",
+                m.label()
+            ),
+            DownReason::NoAuthentication => f.write_str(
+                "the server asked for no authentication: it cannot prove who it is, and MPPE gets no keys",
+            ),
             DownReason::PeerUnreachable(s) => write!(f, "could not reach the PPTP server: {s}"),
             DownReason::GreBlocked => f.write_str(
                 "GRE packets are not getting through: check that the firewall/NAT passes IP protocol 47",
