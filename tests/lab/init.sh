@@ -31,6 +31,8 @@ CONF
     echo "name pptpd"
     case "$auth" in
         chap) echo "refuse-pap"; echo "require-chap"; echo "refuse-mschap"; echo "refuse-mschap-v2" ;;
+        pap) echo "require-pap"; echo "refuse-chap"; echo "refuse-mschap"; echo "refuse-mschap-v2" ;;
+        none) echo "noauth" ;;
         *) echo "refuse-pap"; echo "refuse-chap"; echo "refuse-mschap"; echo "require-mschap-v2" ;;
     esac
     case "$mppe" in
@@ -52,6 +54,8 @@ for u in $(arg users | tr , ' '); do
     echo "\"$name\" pptpd \"$pw\" *" >>/etc/ppp/chap-secrets
 done
 chmod 600 /etc/ppp/chap-secrets
+# The same users for a server that demands PAP.
+cp -p /etc/ppp/chap-secrets /etc/ppp/pap-secrets
 
 # An echo service for transfer checks through the tunnel (10 MB each way).
 busybox nc -ll -p 5001 -e cat &

@@ -265,6 +265,30 @@ def scenario_unencrypted_chap():
     return up_down(["--server", SERVER, "--user", "alice", "--mppe", "off", "--auth", "chap"], "off")
 
 
+def refused_server(auth, reason, flags):
+    """A server the default connection must not talk to: no Up, the stated reason,
+    and pppd's own debug log shows no PAP request ever arrived."""
+    vm(auth=auth, mppe="off")
+    c = Client(["--server", SERVER, "--user", "alice"])
+    down = c.wait("down", 90)
+    code = c.exit_code(10)
+    assert code == 12, f"exit {code}: {down}"
+    assert down["reason"] == reason, down
+    assert flags in down["message"], down
+    log = server_log(400)
+    assert "rcvd [LCP ConfReq" in log, "the server's log shows no LCP at all:\n" + log
+    assert "PAP AuthReq" not in log, "a PAP request reached the server:\n" + log
+    return f"exit 12: {down['message']}"
+
+
+def scenario_pap_only_server():
+    return refused_server("pap", "method-refused", "--auth pap --mppe off")
+
+
+def scenario_noauth_server():
+    return refused_server("none", "no-authentication", "--mppe off")
+
+
 SCENARIOS = [
     scenario_nothing_listening,
     scenario_mschapv2_mppe128,
@@ -275,6 +299,8 @@ SCENARIOS = [
     scenario_mppe40,
     scenario_mppe128_stateful,
     scenario_unencrypted_chap,
+    scenario_pap_only_server,
+    scenario_noauth_server,
 ]
 
 

@@ -439,8 +439,11 @@ impl Link {
         let Some(method) = method else {
             // A server that skips authentication proves nothing about itself; only
             // a connection that gave up on MPPE accepts that.
+            // pppd drops its demand after our Nak and then hangs up: what it first
+            // asked for is the reason.
             if matches!(self.role, Role::Client { .. }) && self.mppe_policy.required {
-                return self.fail(now, DownReason::NoAuthentication);
+                let r = self.refusal().unwrap_or(DownReason::NoAuthentication);
+                return self.fail(now, r);
             }
             self.auth = AuthSide::Done;
             return self.start_network(now);
