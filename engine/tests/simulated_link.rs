@@ -835,6 +835,62 @@ fn one_way_traffic_gets_standalone_acks_within_the_delay() {
     );
 }
 
+/// A packet from the server to the client, forged with the Key and the next
+/// sequence number of the server's own traffic.
+fn forge_from_server(sim: &mut Sim, protocol: u16, info: &[u8], seq_ahead: u32) -> Vec<u8> {
+    let ip = ipv4_packet(&mut sim.rng, 60, 0, false);
+    let n = sim.server.send_ip(&ip, &mut sim.buf).unwrap();
+    let (call_id, Some(seq), _, _) = parse_gre(&sim.buf[..n]).unwrap() else {
+        panic!("data without sequence")
+    };
+    let mut pkt = vec![0u8; 16];
+    let h = Header {
+        call_id,
+        payload_len: (4 + info.len()) as u16,
+        seq: Some(seq.wrapping_add(seq_ahead)),
+        ack: None,
+    };
+    let hl = h.encode(&mut pkt);
+    pkt.truncate(hl);
+    pkt.extend_from_slice(&[0xFF, 0x03]);
+    pkt.extend_from_slice(&protocol.to_be_bytes());
+    pkt.extend_from_slice(info);
+    pkt
+}
+
+#[test]
+fn ccp_restart_never_reuses_the_keystream() {
+    for (stateful, required) in [(false, true), (true, true), (false, false)] {
+        let mut sim = mppe_sim(Strength::Bits128, stateful);
+        sim.client = ClientSession::new(
+            ClientConfig {
+                mppe: MppePolicy {
+                    required,
+                    ..policy(Strength::Bits128, stateful)
+                },
+                ..client_cfg("correct horse battery")
+            },
+            sim.now,
+        );
+        assert!(sim.connect().mppe.is_some());
+        // One injected cleartext CCP Configure-Request (MPPE option, 128-bit).
+        let mut pkt = forge_from_server(
+            &mut sim,
+            frame::CCP,
+            &[1, 9, 0, 10, 0x12, 6, 0x01, 0, 0, 0x40],
+            1,
+        );
+        let _ = sim.client.handle_gre(sim.now, &mut pkt);
+        let d = sim.wait_down(Duration::from_secs(10));
+        assert!(
+            matches!(&d, DownReason::NegotiationFailed(m) if m.contains("keystream")),
+            "{d}"
+        );
+        // Nothing was encrypted after the restart: no data left once it began.
+        assert!(sim.client.send_ip(&[0x45; 20], &mut [0u8; 64]).is_err());
+    }
+}
+
 #[test]
 fn unknown_protocols_get_protocol_reject() {
     let mut sim = mppe_sim(Strength::Bits128, false);

@@ -471,7 +471,25 @@ impl Link {
         }
     }
 
+    /// MPPE's keys only move forward; a second start would repeat the keystream.
+    fn mppe_started(&self) -> bool {
+        self.tx.mppe.is_some() || self.rx.mppe.is_some()
+    }
+
+    fn ccp_restarted(&mut self, now: Instant) {
+        self.fail(
+            now,
+            DownReason::NegotiationFailed(
+                "the server restarted CCP; a second MPPE start would reuse the RC4 keystream, so the link ends"
+                    .into(),
+            ),
+        );
+    }
+
     fn ccp_up(&mut self, now: Instant) {
+        if self.mppe_started() {
+            return self.ccp_restarted(now);
+        }
         let (tx, rx) = (self.ccp.opts.tx, self.ccp.opts.rx);
         if self.mppe_policy.required && (tx.is_none() || rx.is_none()) {
             return self.fail(
@@ -541,6 +559,11 @@ impl Link {
                 changed = true;
                 match e {
                     LayerEvent::Up => self.ccp_up(now),
+                    LayerEvent::Finished | LayerEvent::Down
+                        if self.down.is_none() && !self.terminating && self.mppe_started() =>
+                    {
+                        self.ccp_restarted(now)
+                    }
                     LayerEvent::Finished | LayerEvent::Down
                         if self.down.is_none() && !self.terminating =>
                     {
