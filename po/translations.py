@@ -120,6 +120,12 @@ T = {
   "es": "falta el nombre de usuario: defina «{key}» o vpn.user-name",
   "pt_BR": "nome de usuário ausente: defina “{key}” ou vpn.user-name",
   "zh_CN": "缺少用户名：请设置“{key}”或 vpn.user-name"},
+"invalid “{key}”: at most 255 bytes, without control characters": {
+  "de": "ungültiges „{key}“: höchstens 255 Bytes, ohne Steuerzeichen",
+  "fr": "« {key} » non valide : 255 octets au plus, sans caractères de contrôle",
+  "es": "«{key}» no válido: como máximo 255 bytes, sin caracteres de control",
+  "pt_BR": "“{key}” inválido: no máximo 255 bytes, sem caracteres de controle",
+  "zh_CN": "无效的“{key}”：最多 255 字节，且不能包含控制字符"},
 "“{mppe}” needs MS-CHAP: set “{mschap}” or “{mschapv2}” to no": {
   "de": "„{mppe}“ erfordert MS-CHAP: setzen Sie „{mschap}“ oder „{mschapv2}“ auf no",
   "fr": "« {mppe} » nécessite MS-CHAP : mettez « {mschap} » ou « {mschapv2} » à no",
@@ -143,10 +149,10 @@ T = {
   "de": "VPN-Passwort fehlt oder ist ungültig.", "fr": "Mot de passe VPN manquant ou non valide.",
   "es": "Falta la contraseña de la VPN o no es válida.", "pt_BR": "Senha da VPN ausente ou inválida.",
   "zh_CN": "VPN 密码缺失或无效。"},
-"cannot resolve {gateway}: {error}": {
-  "de": "{gateway} kann nicht aufgelöst werden: {error}", "fr": "impossible de résoudre {gateway} : {error}",
-  "es": "no se puede resolver {gateway}: {error}", "pt_BR": "não foi possível resolver {gateway}: {error}",
-  "zh_CN": "无法解析 {gateway}：{error}"},
+"cannot resolve {host}: {error}": {
+  "de": "{host} kann nicht aufgelöst werden: {error}", "fr": "impossible de résoudre {host} : {error}",
+  "es": "no se puede resolver {host}: {error}", "pt_BR": "não foi possível resolver {host}: {error}",
+  "zh_CN": "无法解析 {host}：{error}"},
 "the new secrets hold no password": {
   "de": "die neuen Geheimnisse enthalten kein Passwort", "fr": "les nouveaux secrets ne contiennent pas de mot de passe",
   "es": "los nuevos secretos no contienen ninguna contraseña", "pt_BR": "os novos segredos não contêm senha",

@@ -245,8 +245,13 @@ pub struct RxStats {
     pub ack_only: u64,
     /// GRE packets or PPP frames that did not parse.
     pub malformed: u64,
+    /// Packets inside the window that did not prove genuine (failed decryption,
+    /// implausible content, or a control frame too far ahead).
+    pub unverified: u64,
     /// Our packets sent beyond the peer's advertised window (advisory only).
     pub window_exceeded: u64,
+    /// MPPE key changes done on receive (each is a SHA-1 and an RC4 key schedule).
+    pub mppe_rekeys: u64,
 }
 
 /// The receiving half of a call.
@@ -255,7 +260,15 @@ pub struct Receiver {
     call_id: u16,
     shared: Arc<Shared>,
     pub stats: RxStats,
+    /// The sequence number of the packet last accepted by [`Receiver::receive`],
+    /// until the layers above vouch for it with [`Receiver::commit`].
+    pending: Option<u32>,
 }
+
+/// How far ahead a packet that proves nothing (a control frame in clear) may move
+/// the sequence. Beyond it the frame is still handled, but the window stays: a
+/// forged frame far ahead would otherwise make every real packet "late".
+pub const UNVERIFIED_ADVANCE: u32 = 256;
 
 pub enum Received<'a> {
     /// A payload to hand to PPP.
@@ -271,12 +284,15 @@ impl Receiver {
             call_id,
             shared,
             stats: RxStats::default(),
+            pending: None,
         }
     }
 
-    /// Account for one decoded packet. `now_ns` is the caller's clock, used only to
-    /// time the ack we owe.
-    pub fn receive<'a>(&mut self, header: &Header, payload: &'a [u8], now_ns: u64) -> Received<'a> {
+    /// Check one decoded packet against the window. Nothing is committed: the
+    /// sequence number moves only when [`Receiver::commit`] says the payload was
+    /// genuine (decrypted to a well-formed packet).
+    pub fn receive<'a>(&mut self, header: &Header, payload: &'a [u8]) -> Received<'a> {
+        self.pending = None;
         if header.call_id != self.call_id {
             return Received::Dropped(Drop::OtherCall(header.call_id));
         }
@@ -302,6 +318,29 @@ impl Receiver {
                 self.stats.late += 1;
                 return Received::Dropped(Drop::Late { seq, last });
             }
+        }
+        self.pending = Some(seq);
+        Received::Payload(payload)
+    }
+
+    /// How far the pending packet would move the window (0 for the first).
+    pub fn pending_advance(&self) -> u32 {
+        let s = &self.shared;
+        match (self.pending, s.received_any.load(Relaxed)) {
+            (Some(seq), true) => seq.wrapping_sub(s.last_received.load(Relaxed)),
+            _ => 0,
+        }
+    }
+
+    /// The packet [`Receiver::receive`] accepted was genuine: move the window and
+    /// owe an ack for it. `now_ns` is the caller's clock, used only to time that ack.
+    pub fn commit(&mut self, now_ns: u64) {
+        let Some(seq) = self.pending.take() else {
+            return;
+        };
+        let s = &self.shared;
+        if s.received_any.load(Relaxed) {
+            let last = s.last_received.load(Relaxed);
             self.stats.lost += u64::from(seq.wrapping_sub(last) - 1);
         }
         s.last_received.store(seq, Relaxed);
@@ -310,7 +349,13 @@ impl Receiver {
             s.oldest_unacked_ns.store(now_ns, Relaxed);
         }
         self.stats.delivered += 1;
-        Received::Payload(payload)
+    }
+
+    /// The pending packet proved nothing and may not move the window.
+    pub fn reject(&mut self) {
+        if self.pending.take().is_some() {
+            self.stats.unverified += 1;
+        }
     }
 }
 
@@ -319,6 +364,15 @@ mod tests {
     use super::*;
     use crate::test_vectors::{hex, vector};
     use proptest::prelude::*;
+
+    /// Receive and, when accepted, commit at once (what a genuine packet gets).
+    fn recv_commit<'a>(rx: &mut Receiver, h: &Header, p: &'a [u8]) -> Received<'a> {
+        let r = rx.receive(h, p);
+        if matches!(r, Received::Payload(_)) {
+            rx.commit(0);
+        }
+        r
+    }
 
     #[test]
     fn header_vector() {
@@ -385,11 +439,11 @@ mod tests {
         assert_eq!((h1.seq, h1.ack), (Some(1), None));
         let h2 = tx_a.data_header(1);
         assert!(matches!(
-            rx_b.receive(&h2, &[0x21], 0),
+            recv_commit(&mut rx_b, &h2, &[0x21]),
             Received::Payload(_)
         ));
         assert!(matches!(
-            rx_b.receive(&h1, &[0x21], 0),
+            recv_commit(&mut rx_b, &h1, &[0x21]),
             Received::Dropped(Drop::Late { seq: 1, last: 2 })
         ));
         assert_eq!(sb.unacked(), 1);
@@ -399,7 +453,7 @@ mod tests {
         assert_eq!(tx_b.data_header(1).ack, None);
         assert!(tx_b.ack_only().is_none());
         assert!(matches!(
-            rx_a.receive(&hb, &[0x21], 0),
+            recv_commit(&mut rx_a, &hb, &[0x21]),
             Received::Payload(_)
         ));
         assert_eq!(tx_a.in_flight(), 0);
@@ -407,13 +461,16 @@ mod tests {
         let mut other = tx_a.data_header(1);
         other.call_id = 77;
         assert!(matches!(
-            rx_b.receive(&other, &[], 0),
+            recv_commit(&mut rx_b, &other, &[]),
             Received::Dropped(Drop::OtherCall(77))
         ));
         // Gaps are counted as loss.
         tx_a.data_header(1);
         let h = tx_a.data_header(1);
-        assert!(matches!(rx_b.receive(&h, &[0x21], 0), Received::Payload(_)));
+        assert!(matches!(
+            recv_commit(&mut rx_b, &h, &[0x21]),
+            Received::Payload(_)
+        ));
         assert_eq!(rx_b.stats.lost, 2);
         assert_eq!(tx_b.ack_only().unwrap().ack, h.seq);
     }
@@ -430,12 +487,15 @@ mod tests {
         };
         let echo = [0xFF, 0x03, 0xC0, 0x21, 0x09, 1, 0, 8, 0, 0, 0, 0];
         assert!(matches!(
-            rx.receive(&h(10), &[0x21], 0),
+            recv_commit(&mut rx, &h(10), &[0x21]),
             Received::Payload(_)
         ));
-        assert!(matches!(rx.receive(&h(9), &echo, 0), Received::Payload(_)));
         assert!(matches!(
-            rx.receive(&h(9), &[0x21], 0),
+            recv_commit(&mut rx, &h(9), &echo),
+            Received::Payload(_)
+        ));
+        assert!(matches!(
+            recv_commit(&mut rx, &h(9), &[0x21]),
             Received::Dropped(_)
         ));
     }

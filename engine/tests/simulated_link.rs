@@ -836,26 +836,36 @@ fn one_way_traffic_gets_standalone_acks_within_the_delay() {
 }
 
 /// A packet from the server to the client, forged with the Key and the next
-/// sequence number of the server's own traffic.
+/// sequence number of the server's own traffic (one real packet is spent, never
+/// delivered, to learn them).
 fn forge_from_server(sim: &mut Sim, protocol: u16, info: &[u8], seq_ahead: u32) -> Vec<u8> {
+    forge_many(sim, protocol, &[info.to_vec()], seq_ahead).remove(0)
+}
+
+fn forge_many(sim: &mut Sim, protocol: u16, infos: &[Vec<u8>], seq_ahead: u32) -> Vec<Vec<u8>> {
     let ip = ipv4_packet(&mut sim.rng, 60, 0, false);
     let n = sim.server.send_ip(&ip, &mut sim.buf).unwrap();
     let (call_id, Some(seq), _, _) = parse_gre(&sim.buf[..n]).unwrap() else {
         panic!("data without sequence")
     };
-    let mut pkt = vec![0u8; 16];
-    let h = Header {
-        call_id,
-        payload_len: (4 + info.len()) as u16,
-        seq: Some(seq.wrapping_add(seq_ahead)),
-        ack: None,
-    };
-    let hl = h.encode(&mut pkt);
-    pkt.truncate(hl);
-    pkt.extend_from_slice(&[0xFF, 0x03]);
-    pkt.extend_from_slice(&protocol.to_be_bytes());
-    pkt.extend_from_slice(info);
-    pkt
+    infos
+        .iter()
+        .map(|info| {
+            let mut pkt = vec![0u8; 16];
+            let h = Header {
+                call_id,
+                payload_len: (4 + info.len()) as u16,
+                seq: Some(seq.wrapping_add(seq_ahead)),
+                ack: None,
+            };
+            let hl = h.encode(&mut pkt);
+            pkt.truncate(hl);
+            pkt.extend_from_slice(&[0xFF, 0x03]);
+            pkt.extend_from_slice(&protocol.to_be_bytes());
+            pkt.extend_from_slice(info);
+            pkt
+        })
+        .collect()
 }
 
 #[test]
@@ -889,6 +899,70 @@ fn ccp_restart_never_reuses_the_keystream() {
         // Nothing was encrypted after the restart: no data left once it began.
         assert!(sim.client.send_ip(&[0x45; 20], &mut [0u8; 64]).is_err());
     }
+}
+
+#[test]
+fn forged_gre_far_ahead_does_not_blackhole_the_tunnel() {
+    let mut sim = mppe_sim(Strength::Bits128, false);
+    sim.connect();
+    // Garbage, an MPPE packet that does not decrypt, and a clear LCP
+    // Echo-Request, each claiming a sequence number 2^30 ahead.
+    let forged: [(u16, Vec<u8>); 3] = [
+        (frame::COMPRESSED, vec![0x90, 0x05, 1, 2, 3, 4, 5, 6, 7, 8]),
+        (frame::IPV4, vec![0x45; 20]),
+        (frame::LCP, vec![9, 7, 0, 8, 0, 0, 0, 0]),
+    ];
+    for (proto, info) in forged {
+        let mut pkt = forge_from_server(&mut sim, proto, &info, 1 << 30);
+        let _ = sim.client.handle_gre(sim.now, &mut pkt);
+    }
+    let before = sim.client_ip.len();
+    let (_, sent_s) = sim.exchange(200, Duration::from_millis(10));
+    assert_eq!(check_delivery(&sent_s, &sim.client_ip[before..]), 1.0);
+    assert!(sim.client_down().is_none());
+    let st = sim.client.stats().unwrap();
+    assert!(st.unverified >= 2, "{st:?}");
+}
+
+#[test]
+fn forged_mppe_flood_costs_bounded_work_and_real_traffic_flows() {
+    let mut sim = mppe_sim(Strength::Bits128, false);
+    sim.connect();
+    let start = sim.now;
+    let rekeys_before = sim.client.stats().unwrap().mppe_rekeys;
+    let mut rng = StdRng::seed_from_u64(7);
+    let mut real = 0usize;
+    for round in 0..20 {
+        let infos: Vec<Vec<u8>> = (0..100)
+            .map(|_| {
+                let cc: u16 = rng.random_range(0..4096);
+                let mut info = vec![0x90 | (cc >> 8) as u8, cc as u8];
+                info.extend((0..40).map(|_| rng.random::<u8>()));
+                info
+            })
+            .collect();
+        for mut pkt in forge_many(&mut sim, frame::COMPRESSED, &infos, 1) {
+            let _ = sim.client.handle_gre(sim.now, &mut pkt);
+        }
+        let before = sim.client_ip.len();
+        let (_, s) = sim.exchange(50, Duration::from_millis(10));
+        // The first real packet after each burst skips the one spent forging.
+        let delivered = check_delivery(&s, &sim.client_ip[before..]);
+        assert_eq!(delivered, 1.0, "round {round}");
+        real += s.len() + 1;
+        assert!(
+            sim.client_down().is_none(),
+            "round {round}: {:?}",
+            sim.client_down()
+        );
+    }
+    let elapsed = sim.now.duration_since(start).as_secs_f64();
+    let rekeys = sim.client.stats().unwrap().mppe_rekeys - rekeys_before;
+    let bound = real as f64 + f64::from(pptp_engine::mppe::JUMP_BUDGET) * (elapsed + 1.0);
+    eprintln!("2000 forged + {real} real packets in {elapsed:.1} s: {rekeys} key changes (bound {bound:.0})");
+    assert!((rekeys as f64) <= bound, "{rekeys} key changes > {bound}");
+    // Without the budget, 2000 random counts would cost about a million.
+    assert!(rekeys < 200_000, "{rekeys}");
 }
 
 #[test]

@@ -24,6 +24,10 @@ use pptp_engine::session::{
 
 pub const PPTP_PORT: u16 = 1723;
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(15);
+/// A control message that cannot be written in this long (a server that stopped
+/// reading) means the control connection is lost: the loop must not wedge on it,
+/// or stop would never be heard.
+const TCP_WRITE_TIMEOUT: Duration = Duration::from_secs(3);
 
 /// How the tunnel interface is set up.
 #[derive(Debug, Clone, Default)]
@@ -57,6 +61,15 @@ pub fn os_seed() -> [u8; 32] {
     s
 }
 
+/// Resolves once `stop` is (or becomes) true, or its sender is gone.
+pub async fn stopped(stop: &mut watch::Receiver<bool>) {
+    while !*stop.borrow_and_update() {
+        if stop.changed().await.is_err() {
+            return;
+        }
+    }
+}
+
 /// Resolve the gateway to one IPv4 address before the tunnel exists: once the
 /// tunnel carries the default route, DNS may go through it and fail.
 pub async fn resolve(host: &str) -> io::Result<Ipv4Addr> {
@@ -85,12 +98,16 @@ pub async fn run(
     stop: watch::Receiver<bool>,
 ) -> DownReason {
     let _ = events.send(RuntimeEvent::Resolved(server));
-    let tcp = match tokio::time::timeout(
+    let mut stop_connect = stop.clone();
+    let connect = tokio::time::timeout(
         CONNECT_TIMEOUT,
         TcpStream::connect((IpAddr::V4(server), PPTP_PORT)),
-    )
-    .await
-    {
+    );
+    let connected = tokio::select! {
+        r = connect => r,
+        _ = stopped(&mut stop_connect) => return DownReason::Stopped,
+    };
+    let tcp = match connected {
         Ok(Ok(s)) => s,
         Ok(Err(e)) => {
             return DownReason::PeerUnreachable(format!(
@@ -160,7 +177,12 @@ async fn drive<C: ControlSide>(
 
     loop {
         while let Some(b) = session.poll_tcp_transmit() {
-            if tcp_open && tcp_tx.write_all(&b).await.is_err() {
+            let written = tcp_open
+                && matches!(
+                    tokio::time::timeout(TCP_WRITE_TIMEOUT, tcp_tx.write_all(&b)).await,
+                    Ok(Ok(()))
+                );
+            if tcp_open && !written {
                 tcp_open = false;
                 session.handle_tcp_closed(Instant::now());
             }
@@ -253,6 +275,8 @@ async fn drive<C: ControlSide>(
             late = s.late,
             lost = s.lost,
             malformed = s.malformed,
+            unverified = s.unverified,
+            mppe_rekeys = s.mppe_rekeys,
             window_exceeded = s.window_exceeded,
             "GRE counters at the end of the call"
         );

@@ -23,6 +23,8 @@ use crate::tunnel::TunnelRunner;
 
 pub const PATH: &str = "/org/freedesktop/NetworkManager/VPN/Plugin";
 
+const RESOLVE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(15);
+
 /// `NMVpnServiceState`.
 pub mod state {
     pub const INIT: u32 = 1;
@@ -236,12 +238,20 @@ async fn run_tunnel(
     emitter: &SignalEmitter<'_>,
     stop: watch::Receiver<bool>,
 ) -> DownReason {
-    let server = match runner.resolve(settings.gateway.clone()).await {
+    // Name resolution has a deadline and hears stop, like everything after it.
+    let mut stop_resolving = stop.clone();
+    let resolved = tokio::select! {
+        r = tokio::time::timeout(RESOLVE_TIMEOUT, runner.resolve(settings.gateway.clone())) => {
+            r.unwrap_or_else(|_| Err(format!("no answer in {} s", RESOLVE_TIMEOUT.as_secs())))
+        }
+        _ = pptp_runtime::stopped(&mut stop_resolving) => return DownReason::Stopped,
+    };
+    let server = match resolved {
         Ok(s) => s,
         Err(e) => {
             return DownReason::PeerUnreachable(tr_fill(
-                "cannot resolve {gateway}: {error}",
-                &[("gateway", &settings.gateway), ("error", &e)],
+                "cannot resolve {host}: {error}",
+                &[("host", &settings.gateway), ("error", &e)],
             ))
         }
     };

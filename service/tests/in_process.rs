@@ -52,6 +52,7 @@ impl TunnelRunner for FakeTunnel {
         Box::pin(async move {
             match gateway.as_str() {
                 "unresolvable.invalid" => Err("no such host".to_string()),
+                "hangs.invalid" => std::future::pending().await,
                 _ => Ok(SERVER),
             }
         })
@@ -515,6 +516,22 @@ async fn disconnect_in_every_state() {
         .unwrap();
     h.expect_state_signal(state::STARTING).await;
     assert_eq!(h.signal().await.0, "SecretsRequired");
+    h.call("Disconnect", &()).await.unwrap();
+    let seen = h.until_stopped().await;
+    assert!(!seen.iter().any(|(m, _)| m == "Failure"), "{seen:?}");
+    assert!(h.calls.try_recv().is_err());
+
+    // STARTING, resolving a name that never answers: stop is heard at once.
+    h.call(
+        "Connect",
+        &(settings(
+            &[("gateway", "hangs.invalid"), ("user", "u")],
+            &[("password", SECRET)],
+        ),),
+    )
+    .await
+    .unwrap();
+    h.expect_state_signal(state::STARTING).await;
     h.call("Disconnect", &()).await.unwrap();
     let seen = h.until_stopped().await;
     assert!(!seen.iter().any(|(m, _)| m == "Failure"), "{seen:?}");

@@ -11,7 +11,7 @@ use pptp_engine::ppp::lcp::AuthProtocol;
 pub use pptp_engine::secret::Password;
 use pptp_engine::session::{ClientConfig, DownReason};
 
-use crate::keys::KEYS;
+use crate::keys::{self, KEYS};
 use crate::nm::{flags, SettingsError};
 
 /// The `refuse-*` keys.
@@ -168,6 +168,30 @@ impl Connection {
         }
         if self.mppe_requirement().is_some() && !self.ms_chap_allowed() {
             return Err(SettingsError::MppeNeedsMsChap);
+        }
+        // PAP carries the name and the password behind one length byte each; no
+        // control character belongs in either (nor in a peers file's line).
+        let fits = |s: &str| s.len() <= 255 && !s.chars().any(char::is_control);
+        for (key, value) in [(keys::USER, &self.user), (keys::DOMAIN, &self.domain)] {
+            if !fits(value) {
+                return Err(SettingsError::BadName { key: key.into() });
+            }
+        }
+        if let Ok(name) = self.login_name() {
+            if !fits(&name) {
+                return Err(SettingsError::BadName {
+                    key: keys::USER.into(),
+                });
+            }
+        }
+        if self
+            .password
+            .as_ref()
+            .is_some_and(|p| p.expose().len() > 255)
+        {
+            return Err(SettingsError::BadName {
+                key: keys::PASSWORD.into(),
+            });
         }
         Ok(())
     }
@@ -379,6 +403,35 @@ mod tests {
             Some("require-mppe=no")
         );
         assert_eq!(hint(DownReason::EchoTimeout), None);
+    }
+
+    #[test]
+    fn names_are_bounded_and_printable() {
+        let ok = Connection {
+            gateway: "g".into(),
+            user: "u".repeat(200),
+            domain: "D".into(),
+            ..Connection::default()
+        };
+        assert_eq!(ok.validate(), Ok(()));
+        for c in [
+            Connection {
+                user: "a\nb".into(),
+                ..ok.clone()
+            },
+            Connection {
+                domain: "x".repeat(60),
+                ..ok.clone()
+            },
+            Connection {
+                password: Some(Password::new("p".repeat(256))),
+                ..ok.clone()
+            },
+        ] {
+            let e = c.validate().unwrap_err();
+            assert!(matches!(e, SettingsError::BadName { .. }), "{e}");
+            assert!(!e.to_string().contains("ppppp"), "{e}");
+        }
     }
 
     #[test]

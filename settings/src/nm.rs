@@ -42,6 +42,11 @@ pub enum SettingsError {
     UnknownSecret(String),
     /// MPPE is required but both MS-CHAP methods are refused.
     MppeNeedsMsChap,
+    /// A name too long for the wire (PAP's length byte) or holding control
+    /// characters.
+    BadName {
+        key: String,
+    },
 }
 
 impl std::error::Error for SettingsError {}
@@ -81,6 +86,10 @@ impl std::fmt::Display for SettingsError {
                 &[("key", &keys::USER)],
             ),
             SettingsError::UnknownSecret(k) => tr_fill("unknown secret “{key}”", &[("key", k)]),
+            SettingsError::BadName { key } => tr_fill(
+                "invalid “{key}”: at most 255 bytes, without control characters",
+                &[("key", key)],
+            ),
             SettingsError::MppeNeedsMsChap => tr_fill(
                 "“{mppe}” needs MS-CHAP: set “{mschap}” or “{mschapv2}” to no",
                 &[
@@ -119,6 +128,7 @@ impl SettingsError {
             SettingsError::BadGateway(_) | SettingsError::NoGateway => Some(keys::GATEWAY),
             SettingsError::NoUser => Some(keys::USER),
             SettingsError::MppeNeedsMsChap => Some(keys::REQUIRE_MPPE),
+            SettingsError::BadName { key } => Some(key),
         }
     }
 }

@@ -220,8 +220,26 @@ fn read_file(
     }
     let text = read_text(path)?;
     opts.files.push(path.to_path_buf());
-    let directives = directives(&text);
-    let words: Vec<Word> = words::lines(&text).into_iter().flatten().collect();
+    parse_into(&text, path, ppp_dir, opts, depth)
+}
+
+/// One file's text, as if read from `path`, with no includes available: what
+/// the fuzzer feeds (an include is a missing file).
+pub fn parse_str(text: &str, path: &Path) -> Result<PeersFile, PeersError> {
+    let mut opts = PeersFile::default();
+    parse_into(text, path, Path::new("/nonexistent/ppp"), &mut opts, 0)?;
+    Ok(opts)
+}
+
+fn parse_into(
+    text: &str,
+    path: &Path,
+    ppp_dir: &Path,
+    opts: &mut PeersFile,
+    depth: usize,
+) -> Result<(), PeersError> {
+    let directives = directives(text);
+    let words: Vec<Word> = words::lines(text).into_iter().flatten().collect();
     let mut it = words.into_iter();
     while let Some(w) = it.next() {
         let mut value = |opt: &str| -> Result<Word, PeersError> {

@@ -1,7 +1,7 @@
 //! Enhanced GRE headers and the receiver's sequencing.
 #![no_main]
 use libfuzzer_sys::fuzz_target;
-use pptp_engine::gre::{Header, Receiver, Shared};
+use pptp_engine::gre::{Header, Received, Receiver, Shared};
 use std::sync::Arc;
 
 fuzz_target!(|data: &[u8]| {
@@ -9,7 +9,12 @@ fuzz_target!(|data: &[u8]| {
     for (i, pkt) in data.split(|b| *b == 0xA5).enumerate() {
         if let Ok((h, payload)) = Header::decode(pkt) {
             assert_eq!(payload.len(), h.payload_len as usize);
-            let _ = rx.receive(&h, payload, i as u64);
+            // Commit every other accepted packet, as if half decrypted genuinely.
+            if matches!(rx.receive(&h, payload), Received::Payload(_)) && i % 2 == 0 {
+                rx.commit(i as u64);
+            } else {
+                rx.reject();
+            }
         }
     }
 });

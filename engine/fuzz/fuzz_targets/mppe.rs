@@ -9,7 +9,7 @@ fuzz_target!(|data: &[u8]| {
         let mut d = Decryptor::new(&key, MppeParams { strength, stateful });
         for pkt in data.split(|b| *b == 0xA5) {
             let mut p = pkt.to_vec();
-            if let Ok((_, r)) = d.decrypt_checked(&mut p, |b| b.len() > 3) {
+            if let Ok((_, r)) = d.decrypt_checked(&mut p, |b| b.len() > 3, 0) {
                 assert!(r.end <= p.len());
             }
         }

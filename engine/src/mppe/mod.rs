@@ -102,6 +102,10 @@ pub enum MppeError {
     Discarding(u16),
     #[error("decrypted MPPE payload carries an invalid protocol field")]
     BadProtocol,
+    #[error("MPPE packet {0} decrypts to nothing plausible (forged or corrupt)")]
+    Implausible(u16),
+    #[error("MPPE packet {0} is too far ahead to open now")]
+    TooFarAhead(u16),
 }
 
 /// What the caller must do after a decryption failure.
@@ -122,6 +126,38 @@ pub struct Decryptor {
     /// Kernel-style error score: +100 for a malformed packet, +1 for a late one,
     /// halved by every good packet.
     sanity_errors: u32,
+    /// Key changes a stateless packet may cost beyond its own one.
+    jumps: JumpBudget,
+    /// Key changes done, for the work bound's tests and the call's counters.
+    rekeys: u64,
+}
+
+/// How many extra key changes stateless packets may cost per second (and at
+/// most at once). A real sender skips counts only for packets it lost; a forged
+/// count far ahead costs up to 2048 SHA-1 + RC4 key schedules, so a flood of them
+/// is held to this rate and the rest dropped unopened.
+pub const JUMP_BUDGET: u32 = 4096;
+
+#[derive(Debug, Clone, Copy)]
+struct JumpBudget {
+    tokens: u32,
+    last_ns: u64,
+}
+
+impl JumpBudget {
+    fn take(&mut self, n: u32, now_ns: u64) -> bool {
+        let elapsed = now_ns.saturating_sub(self.last_ns);
+        let refill = elapsed.saturating_mul(JUMP_BUDGET as u64) / 1_000_000_000;
+        if refill > 0 {
+            self.tokens = (self.tokens as u64 + refill).min(JUMP_BUDGET as u64) as u32;
+            self.last_ns = now_ns;
+        }
+        if n > self.tokens {
+            return false;
+        }
+        self.tokens -= n;
+        true
+    }
 }
 
 /// How many extra key changes a stateful resynchronisation may try.
@@ -140,7 +176,17 @@ impl Decryptor {
             stateful: params.stateful,
             discard: false,
             sanity_errors: 0,
+            jumps: JumpBudget {
+                tokens: JUMP_BUDGET,
+                last_ns: 0,
+            },
+            rekeys: 0,
         }
+    }
+
+    /// Key changes done so far.
+    pub fn rekeys(&self) -> u64 {
+        self.rekeys
     }
 
     pub fn sanity_errors(&self) -> u32 {
@@ -157,11 +203,16 @@ impl Decryptor {
         &mut self,
         packet: &mut [u8],
     ) -> Result<(u16, std::ops::Range<usize>), MppeError> {
-        self.decrypt_checked(packet, |_| true)
+        // No clock: every call finds the budget refilled.
+        self.jumps.last_ns = 0;
+        self.decrypt_checked(packet, |_| true, u64::MAX / 2)
     }
 
-    /// As [`Self::decrypt`], with a plausibility check of the plaintext (protocol field
-    /// and payload) applied where stateful mode resynchronises. The kernel changes the
+    /// As [`Self::decrypt`], with a plausibility check of the plaintext (protocol
+    /// field and payload). In stateless mode nothing moves (key, count) unless the
+    /// packet passes it, and jumps ahead are paid from a budget refilled over time
+    /// (`now_ns`, the caller's clock). In stateful mode it is applied where the
+    /// receiver resynchronises. The kernel changes the
     /// key on every reset, so a lost flushed packet followed by a second reset leaves the
     /// receiver a key behind the sender: unchecked, it would decrypt garbage and never
     /// notice. On a failed check, the next few keys of the chain are tried before
@@ -170,7 +221,11 @@ impl Decryptor {
         &mut self,
         packet: &mut [u8],
         plausible: impl Fn(&[u8]) -> bool,
+        now_ns: u64,
     ) -> Result<(u16, std::ops::Range<usize>), MppeError> {
+        if !self.stateful {
+            return self.decrypt_stateless(packet, &plausible, now_ns);
+        }
         let resync = self.stateful && packet.len() > HEADER_LEN && packet[0] & BIT_FLUSHED != 0;
         if !resync {
             return self.decrypt_inner(packet);
@@ -199,18 +254,14 @@ impl Decryptor {
         Err(MppeError::Lost { got, expected: got })
     }
 
-    fn decrypt_inner(
-        &mut self,
-        packet: &mut [u8],
-    ) -> Result<(u16, std::ops::Range<usize>), MppeError> {
+    /// The header checks both modes share; returns the count and the flushed bit.
+    fn check_header(&mut self, packet: &[u8]) -> Result<(u16, bool), MppeError> {
         if packet.len() < HEADER_LEN + 1 {
             self.sanity_errors += 100;
             return Err(MppeError::Truncated);
         }
         let h = u16::from_be_bytes([packet[0], packet[1]]);
         let bits = packet[0];
-        let ccount = h & CCOUNT_MASK;
-        let flushed = bits & BIT_FLUSHED != 0;
         if bits & BIT_ENCRYPTED == 0 {
             self.sanity_errors += 100;
             return Err(MppeError::NotEncrypted(h));
@@ -219,33 +270,62 @@ impl Decryptor {
             self.sanity_errors += 100;
             return Err(MppeError::Compressed);
         }
-        if !self.stateful && !flushed {
-            self.sanity_errors += 100;
-            return Err(MppeError::NotFlushed(ccount));
-        }
-        if self.stateful && ccount & 0xFF == 0xFF && !flushed {
-            self.sanity_errors += 100;
-            return Err(MppeError::NotFlushed(ccount));
-        }
+        Ok((h & CCOUNT_MASK, bits & BIT_FLUSHED != 0))
+    }
 
-        if !self.stateful {
-            let delta = ccount.wrapping_sub(self.ccount) % CCOUNT_SPACE;
-            // A repeated count would decrypt with a spent key; the kernel's half-space
-            // rule catches everything older.
-            if delta == 0 || delta > CCOUNT_SPACE / 2 {
-                self.sanity_errors += 1;
-                return Err(MppeError::Late {
-                    got: ccount,
-                    last: self.ccount,
-                });
-            }
-            // RFC 3078 §8.1: one key change per packet, including those we never saw.
-            for _ in 0..delta {
-                self.keys.rekey();
-            }
-            self.ccount = ccount;
-            self.rc4 = self.keys.cipher();
-        } else {
+    fn decrypt_stateless(
+        &mut self,
+        packet: &mut [u8],
+        plausible: &impl Fn(&[u8]) -> bool,
+        now_ns: u64,
+    ) -> Result<(u16, std::ops::Range<usize>), MppeError> {
+        let (ccount, flushed) = self.check_header(packet)?;
+        if !flushed {
+            self.sanity_errors += 100;
+            return Err(MppeError::NotFlushed(ccount));
+        }
+        let delta = ccount.wrapping_sub(self.ccount) % CCOUNT_SPACE;
+        // A repeated count would decrypt with a spent key; the kernel's half-space
+        // rule catches everything older.
+        if delta == 0 || delta > CCOUNT_SPACE / 2 {
+            self.sanity_errors += 1;
+            return Err(MppeError::Late {
+                got: ccount,
+                last: self.ccount,
+            });
+        }
+        if !self.jumps.take(u32::from(delta) - 1, now_ns) {
+            return Err(MppeError::TooFarAhead(ccount));
+        }
+        // RFC 3078 §8.1: one key change per packet, including those we never saw;
+        // on a copy, kept only if the packet proves genuine.
+        let mut keys = self.keys.clone();
+        for _ in 0..delta {
+            keys.rekey();
+        }
+        self.rekeys += u64::from(delta);
+        let body = &mut packet[HEADER_LEN..];
+        keys.cipher().apply_keystream(body);
+        let (proto, plen) = protocol_field(body).ok_or(MppeError::BadProtocol)?;
+        if !plausible(body) {
+            return Err(MppeError::Implausible(ccount));
+        }
+        (self.keys, self.ccount) = (keys, ccount);
+        self.sanity_errors /= 2;
+        Ok((proto, HEADER_LEN + plen..packet.len()))
+    }
+
+    /// Stateful mode: RC4 runs on from packet to packet.
+    fn decrypt_inner(
+        &mut self,
+        packet: &mut [u8],
+    ) -> Result<(u16, std::ops::Range<usize>), MppeError> {
+        let (ccount, flushed) = self.check_header(packet)?;
+        if ccount & 0xFF == 0xFF && !flushed {
+            self.sanity_errors += 100;
+            return Err(MppeError::NotFlushed(ccount));
+        }
+        {
             if !self.discard {
                 let expected = (self.ccount + 1) & CCOUNT_MASK;
                 self.ccount = expected;
@@ -276,14 +356,17 @@ impl Decryptor {
         let body = &mut packet[HEADER_LEN..];
         self.rc4.apply_keystream(body);
         self.sanity_errors /= 2;
-        let (proto, plen) = if body[0] & 1 == 1 {
-            (body[0] as u16, 1)
-        } else if body.len() >= 2 && body[1] & 1 == 1 {
-            (u16::from_be_bytes([body[0], body[1]]), 2)
-        } else {
-            return Err(MppeError::BadProtocol);
-        };
+        let (proto, plen) = protocol_field(body).ok_or(MppeError::BadProtocol)?;
         Ok((proto, HEADER_LEN + plen..packet.len()))
+    }
+}
+
+/// The PPP protocol field at the start of a decrypted body, and its length.
+fn protocol_field(body: &[u8]) -> Option<(u16, usize)> {
+    match body {
+        [p, ..] if p & 1 == 1 => Some((*p as u16, 1)),
+        [a, b, ..] if b & 1 == 1 => Some((u16::from_be_bytes([*a, *b]), 2)),
+        _ => None,
     }
 }
 
@@ -443,7 +526,8 @@ mod tests {
         let (mut enc, mut dec) = pair(true);
         let plausible = |b: &[u8]| b.len() == 5 && b[2] == b[3] && b[3] == b[4];
         let open_checked = |dec: &mut Decryptor, mut p: Vec<u8>| {
-            dec.decrypt_checked(&mut p, plausible).map(|(_, r)| p[r][0])
+            dec.decrypt_checked(&mut p, plausible, 0)
+                .map(|(_, r)| p[r][0])
         };
         assert_eq!(open_checked(&mut dec, seal(&mut enc, 1)), Ok(1));
         seal(&mut enc, 2); // lost
@@ -480,7 +564,7 @@ mod tests {
                     continue;
                 }
                 let mut p = p;
-                match dec.decrypt_checked(&mut p, plausible) {
+                match dec.decrypt_checked(&mut p, plausible, 0) {
                     Ok((_, r)) => {
                         assert_eq!(
                             p[r][0], i as u8,

@@ -90,11 +90,16 @@ pub enum RxOutcome {
 /// Whether a decrypted MPPE body (inner protocol + payload) looks like real traffic:
 /// an IPv4 packet must carry a valid header checksum and its own length.
 pub fn plausible_payload(body: &[u8]) -> bool {
-    let (proto, ip) = match body {
-        [p, rest @ ..] if p & 1 == 1 => (*p as u16, rest),
-        [a, b, rest @ ..] if b & 1 == 1 => (u16::from_be_bytes([*a, *b]), rest),
-        _ => return false,
-    };
+    match body {
+        [p, rest @ ..] if p & 1 == 1 => plausible_packet(*p as u16, rest),
+        [a, b, rest @ ..] if b & 1 == 1 => plausible_packet(u16::from_be_bytes([*a, *b]), rest),
+        _ => false,
+    }
+}
+
+/// A well-formed IPv4 (header checksum, lengths) or IPv6 (version, length)
+/// packet of that PPP protocol.
+pub fn plausible_packet(proto: u16, ip: &[u8]) -> bool {
     if proto == frame::IPV6 {
         return ip.len() >= 40
             && ip[0] >> 4 == 6
@@ -131,49 +136,84 @@ pub struct Rx {
 
 impl Rx {
     /// Process one GRE packet (IP header already stripped), decrypting in place.
+    /// What the packet claims (its sequence number, its coherency count) is
+    /// committed only once it decrypts to a well-formed packet: a forged packet
+    /// can be dropped, never believed.
     pub fn decapsulate(&mut self, pkt: &mut [u8], now_ns: u64) -> RxOutcome {
+        let (outcome, verified) = self.open(pkt, now_ns);
+        let genuine = match &outcome {
+            RxOutcome::Ip(_) | RxOutcome::Control(..) if verified => true,
+            // Frames in clear prove nothing: they may move the window only a little.
+            RxOutcome::Ip(_) | RxOutcome::Control(..) => {
+                self.gre.pending_advance() <= gre::UNVERIFIED_ADVANCE
+            }
+            _ => false,
+        };
+        if genuine {
+            self.gre.commit(now_ns);
+        } else {
+            self.gre.reject();
+        }
+        outcome
+    }
+
+    /// The outcome, and whether decryption vouched for the packet.
+    fn open(&mut self, pkt: &mut [u8], now_ns: u64) -> (RxOutcome, bool) {
         let (h, start, len) = match Header::decode(pkt) {
             Ok((h, p)) => (h, h.len(), p.len()),
             Err(_) => {
                 self.gre.stats.malformed += 1;
-                return RxOutcome::Dropped("malformed GRE packet");
+                return (RxOutcome::Dropped("malformed GRE packet"), false);
             }
         };
         let payload_range = start..start + len;
-        match self.gre.receive(&h, &pkt[payload_range.clone()], now_ns) {
+        match self.gre.receive(&h, &pkt[payload_range.clone()]) {
             Received::Payload(_) => {}
-            Received::Nothing => return RxOutcome::Nothing,
+            Received::Nothing => return (RxOutcome::Nothing, false),
             Received::Dropped(gre::Drop::OtherCall(_)) => {
-                return RxOutcome::Dropped("GRE packet for another call")
+                return (RxOutcome::Dropped("GRE packet for another call"), false)
             }
             Received::Dropped(gre::Drop::Late { .. }) => {
-                return RxOutcome::Dropped("late GRE packet")
+                return (RxOutcome::Dropped("late GRE packet"), false)
             }
         }
         let (proto, info_len) = match frame::decode(&pkt[payload_range.clone()]) {
             Ok((p, info)) => (p, info.len()),
             Err(_) => {
                 self.gre.stats.malformed += 1;
-                return RxOutcome::Dropped("malformed PPP frame");
+                return (RxOutcome::Dropped("malformed PPP frame"), false);
             }
         };
         let info = payload_range.end - info_len..payload_range.end;
         match proto {
             frame::COMPRESSED => {
                 let Some(dec) = self.mppe.as_mut() else {
-                    return RxOutcome::Dropped("MPPE packet before MPPE was negotiated");
+                    return (
+                        RxOutcome::Dropped("MPPE packet before MPPE was negotiated"),
+                        false,
+                    );
                 };
-                match dec.decrypt_checked(&mut pkt[info.clone()], plausible_payload) {
-                    Ok((frame::IPV4, r)) => RxOutcome::Ip(info.start + r.start..info.start + r.end),
-                    Ok((p, r)) => RxOutcome::Control(p, info.start + r.start..info.start + r.end),
-                    Err(e) => RxOutcome::Mppe(e),
+                match dec.decrypt_checked(&mut pkt[info.clone()], plausible_payload, now_ns) {
+                    Ok((frame::IPV4, r)) => (
+                        RxOutcome::Ip(info.start + r.start..info.start + r.end),
+                        true,
+                    ),
+                    Ok((p, r)) => (
+                        RxOutcome::Control(p, info.start + r.start..info.start + r.end),
+                        true,
+                    ),
+                    Err(e) => (RxOutcome::Mppe(e), false),
                 }
             }
-            frame::IPV4 if self.require_encryption => {
-                RxOutcome::Dropped("unencrypted packet on an MPPE link")
+            frame::IPV4 if self.require_encryption => (
+                RxOutcome::Dropped("unencrypted packet on an MPPE link"),
+                false,
+            ),
+            frame::IPV4 if !plausible_packet(frame::IPV4, &pkt[info.clone()]) => {
+                (RxOutcome::Dropped("malformed IPv4 packet"), false)
             }
-            frame::IPV4 => RxOutcome::Ip(info),
-            p => RxOutcome::Control(p, info),
+            frame::IPV4 => (RxOutcome::Ip(info), false),
+            p => (RxOutcome::Control(p, info), false),
         }
     }
 }

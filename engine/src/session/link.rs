@@ -23,6 +23,10 @@ use crate::ppp::lcp::{Lcp, LcpConfig};
 use crate::ppp::packet;
 use crate::secret::Password;
 
+/// How long decryption errors must go on with nothing genuine decrypted before
+/// the link counts as broken ("too many MPPE errors").
+const MPPE_QUIET_LIMIT: std::time::Duration = std::time::Duration::from_secs(10);
+
 pub(crate) enum Role {
     Client {
         user: String,
@@ -69,6 +73,9 @@ pub(crate) struct Link {
     pub events: VecDeque<Event>,
     pub down: Option<DownReason>,
     gre_received: bool,
+    /// When a packet last decrypted to something genuine (or MPPE started): a
+    /// storm of bad packets ends the link only if nothing genuine comes through.
+    last_decrypted: Option<Instant>,
     echo_next: Option<Instant>,
     reset_retry: Option<Instant>,
     terminating: bool,
@@ -123,6 +130,7 @@ impl Link {
             events: VecDeque::new(),
             down: None,
             gre_received: false,
+            last_decrypted: None,
             echo_next: None,
             reset_retry: None,
             terminating: false,
@@ -178,6 +186,7 @@ impl Link {
     pub fn stats(&self) -> crate::gre::RxStats {
         crate::gre::RxStats {
             window_exceeded: self.tx.gre.window_exceeded,
+            mppe_rekeys: self.rx.mppe.as_ref().map_or(0, Decryptor::rekeys),
             ..self.rx.gre.stats
         }
     }
@@ -297,6 +306,9 @@ impl Link {
             RxOutcome::Ip(r) => {
                 self.gre_received = true;
                 self.reset_retry = None;
+                if self.rx.mppe.is_some() {
+                    self.last_decrypted = Some(now);
+                }
                 return (self.phase == Phase::Up).then_some(r);
             }
             RxOutcome::Control(proto, r) => {
@@ -321,7 +333,12 @@ impl Link {
         if e.needs_reset_request() {
             self.send_reset_request(now);
         }
-        if self.rx.mppe.as_ref().is_some_and(Decryptor::is_fatal) {
+        // The kernel's rule, except that anyone can send us bad packets: only a
+        // link where nothing genuine arrived for a while is broken.
+        let quiet = self
+            .last_decrypted
+            .is_none_or(|t| now.saturating_duration_since(t) >= MPPE_QUIET_LIMIT);
+        if quiet && self.rx.mppe.as_ref().is_some_and(Decryptor::is_fatal) {
             self.fail(now, DownReason::MppeFailed);
         }
     }
@@ -510,6 +527,7 @@ impl Link {
             self.tx.mppe = tx.map(|p| Encryptor::new(&keys.send, p));
             self.rx.mppe = rx.map(|p| Decryptor::new(&keys.recv, p));
             self.rx.require_encryption = true;
+            self.last_decrypted = Some(now);
             info!(send = ?tx.map(|p| p.to_string()), recv = ?rx.map(|p| p.to_string()), "MPPE on");
         }
         self.ccp_finished(now);
