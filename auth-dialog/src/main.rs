@@ -51,6 +51,8 @@ fn emit(text: &str) -> Result<(), String> {
 }
 
 fn main() -> ExitCode {
+    // The keyring's answer passes through here: a crash must not dump it.
+    let _ = nm_pptp_settings::process::forbid_core_dumps();
     i18n::init();
     let args = match args::Args::try_parse() {
         Ok(a) => a,

@@ -19,12 +19,22 @@ pub struct Request<'a> {
 }
 
 /// The password entry of the answer.
-#[derive(Debug, PartialEq, Eq)]
+#[derive(PartialEq, Eq)]
 pub struct Password {
     /// The known value: sent by the agent or found in the keyring.
     pub value: Option<Zeroizing<String>>,
     /// The user must be asked (only ever with interaction allowed).
     pub ask: bool,
+}
+
+/// Whether a value is known, never the value.
+impl std::fmt::Debug for Password {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Password")
+            .field("value", &self.value.as_ref().map(|_| "<redacted>"))
+            .field("ask", &self.ask)
+            .finish()
+    }
 }
 
 /// `None`: the connection needs no password, so the answer has none.
@@ -51,6 +61,16 @@ pub fn decide(
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn debug_never_shows_the_password() {
+        let p = Password {
+            value: Some(Zeroizing::new("hunter2".into())),
+            ask: false,
+        };
+        let d = format!("{p:?}");
+        assert!(!d.contains("hunter2") && d.contains("redacted"), "{d}");
+    }
+
     use super::*;
     use std::cell::Cell;
 

@@ -319,6 +319,8 @@ fn exit_code(reason: &DownReason, was_up: bool) -> u8 {
 }
 
 fn main() -> ExitCode {
+    // The password is read from stdin or chap-secrets: a crash must not dump it.
+    let _ = nm_pptp_settings::process::forbid_core_dumps();
     let cli = Cli::parse();
     let Cmd::Up(args) = cli.cmd;
     let filter = if args.debug { "debug" } else { "warn" };

@@ -709,6 +709,40 @@ fn server_asking_for_no_authentication_is_refused_while_mppe_is_required() {
 }
 
 #[test]
+fn unusable_addresses_from_the_server_are_refused() {
+    for (assign, server_addr) in [
+        ("127.0.0.5", None),
+        ("224.1.2.3", None),
+        ("240.0.0.9", None),
+        ("203.0.113.7", Some("203.0.113.7")),
+    ] {
+        let mut s = server_cfg();
+        s.assign = assign.parse().unwrap();
+        let mut c = client_cfg("correct horse battery");
+        c.server = server_addr.map(|a| a.parse().unwrap());
+        let mut sim = Sim::new(c, s);
+        let d = sim.wait_down(Duration::from_secs(60));
+        assert!(
+            matches!(&d, DownReason::NegotiationFailed(m) if m.contains(assign)),
+            "{assign}: {d}"
+        );
+        assert!(sim.client_up().is_none());
+    }
+    // Name servers a host cannot use are dropped, the rest kept.
+    let mut s = server_cfg();
+    s.servers = [
+        Some("127.0.0.53".parse().unwrap()),
+        Some("192.0.2.54".parse().unwrap()),
+        Some("255.255.255.255".parse().unwrap()),
+        None,
+    ];
+    let mut sim = Sim::new(client_cfg("correct horse battery"), s);
+    let up = sim.connect();
+    assert_eq!(up.dns, ["192.0.2.54".parse::<std::net::Ipv4Addr>().unwrap()]);
+    assert!(up.nbns.is_empty());
+}
+
+#[test]
 fn close_is_polite_and_bounded() {
     let mut sim = mppe_sim(Strength::Bits128, false);
     sim.connect();

@@ -129,7 +129,13 @@ pub async fn run(
             ))
         }
     };
-    let session = ClientSession::new(cfg, Instant::now());
+    let session = ClientSession::new(
+        ClientConfig {
+            server: Some(server),
+            ..cfg
+        },
+        Instant::now(),
+    );
     drive(session, tcp, gre, tun_opts, events, stop).await
 }
 

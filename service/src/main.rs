@@ -89,6 +89,8 @@ fn init_logging(debug: bool) {
 }
 
 fn main() -> ExitCode {
+    // Secrets arrive over D-Bus: a crash must not dump them.
+    let _ = nm_pptp_settings::process::forbid_core_dumps();
     // Messages NetworkManager logs and shows follow the locale it runs in.
     // SAFETY: before any other thread exists.
     let _ = unsafe { gettextrs::setlocale(gettextrs::LocaleCategory::LcAll, "") };

@@ -8,6 +8,7 @@ pub mod i18n;
 pub mod keys;
 pub mod nm;
 pub mod peers;
+pub mod process;
 pub mod words;
 
 pub use connection::{Connection, MppeStrength};

@@ -17,6 +17,9 @@ use crate::words::{self, Word};
 /// Larger files are not configuration.
 pub const MAX_FILE_SIZE: u64 = 1 << 20;
 const MAX_INCLUDE_DEPTH: usize = 8;
+/// Includes can fan out as well as nest: bounds on the whole tree read.
+const MAX_FILES: usize = 32;
+const MAX_TOTAL_SIZE: usize = 4 << 20;
 
 #[derive(Debug, Error)]
 pub enum PeersError {
@@ -28,6 +31,10 @@ pub enum PeersError {
     TooLarge { path: PathBuf, size: u64 },
     #[error("{0}: not a text file")]
     Binary(PathBuf),
+    #[error("{0}: not a regular file")]
+    NotRegular(PathBuf),
+    #[error("{0}: more than {MAX_FILES} files or {MAX_TOTAL_SIZE} bytes in all with its includes")]
+    TooMuch(PathBuf),
     #[error("{0}: `file` includes nested more than 8 deep (a loop?)")]
     IncludeDepth(PathBuf),
     #[error("{file}:{line}: option `{option}` needs a value")]
@@ -68,6 +75,7 @@ pub struct PeersFile {
     pub unsupported: Vec<String>,
     /// The files read, the peers file first.
     pub files: Vec<PathBuf>,
+    bytes_read: usize,
 }
 
 /// Options that need no action from a userspace client, or only mean what we do
@@ -157,23 +165,40 @@ impl PeersFile {
 }
 
 fn read_text(path: &Path) -> Result<String, PeersError> {
-    let meta = fs::metadata(path).map_err(|e| match e.kind() {
+    use std::io::Read;
+    use std::os::unix::fs::OpenOptionsExt;
+    let io = |err: std::io::Error| match err.kind() {
         std::io::ErrorKind::NotFound => PeersError::NotFound(path.to_path_buf()),
         _ => PeersError::Io {
             path: path.to_path_buf(),
-            err: e,
+            err,
         },
-    })?;
+    };
+    // Only regular files: /dev/zero never ends and a FIFO never answers. The
+    // descriptor is opened without blocking and checked itself, so a file
+    // swapped for one of those in between is caught too.
+    if !fs::metadata(path).map_err(io)?.is_file() {
+        return Err(PeersError::NotRegular(path.to_path_buf()));
+    }
+    let f = fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(path)
+        .map_err(io)?;
+    let meta = f.metadata().map_err(io)?;
+    if !meta.is_file() {
+        return Err(PeersError::NotRegular(path.to_path_buf()));
+    }
     if meta.len() > MAX_FILE_SIZE {
         return Err(PeersError::TooLarge {
             path: path.to_path_buf(),
             size: meta.len(),
         });
     }
-    let bytes = fs::read(path).map_err(|e| PeersError::Io {
-        path: path.to_path_buf(),
-        err: e,
-    })?;
+    let mut bytes = Vec::new();
+    f.take(MAX_FILE_SIZE + 1)
+        .read_to_end(&mut bytes)
+        .map_err(io)?;
     if bytes.len() as u64 > MAX_FILE_SIZE {
         return Err(PeersError::TooLarge {
             path: path.to_path_buf(),
@@ -218,8 +243,15 @@ fn read_file(
     if depth >= MAX_INCLUDE_DEPTH {
         return Err(PeersError::IncludeDepth(path.to_path_buf()));
     }
+    if opts.files.len() >= MAX_FILES {
+        return Err(PeersError::TooMuch(opts.files[0].clone()));
+    }
     let text = read_text(path)?;
     opts.files.push(path.to_path_buf());
+    opts.bytes_read += text.len();
+    if opts.bytes_read > MAX_TOTAL_SIZE {
+        return Err(PeersError::TooMuch(opts.files[0].clone()));
+    }
     parse_into(&text, path, ppp_dir, opts, depth)
 }
 
@@ -269,8 +301,8 @@ fn parse_into(
         }
         match o {
             "name" | "user" => opts.connection.set_login_name(&value(o)?.text),
-            "remotename" => opts.remotename = Some(value(o)?.text),
-            "ipparam" => opts.ipparam = Some(value(o)?.text),
+            "remotename" => opts.remotename = Some(value(o)?.text.clone()),
+            "ipparam" => opts.ipparam = Some(value(o)?.text.clone()),
             "pty" => {
                 let v = value(o)?;
                 let mut parts = v.text.split_whitespace();
@@ -647,6 +679,28 @@ mod tests {
             load("PAL", d.path()),
             Err(PeersError::TooLarge { .. })
         ));
+        // Not regular files: a device that never ends, a FIFO that never answers.
+        fs::write(d.path().join("options.pptp"), "file /dev/zero\n").unwrap();
+        assert!(matches!(
+            load("PAL", d.path()),
+            Err(PeersError::NotRegular(_))
+        ));
+        let fifo = d.path().join("fifo");
+        let c = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
+        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+        fs::write(
+            d.path().join("options.pptp"),
+            format!("file {}\n", fifo.display()),
+        )
+        .unwrap();
+        assert!(matches!(
+            load("PAL", d.path()),
+            Err(PeersError::NotRegular(_))
+        ));
+        // Fan-out: 40 includes of a small file, each within depth.
+        fs::write(d.path().join("small"), "nobsdcomp\n").unwrap();
+        fs::write(d.path().join("options.pptp"), "file small\n".repeat(40)).unwrap();
+        assert!(matches!(load("PAL", d.path()), Err(PeersError::TooMuch(_))));
         fs::write(d.path().join("peers/X"), "name bob\n").unwrap();
         assert!(matches!(load("X", d.path()), Err(PeersError::NoServer(_))));
         assert!(matches!(

@@ -3,10 +3,28 @@
 //! backslash escapes. Shared by peers files, options files and chap-secrets.
 
 /// One word and the 1-based line it started on.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct Word {
     pub text: String,
     pub line: usize,
+}
+
+/// A word may be a chap-secrets password: its length and line only.
+impl std::fmt::Debug for Word {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "Word({} chars, line {})",
+            self.text.chars().count(),
+            self.line
+        )
+    }
+}
+
+impl Drop for Word {
+    fn drop(&mut self) {
+        zeroize::Zeroize::zeroize(&mut self.text);
+    }
 }
 
 /// Split a file into lines of words (a line's words stay together because
@@ -94,8 +112,15 @@ mod tests {
     fn texts(s: &str) -> Vec<Vec<String>> {
         lines(s)
             .into_iter()
-            .map(|l| l.into_iter().map(|w| w.text).collect())
+            .map(|l| l.into_iter().map(|w| w.text.clone()).collect())
             .collect()
+    }
+
+    #[test]
+    fn debug_never_shows_a_word() {
+        let l = lines("alice PPTP hunter2 *");
+        let d = format!("{l:?}");
+        assert!(!d.contains("hunter2"), "{d}");
     }
 
     #[test]

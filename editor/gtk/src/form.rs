@@ -47,7 +47,7 @@ impl Security {
 pub const ECHO_FAILURE: u32 = 5;
 pub const ECHO_INTERVAL: u32 = 30;
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct Form {
     pub gateway: String,
     pub user: String,
@@ -68,6 +68,27 @@ pub struct Form {
     /// The connection as opened: keys without a field (and custom echo values)
     /// are kept from it.
     pub base: Connection,
+}
+
+/// Every field but the password's text.
+impl std::fmt::Debug for Form {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Form")
+            .field("gateway", &self.gateway)
+            .field("user", &self.user)
+            .field("domain", &self.domain)
+            .field("password", &"<redacted>")
+            .field("password_flags", &self.password_flags)
+            .field(
+                "methods",
+                &(self.pap, self.chap, self.mschap, self.mschapv2, self.eap),
+            )
+            .field("mppe", &(self.mppe, self.security, self.stateful))
+            .field("echo", &self.echo)
+            .field("mtu", &self.mtu)
+            .field("base", &self.base)
+            .finish()
+    }
 }
 
 /// The fields that can be marked invalid.
@@ -275,6 +296,25 @@ mod tests {
             (back.security, back.stateful, back.echo, back.mtu),
             (Security::B128, true, true, 1400)
         );
+    }
+
+    #[test]
+    fn debug_never_shows_the_password() {
+        let f = Form {
+            password: Zeroizing::new("hunter2".into()),
+            password_flags: flags::NONE,
+            ..Form::default()
+        };
+        let f = Form::from_setting(Some(
+            &Form {
+                gateway: "g".into(),
+                ..f
+            }
+            .to_setting()
+            .unwrap(),
+        ));
+        let d = format!("{f:?}");
+        assert!(!d.contains("hunter2"), "{d}");
     }
 
     #[test]

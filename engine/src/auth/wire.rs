@@ -96,7 +96,7 @@ impl<'a> Chap<'a> {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Clone, Copy, PartialEq, Eq)]
 pub enum Pap<'a> {
     Request {
         id: u8,
@@ -111,6 +111,30 @@ pub enum Pap<'a> {
         id: u8,
         message: &'a [u8],
     },
+}
+
+/// The Authenticate-Request's password is never shown.
+impl std::fmt::Debug for Pap<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Pap::Request { id, peer_id, .. } => f
+                .debug_struct("Request")
+                .field("id", id)
+                .field("peer_id", &String::from_utf8_lossy(peer_id))
+                .field("password", &"<redacted>")
+                .finish(),
+            Pap::Ack { id, message } => f
+                .debug_struct("Ack")
+                .field("id", id)
+                .field("message", &String::from_utf8_lossy(message))
+                .finish(),
+            Pap::Nak { id, message } => f
+                .debug_struct("Nak")
+                .field("id", id)
+                .field("message", &String::from_utf8_lossy(message))
+                .finish(),
+        }
+    }
 }
 
 impl<'a> Pap<'a> {
@@ -259,6 +283,17 @@ impl V1Response {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn pap_debug_never_shows_the_password() {
+        let p = Pap::Request {
+            id: 1,
+            peer_id: b"alice",
+            password: b"hunter2",
+        };
+        let d = format!("{p:?}");
+        assert!(!d.contains("hunter2") && d.contains("alice"), "{d}");
+    }
+
     use super::*;
     use crate::ppp::frame::{self, Framing};
     use crate::test_vectors::{hex, vector};

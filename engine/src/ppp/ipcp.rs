@@ -25,6 +25,19 @@ pub struct IpcpConfig {
     pub request_nbns: bool,
     /// Server role: what to hand out (DNS1, DNS2, NBNS1, NBNS2).
     pub offer_servers: [Option<Ipv4Addr>; 4],
+    /// Client role: the PPTP server's own address, which no tunnel address may be
+    /// (the route to the server would go through the tunnel itself).
+    pub server: Option<Ipv4Addr>,
+}
+
+/// An address a host can use as a tunnel endpoint or a name server: unicast,
+/// not 0.0.0.0, loopback, multicast, broadcast or class E.
+pub fn usable_unicast(a: Ipv4Addr) -> bool {
+    !(a.is_unspecified()
+        || a.is_loopback()
+        || a.is_multicast()
+        || a.is_broadcast()
+        || a.octets()[0] >= 240)
 }
 
 pub struct Ipcp {
@@ -56,12 +69,35 @@ impl Ipcp {
         i
     }
 
+    /// Why the negotiated addresses cannot be used, if they cannot.
+    pub fn unusable(&self) -> Option<String> {
+        let bad = |a: Ipv4Addr| !usable_unicast(a) || Some(a) == self.cfg.server;
+        match (self.local, self.peer) {
+            (Some(l), _) if bad(l) => Some(format!("the server assigned us {l}")),
+            (_, Some(p)) if bad(p) && !p.is_unspecified() => {
+                Some(format!("the server gave its tunnel end as {p}"))
+            }
+            _ => None,
+        }
+    }
+
+    /// The name servers offered, less any a host could not use.
     pub fn dns(&self) -> Vec<Ipv4Addr> {
-        self.servers[..2].iter().flatten().copied().collect()
+        self.servers[..2]
+            .iter()
+            .flatten()
+            .copied()
+            .filter(|a| usable_unicast(*a))
+            .collect()
     }
 
     pub fn nbns(&self) -> Vec<Ipv4Addr> {
-        self.servers[2..].iter().flatten().copied().collect()
+        self.servers[2..]
+            .iter()
+            .flatten()
+            .copied()
+            .filter(|a| usable_unicast(*a))
+            .collect()
     }
 }
 
@@ -170,6 +206,22 @@ impl Options for Ipcp {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn unusable_addresses() {
+        for a in [
+            "0.0.0.0",
+            "127.0.0.2",
+            "224.0.0.1",
+            "255.255.255.255",
+            "240.0.0.1",
+        ] {
+            assert!(!usable_unicast(a.parse().unwrap()), "{a}");
+        }
+        for a in ["10.0.0.1", "192.0.2.1", "100.64.0.1"] {
+            assert!(usable_unicast(a.parse().unwrap()), "{a}");
+        }
+    }
+
     use super::*;
     use crate::ppp::fsm::{Fsm, Timers};
     use crate::ppp::packet;

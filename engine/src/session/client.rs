@@ -25,6 +25,8 @@ pub struct ClientConfig {
     pub control: ControlConfig,
     pub request_dns: bool,
     pub request_nbns: bool,
+    /// The PPTP server's address, once resolved: no tunnel address may equal it.
+    pub server: Option<std::net::Ipv4Addr>,
     /// Seed for call IDs, magic numbers and challenges; the runtime passes OS randomness.
     pub seed: [u8; 32],
 }
@@ -40,6 +42,7 @@ impl ClientConfig {
             control: ControlConfig::default(),
             request_dns: true,
             request_nbns: true,
+            server: None,
             seed,
         }
     }
@@ -69,6 +72,7 @@ impl Session<Pns> {
             let ipcp = IpcpConfig {
                 request_dns: cfg.request_dns,
                 request_nbns: cfg.request_nbns,
+                server: cfg.server,
                 ..Default::default()
             };
             let role = Role::Client {

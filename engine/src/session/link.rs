@@ -667,6 +667,12 @@ impl Link {
         let Some(local) = ip.local else {
             return self.fail(now, DownReason::NoIpAddress);
         };
+        if let (Role::Client { .. }, Some(why)) = (&self.role, ip.unusable()) {
+            return self.fail(
+                now,
+                DownReason::NegotiationFailed(format!("{why}, which cannot be used")),
+            );
+        }
         let peer = ip.peer.unwrap_or(std::net::Ipv4Addr::UNSPECIFIED);
         let overhead = if self.tx.mppe.is_some() {
             mppe::OVERHEAD as u16
