@@ -314,7 +314,8 @@ fn exit_code(reason: &DownReason, was_up: bool) -> u8 {
         | DownReason::NoAuthentication
         | DownReason::NegotiationFailed(_)
         | DownReason::NoIpAddress
-        | DownReason::MppeFailed => EXIT_NEGOTIATION,
+        | DownReason::MppeFailed
+        | DownReason::Internal(_) => EXIT_NEGOTIATION,
     }
 }
 
@@ -365,7 +366,6 @@ async fn run(plan: Plan, json: bool) -> u8 {
         .expect("SIGTERM handler");
     let mut routes = routes::Routes::default();
     let mut was_up = false;
-    let mut reason = None;
     loop {
         tokio::select! {
             ev = ev_rx.recv() => match ev {
@@ -397,7 +397,7 @@ async fn run(plan: Plan, json: bool) -> u8 {
                         }
                     }
                 }
-                Some(RuntimeEvent::Session(Event::Down(r))) => reason = Some(r),
+                Some(RuntimeEvent::Session(Event::Down(_))) => {}
                 Some(RuntimeEvent::Session(Event::Phase(p))) if json => println!("{}", json!({"event": "phase", "phase": format!("{p:?}").to_lowercase()})),
                 Some(_) => {}
                 None => break,
@@ -406,7 +406,10 @@ async fn run(plan: Plan, json: bool) -> u8 {
             _ = sigterm.recv() => { let _ = stop_tx.send(true); }
         }
     }
-    let reason = engine.await.ok().or(reason).unwrap_or(DownReason::Stopped);
+    let reason = match engine.await {
+        Ok(r) => r,
+        Err(e) => DownReason::Internal(format!("the engine ended abnormally: {e}")),
+    };
     routes.remove_all();
     let mut message = reason.to_string();
     if let Some(o) = OptIn::for_refusal(&reason) {

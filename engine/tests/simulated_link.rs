@@ -738,7 +738,10 @@ fn unusable_addresses_from_the_server_are_refused() {
     ];
     let mut sim = Sim::new(client_cfg("correct horse battery"), s);
     let up = sim.connect();
-    assert_eq!(up.dns, ["192.0.2.54".parse::<std::net::Ipv4Addr>().unwrap()]);
+    assert_eq!(
+        up.dns,
+        ["192.0.2.54".parse::<std::net::Ipv4Addr>().unwrap()]
+    );
     assert!(up.nbns.is_empty());
 }
 

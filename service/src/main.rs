@@ -6,7 +6,7 @@
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use tracing::{error, info};
+use tracing::{error, info, warn};
 
 use nm_pptp_service::plugin::{self, PATH};
 use nm_pptp_service::tunnel::RealTunnel;
@@ -119,6 +119,8 @@ fn main() -> ExitCode {
     }
 }
 
+const NM_BUS_NAME: &str = "org.freedesktop.NetworkManager";
+
 /// Own the bus name, serve the plugin, and return once STOPPED (unless `persist`).
 async fn serve(bus_name: &str, persist: bool) -> zbus::Result<()> {
     let conn = zbus::connection::Builder::system()?.build().await?;
@@ -128,9 +130,25 @@ async fn serve(bus_name: &str, persist: bool) -> zbus::Result<()> {
     info!(bus_name, path = PATH, "serving");
     let mut sigterm = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
         .map_err(|e| zbus::Error::Failure(e.to_string()))?;
+    // If NetworkManager goes away (a crash, a restart), nobody will ever call
+    // Disconnect: take the tunnel down and leave, as libnm's plugins do.
+    let dbus = zbus::fdo::DBusProxy::new(&conn).await?;
+    let mut nm_owner = dbus
+        .receive_name_owner_changed_with_args(&[(0, NM_BUS_NAME)])
+        .await?;
     let mut terminating = false;
     loop {
         tokio::select! {
+            Some(change) = futures_util::StreamExt::next(&mut nm_owner) => {
+                let gone = change.args().is_ok_and(|a| a.new_owner().is_none());
+                if gone && !terminating {
+                    warn!("NetworkManager left the bus: disconnecting");
+                    terminating = true;
+                    if !plugin::stop(&conn).await? {
+                        break;
+                    }
+                }
+            }
             s = stopped.recv() => {
                 if s.is_none() || !persist || terminating {
                     break;

@@ -271,7 +271,7 @@ async fn run_tunnel(
         let ev = tokio::select! {
             biased;
             ev = ev_rx.recv() => ev,
-            r = &mut engine => return r.unwrap_or(DownReason::Stopped),
+            r = &mut engine => return ended(r),
         };
         let Some(ev) = ev else { break };
         match ev {
@@ -303,7 +303,12 @@ async fn run_tunnel(
             _ => {}
         }
     }
-    engine.await.unwrap_or(DownReason::Stopped)
+    ended(engine.await)
+}
+
+/// A tunnel task that panicked is a failure, not a clean stop.
+fn ended(r: Result<DownReason, tokio::task::JoinError>) -> DownReason {
+    r.unwrap_or_else(|e| DownReason::Internal(format!("the tunnel task ended abnormally: {e}")))
 }
 
 #[interface(name = "org.freedesktop.NetworkManager.VPN.Plugin")]

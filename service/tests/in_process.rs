@@ -53,6 +53,7 @@ impl TunnelRunner for FakeTunnel {
             match gateway.as_str() {
                 "unresolvable.invalid" => Err("no such host".to_string()),
                 "hangs.invalid" => std::future::pending().await,
+                "panics.invalid" => Ok(Ipv4Addr::new(192, 0, 2, 99)),
                 _ => Ok(SERVER),
             }
         })
@@ -66,6 +67,9 @@ impl TunnelRunner for FakeTunnel {
         events: mpsc::UnboundedSender<RuntimeEvent>,
         mut stop: watch::Receiver<bool>,
     ) -> BoxFuture<'static, DownReason> {
+        if server == Ipv4Addr::new(192, 0, 2, 99) {
+            return Box::pin(async { panic!("a bug in the engine") });
+        }
         let (finish, finished) = oneshot::channel();
         let _ = self.calls.send(Call {
             server,
@@ -411,6 +415,18 @@ async fn every_down_reason_maps_to_its_failure() {
     let seen = h.until_stopped().await;
     assert!(seen.contains(&("Failure".to_string(), Some(1))), "{seen:?}");
     assert!(h.calls.try_recv().is_err());
+    // An engine that panics is a failure, never a clean stop.
+    h.call(
+        "Connect",
+        &(settings(
+            &[("gateway", "panics.invalid"), ("user", "u")],
+            &[("password", SECRET)],
+        ),),
+    )
+    .await
+    .unwrap();
+    let seen = h.until_stopped().await;
+    assert!(seen.contains(&("Failure".to_string(), Some(1))), "{seen:?}");
 }
 
 #[tokio::test]

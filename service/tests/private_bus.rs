@@ -40,6 +40,7 @@ impl Bus {
   <policy context="default">
     <allow user="*"/>
     <deny own="*"/>
+    <allow own="org.freedesktop.NetworkManager"/>
     <deny send_type="method_call"/>
     <allow send_type="signal"/>
     <allow send_requested_reply="true" send_type="method_return"/>
@@ -455,6 +456,58 @@ async fn exits_when_stopped_without_persist() {
             "no log without a journal: {text}"
         );
     }
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn networkmanager_leaving_the_bus_stops_the_service() {
+    if !system_tests("root and dbus-daemon") {
+        return;
+    }
+    let bus = Bus::start();
+    let nm = bus.client().await;
+    nm.request_name("org.freedesktop.NetworkManager")
+        .await
+        .unwrap();
+    let (mut svc, log) = bus.service("Connection_7", &[], &[]);
+    let p = proxy(&nm, "Connection_7").await;
+    // Waiting for a password that will never come: only NetworkManager's
+    // departure can end this.
+    let details: HashMap<&str, Value> = HashMap::new();
+    let _: () = p
+        .call(
+            "ConnectInteractive",
+            &(
+                settings(
+                    &[
+                        ("gateway", "198.51.100.1"),
+                        ("user", "u"),
+                        ("password-flags", "2"),
+                    ],
+                    &[],
+                ),
+                details,
+            ),
+        )
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(svc.try_wait().unwrap().is_none(), "exited too early");
+    drop(p);
+    nm.graceful_shutdown().await;
+    let t = Instant::now();
+    loop {
+        if let Some(status) = svc.try_wait().unwrap() {
+            assert!(status.success(), "{status}");
+            break;
+        }
+        assert!(
+            t.elapsed() < Duration::from_secs(10),
+            "the service outlived NetworkManager"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let text = std::fs::read_to_string(&log).unwrap();
+    assert!(text.contains("NetworkManager left the bus"), "{text}");
 }
 
 #[test]

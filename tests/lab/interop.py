@@ -55,9 +55,13 @@ def vm(**opts):
 
 def kill_vm():
     global current_vm
-    with open(os.path.join(STATE, "qemu.pid")) as f:
-        os.kill(int(f.read()), 9)
     current_vm = None
+    with open(os.path.join(STATE, "qemu.pid")) as f:
+        pid = int(f.read())
+    try:
+        os.kill(pid, 9)
+    except ProcessLookupError:
+        pass  # it already ended (a panicked kernel with panic=-1 exits qemu)
 
 
 def server_log(lines=15):
@@ -314,12 +318,24 @@ def main():
                 continue
             print(f"--- {name}", flush=True)
             t = time.monotonic()
-            try:
-                detail = s()
-                print(f"    ok ({time.monotonic() - t:.1f} s): {detail}", flush=True)
-            except Exception as e:  # noqa: BLE001 - report every scenario
-                failed += 1
-                print(f"    FAILED ({time.monotonic() - t:.1f} s): {e}\n    server log:\n{server_log()}", flush=True)
+            for attempt in (1, 2):
+                try:
+                    detail = s()
+                    print(f"    ok ({time.monotonic() - t:.1f} s): {detail}", flush=True)
+                except Exception as e:  # noqa: BLE001 - report every scenario
+                    log = server_log(300)
+                    # The server VM's own kernel (Debian's, under qemu TCG) has
+                    # panicked mid-transfer on a loaded machine; that is not the
+                    # client failing. Say so, and run the scenario once more on a
+                    # fresh VM. A second failure, or any other, counts.
+                    if attempt == 1 and "Kernel panic" in log:
+                        print("    the server VM's kernel panicked (not our code); retrying on a fresh VM:\n"
+                              + "".join(log.splitlines(True)[-12:]), flush=True)
+                        kill_vm()
+                        continue
+                    failed += 1
+                    print(f"    FAILED ({time.monotonic() - t:.1f} s): {e}\n    server log:\n{server_log()}", flush=True)
+                break
     finally:
         sh(["bash", LAB, "down"])
     if failed:

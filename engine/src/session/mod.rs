@@ -88,6 +88,8 @@ pub enum DownReason {
     MppeFailed,
     /// We were asked to stop.
     Stopped,
+    /// The engine itself failed (a bug): never reported as a clean stop.
+    Internal(String),
 }
 
 impl DownReason {
@@ -106,6 +108,7 @@ impl DownReason {
             DownReason::PeerClosed(_) => "peer-closed",
             DownReason::MppeFailed => "mppe-failed",
             DownReason::Stopped => "stopped",
+            DownReason::Internal(_) => "internal-error",
         }
     }
 }
@@ -133,6 +136,7 @@ impl std::fmt::Display for DownReason {
             DownReason::PeerClosed(s) => write!(f, "the server ended the connection: {s}"),
             DownReason::MppeFailed => f.write_str("too many MPPE decryption errors"),
             DownReason::Stopped => f.write_str("disconnected"),
+            DownReason::Internal(s) => write!(f, "internal error: {s}"),
         }
     }
 }
