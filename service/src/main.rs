@@ -120,6 +120,7 @@ fn main() -> ExitCode {
 }
 
 const NM_BUS_NAME: &str = "org.freedesktop.NetworkManager";
+const IDLE_QUIT: std::time::Duration = std::time::Duration::from_secs(180);
 
 /// Own the bus name, serve the plugin, and return once STOPPED (unless `persist`).
 async fn serve(bus_name: &str, persist: bool) -> zbus::Result<()> {
@@ -136,9 +137,24 @@ async fn serve(bus_name: &str, persist: bool) -> zbus::Result<()> {
     let mut nm_owner = dbus
         .receive_name_owner_changed_with_args(&[(0, NM_BUS_NAME)])
         .await?;
+    // libnm's quit timer: a service nobody connects (or, with --persist,
+    // reconnects) for this long leaves instead of lingering as root.
+    let idle_quit = std::env::var("NM_PPTP_SERVICE_IDLE_QUIT_SECS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .map_or(IDLE_QUIT, std::time::Duration::from_secs);
+    let idle = tokio::time::sleep(idle_quit);
+    tokio::pin!(idle);
     let mut terminating = false;
     loop {
         tokio::select! {
+            _ = &mut idle => {
+                if plugin::is_idle(&conn).await? {
+                    info!("no connection for {} s: exiting", idle_quit.as_secs());
+                    break;
+                }
+                idle.as_mut().reset(tokio::time::Instant::now() + idle_quit);
+            }
             Some(change) = futures_util::StreamExt::next(&mut nm_owner) => {
                 let gone = change.args().is_ok_and(|a| a.new_owner().is_none());
                 if gone && !terminating {
@@ -153,6 +169,7 @@ async fn serve(bus_name: &str, persist: bool) -> zbus::Result<()> {
                 if s.is_none() || !persist || terminating {
                     break;
                 }
+                idle.as_mut().reset(tokio::time::Instant::now() + idle_quit);
             }
             _ = sigterm.recv() => {
                 terminating = true;

@@ -24,6 +24,9 @@ use crate::tunnel::TunnelRunner;
 pub const PATH: &str = "/org/freedesktop/NetworkManager/VPN/Plugin";
 
 const RESOLVE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(15);
+/// libnm's connect timer: a tunnel not up this long after the password is known
+/// is given up (the engine's own timeouts are shorter; this is the backstop).
+pub const CONNECT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
 
 /// `NMVpnServiceState`.
 pub mod state {
@@ -106,6 +109,7 @@ fn secret_password(conn: &Settings) -> Option<Password> {
 
 pub struct Plugin {
     runner: Arc<dyn TunnelRunner>,
+    connect_timeout: std::time::Duration,
     state: u32,
     stop: Option<watch::Sender<bool>>,
     secrets_waiter: Option<oneshot::Sender<Password>>,
@@ -148,6 +152,7 @@ impl Plugin {
         self.stop = Some(stop_tx);
         self.state = state::STARTING;
         let runner = self.runner.clone();
+        let connect_timeout = self.connect_timeout;
         tokio::spawn(async move {
             let iface: InterfaceRef<Plugin> = match conn.object_server().interface(PATH).await {
                 Ok(i) => i,
@@ -176,7 +181,15 @@ impl Plugin {
                     _ = stop.changed() => return finish(&iface, &emitter, None).await,
                 }
             }
-            let reason = run_tunnel(&*runner, settings, &iface, &emitter, stop_rx).await;
+            let reason = run_tunnel(
+                &*runner,
+                connect_timeout,
+                settings,
+                &iface,
+                &emitter,
+                stop_rx,
+            )
+            .await;
             let code = match &reason {
                 DownReason::Stopped => None,
                 DownReason::AuthFailed(_) => Some(failure::LOGIN_FAILED),
@@ -233,6 +246,7 @@ fn nm_addr(a: Ipv4Addr) -> u32 {
 
 async fn run_tunnel(
     runner: &dyn TunnelRunner,
+    connect_timeout: std::time::Duration,
     settings: PptpConnection,
     iface: &InterfaceRef<Plugin>,
     emitter: &SignalEmitter<'_>,
@@ -265,17 +279,43 @@ async fn run_tunnel(
         assign_address: false,
     };
     let (ev_tx, mut ev_rx) = mpsc::unbounded_channel();
-    let mut engine = tokio::spawn(runner.run(server, cfg, tun, ev_tx, stop));
+    // The tunnel hears the user's stop and, as libnm's connect timer does, a
+    // stop of our own when it is not up in time.
+    let (tunnel_stop, tunnel_stop_rx) = watch::channel(false);
+    let mut engine = tokio::spawn(runner.run(server, cfg, tun, ev_tx, tunnel_stop_rx));
+    let mut stop = stop;
+    let connect_deadline = tokio::time::sleep(connect_timeout);
+    tokio::pin!(connect_deadline);
+    let mut up = false;
+    let mut timed_out = false;
+    let finish = |r, timed_out: bool| match ended(r) {
+        DownReason::Stopped if timed_out => DownReason::PeerUnreachable(format!(
+            "the connection did not come up within {} s",
+            connect_timeout.as_secs()
+        )),
+        r => r,
+    };
     loop {
         // Events already queued are reported before the end of the call.
         let ev = tokio::select! {
             biased;
             ev = ev_rx.recv() => ev,
-            r = &mut engine => return ended(r),
+            r = &mut engine => return finish(r, timed_out),
+            _ = pptp_runtime::stopped(&mut stop), if !*tunnel_stop.borrow() => {
+                let _ = tunnel_stop.send(true);
+                continue;
+            }
+            _ = &mut connect_deadline, if !up && !timed_out => {
+                warn!("not connected within {} s: giving up", connect_timeout.as_secs());
+                timed_out = true;
+                let _ = tunnel_stop.send(true);
+                continue;
+            }
         };
         let Some(ev) = ev else { break };
         match ev {
             RuntimeEvent::TunnelUp { ifname, info } => {
+                up = true;
                 let mut config: HashMap<&str, Value<'_>> = HashMap::new();
                 config.insert("tundev", Value::from(ifname.clone()));
                 config.insert("gateway", Value::from(nm_addr(server)));
@@ -303,7 +343,7 @@ async fn run_tunnel(
             _ => {}
         }
     }
-    ended(engine.await)
+    finish(engine.await, timed_out)
 }
 
 /// A tunnel task that panicked is a failure, not a clean stop.
@@ -471,9 +511,19 @@ pub async fn serve_on(
     conn: &Connection,
     runner: Arc<dyn TunnelRunner>,
 ) -> zbus::Result<mpsc::UnboundedReceiver<()>> {
+    serve_on_with(conn, runner, CONNECT_TIMEOUT).await
+}
+
+/// As [`serve_on`], with another deadline for a tunnel to come up (tests).
+pub async fn serve_on_with(
+    conn: &Connection,
+    runner: Arc<dyn TunnelRunner>,
+    connect_timeout: std::time::Duration,
+) -> zbus::Result<mpsc::UnboundedReceiver<()>> {
     let (stopped_tx, stopped_rx) = mpsc::unbounded_channel();
     let plugin = Plugin {
         runner,
+        connect_timeout,
         state: state::INIT,
         stop: None,
         secrets_waiter: None,
@@ -481,6 +531,13 @@ pub async fn serve_on(
     };
     conn.object_server().at(PATH, plugin).await?;
     Ok(stopped_rx)
+}
+
+/// Whether no connection attempt is running (INIT or STOPPED).
+pub async fn is_idle(conn: &Connection) -> zbus::Result<bool> {
+    let iface: InterfaceRef<Plugin> = conn.object_server().interface(PATH).await?;
+    let state = iface.get().await.state;
+    Ok(matches!(state, state::INIT | state::STOPPED))
 }
 
 /// Asks a running connection attempt to stop; false when there is none.

@@ -8,7 +8,7 @@ use std::net::Ipv4Addr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use nm_pptp_service::plugin::serve_on;
+use nm_pptp_service::plugin::serve_on_with;
 use nm_pptp_service::tunnel::{BoxFuture, TunnelRunner};
 use nm_pptp_settings::keys::{Kind, KEYS};
 use pptp_engine::auth::AuthError;
@@ -25,6 +25,7 @@ const IFACE: &str = "org.freedesktop.NetworkManager.VPN.Plugin";
 const SECRET: &str = "Sup3r-S3cret pass";
 const SERVER: Ipv4Addr = Ipv4Addr::new(192, 0, 2, 1);
 const WAIT: Duration = Duration::from_secs(5);
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
 
 mod state {
     pub const INIT: u32 = 1;
@@ -114,7 +115,8 @@ impl Harness {
         let client = zbus::connection::Builder::unix_stream(b).p2p().build();
         let (server, client) = tokio::try_join!(server, client).unwrap();
         let (tx, calls) = mpsc::unbounded_channel();
-        let stopped = serve_on(&server, Arc::new(FakeTunnel { calls: tx }))
+        // A connect deadline short enough to test, long enough for the others.
+        let stopped = serve_on_with(&server, Arc::new(FakeTunnel { calls: tx }), CONNECT_TIMEOUT)
             .await
             .unwrap();
         let signals = MessageStream::from(&client);
@@ -586,6 +588,32 @@ async fn disconnect_in_every_state() {
         error_name(&e).0,
         "org.freedesktop.NetworkManager.VPN.Error.AlreadyStopped"
     );
+}
+
+#[tokio::test]
+async fn a_tunnel_not_up_in_time_is_stopped_and_fails() {
+    let mut h = Harness::new().await;
+    h.call("Connect", &(plain(),)).await.unwrap();
+    let call = h.next_call().await;
+    let t = std::time::Instant::now();
+    let seen = h.until_stopped().await;
+    assert!(seen.contains(&("Failure".to_string(), Some(1))), "{seen:?}");
+    assert!(t.elapsed() >= CONNECT_TIMEOUT - Duration::from_millis(100));
+    assert!(call.finish.is_closed(), "the tunnel was told to stop");
+    // Up in time: the deadline no longer applies.
+    h.call("Connect", &(plain(),)).await.unwrap();
+    let call = h.next_call().await;
+    call.events
+        .send(RuntimeEvent::TunnelUp {
+            ifname: "tun0".into(),
+            info: up_info(),
+        })
+        .unwrap();
+    tokio::time::sleep(CONNECT_TIMEOUT + Duration::from_millis(500)).await;
+    assert_eq!(h.state().await, state::STARTED);
+    h.call("Disconnect", &()).await.unwrap();
+    let seen = h.until_stopped().await;
+    assert!(!seen.iter().any(|(m, _)| m == "Failure"), "{seen:?}");
 }
 
 #[tokio::test]

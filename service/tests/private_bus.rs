@@ -510,6 +510,33 @@ async fn networkmanager_leaving_the_bus_stops_the_service() {
     assert!(text.contains("NetworkManager left the bus"), "{text}");
 }
 
+#[tokio::test(flavor = "current_thread")]
+async fn an_idle_service_quits_on_its_own() {
+    if !system_tests("root and dbus-daemon") {
+        return;
+    }
+    let bus = Bus::start();
+    // Even with --persist: nobody connected, so nobody will.
+    let (mut svc, log) = bus.service(
+        "Connection_8",
+        &[("NM_PPTP_SERVICE_IDLE_QUIT_SECS", "1")],
+        &["--persist"],
+    );
+    let conn = bus.client().await;
+    let _ = proxy(&conn, "Connection_8").await;
+    let t = Instant::now();
+    loop {
+        if let Some(status) = svc.try_wait().unwrap() {
+            assert!(status.success(), "{status}");
+            break;
+        }
+        assert!(t.elapsed() < Duration::from_secs(10), "still running");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let text = std::fs::read_to_string(&log).unwrap();
+    assert!(text.contains("no connection for 1 s"), "{text}");
+}
+
 #[test]
 fn nobody_may_not_own_or_call() {
     if !system_tests("root and dbus-daemon") {
