@@ -357,6 +357,26 @@ def scenario_server_killed():
     return f"NetworkManager saw the VPN go down {took:.0f} s after the VM was killed; routes restored"
 
 
+def scenario_networkmanager_killed():
+    """NetworkManager dies with the VPN up (SIGKILL: no Disconnect ever comes). The
+    service must notice on the bus, take the tunnel down and exit. Runs last."""
+    add_vpn("PALN")
+    nm("nmcli", "connection", "up", "PALN")
+    dev, _ = vpn_device("PALN")
+    # The newest: the service of an earlier scenario may still be on its way out.
+    svc = int(nm("pgrep", "-n", "-x", "nm-pptp-service").stdout.strip())
+    with open(os.path.join(WORK, "nm", "nm.pid")) as f:
+        os.kill(int(f.read()), 9)
+    t = time.monotonic()
+    while time.monotonic() - t < 10:
+        links = nm("ip", "-o", "link").stdout
+        if not os.path.exists(f"/proc/{svc}") and f": {dev}:" not in links:
+            return f"service exited and {dev} was gone {time.monotonic() - t:.1f} s after NetworkManager was killed"
+        time.sleep(0.2)
+    raise AssertionError(f"10 s after NetworkManager was killed: service alive={os.path.exists(f'/proc/{svc}')}, "
+                         f"links:\n{nm('ip', '-o', 'link').stdout}")
+
+
 def demo():
     """README's first command: show a user's view of `nmcli connection up PAL`."""
     def show(title, *cmd):
@@ -381,7 +401,8 @@ def demo():
 
 
 SCENARIOS = [scenario_up_and_down, scenario_wrong_password, scenario_ask_password, scenario_import_peers,
-             scenario_gnome_settings, scenario_two_at_once, scenario_server_killed]
+             scenario_gnome_settings, scenario_two_at_once, scenario_server_killed,
+             scenario_networkmanager_killed]  # last: NetworkManager does not come back
 
 
 def main():
