@@ -78,15 +78,28 @@ impl<'a> Reader<'a> {
 }
 
 /// A NUL-padded fixed-width text field (host names, vendor strings, phone numbers).
+/// Bytes that are not UTF-8 become U+FFFD, which is longer: the text is cut to the
+/// field's width at a character boundary, so what is decoded always encodes back
+/// to itself (found by the control_message fuzzer).
 pub(crate) fn fixed_str(field: &[u8]) -> String {
     let end = field.iter().position(|&b| b == 0).unwrap_or(field.len());
-    String::from_utf8_lossy(&field[..end]).into_owned()
+    let mut s = String::from_utf8_lossy(&field[..end]).into_owned();
+    s.truncate(floor_char_boundary(&s, field.len()));
+    s
 }
 
+/// The largest index ≤ `i` that starts a character of `s` (or its end).
+fn floor_char_boundary(s: &str, i: usize) -> usize {
+    if i >= s.len() {
+        return s.len();
+    }
+    (0..=i).rev().find(|&j| s.is_char_boundary(j)).unwrap_or(0)
+}
+
+/// Writes at most `width` bytes of `s`, never half a character.
 pub(crate) fn put_fixed_str(out: &mut Vec<u8>, s: &str, width: usize) {
-    let b = s.as_bytes();
-    let n = b.len().min(width);
-    out.extend_from_slice(&b[..n]);
+    let n = floor_char_boundary(s, width);
+    out.extend_from_slice(&s.as_bytes()[..n]);
     out.resize(out.len() + (width - n), 0);
 }
 
@@ -122,6 +135,22 @@ pub(crate) fn unhex(s: &str) -> Vec<u8> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn fixed_strings_round_trip_even_when_not_utf8() {
+        let mut field = vec![0xFFu8; 64];
+        field[..3].copy_from_slice(b"abc");
+        let s = fixed_str(&field);
+        assert!(s.len() <= 64 && s.starts_with("abc"), "{s:?}");
+        let mut out = Vec::new();
+        put_fixed_str(&mut out, &s, 64);
+        assert_eq!(out.len(), 64);
+        assert_eq!(fixed_str(&out), s);
+        // A multi-byte character is never cut in half.
+        let mut out = Vec::new();
+        put_fixed_str(&mut out, "ééé", 5);
+        assert_eq!(fixed_str(&out), "éé");
+    }
+
     use super::*;
 
     #[test]

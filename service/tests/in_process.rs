@@ -138,6 +138,19 @@ impl Harness {
             .await
     }
 
+    /// Connect with a password to a gateway the fake tunnel treats specially.
+    async fn connect_to(&self, gateway: &str) {
+        self.call(
+            "Connect",
+            &(settings(
+                &[("gateway", gateway), ("user", "u")],
+                &[("password", SECRET)],
+            ),),
+        )
+        .await
+        .unwrap();
+    }
+
     async fn state(&self) -> u32 {
         let m = self
             .client
@@ -405,28 +418,12 @@ async fn every_down_reason_maps_to_its_failure() {
         }
     }
     // A gateway that does not resolve never starts the tunnel.
-    h.call(
-        "Connect",
-        &(settings(
-            &[("gateway", "unresolvable.invalid"), ("user", "u")],
-            &[("password", SECRET)],
-        ),),
-    )
-    .await
-    .unwrap();
+    h.connect_to("unresolvable.invalid").await;
     let seen = h.until_stopped().await;
     assert!(seen.contains(&("Failure".to_string(), Some(1))), "{seen:?}");
     assert!(h.calls.try_recv().is_err());
     // An engine that panics is a failure, never a clean stop.
-    h.call(
-        "Connect",
-        &(settings(
-            &[("gateway", "panics.invalid"), ("user", "u")],
-            &[("password", SECRET)],
-        ),),
-    )
-    .await
-    .unwrap();
+    h.connect_to("panics.invalid").await;
     let seen = h.until_stopped().await;
     assert!(seen.contains(&("Failure".to_string(), Some(1))), "{seen:?}");
 }
@@ -540,15 +537,7 @@ async fn disconnect_in_every_state() {
     assert!(h.calls.try_recv().is_err());
 
     // STARTING, resolving a name that never answers: stop is heard at once.
-    h.call(
-        "Connect",
-        &(settings(
-            &[("gateway", "hangs.invalid"), ("user", "u")],
-            &[("password", SECRET)],
-        ),),
-    )
-    .await
-    .unwrap();
+    h.connect_to("hangs.invalid").await;
     h.expect_state_signal(state::STARTING).await;
     h.call("Disconnect", &()).await.unwrap();
     let seen = h.until_stopped().await;
