@@ -250,7 +250,8 @@ pub struct RxStats {
     pub unverified: u64,
     /// Our packets sent beyond the peer's advertised window (advisory only).
     pub window_exceeded: u64,
-    /// MPPE key changes done on receive (each is a SHA-1 and an RC4 key schedule).
+    /// MPPE key changes a stateless receiver did, forged packets' included (each
+    /// a SHA-1 and an RC4 key schedule): what the jump budget bounds.
     pub mppe_rekeys: u64,
 }
 

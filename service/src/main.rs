@@ -147,41 +147,39 @@ async fn serve(bus_name: &str, persist: bool) -> zbus::Result<()> {
     tokio::pin!(idle);
     let mut terminating = false;
     loop {
-        tokio::select! {
+        // Each branch says whether the service must wind down.
+        let terminate = tokio::select! {
             _ = &mut idle => {
                 if plugin::is_idle(&conn).await? {
                     info!("no connection for {} s: exiting", idle_quit.as_secs());
                     break;
                 }
                 idle.as_mut().reset(tokio::time::Instant::now() + idle_quit);
+                false
             }
             Some(change) = futures_util::StreamExt::next(&mut nm_owner) => {
                 let gone = change.args().is_ok_and(|a| a.new_owner().is_none());
-                if gone && !terminating {
+                if gone {
                     warn!("NetworkManager left the bus: disconnecting");
-                    terminating = true;
-                    if !plugin::stop(&conn).await? {
-                        break;
-                    }
                 }
+                gone
             }
             s = stopped.recv() => {
                 if s.is_none() || !persist || terminating {
                     break;
                 }
                 idle.as_mut().reset(tokio::time::Instant::now() + idle_quit);
+                false
             }
-            _ = sigterm.recv() => {
-                terminating = true;
-                if !plugin::stop(&conn).await? {
-                    break;
-                }
-            }
-            _ = tokio::signal::ctrl_c() => {
-                terminating = true;
-                if !plugin::stop(&conn).await? {
-                    break;
-                }
+            _ = sigterm.recv() => true,
+            _ = tokio::signal::ctrl_c() => true,
+        };
+        // Stop what runs and leave once it reports STOPPED; with nothing
+        // running, leave now.
+        if terminate && !terminating {
+            terminating = true;
+            if !plugin::stop(&conn).await? {
+                break;
             }
         }
     }

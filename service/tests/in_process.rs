@@ -44,6 +44,18 @@ struct Call {
     finish: oneshot::Sender<DownReason>,
 }
 
+impl Call {
+    /// The tunnel reports itself up on tun0.
+    fn up(&self) {
+        self.events
+            .send(RuntimeEvent::TunnelUp {
+                ifname: "tun0".into(),
+                info: up_info(),
+            })
+            .unwrap();
+    }
+}
+
 struct FakeTunnel {
     calls: mpsc::UnboundedSender<Call>,
 }
@@ -388,12 +400,7 @@ async fn every_down_reason_maps_to_its_failure() {
             h.call("Connect", &(plain(),)).await.unwrap();
             let call = h.next_call().await;
             if after_up {
-                call.events
-                    .send(RuntimeEvent::TunnelUp {
-                        ifname: "tun0".into(),
-                        info: up_info(),
-                    })
-                    .unwrap();
+                call.up();
             }
             call.finish.send(reason.clone()).unwrap();
             let seen = h.until_stopped().await;
@@ -555,12 +562,7 @@ async fn disconnect_in_every_state() {
     // STARTED.
     h.call("Connect", &(plain(),)).await.unwrap();
     let call = h.next_call().await;
-    call.events
-        .send(RuntimeEvent::TunnelUp {
-            ifname: "tun0".into(),
-            info: up_info(),
-        })
-        .unwrap();
+    call.up();
     loop {
         let (member, m) = h.signal().await;
         if member == "StateChanged" && m.body().deserialize::<u32>().unwrap() == state::STARTED {
@@ -592,12 +594,7 @@ async fn a_tunnel_not_up_in_time_is_stopped_and_fails() {
     // Up in time: the deadline no longer applies.
     h.call("Connect", &(plain(),)).await.unwrap();
     let call = h.next_call().await;
-    call.events
-        .send(RuntimeEvent::TunnelUp {
-            ifname: "tun0".into(),
-            info: up_info(),
-        })
-        .unwrap();
+    call.up();
     tokio::time::sleep(CONNECT_TIMEOUT + Duration::from_millis(500)).await;
     assert_eq!(h.state().await, state::STARTED);
     h.call("Disconnect", &()).await.unwrap();
@@ -610,12 +607,7 @@ async fn set_failure_reports_bad_ip_config_and_stops() {
     let mut h = Harness::new().await;
     h.call("Connect", &(plain(),)).await.unwrap();
     let call = h.next_call().await;
-    call.events
-        .send(RuntimeEvent::TunnelUp {
-            ifname: "tun0".into(),
-            info: up_info(),
-        })
-        .unwrap();
+    call.up();
     h.call("SetFailure", &("no route",)).await.unwrap();
     let seen = h.until_stopped().await;
     assert_eq!(

@@ -169,8 +169,8 @@ fn read(
     data: &BTreeMap<String, String>,
     secrets: &BTreeMap<String, impl AsRef<str>>,
     user_name: Option<&str>,
-    problems: &mut Vec<SettingsError>,
-) -> Connection {
+) -> (Connection, Vec<SettingsError>) {
+    let mut problems = Vec::new();
     let mut c = Connection::default();
     for (name, value) in data {
         match keys::by_name(name).filter(|k| !k.is_secret()) {
@@ -196,7 +196,7 @@ fn read(
     if c.user.is_empty() {
         c.user = user_name.unwrap_or("").to_string();
     }
-    c
+    (c, problems)
 }
 
 impl Connection {
@@ -208,8 +208,7 @@ impl Connection {
         secrets: &BTreeMap<String, impl AsRef<str>>,
         user_name: Option<&str>,
     ) -> Result<Connection, SettingsError> {
-        let mut problems = Vec::new();
-        let c = read(data, secrets, user_name, &mut problems);
+        let (c, problems) = read(data, secrets, user_name);
         if let Some(p) = problems.into_iter().next() {
             return Err(p);
         }
@@ -223,9 +222,7 @@ impl Connection {
         secrets: &BTreeMap<String, impl AsRef<str>>,
         user_name: Option<&str>,
     ) -> (Connection, Vec<SettingsError>) {
-        let mut problems = Vec::new();
-        let c = read(data, secrets, user_name, &mut problems);
-        (c, problems)
+        read(data, secrets, user_name)
     }
 
     /// `vpn.data` and `vpn.secrets`: only what differs from the defaults.

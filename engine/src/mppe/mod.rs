@@ -128,7 +128,8 @@ pub struct Decryptor {
     sanity_errors: u32,
     /// Key changes a stateless packet may cost beyond its own one.
     jumps: JumpBudget,
-    /// Key changes done, for the work bound's tests and the call's counters.
+    /// Stateless key changes done, for the work bound's tests and the call's
+    /// counters.
     rekeys: u64,
 }
 
@@ -226,9 +227,9 @@ impl Decryptor {
         if !self.stateful {
             return self.decrypt_stateless(packet, &plausible, now_ns);
         }
-        let resync = self.stateful && packet.len() > HEADER_LEN && packet[0] & BIT_FLUSHED != 0;
+        let resync = packet.len() > HEADER_LEN && packet[0] & BIT_FLUSHED != 0;
         if !resync {
-            return self.decrypt_inner(packet);
+            return self.decrypt_stateful(packet);
         }
         let saved = packet.to_vec();
         let (keys, ccount, discard) = (self.keys.clone(), self.ccount, self.discard);
@@ -241,7 +242,7 @@ impl Decryptor {
                 }
                 (self.ccount, self.discard) = (ccount, discard);
             }
-            match self.decrypt_inner(packet) {
+            match self.decrypt_stateful(packet) {
                 Ok(r) if plausible(&packet[HEADER_LEN..]) => return Ok(r),
                 Ok(_) | Err(MppeError::BadProtocol) => {}
                 Err(e) => return Err(e),
@@ -316,7 +317,7 @@ impl Decryptor {
     }
 
     /// Stateful mode: RC4 runs on from packet to packet.
-    fn decrypt_inner(
+    fn decrypt_stateful(
         &mut self,
         packet: &mut [u8],
     ) -> Result<(u16, std::ops::Range<usize>), MppeError> {
@@ -325,32 +326,30 @@ impl Decryptor {
             self.sanity_errors += 100;
             return Err(MppeError::NotFlushed(ccount));
         }
-        {
-            if !self.discard {
-                let expected = (self.ccount + 1) & CCOUNT_MASK;
-                self.ccount = expected;
-                if ccount != expected {
-                    self.discard = true;
-                    return Err(MppeError::Lost {
-                        got: ccount,
-                        expected,
-                    });
-                }
-            } else if !flushed {
-                return Err(MppeError::Discarding(ccount));
-            } else {
-                // One key change for every flag packet (count xFF) we missed.
-                while ccount & !0xFF != self.ccount & !0xFF {
-                    self.keys.rekey();
-                    self.ccount = (self.ccount + 0x100) & CCOUNT_MASK;
-                }
-                self.discard = false;
-                self.ccount = ccount;
+        if !self.discard {
+            let expected = (self.ccount + 1) & CCOUNT_MASK;
+            self.ccount = expected;
+            if ccount != expected {
+                self.discard = true;
+                return Err(MppeError::Lost {
+                    got: ccount,
+                    expected,
+                });
             }
-            if flushed {
+        } else if !flushed {
+            return Err(MppeError::Discarding(ccount));
+        } else {
+            // One key change for every flag packet (count xFF) we missed.
+            while ccount & !0xFF != self.ccount & !0xFF {
                 self.keys.rekey();
-                self.rc4 = self.keys.cipher();
+                self.ccount = (self.ccount + 0x100) & CCOUNT_MASK;
             }
+            self.discard = false;
+            self.ccount = ccount;
+        }
+        if flushed {
+            self.keys.rekey();
+            self.rc4 = self.keys.cipher();
         }
 
         let body = &mut packet[HEADER_LEN..];
