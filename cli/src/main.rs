@@ -315,7 +315,8 @@ fn exit_code(reason: &DownReason, was_up: bool) -> u8 {
         | DownReason::NegotiationFailed(_)
         | DownReason::NoIpAddress
         | DownReason::MppeFailed
-        | DownReason::Internal(_) => EXIT_NEGOTIATION,
+        | DownReason::Internal(_)
+        | DownReason::LocalIo(_) => EXIT_NEGOTIATION,
     }
 }
 

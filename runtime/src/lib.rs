@@ -10,7 +10,7 @@ use std::io;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::time::{Duration, Instant};
 
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{mpsc, watch};
 use tracing::{debug, info, warn};
@@ -28,6 +28,10 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(15);
 /// reading) means the control connection is lost: the loop must not wedge on it,
 /// or stop would never be heard.
 const TCP_WRITE_TIMEOUT: Duration = Duration::from_secs(3);
+/// Reads from one source (TUN or GRE) that fail this many times in a row, without a
+/// success in between, mean the source is broken (a deleted interface, a closed
+/// socket), not unlucky: the call ends instead of spinning on the error.
+const REPEATED_READ_ERRORS: u32 = 64;
 
 /// How the tunnel interface is set up.
 #[derive(Debug, Clone, Default)]
@@ -136,7 +140,8 @@ pub async fn run(
         },
         Instant::now(),
     );
-    drive(session, tcp, gre, tun_opts, events, stop).await
+    let (tcp_rx, tcp_tx) = tcp.into_split();
+    drive(session, tcp_rx, tcp_tx, gre, tun_opts, events, stop).await
 }
 
 /// Accept one client on `listener` and serve its call until it ends (the server
@@ -159,19 +164,51 @@ pub async fn serve(
     let _ = events.send(RuntimeEvent::Resolved(client));
     let gre = GreSocket::connect(client)?;
     let session = ServerSession::new(cfg, Instant::now());
-    Ok(drive(session, tcp, gre, tun_opts, events, stop).await)
+    let (tcp_rx, tcp_tx) = tcp.into_split();
+    Ok(drive(session, tcp_rx, tcp_tx, gre, tun_opts, events, stop).await)
 }
 
-async fn drive<C: ControlSide>(
+/// Counts a source's failed reads in a row; past [`REPEATED_READ_ERRORS`] the
+/// source is given up.
+#[derive(Default)]
+struct ReadErrors(u32);
+
+impl ReadErrors {
+    fn ok(&mut self) {
+        self.0 = 0;
+    }
+
+    /// Records a failure; returns the reason to end the call when it is one too many.
+    fn failed(&mut self, what: &str, e: &io::Error) -> Option<DownReason> {
+        self.0 += 1;
+        debug!(error = %e, "{what} failed");
+        (self.0 == REPEATED_READ_ERRORS).then(|| {
+            DownReason::LocalIo(format!(
+                "{what} failed {REPEATED_READ_ERRORS} times in a row: {e}"
+            ))
+        })
+    }
+
+    fn given_up(&self) -> bool {
+        self.0 >= REPEATED_READ_ERRORS
+    }
+}
+
+async fn drive<C: ControlSide, R, W>(
     mut session: Session<C>,
-    tcp: TcpStream,
+    mut tcp_rx: R,
+    mut tcp_tx: W,
     gre: GreSocket,
     tun_opts: TunOptions,
     events: mpsc::UnboundedSender<RuntimeEvent>,
     mut stop: watch::Receiver<bool>,
-) -> DownReason {
+) -> DownReason
+where
+    R: AsyncRead + Unpin,
+    W: AsyncWrite + Unpin,
+{
     let mut stopping = false;
-    let (mut tcp_rx, mut tcp_tx) = tcp.into_split();
+    let (mut gre_errors, mut tun_errors) = (ReadErrors::default(), ReadErrors::default());
     let mut tun: Option<tun_rs::AsyncDevice> = None;
     let mut tcp_buf = vec![0u8; 4096];
     let mut control_buf = vec![0u8; 4096];
@@ -183,14 +220,23 @@ async fn drive<C: ControlSide>(
 
     loop {
         while let Some(b) = session.poll_tcp_transmit() {
-            let written = tcp_open
-                && matches!(
-                    tokio::time::timeout(TCP_WRITE_TIMEOUT, tcp_tx.write_all(&b)).await,
-                    Ok(Ok(()))
-                );
-            if tcp_open && !written {
+            if !tcp_open {
+                continue;
+            }
+            // A peer that stops reading must not wedge the loop: the write has a
+            // deadline and yields to stop (leaving the stream mid-message, so the
+            // control connection counts as lost either way).
+            let written = tokio::select! {
+                r = tokio::time::timeout(TCP_WRITE_TIMEOUT, tcp_tx.write_all(&b)) => matches!(r, Ok(Ok(()))),
+                _ = stopped(&mut stop), if !stopping => {
+                    stopping = true;
+                    session.close(Instant::now());
+                    false
+                }
+            };
+            if !written {
                 tcp_open = false;
-                session.handle_tcp_closed(Instant::now());
+                session.handle_tcp_stalled(Instant::now());
             }
         }
         while let Some(p) = session.poll_gre_transmit() {
@@ -238,29 +284,38 @@ async fn drive<C: ControlSide>(
             r = async {
                 let b = inbound.as_mut().expect("guarded");
                 gre.recv_batch(&mut b.gre_in, &mut b.gre_in_ranges).await
-            }, if inbound.is_some() => match r {
+            }, if inbound.is_some() && !gre_errors.given_up() => match r {
                 Ok(n) => {
+                    gre_errors.ok();
                     let b = inbound.as_mut().expect("guarded");
                     b.gre_to_tun(&mut session, n, tun.as_ref()).await;
                 }
-                Err(e) => debug!(error = %e, "GRE receive failed"),
+                Err(e) => if let Some(r) = gre_errors.failed("receiving GRE", &e) {
+                    session.fail(Instant::now(), r);
+                },
             },
             // Before the tunnel exists, control packets arrive one at a time.
-            r = gre.recv(&mut control_buf), if inbound.is_none() => match r {
+            r = gre.recv(&mut control_buf), if inbound.is_none() && !gre_errors.given_up() => match r {
                 Ok(range) => {
+                    gre_errors.ok();
                     let _ = session.handle_gre(Instant::now(), &mut control_buf[range]);
                 }
-                Err(e) => debug!(error = %e, "GRE receive failed"),
+                Err(e) => if let Some(r) = gre_errors.failed("receiving GRE", &e) {
+                    session.fail(Instant::now(), r);
+                },
             },
             r = async {
                 let b = outbound.as_mut().expect("guarded");
                 tun.as_ref().expect("guarded").recv_multiple(&mut b.tun_raw, &mut b.tun_in, &mut b.tun_in_sizes, 0).await
-            }, if tun.is_some() => match r {
+            }, if tun.is_some() && !tun_errors.given_up() => match r {
                 Ok(n) => {
+                    tun_errors.ok();
                     let b = outbound.as_mut().expect("guarded");
                     b.tun_to_gre(&mut session, n, tun.as_ref().expect("guarded"), &gre).await;
                 }
-                Err(e) => debug!(error = %e, "TUN read failed"),
+                Err(e) => if let Some(r) = tun_errors.failed("reading the tunnel interface", &e) {
+                    session.fail(Instant::now(), r);
+                },
             },
             _ = async { tokio::time::sleep_until(deadline.expect("guarded")).await }, if deadline.is_some() => {
                 session.handle_timeout(Instant::now());
@@ -307,4 +362,86 @@ fn open_tun(opts: &TunOptions, up: &UpInfo) -> io::Result<(tun_rs::AsyncDevice, 
     let dev = b.build_async()?;
     let name = dev.name()?;
     Ok((dev, name))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use pptp_engine::secret::Password;
+
+    /// Opening a raw GRE socket needs root: run with NM_PPTP_SYSTEM_TESTS=1
+    /// (README's test command sets it) so that `cargo test` passes without.
+    fn system_tests(needs: &str) -> bool {
+        if std::env::var_os("NM_PPTP_SYSTEM_TESTS").is_some_and(|v| v == "1") {
+            return true;
+        }
+        eprintln!("skipped: needs {needs}; set NM_PPTP_SYSTEM_TESTS=1 to run it");
+        false
+    }
+
+    /// A call whose control connection is a pipe the "server" never reads: the
+    /// client's first message (156 bytes) cannot be written into its 64 bytes.
+    fn wedged_call() -> (
+        tokio::task::JoinHandle<DownReason>,
+        watch::Sender<bool>,
+        tokio::io::DuplexStream,
+    ) {
+        let (client_end, server_end) = tokio::io::duplex(64);
+        let (rx, tx) = tokio::io::split(client_end);
+        let gre = GreSocket::connect(Ipv4Addr::LOCALHOST).expect("raw GRE socket");
+        let mut cfg = ClientConfig::new("alice", Password::new("pw"), [7; 32]);
+        cfg.server = Some(Ipv4Addr::LOCALHOST);
+        let session = ClientSession::new(cfg, Instant::now());
+        let (events, _) = mpsc::unbounded_channel();
+        let (stop_tx, stop_rx) = watch::channel(false);
+        let task = tokio::spawn(drive(
+            session,
+            rx,
+            tx,
+            gre,
+            TunOptions::default(),
+            events,
+            stop_rx,
+        ));
+        (task, stop_tx, server_end)
+    }
+
+    #[tokio::test]
+    async fn stop_is_heard_while_a_control_write_is_stuck() {
+        if !system_tests("a raw GRE socket (root)") {
+            return;
+        }
+        let (task, stop, _server) = wedged_call();
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        assert!(!task.is_finished(), "the call ended before stop");
+        let t = Instant::now();
+        stop.send(true).unwrap();
+        let reason = tokio::time::timeout(Duration::from_secs(10), task)
+            .await
+            .expect("stop did not end the call within 10 s")
+            .unwrap();
+        // Well within the write deadline: stop does not wait for the write.
+        assert!(t.elapsed() < Duration::from_secs(1), "{:?}", t.elapsed());
+        assert_eq!(reason, DownReason::Stopped);
+    }
+
+    #[tokio::test]
+    async fn a_server_that_stops_reading_is_a_lost_connection() {
+        if !system_tests("a raw GRE socket (root)") {
+            return;
+        }
+        let (task, _stop, _server) = wedged_call();
+        let t = Instant::now();
+        let reason = tokio::time::timeout(Duration::from_secs(10), task)
+            .await
+            .expect("a wedged control write held the call for 10 s")
+            .unwrap();
+        let took = t.elapsed();
+        assert!(
+            took >= TCP_WRITE_TIMEOUT - Duration::from_millis(100)
+                && took < TCP_WRITE_TIMEOUT + Duration::from_secs(1),
+            "{took:?}"
+        );
+        assert_eq!(reason.code(), "peer-unreachable", "{reason}");
+    }
 }

@@ -251,6 +251,23 @@ def scenario_vm_killed_while_up():
     return f"exit 13 {time.monotonic() - t:.0f} s after the kill: {down['message']}"
 
 
+def scenario_tunnel_device_deleted():
+    """Someone deletes the tunnel interface under a running call: its reads fail
+    for good, and the client must end the call with that reason, not spin."""
+    vm()
+    c = Client(["--server", SERVER, "--user", "alice"])
+    up = c.wait("up", 90)
+    ping(up["peer"])
+    t = time.monotonic()
+    r = in_ns(["ip", "link", "del", up["ifname"]])
+    assert r.returncode == 0, r.stderr
+    down = c.wait("down", 15)
+    code = c.exit_code(10)
+    assert down["reason"] == "local-io-error" and "tunnel interface" in down["message"], down
+    assert code == 13, f"exit {code}: {down}"
+    return f"exit 13 {time.monotonic() - t:.1f} s after the delete: {down['message']}"
+
+
 def scenario_mppe40():
     vm(mppe="40")
     return up_down(["--server", SERVER, "--user", "alice", "--mppe", "40"], "40-stateless")
@@ -300,6 +317,7 @@ SCENARIOS = [
     scenario_wrong_password,
     scenario_gre_blocked,
     scenario_vm_killed_while_up,
+    scenario_tunnel_device_deleted,
     scenario_mppe40,
     scenario_mppe128_stateful,
     scenario_unencrypted_chap,

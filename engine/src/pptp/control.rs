@@ -72,6 +72,8 @@ pub enum ControlDown {
     PeerDisconnected(String),
     /// The byte stream stopped making sense.
     Framing(DecodeError),
+    /// The other end stopped reading: our messages could not be sent.
+    Stalled,
     /// We closed it.
     Closed,
 }
@@ -93,6 +95,9 @@ impl ControlDown {
             ControlDown::Timeout(what) => format!("no {what} from the server in time"),
             ControlDown::PeerDisconnected(s) => s.clone(),
             ControlDown::Framing(e) => format!("the control connection lost framing ({e})"),
+            ControlDown::Stalled => {
+                "the other end stopped reading the control connection: our messages could not be sent".into()
+            }
             ControlDown::Closed => "closed".into(),
         }
     }
@@ -479,6 +484,11 @@ impl Pns {
     }
 
     /// The TCP connection ended.
+    /// Our messages could not be written: the connection is as good as lost.
+    pub fn connection_stalled(&mut self) {
+        self.down(ControlDown::Stalled);
+    }
+
     pub fn connection_closed(&mut self) {
         let why = if self.state == PnsState::WaitStopReply {
             ControlDown::Closed
@@ -627,6 +637,10 @@ impl Pac {
         }
         self.conn.send(Message::StopControlRequest { reason: 3 });
         self.down(ControlDown::Closed);
+    }
+
+    pub fn connection_stalled(&mut self) {
+        self.down(ControlDown::Stalled);
     }
 
     pub fn connection_closed(&mut self) {

@@ -27,6 +27,7 @@ pub trait ControlSide: sealed::Sealed {
     /// Begin the polite teardown.
     fn close(&mut self, now: Instant);
     fn connection_closed(&mut self);
+    fn connection_stalled(&mut self);
     fn call_id(&self) -> u16;
 }
 
@@ -54,6 +55,9 @@ impl ControlSide for Pns {
     fn connection_closed(&mut self) {
         Pns::connection_closed(self)
     }
+    fn connection_stalled(&mut self) {
+        Pns::connection_stalled(self)
+    }
     fn call_id(&self) -> u16 {
         Pns::call_id(self)
     }
@@ -80,6 +84,9 @@ impl ControlSide for Pac {
     }
     fn connection_closed(&mut self) {
         Pac::connection_closed(self)
+    }
+    fn connection_stalled(&mut self) {
+        Pac::connection_stalled(self)
     }
     fn call_id(&self) -> u16 {
         Pac::call_id(self)
@@ -148,6 +155,12 @@ impl<C: ControlSide> Session<C> {
         self.drive(now);
     }
 
+    /// A control message could not be written in time (the peer stopped reading).
+    pub fn handle_tcp_stalled(&mut self, now: Instant) {
+        self.control.connection_stalled();
+        self.drive(now);
+    }
+
     /// A GRE packet (IP header stripped). It is decrypted in place; if it carried an IPv4
     /// packet for the tunnel, its range within `pkt` is returned.
     pub fn handle_gre(&mut self, now: Instant, pkt: &mut [u8]) -> Option<Range<usize>> {
@@ -205,6 +218,13 @@ impl<C: ControlSide> Session<C> {
         self.drive(now);
     }
 
+    /// End the call for a reason found outside the engine (its runtime's I/O);
+    /// the same bounded shutdown as [`Self::close`] follows, then `Down(reason)`.
+    pub fn fail(&mut self, now: Instant, reason: DownReason) {
+        self.end(now, reason);
+        self.drive(now);
+    }
+
     fn end(&mut self, now: Instant, reason: DownReason) {
         if self.ending.is_none() {
             self.ending = Some((reason, now + self.close_timeout));
@@ -235,6 +255,7 @@ impl<C: ControlSide> Session<C> {
                     let refusal = self.link.as_ref().and_then(Link::refusal);
                     let reason = match (&d, self.link.is_some()) {
                         (ControlDown::Closed, _) => DownReason::Stopped,
+                        (ControlDown::Stalled, _) => DownReason::PeerUnreachable(d.describe()),
                         // It hung up because we would not use the method it wants.
                         (_, true) if refusal.is_some() => refusal.expect("checked"),
                         // The server gave up on a call we never heard a GRE packet of.

@@ -90,6 +90,8 @@ pub enum DownReason {
     Stopped,
     /// The engine itself failed (a bug): never reported as a clean stop.
     Internal(String),
+    /// This machine's side failed: the tunnel interface or a socket stopped working.
+    LocalIo(String),
 }
 
 impl DownReason {
@@ -109,6 +111,7 @@ impl DownReason {
             DownReason::MppeFailed => "mppe-failed",
             DownReason::Stopped => "stopped",
             DownReason::Internal(_) => "internal-error",
+            DownReason::LocalIo(_) => "local-io-error",
         }
     }
 }
@@ -137,6 +140,7 @@ impl std::fmt::Display for DownReason {
             DownReason::MppeFailed => f.write_str("too many MPPE decryption errors"),
             DownReason::Stopped => f.write_str("disconnected"),
             DownReason::Internal(s) => write!(f, "internal error: {s}"),
+            DownReason::LocalIo(s) => write!(f, "the tunnel failed on this machine: {s}"),
         }
     }
 }
