@@ -876,16 +876,25 @@ fn one_way_traffic_gets_standalone_acks_within_the_delay() {
 /// sequence number of the server's own traffic (one real packet is spent, never
 /// delivered, to learn them).
 fn forge_from_server(sim: &mut Sim, protocol: u16, info: &[u8], seq_ahead: u32) -> Vec<u8> {
-    forge_many(sim, protocol, &[info.to_vec()], seq_ahead).remove(0)
+    forge_many(sim, protocol, &[info.to_vec()], seq_ahead)
+        .1
+        .remove(0)
 }
 
-fn forge_many(sim: &mut Sim, protocol: u16, infos: &[Vec<u8>], seq_ahead: u32) -> Vec<Vec<u8>> {
+/// Forged packets, and the real one spent to learn the call's sequence number.
+fn forge_many(
+    sim: &mut Sim,
+    protocol: u16,
+    infos: &[Vec<u8>],
+    seq_ahead: u32,
+) -> (Vec<u8>, Vec<Vec<u8>>) {
     let ip = ipv4_packet(&mut sim.rng, 60, 0, false);
     let n = sim.server.send_ip(&ip, &mut sim.buf).unwrap();
+    let spent = sim.buf[..n].to_vec();
     let (call_id, Some(seq), _, _) = parse_gre(&sim.buf[..n]).unwrap() else {
         panic!("data without sequence")
     };
-    infos
+    let forged = infos
         .iter()
         .map(|info| {
             let mut pkt = vec![0u8; 16];
@@ -902,7 +911,8 @@ fn forge_many(sim: &mut Sim, protocol: u16, infos: &[Vec<u8>], seq_ahead: u32) -
             pkt.extend_from_slice(info);
             pkt
         })
-        .collect()
+        .collect();
+    (spent, forged)
 }
 
 #[test]
@@ -963,7 +973,12 @@ fn forged_gre_far_ahead_does_not_blackhole_the_tunnel() {
 
 #[test]
 fn forged_mppe_flood_costs_bounded_work_and_real_traffic_flows() {
-    let mut sim = mppe_sim(Strength::Bits128, false);
+    forged_mppe_flood(false);
+    forged_mppe_flood(true);
+}
+
+fn forged_mppe_flood(stateful: bool) {
+    let mut sim = mppe_sim(Strength::Bits128, stateful);
     sim.connect();
     let start = sim.now;
     let rekeys_before = sim.client.stats().unwrap().mppe_rekeys;
@@ -978,12 +993,18 @@ fn forged_mppe_flood_costs_bounded_work_and_real_traffic_flows() {
                 info
             })
             .collect();
-        for mut pkt in forge_many(&mut sim, frame::COMPRESSED, &infos, 1) {
+        // forge_many spends a real packet to learn the sequence number; it
+        // arrives after the burst, as if the forgeries had overtaken it.
+        let (mut spent, forged) = forge_many(&mut sim, frame::COMPRESSED, &infos, 1);
+        for mut pkt in forged {
             let _ = sim.client.handle_gre(sim.now, &mut pkt);
         }
+        assert!(
+            sim.client.handle_gre(sim.now, &mut spent).is_some(),
+            "round {round}: the real packet behind the forgeries was lost"
+        );
         let before = sim.client_ip.len();
         let (_, s) = sim.exchange(50, Duration::from_millis(10));
-        // The first real packet after each burst skips the one spent forging.
         let delivered = check_delivery(&s, &sim.client_ip[before..]);
         assert_eq!(delivered, 1.0, "round {round}");
         real += s.len() + 1;
@@ -996,7 +1017,10 @@ fn forged_mppe_flood_costs_bounded_work_and_real_traffic_flows() {
     let elapsed = sim.now.duration_since(start).as_secs_f64();
     let rekeys = sim.client.stats().unwrap().mppe_rekeys - rekeys_before;
     let bound = real as f64 + f64::from(pptp_engine::mppe::JUMP_BUDGET) * (elapsed + 1.0);
-    eprintln!("2000 forged + {real} real packets in {elapsed:.1} s: {rekeys} key changes (bound {bound:.0})");
+    let resets = sim.reset_requests[0];
+    eprintln!("stateful {stateful}: 2000 forged + {real} real packets in {elapsed:.1} s: {rekeys} key changes (bound {bound:.0}), {resets} Reset-Requests");
+    // A forged loss claim costs at most one Reset-Request per 20 ms.
+    assert!(f64::from(resets) <= elapsed / 0.02 + 1.0, "{resets}");
     assert!((rekeys as f64) <= bound, "{rekeys} key changes > {bound}");
     // Without the budget, 2000 random counts would cost about a million.
     assert!(rekeys < 200_000, "{rekeys}");

@@ -1,6 +1,6 @@
 //! MPPE key derivation (RFC 3079) and the key-change step (RFC 3078 §7.3).
 
-use rc4::{KeyInit, Rc4, StreamCipher};
+use super::rc4::Rc4;
 use sha1::{Digest, Sha1};
 use zeroize::Zeroizing;
 
@@ -149,7 +149,7 @@ impl KeyChain {
 
     /// A fresh RC4 state keyed with the current session key.
     pub fn cipher(&self) -> Rc4 {
-        Rc4::new_from_slice(self.session_key()).expect("8 or 16 byte key")
+        Rc4::new(self.session_key())
     }
 
     /// The key change of RFC 3078 §7.3.
@@ -157,7 +157,7 @@ impl KeyChain {
         let l = self.strength.key_len();
         let mut t = Zeroizing::new([0u8; 16]);
         new_key_from_sha(&self.start[..l], &self.session[..l], &mut t[..l]);
-        let mut rc4 = Rc4::new_from_slice(&t[..l]).expect("8 or 16 byte key");
+        let mut rc4 = Rc4::new(&t[..l]);
         rc4.apply_keystream(&mut t[..l]);
         self.session[..l].copy_from_slice(&t[..l]);
         self.strength.reduce(&mut self.session[..l]);

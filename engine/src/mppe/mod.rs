@@ -3,8 +3,9 @@
 //! no FLUSHED bit on the first stateful packet, key change on reset).
 
 pub mod keys;
+mod rc4;
 
-use rc4::{Rc4, StreamCipher};
+use self::rc4::Rc4;
 use thiserror::Error;
 
 pub use keys::{KeyChain, StartKey, Strength};
@@ -98,6 +99,8 @@ pub enum MppeError {
     Late { got: u16, last: u16 },
     #[error("MPPE packet {got} where {expected} was expected: resynchronising")]
     Lost { got: u16, expected: u16 },
+    #[error("MPPE packet {got} where {expected} was expected: not believed yet")]
+    Unconfirmed { got: u16, expected: u16 },
     #[error("MPPE packet {0} discarded while waiting for the peer to resynchronise")]
     Discarding(u16),
     #[error("decrypted MPPE payload carries an invalid protocol field")]
@@ -128,8 +131,8 @@ pub struct Decryptor {
     sanity_errors: u32,
     /// Key changes a stateless packet may cost beyond its own one.
     jumps: JumpBudget,
-    /// Stateless key changes done, for the work bound's tests and the call's
-    /// counters.
+    /// Key changes done on the way to the next packet (stateless, and stateful
+    /// flushed packets), for the work bound's tests and the call's counters.
     rekeys: u64,
 }
 
@@ -162,7 +165,7 @@ impl JumpBudget {
 }
 
 /// How many extra key changes a stateful resynchronisation may try.
-const RESYNC_SEARCH: usize = 8;
+const RESYNC_SEARCH: u32 = 8;
 
 /// The kernel gives up on the link at this score ("Too many MPPE errors").
 pub const FATAL_SANITY_ERRORS: u32 = 1600;
@@ -210,49 +213,29 @@ impl Decryptor {
     }
 
     /// As [`Self::decrypt`], with a plausibility check of the plaintext (protocol
-    /// field and payload). In stateless mode nothing moves (key, count) unless the
-    /// packet passes it, and jumps ahead are paid from a budget refilled over time
-    /// (`now_ns`, the caller's clock). In stateful mode it is applied where the
-    /// receiver resynchronises. The kernel changes the
-    /// key on every reset, so a lost flushed packet followed by a second reset leaves the
-    /// receiver a key behind the sender: unchecked, it would decrypt garbage and never
-    /// notice. On a failed check, the next few keys of the chain are tried before
-    /// asking the peer for another reset.
+    /// field and payload), and the caller's clock (`now_ns`). Nothing a packet claims
+    /// (count, flushed bit, key) is committed unless it passes the check:
+    /// - stateless: jumps ahead are paid from a budget refilled over time;
+    /// - stateful: the packet is tried on a copy of the running RC4 state, so a
+    ///   forged packet cannot consume a real one's keystream. A count that does not
+    ///   follow claims a loss (stateful MPPE has no integrity: it cannot be verified):
+    ///   the peer is asked to flush, but packets with the expected count still open,
+    ///   so a forged claim costs a Reset-Request, not the traffic.
+    ///   A flushed packet starts from a key, so it is verified on its own, trying
+    ///   the next few keys of the chain too: the kernel changes the key on every
+    ///   reset, and a lost flushed packet followed by a second reset leaves the
+    ///   receiver a key behind the sender.
     pub fn decrypt_checked(
         &mut self,
         packet: &mut [u8],
         plausible: impl Fn(&[u8]) -> bool,
         now_ns: u64,
     ) -> Result<(u16, std::ops::Range<usize>), MppeError> {
-        if !self.stateful {
-            return self.decrypt_stateless(packet, &plausible, now_ns);
+        if self.stateful {
+            self.decrypt_stateful(packet, &plausible, now_ns)
+        } else {
+            self.decrypt_stateless(packet, &plausible, now_ns)
         }
-        let resync = packet.len() > HEADER_LEN && packet[0] & BIT_FLUSHED != 0;
-        if !resync {
-            return self.decrypt_stateful(packet);
-        }
-        let saved = packet.to_vec();
-        let (keys, ccount, discard) = (self.keys.clone(), self.ccount, self.discard);
-        for extra in 0..=RESYNC_SEARCH {
-            if extra > 0 {
-                packet.copy_from_slice(&saved);
-                self.keys = keys.clone();
-                for _ in 0..extra {
-                    self.keys.rekey();
-                }
-                (self.ccount, self.discard) = (ccount, discard);
-            }
-            match self.decrypt_stateful(packet) {
-                Ok(r) if plausible(&packet[HEADER_LEN..]) => return Ok(r),
-                Ok(_) | Err(MppeError::BadProtocol) => {}
-                Err(e) => return Err(e),
-            }
-        }
-        packet.copy_from_slice(&saved);
-        (self.keys, self.ccount, self.discard) = (keys, ccount, true);
-        self.sanity_errors += 1;
-        let got = u16::from_be_bytes([saved[0], saved[1]]) & CCOUNT_MASK;
-        Err(MppeError::Lost { got, expected: got })
     }
 
     /// The header checks both modes share; returns the count and the flushed bit.
@@ -320,43 +303,92 @@ impl Decryptor {
     fn decrypt_stateful(
         &mut self,
         packet: &mut [u8],
+        plausible: &impl Fn(&[u8]) -> bool,
+        now_ns: u64,
     ) -> Result<(u16, std::ops::Range<usize>), MppeError> {
         let (ccount, flushed) = self.check_header(packet)?;
         if ccount & 0xFF == 0xFF && !flushed {
             self.sanity_errors += 100;
             return Err(MppeError::NotFlushed(ccount));
         }
-        if !self.discard {
-            let expected = (self.ccount + 1) & CCOUNT_MASK;
-            self.ccount = expected;
-            if ccount != expected {
-                self.discard = true;
+        let expected = (self.ccount + 1) & CCOUNT_MASK;
+        if flushed {
+            if let Some(r) = self.open_flushed(packet, ccount, plausible, now_ns)? {
+                return Ok(r);
+            }
+            if self.discard {
+                // Still out of step after a flush: ask again.
+                self.sanity_errors += 1;
                 return Err(MppeError::Lost {
                     got: ccount,
-                    expected,
+                    expected: ccount,
                 });
             }
-        } else if !flushed {
-            return Err(MppeError::Discarding(ccount));
-        } else {
-            // One key change for every flag packet (count xFF) we missed.
-            while ccount & !0xFF != self.ccount & !0xFF {
-                self.keys.rekey();
-                self.ccount = (self.ccount + 0x100) & CCOUNT_MASK;
+        } else if ccount == expected {
+            let mut rc4 = self.rc4.clone();
+            let body = &mut packet[HEADER_LEN..];
+            rc4.apply_keystream(body);
+            let (proto, plen) = protocol_field(body).ok_or(MppeError::BadProtocol)?;
+            if !plausible(body) {
+                return Err(MppeError::Implausible(ccount));
             }
-            self.discard = false;
-            self.ccount = ccount;
+            (self.rc4, self.ccount, self.discard) = (rc4, ccount, false);
+            self.sanity_errors /= 2;
+            return Ok((proto, HEADER_LEN + plen..packet.len()));
+        } else if self.discard {
+            return Err(MppeError::Discarding(ccount));
         }
-        if flushed {
-            self.keys.rekey();
-            self.rc4 = self.keys.cipher();
-        }
+        self.discard = true;
+        Err(MppeError::Lost {
+            got: ccount,
+            expected,
+        })
+    }
 
-        let body = &mut packet[HEADER_LEN..];
-        self.rc4.apply_keystream(body);
-        self.sanity_errors /= 2;
-        let (proto, plen) = protocol_field(body).ok_or(MppeError::BadProtocol)?;
-        Ok((proto, HEADER_LEN + plen..packet.len()))
+    /// A flushed packet decrypts from a key of its own: find it (one key change for
+    /// every flag packet, count xFF, passed since the last packet, one for the flush,
+    /// and up to [`RESYNC_SEARCH`] more) and commit it only if the plaintext is
+    /// plausible. `Ok(None)`: no key made sense of it.
+    fn open_flushed(
+        &mut self,
+        packet: &mut [u8],
+        ccount: u16,
+        plausible: &impl Fn(&[u8]) -> bool,
+        now_ns: u64,
+    ) -> Result<Option<(u16, std::ops::Range<usize>)>, MppeError> {
+        let mut keys = self.keys.clone();
+        let mut c = (self.ccount + 1) & CCOUNT_MASK;
+        let mut changes = 0;
+        while ccount & !0xFF != c & !0xFF {
+            keys.rekey();
+            c = (c + 0x100) & CCOUNT_MASK;
+            changes += 1;
+        }
+        // The first key is what a genuine packet costs; the rest is paid for.
+        if !self.jumps.take(changes + RESYNC_SEARCH, now_ns) {
+            return Err(MppeError::TooFarAhead(ccount));
+        }
+        self.rekeys += u64::from(changes);
+        let saved = packet[HEADER_LEN..].to_vec();
+        for extra in 0..=RESYNC_SEARCH {
+            keys.rekey();
+            self.rekeys += 1;
+            let mut rc4 = keys.cipher();
+            let body = &mut packet[HEADER_LEN..];
+            if extra > 0 {
+                body.copy_from_slice(&saved);
+            }
+            rc4.apply_keystream(body);
+            if let Some((proto, plen)) = protocol_field(body).filter(|_| plausible(body)) {
+                (self.keys, self.rc4, self.ccount) = (keys, rc4, ccount);
+                self.discard = false;
+                self.sanity_errors /= 2;
+                return Ok(Some((proto, HEADER_LEN + plen..packet.len())));
+            }
+        }
+        // Leave the packet as it came.
+        packet[HEADER_LEN..].copy_from_slice(&saved);
+        Ok(None)
     }
 }
 
@@ -543,6 +575,61 @@ mod tests {
         assert_eq!(open_checked(&mut dec, seal(&mut enc, 7)), Ok(7));
     }
 
+    /// 20-byte packets whose 18 payload bytes repeat the packet's number: a
+    /// forgery passes this check with probability 2^-136.
+    fn seal_long(enc: &mut Encryptor, n: u8) -> Vec<u8> {
+        let mut d = [&[0x00, 0x21][..], &[n; 18]].concat();
+        let h = enc.encrypt(&mut d);
+        [h.to_vec(), d].concat()
+    }
+
+    fn long_plausible(b: &[u8]) -> bool {
+        b.len() == 20 && b[2..].iter().all(|&x| x == b[2])
+    }
+
+    #[test]
+    fn stateful_forgery_consumes_no_keystream() {
+        let (mut enc, mut dec) = pair(true);
+        let mut rng = rand::rngs::StdRng::seed_from_u64(5);
+        use rand::{Rng, SeedableRng};
+        let mut delivered = 0u32;
+        let mut now = 0u64;
+        for i in 0..1000u32 {
+            // Before each real packet, two forgeries: one with exactly the count the
+            // receiver expects, one with a random count and flushed bit.
+            let mut forged = seal_long(
+                &mut Encryptor::new(&StartKey::new([9; 16]), dec_params()),
+                0,
+            );
+            let next = (i as u16) & CCOUNT_MASK;
+            forged[..2].copy_from_slice(&(0x1000 | next).to_be_bytes());
+            assert!(dec
+                .decrypt_checked(&mut forged, long_plausible, now)
+                .is_err());
+            // A random count claims a loss: that may cost a Reset-Request, not traffic.
+            let mut random: Vec<u8> = (0..22).map(|_| rng.random()).collect();
+            random[0] = (random[0] & 0x8F) | 0x10;
+            assert!(dec
+                .decrypt_checked(&mut random, long_plausible, now)
+                .is_err());
+            let mut p = seal_long(&mut enc, i as u8);
+            let (_, range) = dec
+                .decrypt_checked(&mut p, long_plausible, now)
+                .unwrap_or_else(|e| panic!("real packet {i}: {e}"));
+            assert_eq!(p[range][0], i as u8);
+            delivered += 1;
+            now += 1_000_000;
+        }
+        assert_eq!(delivered, 1000);
+    }
+
+    fn dec_params() -> MppeParams {
+        MppeParams {
+            strength: Strength::Bits128,
+            stateful: true,
+        }
+    }
+
     #[test]
     fn stateful_random_loss_never_delivers_garbage() {
         use rand::{Rng, SeedableRng};
@@ -553,7 +640,9 @@ mod tests {
             // Reset-Requests in flight to the sender, with the packet count at which they land.
             let mut resets: Vec<u32> = Vec::new();
             let mut delivered = 0;
+            let mut now = 0;
             for i in 0..20_000u32 {
+                now += 1_000_000;
                 if resets.first().is_some_and(|&t| t <= i) {
                     resets.remove(0);
                     enc.reset();
@@ -563,7 +652,7 @@ mod tests {
                     continue;
                 }
                 let mut p = p;
-                match dec.decrypt_checked(&mut p, plausible, 0) {
+                match dec.decrypt_checked(&mut p, plausible, now) {
                     Ok((_, r)) => {
                         assert_eq!(
                             p[r][0], i as u8,

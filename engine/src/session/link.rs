@@ -52,6 +52,9 @@ const TERMINATE_WAIT: Duration = Duration::from_secs(1);
 /// resets are harmless: the sender coalesces them, and the receiver's key search
 /// absorbs the extra key changes.
 const RESET_RETRY: Duration = Duration::from_millis(100);
+/// Any packet can claim a stateful loss; this spaces the Reset-Requests such
+/// claims cause (a held one goes out by the retry timer).
+const RESET_MIN_GAP: Duration = Duration::from_millis(20);
 
 pub(crate) struct Link {
     cfg: PppConfig,
@@ -78,6 +81,7 @@ pub(crate) struct Link {
     last_decrypted: Option<Instant>,
     echo_next: Option<Instant>,
     reset_retry: Option<Instant>,
+    last_reset_request: Option<Instant>,
     terminating: bool,
     /// While terminating: when to stop waiting for the Terminate-Ack.
     terminate_deadline: Option<Instant>,
@@ -133,6 +137,7 @@ impl Link {
             last_decrypted: None,
             echo_next: None,
             reset_retry: None,
+            last_reset_request: None,
             terminating: false,
             terminate_deadline: None,
             rng,
@@ -289,6 +294,7 @@ impl Link {
         let id = self.ccp.next_id();
         self.ccp.send(packet::RESET_REQUEST, id, &[]);
         self.reset_retry = Some(now + RESET_RETRY);
+        self.last_reset_request = Some(now);
     }
 
     pub fn send_ip(&mut self, ip: &[u8], out: &mut [u8]) -> Result<usize, SendError> {
@@ -331,7 +337,12 @@ impl Link {
     fn mppe_error(&mut self, now: Instant, e: MppeError) {
         debug!(error = %e, "MPPE");
         if e.needs_reset_request() {
-            self.send_reset_request(now);
+            match self.last_reset_request.map(|t| t + RESET_MIN_GAP) {
+                Some(next) if now < next => {
+                    self.reset_retry = Some(self.reset_retry.map_or(next, |r| r.min(next)));
+                }
+                _ => self.send_reset_request(now),
+            }
         }
         // The kernel's rule, except that anyone can send us bad packets: only a
         // link where nothing genuine arrived for a while is broken.
