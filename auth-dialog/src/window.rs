@@ -103,7 +103,8 @@ pub fn ask(
         outcome,
         move |_| {
             let entry = &window.imp().entry;
-            *outcome.borrow_mut() = Outcome::Entered(Zeroizing::new(entry.text().to_string()));
+            *outcome.borrow_mut() = Outcome::Entered(secure_text(entry));
+            // The entry's buffer is GTK's secure memory, wiped when cleared.
             entry.set_text("");
             window.close();
         }
@@ -141,4 +142,22 @@ pub fn ask(
     window.present();
     main_loop.run();
     Ok(outcome.replace(Outcome::Cancelled))
+}
+
+/// The entry's text copied straight from GTK's secure buffer into memory we wipe.
+/// `EditableExt::text` would go through a `GString` copy that is freed unwiped.
+fn secure_text(entry: &gtk::PasswordEntry) -> Zeroizing<String> {
+    use gtk::prelude::*;
+    // SAFETY: gtk_editable_get_text returns a NUL-terminated string owned by the
+    // widget, valid until the text changes; it is copied before anything else
+    // runs on this (the main) thread.
+    let text = unsafe {
+        let p = gtk::ffi::gtk_editable_get_text(entry.upcast_ref::<gtk::Editable>().as_ptr());
+        if p.is_null() {
+            return Zeroizing::new(String::new());
+        }
+        std::ffi::CStr::from_ptr(p)
+    };
+    // GTK keeps editable text valid UTF-8; anything else is dropped, not guessed at.
+    Zeroizing::new(text.to_str().map(str::to_owned).unwrap_or_default())
 }

@@ -14,6 +14,7 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{mpsc, watch};
 use tracing::{debug, info, warn};
+use zeroize::Zeroize;
 
 pub use gre_socket::GreSocket;
 
@@ -239,10 +240,13 @@ where
                 session.handle_tcp_stalled(Instant::now());
             }
         }
-        while let Some(p) = session.poll_gre_transmit() {
+        while let Some(mut p) = session.poll_gre_transmit() {
             if let Err(e) = gre.send(&p).await {
                 debug!(error = %e, "GRE send failed");
             }
+            // Control packets only (data goes in batches): one may be a PAP
+            // request with the password in clear.
+            p.zeroize();
         }
         while let Some(e) = session.poll_event() {
             match &e {

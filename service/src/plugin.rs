@@ -9,6 +9,7 @@ use tracing::{info, warn};
 use zbus::object_server::{InterfaceRef, SignalEmitter};
 use zbus::zvariant::{OwnedValue, Value};
 use zbus::{interface, Connection};
+use zeroize::Zeroize;
 
 use nm_pptp_settings::connection::OptIn;
 use nm_pptp_settings::i18n::{tr, tr_fill};
@@ -63,36 +64,51 @@ pub enum VpnError {
 
 type Settings = HashMap<String, HashMap<String, OwnedValue>>;
 
+/// A string dictionary taken from D-Bus whose values are wiped when dropped:
+/// `vpn.secrets` holds the password. (The copy inside zbus's received message is
+/// beyond our reach.)
+struct WipedDict(BTreeMap<String, String>);
+
+impl Drop for WipedDict {
+    fn drop(&mut self) {
+        for v in self.0.values_mut() {
+            v.zeroize();
+        }
+    }
+}
+
+/// `vpn.<key>` as a string dictionary (empty when absent).
+fn string_dict(vpn: &HashMap<String, OwnedValue>, key: &str) -> Result<WipedDict, VpnError> {
+    let Some(v) = vpn.get(key) else {
+        return Ok(WipedDict(BTreeMap::new()));
+    };
+    let v = v
+        .try_clone()
+        .map_err(|e| VpnError::BadArguments(e.to_string()))?;
+    HashMap::<String, String>::try_from(v)
+        .map(|m| WipedDict(m.into_iter().collect()))
+        .map_err(|_| {
+            VpnError::BadArguments(tr_fill(
+                "vpn.{key} is not a string dictionary",
+                &[("key", &key)],
+            ))
+        })
+}
+
 /// Pull `vpn.data`, `vpn.secrets` and `vpn.user-name` out of a connection dict.
 fn vpn_setting(conn: &Settings) -> Result<PptpConnection, VpnError> {
     let vpn = conn
         .get("vpn")
         .ok_or_else(|| VpnError::BadArguments(tr("the connection has no “vpn” setting")))?;
-    let dict = |key: &str| -> Result<BTreeMap<String, String>, VpnError> {
-        match vpn.get(key) {
-            None => Ok(BTreeMap::new()),
-            Some(v) => HashMap::<String, String>::try_from(
-                v.try_clone()
-                    .map_err(|e| VpnError::BadArguments(e.to_string()))?,
-            )
-            .map(|m| m.into_iter().collect())
-            .map_err(|_| {
-                VpnError::BadArguments(tr_fill(
-                    "vpn.{key} is not a string dictionary",
-                    &[("key", &key)],
-                ))
-            }),
-        }
-    };
-    let data = dict("data")?;
-    if data.is_empty() {
+    let data = string_dict(vpn, "data")?;
+    if data.0.is_empty() {
         return Err(VpnError::BadArguments(tr("No VPN configuration options.")));
     }
-    let secrets = dict("secrets")?;
+    let secrets = string_dict(vpn, "secrets")?;
     let user_name = vpn
         .get("user-name")
         .and_then(|v| String::try_from(v.try_clone().ok()?).ok());
-    let c = PptpConnection::from_vpn(&data, &secrets, user_name.as_deref())
+    let c = PptpConnection::from_vpn(&data.0, &secrets.0, user_name.as_deref())
         .map_err(|e| VpnError::BadArguments(e.to_string()))?;
     c.login_name()
         .map_err(|e| VpnError::BadArguments(e.to_string()))?;
@@ -100,11 +116,12 @@ fn vpn_setting(conn: &Settings) -> Result<PptpConnection, VpnError> {
 }
 
 fn secret_password(conn: &Settings) -> Option<Password> {
-    let v = conn.get("vpn")?.get("secrets")?.try_clone().ok()?;
-    let m = HashMap::<String, String>::try_from(v).ok()?;
-    m.get(keys::PASSWORD)
+    let mut secrets = string_dict(conn.get("vpn")?, "secrets").ok()?;
+    secrets
+        .0
+        .remove(keys::PASSWORD)
         .filter(|p| !p.is_empty())
-        .map(|p| Password::new(p.clone()))
+        .map(Password::new)
 }
 
 pub struct Plugin {

@@ -32,7 +32,8 @@ pub enum Outcome {
 /// identical answer and the Success can be checked.
 struct Sent {
     id: u8,
-    packet: Vec<u8>,
+    /// Kept for retransmission; a PAP request holds the password in clear.
+    packet: Zeroizing<Vec<u8>>,
     expected_s: Option<[u8; 20]>,
     keys: Option<MppeKeys>,
 }
@@ -97,7 +98,7 @@ impl AuthPeer {
         .encode();
         self.sent = Some(Sent {
             id,
-            packet: pkt.clone(),
+            packet: Zeroizing::new(pkt.clone()),
             expected_s: None,
             keys: None,
         });
@@ -212,7 +213,7 @@ impl AuthPeer {
     fn respond(&mut self, id: u8, challenge: &[u8]) {
         if let Some(s) = self.sent.as_ref().filter(|s| s.id == id) {
             // A retransmitted challenge: same answer (and the same peer challenge).
-            self.out.push(s.packet.clone());
+            self.out.push(s.packet.to_vec());
             return;
         }
         let name = self.user.as_bytes();
@@ -270,6 +271,7 @@ impl AuthPeer {
         }
         .encode();
         self.out.push(packet.clone());
+        let packet = Zeroizing::new(packet);
         // A later re-challenge must not change the keys the first one produced.
         let keys = if self.done { None } else { keys };
         self.sent = Some(Sent {

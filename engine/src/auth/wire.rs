@@ -178,7 +178,13 @@ impl<'a> Pap<'a> {
     }
 
     pub fn encode(&self) -> Vec<u8> {
-        let mut d = Vec::new();
+        // Sized once: a growing buffer would leave copies of the password behind.
+        let mut d = Vec::with_capacity(match *self {
+            Pap::Request {
+                peer_id, password, ..
+            } => 2 + peer_id.len() + password.len(),
+            Pap::Ack { message, .. } | Pap::Nak { message, .. } => 1 + message.len(),
+        });
         let (code, id) = match *self {
             Pap::Request {
                 id,

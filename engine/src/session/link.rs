@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 
 use rand::rngs::StdRng;
 use tracing::{debug, info, warn};
+use zeroize::Zeroize;
 
 use super::datapath::{Rx, RxOutcome, SendError, Tx};
 use super::{DownReason, Event, Phase, PppConfig, UpInfo};
@@ -746,12 +747,18 @@ impl Link {
         while let Some(p) = self.ccp.poll_transmit() {
             queue.push((frame::CCP, p));
         }
-        for (proto, p) in queue {
+        for (proto, mut p) in queue {
             any = true;
             match self.tx.encapsulate(proto, &p, &mut buf) {
                 Ok(n) => self.gre_out.push_back(buf[..n].to_vec()),
                 Err(e) => warn!(error = %e, proto, "control packet not sent"),
             }
+            // A PAP request carries the password in clear: no copy stays behind
+            // (the runtime wipes the GRE packet once sent).
+            p.zeroize();
+        }
+        if any {
+            buf.zeroize();
         }
         any
     }
