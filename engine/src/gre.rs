@@ -311,9 +311,13 @@ impl Receiver {
         if s.received_any.load(Relaxed) {
             let last = s.last_received.load(Relaxed);
             if !seq_after(seq, last) {
-                // The kernel lets late LCP echoes through so that a busy link is not
-                // declared dead; everything else late must never reach MPPE.
-                if crate::ppp::frame::is_lcp_echo(payload) {
+                // Late control packets go through, uncommitted: a reordered Ack
+                // or Success would otherwise cost a restart timeout, and each
+                // layer tosses what is stale by its identifier. (The kernel lets
+                // late LCP echoes through for the same reason.) Everything else
+                // late must never reach MPPE.
+                if crate::ppp::frame::is_control(payload) {
+                    self.stats.late += 1;
                     return Received::Payload(payload);
                 }
                 self.stats.late += 1;

@@ -37,6 +37,19 @@ enum Block {
     All,
 }
 
+/// What a test does to one GRE packet carrying a control protocol.
+enum Fate {
+    Pass,
+    Drop,
+    Delay(Duration),
+    /// Deliver it, and a copy this much later.
+    Twice(Duration),
+}
+
+/// Decides the fate of each control packet: (towards the server, PPP protocol,
+/// information field).
+type Tamper = Box<dyn FnMut(bool, u16, &[u8]) -> Fate>;
+
 struct Packet {
     at: Instant,
     seq: u64,
@@ -66,6 +79,7 @@ struct Sim {
     buf: Vec<u8>,
     /// Timer firings in a row that changed nothing: a stuck deadline is a bug.
     idle_firings: u32,
+    tamper: Option<Tamper>,
 }
 
 fn users() -> Vec<(String, Password)> {
@@ -108,6 +122,7 @@ impl Sim {
             client_protocols: Vec::new(),
             buf: vec![0; 2048],
             idle_firings: 0,
+            tamper: None,
         }
     }
 
@@ -132,17 +147,31 @@ impl Sim {
                 self.client_protocols.push(p.0);
             }
         }
+        let (mut extra, mut twice) = (Duration::ZERO, None);
+        if let Some(t) = self.tamper.as_mut().filter(|_| !tcp) {
+            if let Some((_, _, _, Some((proto, info)))) = parse_gre(&data) {
+                match t(to_server, proto, &info) {
+                    Fate::Pass => {}
+                    Fate::Drop => return,
+                    Fate::Delay(d) => extra = d,
+                    Fate::Twice(d) => twice = Some(d),
+                }
+            }
+        }
         let mut copies = 1;
         if !tcp {
             if self.rng.random_bool(self.imp.loss) {
                 return;
             }
-            if self.rng.random_bool(self.imp.duplicate) {
+            if self.rng.random_bool(self.imp.duplicate) || twice.is_some() {
                 copies = 2;
             }
         }
-        for _ in 0..copies {
-            let mut at = self.now + self.delay;
+        for copy in 0..copies {
+            let mut at = self.now + self.delay + extra;
+            if copy == 1 {
+                at += twice.unwrap_or_default();
+            }
             if !tcp && self.rng.random_bool(self.imp.reorder) {
                 at += Duration::from_micros(self.rng.random_range(1..20_000));
             }
@@ -1057,4 +1086,129 @@ fn unknown_protocols_get_protocol_reject() {
         .collect();
     assert_eq!(rejects.len(), 1);
     assert_eq!(&rejects[0].1[4..], &[0x80, 0x57, 1, 1, 0, 4]);
+}
+
+/// Applies `fate` to the first control packet matching direction, protocol and
+/// code; everything else passes.
+fn first(to_server: bool, proto: u16, code: u8, fate: Fate) -> Tamper {
+    let mut fate = Some(fate);
+    Box::new(move |dir, p, info| {
+        if dir == to_server && p == proto && info.first() == Some(&code) {
+            fate.take().unwrap_or(Fate::Pass)
+        } else {
+            Fate::Pass
+        }
+    })
+}
+
+/// Connects under `tamper`, then moves data both ways for 5 s (past any late
+/// copy): returns the time to Up. The link must come up with MPPE, stay up, and
+/// deliver everything.
+fn time_to_up(tamper: Option<Tamper>) -> Duration {
+    let mut sim = mppe_sim(Strength::Bits128, false);
+    sim.tamper = tamper;
+    let start = sim.now;
+    let up = sim.connect();
+    let took = sim.now - start;
+    assert!(up.mppe.is_some());
+    let (sent_c, sent_s) = sim.exchange(500, Duration::from_millis(10));
+    assert!(sim.client_down().is_none(), "{:?}", sim.client_down());
+    assert_eq!(check_delivery(&sent_c, &sim.server_ip), 1.0);
+    assert_eq!(check_delivery(&sent_s, &sim.client_ip), 1.0);
+    let ups = sim
+        .client_events
+        .iter()
+        .filter(|e| matches!(e, Event::Up(_)))
+        .count();
+    assert_eq!(ups, 1, "{:?}", sim.client_events);
+    took
+}
+
+const CHAP_SUCCESS: u8 = 3;
+const CONF_REQ: u8 = 1;
+const CONF_ACK: u8 = 2;
+/// The restart timer and the CHAP Response retry: one retransmission interval.
+const RETRANSMISSION: Duration = Duration::from_secs(3);
+
+#[test]
+fn a_lost_chap_success_costs_a_round_trip() {
+    let base = time_to_up(None);
+    let t = time_to_up(Some(first(false, frame::CHAP, CHAP_SUCCESS, Fate::Drop)));
+    eprintln!("base {base:?}, Success lost {t:?}");
+    // The server's CCP arrives first and shows it moved on: the Response goes
+    // again at once, not after the retry timer.
+    assert!(t < base + Duration::from_millis(500), "{t:?} vs {base:?}");
+}
+
+#[test]
+fn a_lost_ack_costs_one_retransmission() {
+    let base = time_to_up(None);
+    for proto in [frame::LCP, frame::CCP, frame::IPCP] {
+        for to_server in [false, true] {
+            let t = time_to_up(Some(first(to_server, proto, CONF_ACK, Fate::Drop)));
+            eprintln!("{proto:#06x} Ack to server {to_server} lost: {t:?}");
+            assert!(
+                t <= base + RETRANSMISSION + Duration::from_millis(500),
+                "{proto:#x}: {t:?}"
+            );
+        }
+    }
+}
+
+#[test]
+fn a_repeated_request_after_opened_changes_nothing() {
+    let base = time_to_up(None);
+    for proto in [frame::LCP, frame::CCP, frame::IPCP] {
+        for to_server in [false, true] {
+            let rule = first(
+                to_server,
+                proto,
+                CONF_REQ,
+                Fate::Twice(Duration::from_secs(2)),
+            );
+            let t = time_to_up(Some(rule));
+            assert!(t <= base + Duration::from_millis(100), "{proto:#x}: {t:?}");
+        }
+    }
+}
+
+#[test]
+fn an_ack_overtaken_by_the_retransmitted_request_still_counts() {
+    let base = time_to_up(None);
+    for proto in [frame::LCP, frame::CCP, frame::IPCP] {
+        let late = Fate::Delay(RETRANSMISSION + Duration::from_millis(500));
+        let t = time_to_up(Some(first(false, proto, CONF_ACK, late)));
+        eprintln!("{proto:#06x} Ack late: {t:?}");
+        assert!(
+            t <= base + RETRANSMISSION + Duration::from_millis(100),
+            "{proto:#x}: {t:?}"
+        );
+    }
+}
+
+/// Lossy, reordering GRE both ways (TCP is reliable here, as it is in life).
+#[test]
+fn connects_over_a_lossy_reordering_link() {
+    for stateful in [false, true] {
+        let mut times = Vec::new();
+        for seed in 0..30 {
+            let mut sim = mppe_sim(Strength::Bits128, stateful);
+            sim.rng = StdRng::seed_from_u64(1000 + seed);
+            sim.imp = Impairment {
+                loss: 0.05,
+                reorder: 0.1,
+                duplicate: 0.0,
+            };
+            let start = sim.now;
+            let up = sim.connect();
+            assert!(up.mppe.is_some(), "seed {seed}");
+            times.push(sim.now - start);
+        }
+        times.sort();
+        eprintln!(
+            "stateful {stateful}: 30 of 30 up; median {:?}, worst {:?}",
+            times[15], times[29]
+        );
+        assert!(times[29] < Duration::from_secs(20), "{:?}", times[29]);
+    }
 }

@@ -25,7 +25,7 @@ fuzz_target!(|data: &[u8]| {
     let mut peer = AuthPeer::new(method, "DOM\\user", Password::new("pw"), rand::rngs::StdRng::seed_from_u64(1));
     peer.start(std::time::Instant::now());
     for pkt in data.split(|b| *b == 0xA5) {
-        let _ = peer.input(pkt);
+        let _ = peer.input(std::time::Instant::now(), pkt);
         while peer.poll_transmit().is_some() {}
     }
 });

@@ -46,6 +46,9 @@ pub struct Authenticator {
     retry_at: Option<Instant>,
     out: Vec<Vec<u8>>,
     done: bool,
+    /// The verdict sent (Success/Failure, PAP Ack/Nak), repeated when the same
+    /// request comes again (its answer was lost), as pppd does.
+    status: Option<(u8, Vec<u8>)>,
 }
 
 impl Authenticator {
@@ -66,6 +69,7 @@ impl Authenticator {
             retry_at: None,
             out: Vec::new(),
             done: false,
+            status: None,
         }
     }
 
@@ -133,8 +137,30 @@ impl Authenticator {
 
     pub fn input(&mut self, data: &[u8]) -> Option<Verdict> {
         if self.done {
+            self.repeat_status(data);
             return None;
         }
+        let verdict = self.judge(data);
+        if verdict.is_some() {
+            self.status = self.out.last().map(|p| (p[1], p.clone()));
+        }
+        verdict
+    }
+
+    /// A repeated request after the verdict: send the verdict again.
+    fn repeat_status(&mut self, data: &[u8]) {
+        let repeated = match self.method {
+            AuthProtocol::Pap => {
+                matches!(Pap::decode(data), Ok(Pap::Request { id, .. }) if Some(id) == self.status.as_ref().map(|s| s.0))
+            }
+            _ => matches!(Chap::decode(data), Ok(Chap::Response { id, .. }) if id == self.id),
+        };
+        if let Some((_, p)) = self.status.as_ref().filter(|_| repeated) {
+            self.out.push(p.clone());
+        }
+    }
+
+    fn judge(&mut self, data: &[u8]) -> Option<Verdict> {
         if self.method == AuthProtocol::Pap {
             let Ok(Pap::Request {
                 id,
@@ -274,7 +300,7 @@ mod tests {
                 verdict = verdict.or(s.input(&p));
             }
             while let Some(p) = s.poll_transmit() {
-                outcome = outcome.or(c.input(&p));
+                outcome = outcome.or(c.input(now, &p));
             }
         }
         (outcome, verdict)
@@ -368,6 +394,53 @@ mod tests {
         );
     }
 
+    /// The Success is lost: the peer sends its Response again (on its timer, or at
+    /// once when the server's CCP shows it moved on) and the server repeats the
+    /// Success, which is still checked.
+    #[test]
+    fn a_lost_success_is_recovered_by_resending_the_response() {
+        for early in [false, true] {
+            let now = Instant::now();
+            let mut c = AuthPeer::new(
+                AuthProtocol::MsChapV2,
+                "alice",
+                Password::new("pw"),
+                StdRng::seed_from_u64(1),
+            );
+            let mut s = Authenticator::new(
+                AuthProtocol::MsChapV2,
+                vec![("alice".into(), Password::new("pw"))],
+                Misbehaviour::default(),
+                StdRng::seed_from_u64(2),
+            );
+            c.start(now);
+            s.start(now);
+            c.input(now, &s.poll_transmit().unwrap());
+            let response = c.poll_transmit().unwrap();
+            assert!(matches!(s.input(&response), Some(Verdict::Accepted { .. })));
+            let _lost_success = s.poll_transmit().unwrap();
+            let t = if early {
+                let t = now + Duration::from_millis(200);
+                c.server_moved_on(t);
+                t
+            } else {
+                let t = c.poll_timeout().unwrap();
+                assert!(c.handle_timeout(t).is_none());
+                t
+            };
+            assert!(t - now <= Duration::from_secs(3), "{:?}", t - now);
+            let again = c.poll_transmit().expect("the Response again");
+            assert_eq!(again, response);
+            assert!(s.input(&again).is_none(), "one verdict only");
+            let success = s.poll_transmit().expect("the Success again");
+            match c.input(t, &success) {
+                Some(Outcome::Success { keys, .. }) => assert!(keys.is_some()),
+                o => panic!("{o:?}"),
+            }
+            assert_eq!(c.poll_timeout(), None);
+        }
+    }
+
     #[test]
     fn missing_s_is_rejected() {
         let now = Instant::now();
@@ -379,6 +452,7 @@ mod tests {
         );
         c.start(now);
         c.input(
+            now,
             &Chap::Challenge {
                 id: 3,
                 value: &[1; 16],
@@ -388,6 +462,7 @@ mod tests {
         );
         c.poll_transmit().unwrap();
         let o = c.input(
+            now,
             &Chap::Success {
                 id: 3,
                 message: b"M=Welcome",
@@ -419,14 +494,26 @@ mod tests {
             name: b"srv",
         }
         .encode();
-        c.input(&ch);
+        c.input(now, &ch);
         let a = c.poll_transmit().unwrap();
-        c.input(&ch);
+        c.input(now, &ch);
         assert_eq!(c.poll_transmit().unwrap(), a);
         assert!(c.handle_timeout(now + Duration::from_secs(1)).is_none());
-        assert!(matches!(
-            c.handle_timeout(c.poll_timeout().unwrap()),
-            Some(Outcome::Failure(AuthError::Timeout))
-        ));
+        // No verdict: the same Response goes out again every few seconds, then
+        // the attempt times out.
+        let mut resent = 0;
+        let outcome = loop {
+            let t = c.poll_timeout().unwrap();
+            if let Some(o) = c.handle_timeout(t) {
+                break (o, t);
+            }
+            while let Some(p) = c.poll_transmit() {
+                assert_eq!(p, a);
+                resent += 1;
+            }
+        };
+        assert!(matches!(outcome.0, Outcome::Failure(AuthError::Timeout)));
+        assert_eq!(outcome.1, now + super::super::peer::AUTH_TIMEOUT);
+        assert!((5..=9).contains(&resent), "{resent}");
     }
 }

@@ -16,6 +16,15 @@ use crate::secret::Password;
 
 const PAP_RETRY: Duration = Duration::from_secs(3);
 const PAP_MAX_REQUESTS: u32 = 10;
+/// A CHAP Response that gets neither Success nor Failure is sent again after
+/// this long: the server's answer may have been lost, and pppd (like Windows)
+/// repeats its Success or Failure when the same Response comes again.
+const RESPONSE_RETRY: Duration = Duration::from_secs(3);
+/// Responses per challenge, the first included (all within [`AUTH_TIMEOUT`]).
+const MAX_RESPONSES: u32 = 10;
+/// A network-phase packet from the server says it has moved on (its Success was
+/// lost): answer that at once, but no more often than this.
+const EARLY_RESEND_GAP: Duration = Duration::from_secs(1);
 /// How long to wait for the server to challenge us, or to answer our response.
 pub const AUTH_TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -45,6 +54,9 @@ pub struct AuthPeer {
     rng: StdRng,
     sent: Option<Sent>,
     pap_requests: u32,
+    /// Sends of the current CHAP Response.
+    responses: u32,
+    last_early_resend: Option<Instant>,
     deadline: Option<Instant>,
     retry_at: Option<Instant>,
     done: bool,
@@ -60,6 +72,8 @@ impl AuthPeer {
             rng,
             sent: None,
             pap_requests: 0,
+            responses: 0,
+            last_early_resend: None,
             deadline: None,
             retry_at: None,
             done: false,
@@ -128,15 +142,51 @@ impl AuthPeer {
         }
         if self.retry_at.is_some_and(|t| t <= now) {
             self.retry_at = None;
-            if self.method == AuthProtocol::Pap && self.pap_requests < PAP_MAX_REQUESTS {
-                self.send_pap(now);
+            if self.method == AuthProtocol::Pap {
+                if self.pap_requests < PAP_MAX_REQUESTS {
+                    self.send_pap(now);
+                }
+            } else {
+                self.resend_response(now);
             }
         }
         None
     }
 
+    /// A packet of the network phase (IPCP, CCP) came while we wait for the
+    /// server's verdict: it has sent its Success, and that was lost. Sending the
+    /// Response again makes it repeat the Success (which is still checked).
+    pub fn server_moved_on(&mut self, now: Instant) {
+        if self.method == AuthProtocol::Pap || self.done {
+            return;
+        }
+        if self
+            .last_early_resend
+            .is_none_or(|t| now.saturating_duration_since(t) >= EARLY_RESEND_GAP)
+        {
+            self.last_early_resend = Some(now);
+            self.resend_response(now);
+        }
+    }
+
+    fn resend_response(&mut self, now: Instant) {
+        let Some(s) = self.sent.as_ref().filter(|_| !self.done) else {
+            return;
+        };
+        if self.responses >= MAX_RESPONSES {
+            return;
+        }
+        self.out.push(s.packet.to_vec());
+        self.response_sent(now);
+    }
+
+    fn response_sent(&mut self, now: Instant) {
+        self.responses += 1;
+        self.retry_at = (self.responses < MAX_RESPONSES).then_some(now + RESPONSE_RETRY);
+    }
+
     /// A PAP or CHAP packet from the server.
-    pub fn input(&mut self, data: &[u8]) -> Option<Outcome> {
+    pub fn input(&mut self, now: Instant, data: &[u8]) -> Option<Outcome> {
         if self.method == AuthProtocol::Pap {
             let Ok(p) = Pap::decode(data) else {
                 return None;
@@ -165,7 +215,7 @@ impl AuthPeer {
         };
         match c {
             Chap::Challenge { id, value, .. } => {
-                self.respond(id, value);
+                self.respond(now, id, value);
                 None
             }
             Chap::Success { id, message } => {
@@ -210,10 +260,13 @@ impl AuthPeer {
         self.retry_at = None;
     }
 
-    fn respond(&mut self, id: u8, challenge: &[u8]) {
+    fn respond(&mut self, now: Instant, id: u8, challenge: &[u8]) {
         if let Some(s) = self.sent.as_ref().filter(|s| s.id == id) {
             // A retransmitted challenge: same answer (and the same peer challenge).
             self.out.push(s.packet.to_vec());
+            if !self.done {
+                self.response_sent(now);
+            }
             return;
         }
         let name = self.user.as_bytes();
@@ -280,5 +333,9 @@ impl AuthPeer {
             expected_s,
             keys,
         });
+        if !self.done {
+            self.responses = 0;
+            self.response_sent(now);
+        }
     }
 }

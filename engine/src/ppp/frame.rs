@@ -88,9 +88,11 @@ pub fn decode(frame: &[u8]) -> Result<(u16, &[u8]), DecodeError> {
     }
 }
 
-/// Whether a GRE payload is an LCP Echo-Request or Echo-Reply.
-pub fn is_lcp_echo(frame: &[u8]) -> bool {
-    matches!(decode(frame), Ok((LCP, [9 | 10, ..])))
+/// Whether a GRE payload is a control packet in clear (LCP, authentication, or a
+/// network control protocol: protocol numbers 0x8000 and up). Such a packet carries
+/// no data and its own identifier, which its layer checks.
+pub fn is_control(frame: &[u8]) -> bool {
+    matches!(decode(frame), Ok((p, _)) if p >= 0x8000)
 }
 
 #[cfg(test)]
@@ -125,8 +127,11 @@ mod tests {
         assert!(decode(&[0xFF, 0x03]).is_err());
         assert!(decode(&[0x80]).is_err());
         assert!(decode(&[0x80, 0x22]).is_err());
-        assert!(is_lcp_echo(&[0xFF, 0x03, 0xC0, 0x21, 9, 1, 0, 8]));
-        assert!(!is_lcp_echo(&[0xFF, 0x03, 0xC0, 0x21, 1, 1, 0, 8]));
+        assert!(is_control(&[0xFF, 0x03, 0xC0, 0x21, 9, 1, 0, 8]));
+        assert!(is_control(&[0x80, 0xFD, 2, 1, 0, 4]));
+        assert!(!is_control(&[0xFF, 0x03, 0x00, 0xFD, 0x90, 0]));
+        assert!(!is_control(&[0x21, 0x45]));
+        assert!(!is_control(&[0xFF]));
     }
 
     proptest! {

@@ -145,6 +145,10 @@ impl Default for Timers {
     }
 }
 
+/// How many of the peer's requests one negotiation remembers (a handful of
+/// Naks is the most any real negotiation takes).
+const PEER_REQUESTS_KEPT: usize = 8;
+
 pub struct Fsm<O: Options> {
     pub opts: O,
     state: State,
@@ -152,6 +156,14 @@ pub struct Fsm<O: Options> {
     next_id: u8,
     req_id: u8,
     last_req: Vec<u8>,
+    /// Our current request already got its Ack, Nak or Reject: a second answer
+    /// with the same identifier is a duplicate, tossed (as pppd does).
+    answered: bool,
+    /// The peer's requests answered in this negotiation (identifier, options,
+    /// our answer's code). The same again once Opened is a retransmission (our
+    /// answer was slow or reordered): an acknowledged one is acknowledged again,
+    /// a refused one tossed, rather than restarting the layer.
+    peer_requests: VecDeque<(u8, Vec<u8>, u8)>,
     restart_count: u32,
     naks_sent: u32,
     timer: Option<Instant>,
@@ -175,6 +187,8 @@ impl<O: Options> Fsm<O> {
             next_id: 1,
             req_id: 0,
             last_req: Vec::new(),
+            answered: false,
+            peer_requests: VecDeque::new(),
             restart_count: 0,
             naks_sent: 0,
             timer: None,
@@ -233,12 +247,14 @@ impl<O: Options> Fsm<O> {
         self.events.push_back(LayerEvent::Up);
     }
     fn tld(&mut self) {
+        self.peer_requests.clear();
         self.events.push_back(LayerEvent::Down);
     }
     fn tls(&mut self) {
         self.events.push_back(LayerEvent::Started);
     }
     fn tlf(&mut self) {
+        self.peer_requests.clear();
         self.events.push_back(LayerEvent::Finished);
     }
     fn irc_configure(&mut self) {
@@ -259,8 +275,19 @@ impl<O: Options> Fsm<O> {
         }
         self.restart_count -= 1;
         self.req_id = self.next_id();
+        self.answered = false;
         self.last_req.clear();
         self.opts.request(&mut self.last_req);
+        self.out.push_back(packet::encode(
+            packet::CONFIGURE_REQUEST,
+            self.req_id,
+            &self.last_req,
+        ));
+        self.timer = Some(now + self.timers.restart);
+        self.unanswered_requests += 1;
+    }
+    fn retransmit(&mut self, now: Instant) {
+        self.restart_count -= 1;
         self.out.push_back(packet::encode(
             packet::CONFIGURE_REQUEST,
             self.req_id,
@@ -384,11 +411,13 @@ impl<O: Options> Fsm<O> {
         let positive = self.restart_count > 0;
         match (self.state, positive) {
             (State::Closing, true) | (State::Stopping, true) => self.str_(now),
-            (State::ReqSent | State::AckRcvd, true) => {
+            // Unanswered: the same request again, identifier unchanged (RFC 1661
+            // §5.1 allows it), so that a late Ack of the first copy still counts.
+            (State::ReqSent | State::AckSent, true) => self.retransmit(now),
+            (State::AckRcvd, true) => {
                 self.scr(now);
                 self.set_state(State::ReqSent);
             }
-            (State::AckSent, true) => self.scr(now),
             (State::Closing, false) => {
                 self.tlf();
                 self.set_state(State::Closed);
@@ -417,7 +446,10 @@ impl<O: Options> Fsm<O> {
         match pkt.code {
             packet::CONFIGURE_REQUEST => self.rcr(now, &pkt),
             packet::CONFIGURE_ACK => {
-                if pkt.id == self.req_id && pkt.data == &self.last_req[..] {
+                if pkt.id != self.req_id || self.answered {
+                    // Stale or repeated (RFC 1661 §5.2: silently discarded).
+                } else if pkt.data == &self.last_req[..] {
+                    self.answered = true;
                     self.unanswered_requests = 0;
                     self.rca(now);
                 } else {
@@ -425,8 +457,7 @@ impl<O: Options> Fsm<O> {
                 }
             }
             packet::CONFIGURE_NAK | packet::CONFIGURE_REJECT => {
-                if pkt.id != self.req_id {
-                    self.bad_packets += 1;
+                if pkt.id != self.req_id || self.answered {
                     return;
                 }
                 self.unanswered_requests = 0;
@@ -437,6 +468,7 @@ impl<O: Options> Fsm<O> {
                         return;
                     }
                 };
+                self.answered = true;
                 let r = if pkt.code == packet::CONFIGURE_NAK {
                     self.opts.nak(&opts)
                 } else {
@@ -492,6 +524,23 @@ impl<O: Options> Fsm<O> {
                 return;
             }
         };
+        if self.state == State::Opened {
+            let seen = self
+                .peer_requests
+                .iter()
+                .find(|(id, d, _)| *id == pkt.id && d[..] == *pkt.data);
+            match seen.map(|r| r.2) {
+                Some(packet::CONFIGURE_ACK) => {
+                    return self.out.push_back(packet::encode(
+                        packet::CONFIGURE_ACK,
+                        pkt.id,
+                        pkt.data,
+                    ))
+                }
+                Some(_) => return,
+                None => {}
+            }
+        }
         if self.state == State::Stopped || self.state == State::Opened {
             // Renegotiation: start from scratch.
             if self.state == State::Opened {
@@ -508,6 +557,16 @@ impl<O: Options> Fsm<O> {
             Err(f) => return self.fail(now, f),
         };
         let good = verdict == Verdict::Ack;
+        let code = match verdict {
+            Verdict::Ack => packet::CONFIGURE_ACK,
+            Verdict::Nak => packet::CONFIGURE_NAK,
+            Verdict::Reject => packet::CONFIGURE_REJECT,
+        };
+        if self.peer_requests.len() == PEER_REQUESTS_KEPT {
+            self.peer_requests.pop_front();
+        }
+        self.peer_requests
+            .push_back((pkt.id, pkt.data.to_vec(), code));
         match verdict {
             Verdict::Ack => {
                 self.out
@@ -784,6 +843,108 @@ mod tests {
         assert_eq!(a.poll_event(), Some(LayerEvent::Started));
         assert_eq!(a.poll_event(), Some(LayerEvent::Up));
         assert_eq!(a.poll_timeout(), None);
+    }
+
+    /// Both sides open, with every packet kept: (from a, from b).
+    fn open_recording(
+        a: &mut Fsm<Toy>,
+        b: &mut Fsm<Toy>,
+        now: Instant,
+    ) -> (Vec<Vec<u8>>, Vec<Vec<u8>>) {
+        a.open(now);
+        b.open(now);
+        let (mut from_a, mut from_b) = (Vec::new(), Vec::new());
+        for _ in 0..20 {
+            while let Some(p) = a.poll_transmit() {
+                b.input(now, &p);
+                from_a.push(p);
+            }
+            while let Some(p) = b.poll_transmit() {
+                a.input(now, &p);
+                from_b.push(p);
+            }
+        }
+        assert!(a.is_opened() && b.is_opened());
+        while a.poll_event().is_some() {}
+        (from_a, from_b)
+    }
+
+    /// The peer's Configure-Request arrives again after Opened (our Ack was slow):
+    /// acknowledged again, and the layer stays up (no renegotiation).
+    #[test]
+    fn a_repeated_request_in_opened_is_acknowledged_again() {
+        let now = Instant::now();
+        let (mut a, mut b) = (toy(1, &[2], 2), toy(2, &[1], 1));
+        let (_, from_b) = open_recording(&mut a, &mut b, now);
+        let req = from_b
+            .iter()
+            .find(|p| p[0] == packet::CONFIGURE_REQUEST)
+            .unwrap();
+        a.input(now, req);
+        assert!(a.is_opened());
+        assert_eq!(a.poll_event(), None, "no Down");
+        let ack = a.poll_transmit().expect("a second Ack");
+        assert_eq!((ack[0], ack[1]), (packet::CONFIGURE_ACK, req[1]));
+        assert_eq!(&ack[4..], &req[4..]);
+        assert_eq!(a.poll_transmit(), None, "no new request");
+        // A request with a new identifier is a real renegotiation.
+        let mut new = req.clone();
+        new[1] = new[1].wrapping_add(1);
+        a.input(now, &new);
+        assert_eq!(a.poll_event(), Some(LayerEvent::Down));
+    }
+
+    /// A request we refused, arriving again once Opened, is stale: tossed.
+    #[test]
+    fn a_stale_refused_request_in_opened_is_tossed() {
+        let now = Instant::now();
+        // a wants 9, b accepts only 3: b Naks a's first request.
+        let (mut a, mut b) = (toy(9, &[2], 2), toy(2, &[3], 3));
+        let (from_a, _) = open_recording(&mut a, &mut b, now);
+        let first = from_a
+            .iter()
+            .find(|p| p[0] == packet::CONFIGURE_REQUEST)
+            .unwrap();
+        while b.poll_event().is_some() {}
+        b.input(now, first);
+        assert!(b.is_opened());
+        assert_eq!(b.poll_event(), None);
+        assert_eq!(b.poll_transmit(), None);
+    }
+
+    /// An Ack (or Nak, Reject) for a request already answered is a duplicate:
+    /// tossed, in Opened as in AckRcvd.
+    #[test]
+    fn a_repeated_answer_is_tossed() {
+        let now = Instant::now();
+        let (mut a, mut b) = (toy(1, &[2], 2), toy(2, &[1], 1));
+        let (_, from_b) = open_recording(&mut a, &mut b, now);
+        let ack = from_b
+            .iter()
+            .find(|p| p[0] == packet::CONFIGURE_ACK)
+            .unwrap();
+        a.input(now, ack);
+        let mut nak = ack.clone();
+        nak[0] = packet::CONFIGURE_NAK;
+        a.input(now, &nak);
+        assert!(a.is_opened());
+        assert_eq!(a.poll_event(), None);
+        assert_eq!(a.poll_transmit(), None);
+
+        // AckRcvd: our request acked, the peer's not yet seen; a duplicate Ack
+        // must not restart our request.
+        let (mut a, mut b) = (toy(1, &[2], 2), toy(2, &[1], 1));
+        a.open(now);
+        b.open(now);
+        let _b_req = b.poll_transmit().unwrap();
+        let a_req = a.poll_transmit().unwrap();
+        b.input(now, &a_req);
+        let b_ack = b.poll_transmit().unwrap();
+        a.input(now, &b_ack);
+        assert_eq!(a.state(), State::AckRcvd);
+        a.input(now, &b_ack);
+        assert_eq!(a.state(), State::AckRcvd);
+        assert_eq!(a.poll_transmit(), None);
     }
 
     #[test]

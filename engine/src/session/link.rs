@@ -52,6 +52,9 @@ const TERMINATE_WAIT: Duration = Duration::from_secs(1);
 /// 1 s; on a lossy path each lost request then costs a second of traffic. Extra
 /// resets are harmless: the sender coalesces them, and the receiver's key search
 /// absorbs the extra key changes.
+/// Network-phase packets kept during authentication (one of each per side is
+/// what a server sends; the rest is noise).
+const HELD_NCP: usize = 4;
 const RESET_RETRY: Duration = Duration::from_millis(100);
 /// Any packet can claim a stateful loss; this spaces the Reset-Requests such
 /// claims cause (a held one goes out by the retry timer).
@@ -82,6 +85,10 @@ pub(crate) struct Link {
     last_decrypted: Option<Instant>,
     echo_next: Option<Instant>,
     reset_retry: Option<Instant>,
+    /// Network-phase packets that came while authentication was still going on
+    /// (the server's Success lost or overtaken): answered once it completes,
+    /// instead of after the server's 3 s restart timer.
+    held_ncp: Vec<(u16, Vec<u8>)>,
     last_reset_request: Option<Instant>,
     terminating: bool,
     /// While terminating: when to stop waiting for the Terminate-Ack.
@@ -138,6 +145,7 @@ impl Link {
             last_decrypted: None,
             echo_next: None,
             reset_retry: None,
+            held_ncp: Vec::new(),
             last_reset_request: None,
             terminating: false,
             terminate_deadline: None,
@@ -360,7 +368,7 @@ impl Link {
             frame::LCP => self.lcp.input(now, info),
             frame::PAP | frame::CHAP => match &mut self.auth {
                 AuthSide::Peer(p) if p.protocol() == proto => {
-                    if let Some(o) = p.input(info) {
+                    if let Some(o) = p.input(now, info) {
                         self.auth_outcome(now, o);
                     }
                 }
@@ -392,7 +400,15 @@ impl Link {
                 self.ccp.input(now, info)
             }
             frame::IPCP | frame::CCP if self.mppe_policy.enabled() || proto == frame::IPCP => {
-                debug!(proto, "NCP packet before the network phase dropped");
+                if self.phase == Phase::Authenticate && self.held_ncp.len() < HELD_NCP {
+                    debug!(proto, "NCP packet during authentication held");
+                    self.held_ncp.push((proto, info.to_vec()));
+                } else {
+                    debug!(proto, "NCP packet before the network phase dropped");
+                }
+                if let AuthSide::Peer(p) = &mut self.auth {
+                    p.server_moved_on(now);
+                }
             }
             _ => {
                 if self.lcp.is_opened() {
@@ -439,6 +455,9 @@ impl Link {
             self.ccp.open(now);
         } else {
             self.ccp_finished(now);
+        }
+        for (proto, info) in std::mem::take(&mut self.held_ncp) {
+            self.control_input(now, proto, &info);
         }
     }
 
