@@ -1,6 +1,8 @@
 #!/bin/sh
-# /init of the lab's PPTP server VM. Every scenario setting comes from the kernel
-# command line as lab.KEY=VALUE, so one image serves every scenario.
+# /init of the lab's VM: the PPTP server, or (lab.role=refclient) the reference
+# client, pppd + pptp-linux, connecting lab.runs times and printing each result.
+# Every scenario setting comes from the kernel command line as lab.KEY=VALUE, so
+# one image serves every scenario.
 mount -t proc proc /proc
 mount -t sysfs sys /sys
 mount -t devtmpfs dev /dev
@@ -20,6 +22,49 @@ ip link set eth0 up
 ip addr add "$addr" dev eth0
 [ -n "$gw" ] && ip route add default via "$gw"
 [ -n "$netem" ] && tc qdisc add dev eth0 root netem $(echo "$netem" | tr , ' ')
+
+# Users: lab.users=name:password,... ; '+' stands for a space in a password.
+users() { for u in $(arg users | tr , ' '); do echo "${u%%:*} $(echo "${u#*:}" | tr + ' ')"; done; }
+
+if [ "$(arg role)" = refclient ]; then
+    users | while read -r name pw; do echo "\"$name\" * \"$pw\" *"; done >/etc/ppp/chap-secrets
+    chmod 600 /etc/ppp/chap-secrets
+    mkdir -p /etc/ppp/peers
+    {
+        echo "pty \"pptp $(arg server) --nolaunchpppd\""
+        echo "name $(users | head -1 | cut -d' ' -f1)"
+        echo "remotename lab"; echo "noauth"; echo "nodefaultroute"; echo "nodetach"
+        echo "refuse-pap"; echo "refuse-chap"; echo "refuse-mschap"; echo "refuse-eap"
+        echo "require-mppe-128"
+        [ "$mppe" = 128-stateful ] && echo "mppe-stateful"
+        echo "nobsdcomp"; echo "nodeflate"; echo "novj"; echo "novjccomp"; echo "logfile /dev/null"
+    } >/etc/ppp/peers/lab
+    runs=$(arg runs)
+    echo "lab-ref: $runs connects to $(arg server) (mppe=$mppe netem=$netem)"
+    i=1
+    while [ "$i" -le "$runs" ]; do
+        t0=$(date +%s%N)
+        pppd call lab >/dev/null 2>&1 &
+        pid=$!
+        ok=failed
+        n=0
+        # Up means IPCP gave ppp0 its address (what pptp-client's "up" means).
+        while [ $n -lt 600 ]; do
+            if ip -4 addr show dev ppp0 2>/dev/null | grep -q inet; then ok=up; break; fi
+            kill -0 "$pid" 2>/dev/null || break
+            sleep 0.1
+            n=$((n + 1))
+        done
+        t1=$(date +%s%N)
+        echo "lab-ref: run $i $ok $(( (t1 - t0) / 1000000 )) ms"
+        kill "$pid" 2>/dev/null
+        wait "$pid" 2>/dev/null
+        sleep 1
+        i=$((i + 1))
+    done
+    echo "lab-ref: done"
+    while true; do sleep 3600; done
+fi
 
 cat >/etc/pptpd.conf <<CONF
 option /etc/ppp/pptpd-options
@@ -47,12 +92,7 @@ CONF
     echo "lcp-echo-interval 10"; echo "lcp-echo-failure 3"
 } >/etc/ppp/pptpd-options
 
-# Users: lab.users=name:password,... ; '+' stands for a space in a password.
-: >/etc/ppp/chap-secrets
-for u in $(arg users | tr , ' '); do
-    name=${u%%:*}; pw=$(echo "${u#*:}" | tr + ' ')
-    echo "\"$name\" pptpd \"$pw\" *" >>/etc/ppp/chap-secrets
-done
+users | while read -r name pw; do echo "\"$name\" pptpd \"$pw\" *"; done >/etc/ppp/chap-secrets
 chmod 600 /etc/ppp/chap-secrets
 # The same users for a server that demands PAP.
 cp -p /etc/ppp/chap-secrets /etc/ppp/pap-secrets

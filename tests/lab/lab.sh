@@ -6,6 +6,9 @@
 #   lab.sh up [KEY=VALUE...]   build/refresh the image, create the topology, boot
 #                               the VM with those lab.* settings, wait for TCP 1723
 #   lab.sh down                kill the VM (by PID) and remove the namespaces
+#   lab.sh ref KEY=VALUE...    boot the reference client VM (pppd + pptp-linux,
+#                               lab.role=refclient) on the server's bridge at
+#                               198.18.0.3; its results go to ref-console.log
 #   lab.sh exec CMD...          run CMD in the client namespace
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -13,21 +16,56 @@ export LAB_CACHE=${LAB_CACHE:-/var/cache/nm-pptp-lab}
 state=${LAB_STATE:-/run/nm-pptp-lab}
 C=${LAB_NS_CLIENT:-pptplab-c}
 S=${LAB_NS_SERVER:-pptplab-s}
+R=${LAB_NS_REF:-pptplab-r}
 CLIENT_ADDR=198.18.0.1
 SERVER_ADDR=198.18.0.2
 
-down() {
-    if [ -f "$state/qemu.pid" ]; then
-        pid=$(cat "$state/qemu.pid")
+# Stop the VM whose PID is in this file (only ever one we started).
+stop_vm() {
+    if [ -f "$1" ]; then
+        pid=$(cat "$1")
         if kill -0 "$pid" 2>/dev/null; then
             kill "$pid" 2>/dev/null || true
             for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
             kill -9 "$pid" 2>/dev/null || true
         fi
-        rm -f "$state/qemu.pid"
+        rm -f "$1"
     fi
+}
+
+down() {
+    stop_vm "$state/qemu.pid"
+    stop_vm "$state/qemu-ref.pid"
+    ip netns del "$R" 2>/dev/null || true
     ip netns del "$C" 2>/dev/null || true
     ip netns del "$S" 2>/dev/null || true
+}
+
+ref() {
+    [ -f "$state/qemu.pid" ] || { echo "lab: ref needs the lab up" >&2; return 1; }
+    stop_vm "$state/qemu-ref.pid"
+    ip netns del "$R" 2>/dev/null || true
+    ip netns add "$R"
+    ip link add r0 netns "$S" type veth peer name rv0 netns "$R"
+    ip -n "$S" link set r0 master br0
+    ip -n "$S" link set r0 up
+    ip -n "$R" link set lo up
+    ip -n "$R" link add br1 type bridge
+    ip -n "$R" link set rv0 master br1
+    ip -n "$R" tuntap add dev tap1 mode tap
+    ip -n "$R" link set tap1 master br1
+    for l in rv0 tap1 br1; do ip -n "$R" link set "$l" up; done
+    local args="lab.role=refclient lab.addr=198.18.0.3/24 lab.server=$SERVER_ADDR lab.users=alice:pass+word"
+    for kv in "$@"; do args="$args lab.$kv"; done
+    : >"$state/ref-console.log"
+    ip netns exec "$R" qemu-system-x86_64 -m 256 -display none -no-reboot \
+        -kernel "$LAB_CACHE/vmlinuz" -initrd "$LAB_CACHE/initrd.gz" \
+        -append "console=ttyS0 panic=-1 quiet $args" \
+        -serial "file:$state/ref-console.log" \
+        -netdev tap,id=n0,ifname=tap1,script=no,downscript=no \
+        -device virtio-net-pci,netdev=n0,mac=52:54:00:12:34:99 \
+        </dev/null >"$state/qemu-ref.out" 2>&1 &
+    echo $! >"$state/qemu-ref.pid"
 }
 
 up() {
@@ -74,7 +112,8 @@ cmd=${1:-}
 shift || true
 case "$cmd" in
     up) up "$@" ;;
+    ref) ref "$@" ;;
     down) down ;;
     exec) ip netns exec "$C" "$@" ;;
-    *) echo "usage: lab.sh up [KEY=VALUE...] | down | exec CMD..." >&2; exit 2 ;;
+    *) echo "usage: lab.sh up [KEY=VALUE...] | ref [KEY=VALUE...] | down | exec CMD..." >&2; exit 2 ;;
 esac

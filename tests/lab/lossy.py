@@ -1,0 +1,104 @@
+#!/usr/bin/env python3
+"""Connects over a lossy, reordering path, against the reference client.
+
+The server VM's own netem impairs server -> client (loss, reordering, delay); an
+nftables rule in the client namespace drops the same share of client -> server.
+pptp-client connects RUNS times per MPPE mode; then the reference, pppd 2.4.9 +
+pptp-linux in a second VM on the same wire (its own netem drops its egress),
+does the same. Prints both tables: success rate and time to Up (median, worst).
+
+    lossy.py [RUNS]     (10 in README's test command; 50 for the full comparison)
+
+Passes when pptp-client fails at most one connect in 50 (at least one allowed
+below 50 runs) and never succeeds less often than the reference."""
+import os
+import re
+import sys
+import time
+
+import interop
+from interop import Client, SERVER, STATE, in_ns, sh, vm
+
+LOSS = 5
+NETEM = f"loss,{LOSS}%,reorder,10%,delay,10ms"
+MODES = [("stateless", [], "128"), ("stateful", ["--mppe-stateful"], "128-stateful")]
+
+
+def ours(runs, args):
+    results = []
+    for _ in range(runs):
+        t = time.monotonic()
+        c = Client(["--server", SERVER, "--user", "alice"] + args)
+        try:
+            up = c.wait("up", 60)
+            results.append(("up", time.monotonic() - t, up["mppe"]))
+        except AssertionError as e:
+            results.append(("failed", time.monotonic() - t, str(e)[:200]))
+        c.stop()
+        try:
+            c.exit_code(15)
+        except AssertionError:
+            pass
+    return results
+
+
+def reference(runs, mppe):
+    log = os.path.join(STATE, "ref-console.log")
+    r = sh(["bash", interop.LAB, "ref", f"runs={runs}", f"mppe={mppe}", f"netem=loss,{LOSS}%"])
+    assert r.returncode == 0, r.stderr
+    end = time.monotonic() + 120 + runs * 75
+    text = ""
+    while time.monotonic() < end:
+        with open(log, errors="replace") as f:
+            text = f.read()
+        if "lab-ref: done" in text:
+            break
+        time.sleep(2)
+    else:
+        raise AssertionError("the reference client did not finish:\n" + text[-2000:])
+    return [(ok, int(ms) / 1000, "") for _, ok, ms in re.findall(r"lab-ref: run (\d+) (\w+) (\d+) ms", text)]
+
+
+def summary(results):
+    times = sorted(t for ok, t, _ in results if ok == "up")
+    n = len(times)
+    if not n:
+        return f"0/{len(results)} up"
+    return f"{n}/{len(results)} up, time to Up median {times[n // 2]:.1f} s, worst {times[-1]:.1f} s"
+
+
+def main():
+    runs = int(sys.argv[1]) if len(sys.argv) > 1 else 10
+    allowed = max(1, runs // 50)
+    failed = []
+    try:
+        for name, args, mppe in MODES:
+            vm(mppe=mppe, netem=NETEM)
+            drop = f"add table ip lossy; add chain ip lossy out {{ type filter hook output priority 0; }}; add rule ip lossy out oifname c0 numgen random mod 100 < {LOSS} drop"
+            r = in_ns(["nft", drop])
+            assert r.returncode == 0, r.stderr
+            try:
+                mine = ours(runs, args)
+            finally:
+                in_ns(["nft", "delete table ip lossy"])
+            ref = reference(runs, mppe)
+            ok_mine = sum(1 for ok, _, _ in mine if ok == "up")
+            ok_ref = sum(1 for ok, _, _ in ref if ok == "up")
+            print(f"--- {name} MPPE, {LOSS}% loss each way, 10% reordering, 10 ms delay, {runs} connects", flush=True)
+            print(f"    pptp-client:            {summary(mine)}", flush=True)
+            print(f"    pppd 2.4.9 + pptp-linux: {summary(ref)}", flush=True)
+            for ok, t, why in mine:
+                if ok != "up":
+                    print(f"    pptp-client failure after {t:.1f} s: {why}", flush=True)
+            if runs - ok_mine > allowed or ok_mine < ok_ref:
+                failed.append(name)
+    finally:
+        sh(["bash", interop.LAB, "down"])
+    if failed:
+        print(f"lossy connects below target: {', '.join(failed)}")
+        sys.exit(1)
+    print("lossy connects on target")
+
+
+if __name__ == "__main__":
+    main()
