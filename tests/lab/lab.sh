@@ -58,7 +58,7 @@ ref() {
     local args="lab.role=refclient lab.addr=198.18.0.3/24 lab.server=$SERVER_ADDR lab.users=alice:pass+word"
     for kv in "$@"; do args="$args lab.$kv"; done
     : >"$state/ref-console.log"
-    ip netns exec "$R" qemu-system-x86_64 -m 256 -display none -no-reboot \
+    ip netns exec "$R" qemu-system-x86_64 -m 384 -display none -no-reboot \
         -kernel "$LAB_CACHE/vmlinuz" -initrd "$LAB_CACHE/initrd.gz" \
         -append "console=ttyS0 panic=-1 quiet $args" \
         -serial "file:$state/ref-console.log" \

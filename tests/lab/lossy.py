@@ -53,6 +53,8 @@ def reference(runs, mppe):
             text = f.read()
         if "lab-ref: done" in text:
             break
+        if "Kernel panic" in text:
+            raise AssertionError("the reference VM's kernel panicked:\n" + text[-1500:])
         time.sleep(2)
     else:
         raise AssertionError("the reference client did not finish:\n" + text[-2000:])
