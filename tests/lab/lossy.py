@@ -92,6 +92,9 @@ def main():
             for ok, t, why in mine:
                 if ok != "up":
                     print(f"    pptp-client failure after {t:.1f} s: {why}", flush=True)
+            for ok, t, _ in ref:
+                if ok != "up":
+                    print(f"    reference failure after {t:.1f} s (no address within 60 s, or pppd ended)", flush=True)
             if runs - ok_mine > allowed or ok_mine < ok_ref:
                 failed.append(name)
     finally:
