@@ -41,6 +41,22 @@ down() {
     ip netns del "$S" 2>/dev/null || true
 }
 
+# boot_vm NS TAP MAC NAME ARGS: the lab image on TAP in NS, the kernel command
+# line ARGS; console in $state/NAME-console.log (console.log for the server,
+# NAME ""), PID in $state/qemu[-NAME].pid.
+boot_vm() {
+    local console=$state/${4:+$4-}console.log pidfile=$state/qemu${4:+-$4}.pid
+    : >"$console"
+    ip netns exec "$1" qemu-system-x86_64 -m 384 -display none -no-reboot \
+        -kernel "$LAB_CACHE/vmlinuz" -initrd "$LAB_CACHE/initrd.gz" \
+        -append "console=ttyS0 panic=-1 quiet $5" \
+        -serial "file:$console" \
+        -netdev tap,id=n0,ifname="$2",script=no,downscript=no \
+        -device virtio-net-pci,netdev=n0,mac="$3" \
+        </dev/null >"$state/qemu${4:+-$4}.out" 2>&1 &
+    echo $! >"$pidfile"
+}
+
 ref() {
     [ -f "$state/qemu.pid" ] || { echo "lab: ref needs the lab up" >&2; return 1; }
     stop_vm "$state/qemu-ref.pid"
@@ -57,15 +73,7 @@ ref() {
     for l in rv0 tap1 br1; do ip -n "$R" link set "$l" up; done
     local args="lab.role=refclient lab.addr=198.18.0.3/24 lab.server=$SERVER_ADDR lab.users=alice:pass+word"
     for kv in "$@"; do args="$args lab.$kv"; done
-    : >"$state/ref-console.log"
-    ip netns exec "$R" qemu-system-x86_64 -m 384 -display none -no-reboot \
-        -kernel "$LAB_CACHE/vmlinuz" -initrd "$LAB_CACHE/initrd.gz" \
-        -append "console=ttyS0 panic=-1 quiet $args" \
-        -serial "file:$state/ref-console.log" \
-        -netdev tap,id=n0,ifname=tap1,script=no,downscript=no \
-        -device virtio-net-pci,netdev=n0,mac=52:54:00:12:34:99 \
-        </dev/null >"$state/qemu-ref.out" 2>&1 &
-    echo $! >"$state/qemu-ref.pid"
+    boot_vm "$R" tap1 52:54:00:12:34:99 ref "$args"
 }
 
 up() {
@@ -88,14 +96,7 @@ up() {
     local args="lab.addr=$SERVER_ADDR/24 lab.localip=198.19.0.1 lab.remoteip=198.19.0.10-20"
     args="$args lab.auth=mschapv2 lab.mppe=128 lab.dns=198.19.0.53,198.19.0.54 lab.users=alice:pass+word"
     for kv in "$@"; do args="$args lab.$kv"; done
-    : >"$state/console.log"
-    ip netns exec "$S" qemu-system-x86_64 -m 384 -display none -no-reboot \
-        -kernel "$LAB_CACHE/vmlinuz" -initrd "$LAB_CACHE/initrd.gz" \
-        -append "console=ttyS0 panic=-1 quiet $args" \
-        -serial "file:$state/console.log" \
-        -netdev tap,id=n0,ifname=tap0,script=no,downscript=no -device virtio-net-pci,netdev=n0 \
-        </dev/null >"$state/qemu.out" 2>&1 &
-    echo $! >"$state/qemu.pid"
+    boot_vm "$S" tap0 52:54:00:12:34:56 "" "$args"
     for _ in $(seq 240); do
         if ip netns exec "$C" timeout 1 bash -c "exec 3<>/dev/tcp/$SERVER_ADDR/1723" 2>/dev/null; then
             return 0
