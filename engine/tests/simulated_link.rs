@@ -80,6 +80,8 @@ struct Sim {
     /// Timer firings in a row that changed nothing: a stuck deadline is a bug.
     idle_firings: u32,
     tamper: Option<Tamper>,
+    /// Extra delay of TCP over GRE: lets GRE overtake the control connection.
+    tcp_lag: Duration,
 }
 
 fn users() -> Vec<(String, Password)> {
@@ -123,6 +125,7 @@ impl Sim {
             buf: vec![0; 2048],
             idle_firings: 0,
             tamper: None,
+            tcp_lag: Duration::ZERO,
         }
     }
 
@@ -169,6 +172,9 @@ impl Sim {
         }
         for copy in 0..copies {
             let mut at = self.now + self.delay + extra;
+            if tcp {
+                at += self.tcp_lag;
+            }
             if copy == 1 {
                 at += twice.unwrap_or_default();
             }
@@ -1184,6 +1190,24 @@ fn an_ack_overtaken_by_the_retransmitted_request_still_counts() {
             "{proto:#x}: {t:?}"
         );
     }
+}
+
+/// The server's first LCP request overtakes its Outgoing-Call-Reply (GRE and TCP
+/// are different paths): kept and answered when the call comes up, not lost to a
+/// 3 s restart timer.
+#[test]
+fn gre_that_overtakes_the_call_reply_is_not_lost() {
+    let mut sim = mppe_sim(Strength::Bits128, false);
+    let start = sim.now;
+    sim.connect();
+    let base = sim.now - start;
+    let mut sim = mppe_sim(Strength::Bits128, false);
+    sim.tcp_lag = Duration::from_millis(3);
+    let start = sim.now;
+    sim.connect();
+    let t = sim.now - start;
+    eprintln!("base {base:?}, with TCP lagging {t:?}");
+    assert!(t < base + Duration::from_millis(100), "{t:?} vs {base:?}");
 }
 
 /// Lossy, reordering GRE both ways (TCP is reliable here, as it is in life).

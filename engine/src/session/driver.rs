@@ -93,6 +93,9 @@ impl ControlSide for Pac {
     }
 }
 
+/// GRE packets kept from before the call is up (a peer sends one LCP request).
+const EARLY_GRE: usize = 4;
+
 /// Builds the PPP link once the call is up.
 pub(crate) type LinkFactory = Box<dyn FnMut(u16, u16, u16, Instant) -> Link + Send>;
 
@@ -103,6 +106,10 @@ pub struct Session<C: ControlSide> {
     control_done: bool,
     make_link: LinkFactory,
     link: Option<Link>,
+    /// GRE packets that came before the call was up: the peer's first LCP
+    /// request often overtakes its Outgoing-Call-Reply (another socket), and
+    /// dropping it costs a 3 s restart timer. Replayed into the new link.
+    early_gre: Vec<Vec<u8>>,
     events: VecDeque<Event>,
     /// Set once the session is going down, with the reason and the hard deadline.
     ending: Option<(DownReason, Instant)>,
@@ -124,6 +131,7 @@ impl<C: ControlSide> Session<C> {
             control_done: false,
             make_link,
             link: None,
+            early_gre: Vec::new(),
             events,
             ending: None,
             control_closing: false,
@@ -164,7 +172,13 @@ impl<C: ControlSide> Session<C> {
     /// A GRE packet (IP header stripped). It is decrypted in place; if it carried an IPv4
     /// packet for the tunnel, its range within `pkt` is returned.
     pub fn handle_gre(&mut self, now: Instant, pkt: &mut [u8]) -> Option<Range<usize>> {
-        let r = self.link.as_mut()?.input_gre(now, pkt);
+        let Some(link) = self.link.as_mut() else {
+            if self.ending.is_none() && self.early_gre.len() < EARLY_GRE {
+                self.early_gre.push(pkt.to_vec());
+            }
+            return None;
+        };
+        let r = link.input_gre(now, pkt);
         self.drive(now);
         r
     }
@@ -246,7 +260,12 @@ impl<C: ControlSide> Session<C> {
                 } => {
                     if self.ending.is_none() && self.link.is_none() {
                         let call_id = self.control.call_id();
-                        self.link = Some((self.make_link)(call_id, peer_call_id, peer_window, now));
+                        let mut link = (self.make_link)(call_id, peer_call_id, peer_window, now);
+                        // Only control packets can precede the call; data is refused.
+                        for mut p in std::mem::take(&mut self.early_gre) {
+                            let _ = link.input_gre(now, &mut p);
+                        }
+                        self.link = Some(link);
                     }
                 }
                 ControlEvent::Down(d) => {
