@@ -82,6 +82,10 @@ struct UpArgs {
     /// Ask for stateful MPPE (a pppd server without `mppe-stateful` refuses and ends the link).
     #[arg(long)]
     mppe_stateful: bool,
+    /// Leave the MSS of TCP SYNs crossing the tunnel as it is (by default it is
+    /// lowered to what the tunnel MTU carries).
+    #[arg(long)]
+    no_mss_clamp: bool,
     /// Cap on the tunnel MTU.
     #[arg(long, value_parser = clap::value_parser!(u16).range(576..=1500))]
     mtu: Option<u16>,
@@ -275,6 +279,9 @@ fn plan(a: &UpArgs) -> Result<Plan, String> {
     }
     if let Some(m) = a.mtu {
         conn.mtu = Some(m);
+    }
+    if a.no_mss_clamp {
+        conn.mss_clamp = false;
     }
     conn.validate().map_err(explain)?;
     conn.login_name().map_err(explain)?;

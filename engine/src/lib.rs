@@ -8,6 +8,7 @@ pub mod ppp;
 pub mod pptp;
 pub mod secret;
 pub mod session;
+pub mod tcp_mss;
 pub mod wire;
 
 #[cfg(test)]

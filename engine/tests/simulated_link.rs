@@ -1236,3 +1236,78 @@ fn connects_over_a_lossy_reordering_link() {
         assert!(times[29] < Duration::from_secs(20), "{:?}", times[29]);
     }
 }
+
+/// An IPv4 TCP SYN (or SYN-ACK) carrying this MSS option, checksum valid.
+fn tcp_syn(mss: u16, ack: bool) -> Vec<u8> {
+    let mut p = vec![0u8; 44];
+    p[0] = 0x45;
+    p[2..4].copy_from_slice(&44u16.to_be_bytes());
+    p[8] = 64;
+    p[9] = 6;
+    p[12..16].copy_from_slice(&[10, 0, 0, 1]);
+    p[16..20].copy_from_slice(&[10, 0, 0, 2]);
+    let ip_sum = inet_sum(&p[..20], 0);
+    p[10..12].copy_from_slice(&ip_sum.to_be_bytes());
+    p[32] = 6 << 4;
+    p[33] = if ack { 0x12 } else { 0x02 };
+    p[40..44].copy_from_slice(&[2, 4, (mss >> 8) as u8, mss as u8]);
+    let tcp_sum = tcp_checksum(&p);
+    p[36..38].copy_from_slice(&tcp_sum.to_be_bytes());
+    p
+}
+
+fn inet_sum(data: &[u8], start: u32) -> u16 {
+    let mut sum = start;
+    for c in data.chunks(2) {
+        sum += u32::from(u16::from_be_bytes([c[0], *c.get(1).unwrap_or(&0)]));
+    }
+    while sum > 0xFFFF {
+        sum = (sum & 0xFFFF) + (sum >> 16);
+    }
+    !(sum as u16)
+}
+
+/// The checksum a TCP segment in this IPv4 packet should carry.
+fn tcp_checksum(p: &[u8]) -> u16 {
+    let mut seg = p[20..].to_vec();
+    seg[16..18].fill(0);
+    let pseudo: u32 = [&p[12..14], &p[14..16], &p[16..18], &p[18..20]]
+        .iter()
+        .map(|w| u32::from(u16::from_be_bytes([w[0], w[1]])))
+        .sum::<u32>()
+        + 6
+        + seg.len() as u32;
+    inet_sum(&seg, pseudo)
+}
+
+#[test]
+fn tcp_syns_are_clamped_to_the_tunnel_mtu_both_ways() {
+    for clamp in [true, false] {
+        let mut c = client_cfg("correct horse battery");
+        c.mppe = policy(Strength::Bits128, false);
+        c.ppp.mss_clamp = clamp;
+        let mut s = server_cfg();
+        s.mppe = policy(Strength::Bits128, false);
+        s.ppp.mss_clamp = clamp;
+        let mut sim = Sim::new(c, s);
+        let up = sim.connect();
+        let want = if clamp { up.mtu - 40 } else { 1460 };
+        let n = sim.client.send_ip(&tcp_syn(1460, false), &mut sim.buf).unwrap();
+        let pkt = sim.buf[..n].to_vec();
+        sim.enqueue(true, false, pkt);
+        let n = sim.server.send_ip(&tcp_syn(1460, true), &mut sim.buf).unwrap();
+        let pkt = sim.buf[..n].to_vec();
+        sim.enqueue(false, false, pkt);
+        sim.run_until(Duration::from_secs(1), |s| {
+            !s.server_ip.is_empty() && !s.client_ip.is_empty()
+        });
+        for (side, got) in [("server", &sim.server_ip[0]), ("client", &sim.client_ip[0])] {
+            assert_eq!(u16::from_be_bytes([got[42], got[43]]), want, "at the {side}");
+            assert_eq!(
+                u16::from_be_bytes([got[36], got[37]]),
+                tcp_checksum(got),
+                "checksum at the {side}"
+            );
+        }
+    }
+}

@@ -70,6 +70,8 @@ pub struct Connection {
     pub unit: Option<u32>,
     pub mtu: Option<u16>,
     pub mru: Option<u16>,
+    /// Clamp the MSS of TCP SYNs crossing the tunnel.
+    pub mss_clamp: bool,
 }
 
 impl Default for Connection {
@@ -89,6 +91,7 @@ impl Default for Connection {
             unit: None,
             mtu: None,
             mru: None,
+            mss_clamp: true,
         };
         for k in KEYS {
             k.set(&mut c, k.default.clone());
@@ -253,6 +256,7 @@ impl Connection {
         if let Some(m) = self.mru {
             c.ppp.mru = m;
         }
+        c.ppp.mss_clamp = self.mss_clamp;
         Ok(c)
     }
 }

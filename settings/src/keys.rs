@@ -30,6 +30,7 @@ pub const LCP_ECHO_INTERVAL: &str = "lcp-echo-interval";
 pub const UNIT: &str = "unit";
 pub const MTU: &str = "mtu";
 pub const MRU: &str = "mru";
+pub const MSS_CLAMP: &str = "mss-clamp";
 /// NetworkManager may store the connection's name here; it means nothing to us.
 pub const NAME: &str = "name";
 
@@ -66,6 +67,9 @@ pub enum Pppd {
     },
     /// An option followed by its value.
     Value(&'static [&'static str]),
+    /// No pppd option (pppd has nothing like it): peers files carry it as a
+    /// `# nm-pptp: KEY=VALUE` comment.
+    Directive,
 }
 
 /// A key's value, typed.
@@ -376,6 +380,16 @@ pub static KEYS: &[Key] = &[
         get: |c| Value::Number(c.mru.map(u64::from)),
         set: |c, v| c.mru = number(v).map(|n| n as u16),
     },
+    // TCP SYNs crossing the tunnel get an MSS its MTU carries (on by default:
+    // NetworkManager's own `mss` covers the default route only).
+    Key {
+        name: MSS_CLAMP,
+        kind: Kind::Bool,
+        pppd: Pppd::Directive,
+        default: Value::Bool(true),
+        get: |c| Value::Bool(c.mss_clamp),
+        set: |c, v| c.mss_clamp = boolean(v),
+    },
     Key {
         name: NAME,
         kind: Kind::Ignored,
@@ -457,7 +471,7 @@ mod tests {
             let names: Vec<&str> = match k.pppd {
                 Pppd::Flag { on, off } => on.iter().chain(off).copied().collect(),
                 Pppd::Value(v) => v.to_vec(),
-                Pppd::None => vec![],
+                Pppd::None | Pppd::Directive => vec![],
             };
             for n in names {
                 assert!(options.insert(n), "pppd option {n} twice");

@@ -367,7 +367,7 @@ fn parse_into(
             value: value.to_string(),
         };
         let k = keys::by_name(key)
-            .filter(|k| matches!(k.pppd, Pppd::Flag { .. } | Pppd::Value(_)))
+            .filter(|k| matches!(k.pppd, Pppd::Flag { .. } | Pppd::Value(_) | Pppd::Directive))
             .ok_or_else(bad)?;
         k.set(
             &mut opts.connection,
@@ -461,6 +461,11 @@ pub fn write(c: &Connection, title: &str) -> Result<String, SettingsError> {
             }
             (Pppd::Value(names), Value::Number(Some(n))) if k.format(c).is_some() => {
                 let _ = writeln!(out, "{} {n}", names[0]);
+            }
+            (Pppd::Directive, _) => {
+                if let Some(v) = k.format(c) {
+                    let _ = writeln!(out, "# {DIRECTIVE} {}={v}", k.name);
+                }
             }
             _ => {}
         }
@@ -600,6 +605,7 @@ mod tests {
         let text = write(&c, "weak").unwrap();
         assert!(text.contains("\n# nm-pptp: refuse-pap=no\n"), "{text}");
         assert!(text.contains("\n# nm-pptp: require-mppe=no\n"), "{text}");
+        assert!(!text.contains("mss-clamp"), "a default is not written: {text}");
         assert!(!text.contains("\nrefuse-pap\n"), "{text}");
         fs::write(d.path().join("peers/OUT"), &text).unwrap();
         assert_eq!(load("OUT", d.path()).unwrap().connection, c);
@@ -707,5 +713,23 @@ mod tests {
             load("nonexistent", d.path()),
             Err(PeersError::NotFound(_))
         ));
+    }
+
+    /// A key pppd has no option for travels as a comment and reads back.
+    #[test]
+    fn a_directive_only_key_round_trips() {
+        let mut c = Connection {
+            gateway: "198.18.0.2".into(),
+            user: "alice".into(),
+            ..Connection::default()
+        };
+        c.mss_clamp = false;
+        let text = write(&c, "t").unwrap();
+        assert!(text.contains("\n# nm-pptp: mss-clamp=no\n"), "{text}");
+        let d = tempfile::tempdir().unwrap();
+        fs::create_dir(d.path().join("peers")).unwrap();
+        fs::write(d.path().join("peers/T"), &text).unwrap();
+        let back = load("T", d.path()).unwrap();
+        assert!(!back.connection.mss_clamp);
     }
 }

@@ -22,6 +22,8 @@ pub struct Tx {
     pub mppe: Option<Encryptor>,
     /// Largest payload the peer accepts (its MRU).
     pub peer_mru: usize,
+    /// Clamp the MSS of outgoing TCP SYNs to this.
+    pub mss_max: Option<u16>,
 }
 
 impl Tx {
@@ -58,19 +60,28 @@ impl Tx {
             out[n..n + 2].copy_from_slice(&protocol.to_be_bytes());
             out[n + 2..n + 2 + payload.len()].copy_from_slice(payload);
             let end = n + 2 + payload.len();
+            clamp(self.mss_max, protocol, &mut out[n + 2..end]);
             let hdr = enc.encrypt(&mut out[n..end]);
             out[hdr_at..hdr_at + 2].copy_from_slice(&hdr);
             Ok(end)
         } else {
             n += self.framing.encode_header(protocol, &mut out[n..]);
             out[n..n + payload.len()].copy_from_slice(payload);
+            clamp(self.mss_max, protocol, &mut out[n..n + payload.len()]);
             Ok(n + payload.len())
         }
     }
 
+
     /// A standalone ack if one is owed.
     pub fn ack_only(&mut self, out: &mut [u8]) -> Option<usize> {
         self.gre.ack_only().map(|h| h.encode(out))
+    }
+}
+
+fn clamp(mss_max: Option<u16>, protocol: u16, ip: &mut [u8]) {
+    if let Some(max) = mss_max.filter(|_| protocol == frame::IPV4) {
+        crate::tcp_mss::clamp_v4(ip, max);
     }
 }
 

@@ -89,6 +89,8 @@ pub(crate) struct Link {
     /// (the server's Success lost or overtaken): answered once it completes,
     /// instead of after the server's 3 s restart timer.
     held_ncp: Vec<(u16, Vec<u8>)>,
+    /// The MSS that TCP SYNs crossing the tunnel are clamped to, once up.
+    mss_max: Option<u16>,
     last_reset_request: Option<Instant>,
     terminating: bool,
     /// While terminating: when to stop waiting for the Terminate-Ack.
@@ -130,6 +132,7 @@ impl Link {
                 framing: Framing::default(),
                 mppe: None,
                 peer_mru: 1500,
+                mss_max: None,
             },
             rx: Rx {
                 gre: gre::Receiver::new(call_id, shared.clone()),
@@ -146,6 +149,7 @@ impl Link {
             echo_next: None,
             reset_retry: None,
             held_ncp: Vec::new(),
+            mss_max: None,
             last_reset_request: None,
             terminating: false,
             terminate_deadline: None,
@@ -324,7 +328,13 @@ impl Link {
                 if self.rx.mppe.is_some() {
                     self.last_decrypted = Some(now);
                 }
-                return (self.phase == Phase::Up).then_some(r);
+                if self.phase != Phase::Up {
+                    return None;
+                }
+                if let Some(max) = self.mss_max {
+                    crate::tcp_mss::clamp_v4(&mut pkt[r.clone()], max);
+                }
+                return Some(r);
             }
             RxOutcome::Control(proto, r) => {
                 // Control packets travel in clear: they say nothing about MPPE sync, so
@@ -722,6 +732,13 @@ impl Link {
         if let Some(cap) = self.cfg.mtu {
             mtu = mtu.min(cap);
         }
+        // Both ways: our own stack already fits the interface MTU, but hosts
+        // routed through the tunnel, and the server's side, do not know it.
+        self.mss_max = self
+            .cfg
+            .mss_clamp
+            .then(|| mtu.saturating_sub(crate::tcp_mss::OVERHEAD_V4));
+        self.tx.mss_max = self.mss_max;
         let up = UpInfo {
             local,
             peer,

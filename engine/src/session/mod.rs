@@ -167,6 +167,9 @@ pub struct PppConfig {
     pub ack_delay: Duration,
     /// How long a polite shutdown may take before we just stop.
     pub close_timeout: Duration,
+    /// Lower the MSS of TCP SYNs crossing the tunnel (both ways) to what its MTU
+    /// carries.
+    pub mss_clamp: bool,
 }
 
 impl Default for PppConfig {
@@ -178,6 +181,7 @@ impl Default for PppConfig {
             lcp_echo: Some((Duration::from_secs(30), 4)),
             ack_delay: Duration::from_millis(100),
             close_timeout: Duration::from_secs(3),
+            mss_clamp: true,
         }
     }
 }
