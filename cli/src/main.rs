@@ -355,7 +355,7 @@ fn main() -> ExitCode {
 }
 
 async fn run(plan: Plan, json: bool) -> u8 {
-    let server = match runtime::resolve(&plan.server).await {
+    let servers = match runtime::resolve(&plan.server).await {
         Ok(s) => s,
         Err(e) => {
             let msg = format!("cannot resolve {}: {e}", plan.server);
@@ -369,7 +369,9 @@ async fn run(plan: Plan, json: bool) -> u8 {
         ifname: plan.ifname.clone(),
         assign_address: true,
     };
-    let engine = tokio::spawn(runtime::run(server, plan.cfg, tun, ev_tx, stop_rx));
+    // The address in use, once the runtime says which one answered.
+    let mut server = servers[0];
+    let engine = tokio::spawn(runtime::run(servers, plan.cfg, tun, ev_tx, stop_rx));
     let mut sigterm = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
         .expect("SIGTERM handler");
     let mut routes = routes::Routes::default();
@@ -406,6 +408,7 @@ async fn run(plan: Plan, json: bool) -> u8 {
                     }
                 }
                 Some(RuntimeEvent::Session(Event::Down(_))) => {}
+                Some(RuntimeEvent::Resolved(a)) => server = a,
                 Some(RuntimeEvent::Session(Event::Phase(p))) if json => println!("{}", json!({"event": "phase", "phase": format!("{p:?}").to_lowercase()})),
                 Some(_) => {}
                 None => break,

@@ -163,8 +163,14 @@ mod tests {
             ("not a SYN", packet(0x10, &LINUX_SYN, &[])),
             ("no MSS option", packet(SYN, &[1, 1, 1, 0], &[])),
             ("already small", packet(SYN, &[2, 4, 0x01, 0x00], &[])),
-            ("options end before MSS", packet(SYN, &[0, 0, 2, 4, 0x05, 0xB4, 0, 0], &[])),
-            ("bad option length", packet(SYN, &[8, 9, 2, 4, 0x05, 0xB4, 0, 0], &[])),
+            (
+                "options end before MSS",
+                packet(SYN, &[0, 0, 2, 4, 0x05, 0xB4, 0, 0], &[]),
+            ),
+            (
+                "bad option length",
+                packet(SYN, &[8, 9, 2, 4, 0x05, 0xB4, 0, 0], &[]),
+            ),
         ];
         for (what, p) in cases {
             let mut q = p.clone();

@@ -1292,17 +1292,27 @@ fn tcp_syns_are_clamped_to_the_tunnel_mtu_both_ways() {
         let mut sim = Sim::new(c, s);
         let up = sim.connect();
         let want = if clamp { up.mtu - 40 } else { 1460 };
-        let n = sim.client.send_ip(&tcp_syn(1460, false), &mut sim.buf).unwrap();
+        let n = sim
+            .client
+            .send_ip(&tcp_syn(1460, false), &mut sim.buf)
+            .unwrap();
         let pkt = sim.buf[..n].to_vec();
         sim.enqueue(true, false, pkt);
-        let n = sim.server.send_ip(&tcp_syn(1460, true), &mut sim.buf).unwrap();
+        let n = sim
+            .server
+            .send_ip(&tcp_syn(1460, true), &mut sim.buf)
+            .unwrap();
         let pkt = sim.buf[..n].to_vec();
         sim.enqueue(false, false, pkt);
         sim.run_until(Duration::from_secs(1), |s| {
             !s.server_ip.is_empty() && !s.client_ip.is_empty()
         });
         for (side, got) in [("server", &sim.server_ip[0]), ("client", &sim.client_ip[0])] {
-            assert_eq!(u16::from_be_bytes([got[42], got[43]]), want, "at the {side}");
+            assert_eq!(
+                u16::from_be_bytes([got[42], got[43]]),
+                want,
+                "at the {side}"
+            );
             assert_eq!(
                 u16::from_be_bytes([got[36], got[37]]),
                 tcp_checksum(got),

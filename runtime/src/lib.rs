@@ -25,6 +25,8 @@ use pptp_engine::session::{
 
 pub const PPTP_PORT: u16 = 1723;
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(15);
+/// Per address, when a name has several.
+const MIN_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 /// A control message that cannot be written in this long (a server that stopped
 /// reading) means the control connection is lost: the loop must not wedge on it,
 /// or stop would never be heard.
@@ -47,7 +49,8 @@ pub struct TunOptions {
 /// What the runtime tells its owner.
 #[derive(Debug, Clone)]
 pub enum RuntimeEvent {
-    /// The server's address, resolved before anything else.
+    /// The server's address in use: the first of the gateway's addresses that
+    /// accepted the control connection.
     Resolved(Ipv4Addr),
     Session(Event),
     /// The tunnel is up on this interface.
@@ -75,56 +78,78 @@ pub async fn stopped(stop: &mut watch::Receiver<bool>) {
     }
 }
 
-/// Resolve the gateway to one IPv4 address before the tunnel exists: once the
-/// tunnel carries the default route, DNS may go through it and fail.
-pub async fn resolve(host: &str) -> io::Result<Ipv4Addr> {
+/// Resolve the gateway to its IPv4 addresses, in the resolver's order and
+/// without repeats, before the tunnel exists: once the tunnel carries the
+/// default route, DNS may go through it and fail.
+pub async fn resolve(host: &str) -> io::Result<Vec<Ipv4Addr>> {
     if let Ok(a) = host.parse::<Ipv4Addr>() {
-        return Ok(a);
+        return Ok(vec![a]);
     }
-    let addrs = tokio::net::lookup_host((host, PPTP_PORT)).await?;
-    for a in addrs {
+    let mut found = Vec::new();
+    for a in tokio::net::lookup_host((host, PPTP_PORT)).await? {
         if let SocketAddr::V4(v4) = a {
-            return Ok(*v4.ip());
+            if !found.contains(v4.ip()) {
+                found.push(*v4.ip());
+            }
         }
     }
-    Err(io::Error::new(
-        io::ErrorKind::NotFound,
-        format!("{host} has no IPv4 address"),
-    ))
+    if found.is_empty() {
+        return Err(io::Error::new(
+            io::ErrorKind::NotFound,
+            format!("{host} has no IPv4 address"),
+        ));
+    }
+    Ok(found)
 }
 
-/// Run one call until it ends. `stop` turning true asks for a polite disconnect;
+/// Connect to the first of `servers` that accepts, in order (a gateway name
+/// often has several addresses, not all of them up). Each gets a share of
+/// [`CONNECT_TIMEOUT`], at least [`MIN_CONNECT_TIMEOUT`]; stop ends the search.
+async fn connect_first(
+    servers: &[Ipv4Addr],
+    stop: &mut watch::Receiver<bool>,
+) -> Result<(TcpStream, Ipv4Addr), DownReason> {
+    let each = (CONNECT_TIMEOUT / servers.len().max(1) as u32).max(MIN_CONNECT_TIMEOUT);
+    let mut failures = Vec::new();
+    for &server in servers {
+        let connect =
+            tokio::time::timeout(each, TcpStream::connect((IpAddr::V4(server), PPTP_PORT)));
+        let connected = tokio::select! {
+            r = connect => r,
+            _ = stopped(stop) => return Err(DownReason::Stopped),
+        };
+        match connected {
+            Ok(Ok(s)) => return Ok((s, server)),
+            Ok(Err(e)) => failures.push(format!("{server}:{PPTP_PORT} failed: {e}")),
+            Err(_) => failures.push(format!("{server}:{PPTP_PORT} timed out")),
+        }
+        debug!(
+            failure = failures.last().map(String::as_str),
+            "trying the next address"
+        );
+    }
+    Err(DownReason::PeerUnreachable(format!(
+        "TCP connection to {}",
+        failures.join("; ")
+    )))
+}
+
+/// Run one call, to the first of `servers` that answers, until it ends. `stop`
+/// turning true asks for a polite disconnect;
 /// the returned reason is why it ended. The TUN device is gone when this returns.
 pub async fn run(
-    server: Ipv4Addr,
+    servers: Vec<Ipv4Addr>,
     cfg: ClientConfig,
     tun_opts: TunOptions,
     events: mpsc::UnboundedSender<RuntimeEvent>,
     stop: watch::Receiver<bool>,
 ) -> DownReason {
-    let _ = events.send(RuntimeEvent::Resolved(server));
     let mut stop_connect = stop.clone();
-    let connect = tokio::time::timeout(
-        CONNECT_TIMEOUT,
-        TcpStream::connect((IpAddr::V4(server), PPTP_PORT)),
-    );
-    let connected = tokio::select! {
-        r = connect => r,
-        _ = stopped(&mut stop_connect) => return DownReason::Stopped,
+    let (tcp, server) = match connect_first(&servers, &mut stop_connect).await {
+        Ok(c) => c,
+        Err(reason) => return reason,
     };
-    let tcp = match connected {
-        Ok(Ok(s)) => s,
-        Ok(Err(e)) => {
-            return DownReason::PeerUnreachable(format!(
-                "TCP connection to {server}:{PPTP_PORT} failed: {e}"
-            ))
-        }
-        Err(_) => {
-            return DownReason::PeerUnreachable(format!(
-                "TCP connection to {server}:{PPTP_PORT} timed out"
-            ))
-        }
-    };
+    let _ = events.send(RuntimeEvent::Resolved(server));
     let _ = tcp.set_nodelay(true);
     let gre = match GreSocket::connect(server) {
         Ok(g) => g,
@@ -410,11 +435,51 @@ mod tests {
         (task, stop_tx, server_end)
     }
 
+    /// Moves this test's thread (a current-thread runtime: every socket of the
+    /// test is made on it) into a network namespace of its own, loopback up, so
+    /// that its traffic stays there.
+    fn private_netns() {
+        // SAFETY: unshare only changes this thread's namespace membership.
+        assert_eq!(unsafe { libc::unshare(libc::CLONE_NEWNET) }, 0, "unshare");
+        let up = std::process::Command::new("ip")
+            .args(["link", "set", "lo", "up"])
+            .status()
+            .expect("ip");
+        assert!(up.success());
+    }
+
+    /// The first address refuses: the second, which listens, is the one used.
+    #[tokio::test]
+    async fn the_first_address_that_answers_is_used() {
+        if !system_tests("a network namespace of its own (root)") {
+            return;
+        }
+        private_netns();
+        let listener = TcpListener::bind((Ipv4Addr::new(127, 0, 0, 3), PPTP_PORT))
+            .await
+            .expect("bind 127.0.0.3:1723");
+        let (_stop_tx, mut stop) = watch::channel(false);
+        let servers = [Ipv4Addr::new(127, 0, 0, 2), Ipv4Addr::new(127, 0, 0, 3)];
+        let (_tcp, used) = connect_first(&servers, &mut stop).await.expect("connected");
+        assert_eq!(used, servers[1]);
+        drop(listener);
+        match connect_first(&servers, &mut stop).await {
+            Err(DownReason::PeerUnreachable(m)) => {
+                assert!(
+                    m.contains("127.0.0.2:1723") && m.contains("127.0.0.3:1723"),
+                    "{m}"
+                )
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
     #[tokio::test]
     async fn stop_is_heard_while_a_control_write_is_stuck() {
         if !system_tests("a raw GRE socket (root)") {
             return;
         }
+        private_netns();
         let (task, stop, _server) = wedged_call();
         tokio::time::sleep(Duration::from_millis(300)).await;
         assert!(!task.is_finished(), "the call ended before stop");
@@ -434,6 +499,7 @@ mod tests {
         if !system_tests("a raw GRE socket (root)") {
             return;
         }
+        private_netns();
         let (task, _stop, _server) = wedged_call();
         let t = Instant::now();
         let reason = tokio::time::timeout(Duration::from_secs(10), task)

@@ -277,7 +277,7 @@ async fn run_tunnel(
         }
         _ = pptp_runtime::stopped(&mut stop_resolving) => return DownReason::Stopped,
     };
-    let server = match resolved {
+    let servers = match resolved {
         Ok(s) => s,
         Err(e) => {
             return DownReason::PeerUnreachable(tr_fill(
@@ -290,7 +290,9 @@ async fn run_tunnel(
         Ok(c) => c,
         Err(e) => return DownReason::NegotiationFailed(e.to_string()),
     };
-    info!(gateway = %settings.gateway, %server, user = %cfg.user, "connecting");
+    info!(gateway = %settings.gateway, addresses = ?servers, user = %cfg.user, "connecting");
+    // The address in use, once the runtime says which one answered.
+    let mut server = servers[0];
     let tun = TunOptions {
         ifname: settings.ifname(),
         assign_address: false,
@@ -299,7 +301,7 @@ async fn run_tunnel(
     // The tunnel hears the user's stop and, as libnm's connect timer does, a
     // stop of our own when it is not up in time.
     let (tunnel_stop, tunnel_stop_rx) = watch::channel(false);
-    let mut engine = tokio::spawn(runner.run(server, cfg, tun, ev_tx, tunnel_stop_rx));
+    let mut engine = tokio::spawn(runner.run(servers, cfg, tun, ev_tx, tunnel_stop_rx));
     let mut stop = stop;
     let connect_deadline = tokio::time::sleep(connect_timeout);
     tokio::pin!(connect_deadline);
@@ -357,6 +359,7 @@ async fn run_tunnel(
                 set_state(iface, emitter, state::STARTED).await;
             }
             RuntimeEvent::Session(Event::Phase(p)) => tracing::debug!(phase = ?p, "phase"),
+            RuntimeEvent::Resolved(a) => server = a,
             _ => {}
         }
     }

@@ -13,15 +13,17 @@ use tokio::sync::{mpsc, watch};
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
 pub trait TunnelRunner: Send + Sync + 'static {
-    /// The gateway's IPv4 address, found before the tunnel exists (once it is
+    /// The gateway's IPv4 addresses, found before the tunnel exists (once it is
     /// the default route, DNS may go through it).
-    fn resolve(&self, gateway: String) -> BoxFuture<'static, Result<Ipv4Addr, String>>;
+    fn resolve(&self, gateway: String) -> BoxFuture<'static, Result<Vec<Ipv4Addr>, String>>;
 
-    /// Runs one call until it ends, reporting through `events`; `stop` turning
-    /// true asks for a polite disconnect. The device is gone when it returns.
+    /// Runs one call, to the first of `servers` that answers, until it ends,
+    /// reporting through `events` (`Resolved` names the address in use); `stop`
+    /// turning true asks for a polite disconnect. The device is gone when it
+    /// returns.
     fn run(
         &self,
-        server: Ipv4Addr,
+        servers: Vec<Ipv4Addr>,
         cfg: ClientConfig,
         tun: TunOptions,
         events: mpsc::UnboundedSender<RuntimeEvent>,
@@ -33,7 +35,7 @@ pub trait TunnelRunner: Send + Sync + 'static {
 pub struct RealTunnel;
 
 impl TunnelRunner for RealTunnel {
-    fn resolve(&self, gateway: String) -> BoxFuture<'static, Result<Ipv4Addr, String>> {
+    fn resolve(&self, gateway: String) -> BoxFuture<'static, Result<Vec<Ipv4Addr>, String>> {
         Box::pin(async move {
             pptp_runtime::resolve(&gateway)
                 .await
@@ -43,12 +45,12 @@ impl TunnelRunner for RealTunnel {
 
     fn run(
         &self,
-        server: Ipv4Addr,
+        servers: Vec<Ipv4Addr>,
         cfg: ClientConfig,
         tun: TunOptions,
         events: mpsc::UnboundedSender<RuntimeEvent>,
         stop: watch::Receiver<bool>,
     ) -> BoxFuture<'static, DownReason> {
-        Box::pin(pptp_runtime::run(server, cfg, tun, events, stop))
+        Box::pin(pptp_runtime::run(servers, cfg, tun, events, stop))
     }
 }

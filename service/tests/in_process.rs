@@ -37,7 +37,7 @@ mod state {
 
 /// One call of the fake tunnel, handed to the test to drive.
 struct Call {
-    server: Ipv4Addr,
+    servers: Vec<Ipv4Addr>,
     cfg: ClientConfig,
     tun: TunOptions,
     events: mpsc::UnboundedSender<RuntimeEvent>,
@@ -61,31 +61,32 @@ struct FakeTunnel {
 }
 
 impl TunnelRunner for FakeTunnel {
-    fn resolve(&self, gateway: String) -> BoxFuture<'static, Result<Ipv4Addr, String>> {
+    fn resolve(&self, gateway: String) -> BoxFuture<'static, Result<Vec<Ipv4Addr>, String>> {
         Box::pin(async move {
             match gateway.as_str() {
                 "unresolvable.invalid" => Err("no such host".to_string()),
                 "hangs.invalid" => std::future::pending().await,
-                "panics.invalid" => Ok(Ipv4Addr::new(192, 0, 2, 99)),
-                _ => Ok(SERVER),
+                "panics.invalid" => Ok(vec![Ipv4Addr::new(192, 0, 2, 99)]),
+                "two.invalid" => Ok(vec![Ipv4Addr::new(192, 0, 2, 7), SERVER]),
+                _ => Ok(vec![SERVER]),
             }
         })
     }
 
     fn run(
         &self,
-        server: Ipv4Addr,
+        servers: Vec<Ipv4Addr>,
         cfg: ClientConfig,
         tun: TunOptions,
         events: mpsc::UnboundedSender<RuntimeEvent>,
         mut stop: watch::Receiver<bool>,
     ) -> BoxFuture<'static, DownReason> {
-        if server == Ipv4Addr::new(192, 0, 2, 99) {
+        if servers == [Ipv4Addr::new(192, 0, 2, 99)] {
             return Box::pin(async { panic!("a bug in the engine") });
         }
         let (finish, finished) = oneshot::channel();
         let _ = self.calls.send(Call {
-            server,
+            servers,
             cfg,
             tun,
             events,
@@ -304,7 +305,7 @@ async fn connect_reports_exact_config_then_started_and_disconnects() {
     .unwrap();
     h.expect_state_signal(state::STARTING).await;
     let call = h.next_call().await;
-    assert_eq!(call.server, SERVER);
+    assert_eq!(call.servers, [SERVER]);
     assert_eq!(call.cfg.user, "CORP\\alice");
     assert_eq!(call.cfg.password.expose(), SECRET);
     assert!(call.cfg.mppe.required && call.cfg.mppe.allow_128 && !call.cfg.mppe.allow_40);
@@ -375,6 +376,23 @@ async fn connect_reports_exact_config_then_started_and_disconnects() {
         error_name(&e).0,
         "org.freedesktop.NetworkManager.VPN.Error.AlreadyStopped"
     );
+}
+
+/// A gateway name with several addresses: the tunnel gets them all, in order,
+/// and NetworkManager is told the one that answered (its route to the server).
+#[tokio::test]
+async fn the_gateway_reported_is_the_address_that_answered() {
+    let mut h = Harness::new().await;
+    h.connect_to("two.invalid").await;
+    h.expect_state_signal(state::STARTING).await;
+    let call = h.next_call().await;
+    assert_eq!(call.servers, [Ipv4Addr::new(192, 0, 2, 7), SERVER]);
+    call.events.send(RuntimeEvent::Resolved(SERVER)).unwrap();
+    call.up();
+    let (member, m) = h.signal().await;
+    assert_eq!(member, "Config");
+    let c: HashMap<String, OwnedValue> = m.body().deserialize().unwrap();
+    assert_eq!(u32::try_from(&c["gateway"]).unwrap(), nm_addr("192.0.2.1"));
 }
 
 #[tokio::test]

@@ -605,7 +605,10 @@ mod tests {
         let text = write(&c, "weak").unwrap();
         assert!(text.contains("\n# nm-pptp: refuse-pap=no\n"), "{text}");
         assert!(text.contains("\n# nm-pptp: require-mppe=no\n"), "{text}");
-        assert!(!text.contains("mss-clamp"), "a default is not written: {text}");
+        assert!(
+            !text.contains("mss-clamp"),
+            "a default is not written: {text}"
+        );
         assert!(!text.contains("\nrefuse-pap\n"), "{text}");
         fs::write(d.path().join("peers/OUT"), &text).unwrap();
         assert_eq!(load("OUT", d.path()).unwrap().connection, c);

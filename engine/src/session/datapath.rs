@@ -72,7 +72,6 @@ impl Tx {
         }
     }
 
-
     /// A standalone ack if one is owed.
     pub fn ack_only(&mut self, out: &mut [u8]) -> Option<usize> {
         self.gre.ack_only().map(|h| h.encode(out))
