@@ -1161,6 +1161,18 @@ fn a_lost_ack_costs_one_retransmission() {
     }
 }
 
+/// pppd answers a CCP request repeated after its CCP opened by renegotiating,
+/// which ends an MPPE link. When the server's Ack of our CCP request is lost,
+/// its IPCP (which such a server starts only once CCP is open) stands for the
+/// Ack: no retransmission, and no 3 s wait.
+#[test]
+fn a_lost_ccp_ack_is_implied_by_the_servers_ipcp() {
+    let base = time_to_up(None);
+    let t = time_to_up(Some(first(false, frame::CCP, CONF_ACK, Fate::Drop)));
+    eprintln!("base {base:?}, CCP Ack lost {t:?}");
+    assert!(t < base + Duration::from_millis(200), "{t:?} vs {base:?}");
+}
+
 #[test]
 fn a_repeated_request_after_opened_changes_nothing() {
     let base = time_to_up(None);

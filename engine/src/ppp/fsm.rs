@@ -707,6 +707,30 @@ impl<O: Options> Fsm<O> {
         }
     }
 
+    /// The peer has shown by other means that it acknowledged our request (its
+    /// Ack was lost on the way): behave as if the Ack had come, instead of
+    /// sending the request again. Only in AckSent, and only when we ask for
+    /// exactly what the peer asked for and we acknowledged, which a peer that
+    /// wants it for itself accepts from us. Returns whether it applied.
+    pub fn ack_implied(&mut self, now: Instant) -> bool {
+        if self.state != State::AckSent || self.answered {
+            return false;
+        }
+        let mirrored = self
+            .peer_requests
+            .iter()
+            .rev()
+            .find(|r| r.2 == packet::CONFIGURE_ACK)
+            .is_some_and(|(_, d, _)| *d == self.last_req);
+        if !mirrored {
+            return false;
+        }
+        self.answered = true;
+        self.unanswered_requests = 0;
+        self.rca(now);
+        true
+    }
+
     /// The peer Protocol-Rejected this protocol (RFC 1661 §5.7: RXJ-).
     pub fn protocol_rejected(&mut self, now: Instant) {
         self.rxj_minus(now);
@@ -892,6 +916,25 @@ mod tests {
         new[1] = new[1].wrapping_add(1);
         a.input(now, &new);
         assert_eq!(a.poll_event(), Some(LayerEvent::Down));
+    }
+
+    /// An Ack implied by other means applies only in AckSent, and only when our
+    /// request mirrors the peer's acknowledged one.
+    #[test]
+    fn an_implied_ack_needs_a_mirrored_request() {
+        let now = Instant::now();
+        for (ours, theirs, applies) in [(1, 1, true), (1, 2, false)] {
+            let (mut a, mut b) = (toy(ours, &[1, 2], 2), toy(theirs, &[1, 2], 2));
+            a.open(now);
+            b.open(now);
+            let _lost = a.poll_transmit().unwrap();
+            assert!(!a.ack_implied(now), "ReqSent: nothing acknowledged yet");
+            a.input(now, &b.poll_transmit().unwrap());
+            assert_eq!(a.state(), State::AckSent);
+            assert_eq!(a.ack_implied(now), applies, "{ours} vs {theirs}");
+            assert_eq!(a.is_opened(), applies);
+            assert_eq!(a.opts.acked, applies);
+        }
     }
 
     /// A request we refused, arriving again once Opened, is stale: tossed.

@@ -402,6 +402,13 @@ impl Link {
                 ),
             },
             frame::IPCP if self.phase >= Phase::Network => {
+                // A server that requires MPPE (pppd) starts IPCP only once its CCP
+                // is open, so its IPCP says it acknowledged our CCP request even
+                // if that Ack was lost; sending the request again would make pppd
+                // renegotiate CCP, which ends the link ("MPPE disabled").
+                if self.mppe_policy.enabled() && self.ccp.ack_implied(now) {
+                    debug!("CCP Ack implied by the server's IPCP");
+                }
                 // The peer is ready for IPCP: do not make it wait for our CCP.
                 self.ipcp.open(now);
                 self.ipcp.input(now, info)
