@@ -7,5 +7,5 @@ fuzz_target!(|data: &[u8]| {
     if let Ok((_, info)) = frame::decode(data) {
         let _ = Packet::decode("fuzz", info);
     }
-    let _ = frame::is_lcp_echo(data);
+    let _ = frame::is_control(data);
 });
