@@ -34,12 +34,15 @@ def ours(runs, args):
             up = c.wait("up", 60)
             results.append(("up", time.monotonic() - t, up["mppe"]))
         except AssertionError as e:
-            results.append(("failed", time.monotonic() - t, str(e)[:200]))
+            # What the server's pppd saw, for the failure's story.
+            results.append(("failed", time.monotonic() - t, str(e)[:200] + "\n      server: "
+                            + "      ".join(interop.server_log(40).splitlines(True)[-25:])))
         c.stop()
         try:
             c.exit_code(15)
         except AssertionError:
             pass
+        time.sleep(1)  # as the reference does between its connects
     return results
 
 
