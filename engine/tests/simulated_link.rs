@@ -1173,6 +1173,20 @@ fn a_lost_ccp_ack_is_implied_by_the_servers_ipcp() {
     assert!(t < base + Duration::from_millis(200), "{t:?} vs {base:?}");
 }
 
+/// Our CCP request is lost (the one that mirrors the server's): the held
+/// retransmission goes as soon as the server repeats its own request, which
+/// says it is not open; one restart interval in all.
+#[test]
+fn a_lost_ccp_request_costs_one_retransmission() {
+    let base = time_to_up(None);
+    let t = time_to_up(Some(first(true, frame::CCP, CONF_REQ, Fate::Drop)));
+    eprintln!("base {base:?}, client's CCP request lost {t:?}");
+    assert!(
+        t <= base + RETRANSMISSION + Duration::from_millis(500),
+        "{t:?}"
+    );
+}
+
 #[test]
 fn a_repeated_request_after_opened_changes_nothing() {
     let base = time_to_up(None);

@@ -164,6 +164,12 @@ pub struct Fsm<O: Options> {
     /// answer was slow or reordered): an acknowledged one is acknowledged again,
     /// a refused one tossed, rather than restarting the layer.
     peer_requests: VecDeque<(u8, Vec<u8>, u8)>,
+    /// See [`Fsm::hold_mirrored_retransmit`].
+    hold_mirrored: bool,
+    /// One retransmission held back, waiting for evidence.
+    held: bool,
+    /// The peer sent a request again while we were in AckSent: it is not open.
+    peer_reasked: bool,
     restart_count: u32,
     naks_sent: u32,
     timer: Option<Instant>,
@@ -189,6 +195,9 @@ impl<O: Options> Fsm<O> {
             last_req: Vec::new(),
             answered: false,
             peer_requests: VecDeque::new(),
+            hold_mirrored: false,
+            held: false,
+            peer_reasked: false,
             restart_count: 0,
             naks_sent: 0,
             timer: None,
@@ -276,6 +285,7 @@ impl<O: Options> Fsm<O> {
         self.restart_count -= 1;
         self.req_id = self.next_id();
         self.answered = false;
+        (self.held, self.peer_reasked) = (false, false);
         self.last_req.clear();
         self.opts.request(&mut self.last_req);
         self.out.push_back(packet::encode(
@@ -287,7 +297,8 @@ impl<O: Options> Fsm<O> {
         self.unanswered_requests += 1;
     }
     fn retransmit(&mut self, now: Instant) {
-        self.restart_count -= 1;
+        (self.held, self.peer_reasked) = (false, false);
+        self.restart_count = self.restart_count.saturating_sub(1);
         self.out.push_back(packet::encode(
             packet::CONFIGURE_REQUEST,
             self.req_id,
@@ -413,6 +424,14 @@ impl<O: Options> Fsm<O> {
             (State::Closing, true) | (State::Stopping, true) => self.str_(now),
             // Unanswered: the same request again, identifier unchanged (RFC 1661
             // §5.1 allows it), so that a late Ack of the first copy still counts.
+            (State::AckSent, true)
+                if self.hold_mirrored && !self.held && !self.peer_reasked && self.mirrored() =>
+            {
+                // Probably only our Ack was lost and the peer is open: wait one
+                // more interval for it to show which (see hold_mirrored_retransmit).
+                self.held = true;
+                self.timer = Some(now + self.timers.restart);
+            }
             (State::ReqSent | State::AckSent, true) => self.retransmit(now),
             (State::AckRcvd, true) => {
                 self.scr(now);
@@ -582,6 +601,14 @@ impl<O: Options> Fsm<O> {
                     .push_back(packet::encode(packet::CONFIGURE_REJECT, pkt.id, &reply))
             }
         }
+        if self.state == State::AckSent {
+            self.peer_reasked = true;
+            if self.held {
+                // The peer is still asking, so it is not open: our request was
+                // what got lost.
+                self.retransmit(now);
+            }
+        }
         let next = match (self.state, good) {
             (State::AckRcvd, true) => {
                 self.set_state(State::Opened);
@@ -707,22 +734,31 @@ impl<O: Options> Fsm<O> {
         }
     }
 
+    /// Our request asks for exactly what the peer asked for and we acknowledged.
+    fn mirrored(&self) -> bool {
+        self.peer_requests
+            .iter()
+            .rev()
+            .find(|r| r.2 == packet::CONFIGURE_ACK)
+            .is_some_and(|(_, d, _)| *d == self.last_req)
+    }
+
+    /// For a layer whose renegotiation the peer may punish (pppd ends an MPPE
+    /// link when CCP renegotiates): in AckSent with a mirrored request, the first
+    /// restart timeout sends nothing and waits one more interval. Either the peer
+    /// shows it is open (see [`Fsm::ack_implied`]), or it sends its request again,
+    /// which says it is not, and ours goes at once; else it goes then.
+    pub fn hold_mirrored_retransmit(&mut self) {
+        self.hold_mirrored = true;
+    }
+
     /// The peer has shown by other means that it acknowledged our request (its
     /// Ack was lost on the way): behave as if the Ack had come, instead of
     /// sending the request again. Only in AckSent, and only when we ask for
     /// exactly what the peer asked for and we acknowledged, which a peer that
     /// wants it for itself accepts from us. Returns whether it applied.
     pub fn ack_implied(&mut self, now: Instant) -> bool {
-        if self.state != State::AckSent || self.answered {
-            return false;
-        }
-        let mirrored = self
-            .peer_requests
-            .iter()
-            .rev()
-            .find(|r| r.2 == packet::CONFIGURE_ACK)
-            .is_some_and(|(_, d, _)| *d == self.last_req);
-        if !mirrored {
+        if self.state != State::AckSent || self.answered || !self.mirrored() {
             return false;
         }
         self.answered = true;
@@ -934,6 +970,35 @@ mod tests {
             assert_eq!(a.ack_implied(now), applies, "{ours} vs {theirs}");
             assert_eq!(a.is_opened(), applies);
             assert_eq!(a.opts.acked, applies);
+        }
+    }
+
+    /// With the hold on, a mirrored request's first timeout sends nothing; the
+    /// peer repeating its request releases it at once; else the next timeout.
+    #[test]
+    fn a_held_retransmission_waits_for_evidence() {
+        let now = Instant::now();
+        for peer_repeats in [true, false] {
+            let (mut a, mut b) = (toy(1, &[1], 1), toy(1, &[1], 1));
+            a.hold_mirrored_retransmit();
+            a.open(now);
+            b.open(now);
+            let _lost = a.poll_transmit().unwrap();
+            let b_req = b.poll_transmit().unwrap();
+            a.input(now, &b_req);
+            let _ack = a.poll_transmit().unwrap();
+            assert_eq!(a.state(), State::AckSent);
+            let t1 = a.poll_timeout().unwrap();
+            a.handle_timeout(t1);
+            assert_eq!(a.poll_transmit(), None, "held");
+            if peer_repeats {
+                a.input(t1, &b_req);
+                assert_eq!(a.poll_transmit().unwrap()[0], packet::CONFIGURE_ACK);
+                assert_eq!(a.poll_transmit().unwrap()[0], packet::CONFIGURE_REQUEST);
+            } else {
+                a.handle_timeout(a.poll_timeout().unwrap());
+                assert_eq!(a.poll_transmit().unwrap()[0], packet::CONFIGURE_REQUEST);
+            }
         }
     }
 

@@ -118,7 +118,11 @@ impl Link {
         let mut l = Link {
             lcp: Fsm::new(Lcp::new(lcp_cfg, lcp_rng), cfg.timers),
             ipcp: Fsm::new(Ipcp::new(ipcp_cfg), cfg.timers),
-            ccp: Fsm::new(Ccp::new(mppe_policy), cfg.timers),
+            ccp: {
+                let mut ccp = Fsm::new(Ccp::new(mppe_policy), cfg.timers);
+                ccp.hold_mirrored_retransmit();
+                ccp
+            },
             cfg,
             role,
             phase: Phase::Establish,
