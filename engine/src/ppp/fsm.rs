@@ -168,8 +168,6 @@ pub struct Fsm<O: Options> {
     hold_mirrored: bool,
     /// One retransmission held back, waiting for evidence.
     held: bool,
-    /// The peer sent a request again while we were in AckSent: it is not open.
-    peer_reasked: bool,
     restart_count: u32,
     naks_sent: u32,
     timer: Option<Instant>,
@@ -197,7 +195,6 @@ impl<O: Options> Fsm<O> {
             peer_requests: VecDeque::new(),
             hold_mirrored: false,
             held: false,
-            peer_reasked: false,
             restart_count: 0,
             naks_sent: 0,
             timer: None,
@@ -285,7 +282,7 @@ impl<O: Options> Fsm<O> {
         self.restart_count -= 1;
         self.req_id = self.next_id();
         self.answered = false;
-        (self.held, self.peer_reasked) = (false, false);
+        self.held = false;
         self.last_req.clear();
         self.opts.request(&mut self.last_req);
         self.out.push_back(packet::encode(
@@ -297,7 +294,7 @@ impl<O: Options> Fsm<O> {
         self.unanswered_requests += 1;
     }
     fn retransmit(&mut self, now: Instant) {
-        (self.held, self.peer_reasked) = (false, false);
+        self.held = false;
         self.restart_count = self.restart_count.saturating_sub(1);
         self.out.push_back(packet::encode(
             packet::CONFIGURE_REQUEST,
@@ -424,9 +421,7 @@ impl<O: Options> Fsm<O> {
             (State::Closing, true) | (State::Stopping, true) => self.str_(now),
             // Unanswered: the same request again, identifier unchanged (RFC 1661
             // §5.1 allows it), so that a late Ack of the first copy still counts.
-            (State::AckSent, true)
-                if self.hold_mirrored && !self.held && !self.peer_reasked && self.mirrored() =>
-            {
+            (State::AckSent, true) if self.hold_mirrored && !self.held && self.mirrored() => {
                 // Probably only our Ack was lost and the peer is open: wait one
                 // more interval for it to show which (see hold_mirrored_retransmit).
                 self.held = true;
@@ -601,13 +596,11 @@ impl<O: Options> Fsm<O> {
                     .push_back(packet::encode(packet::CONFIGURE_REJECT, pkt.id, &reply))
             }
         }
-        if self.state == State::AckSent {
-            self.peer_reasked = true;
-            if self.held {
-                // The peer is still asking, so it is not open: our request was
-                // what got lost.
-                self.retransmit(now);
-            }
+        if self.held && self.state == State::AckSent {
+            // The peer is still asking, so it is not open: our request was what
+            // got lost. (A request that came before the hold proves nothing: our
+            // Ack of it may be what opened the peer.)
+            self.retransmit(now);
         }
         let next = match (self.state, good) {
             (State::AckRcvd, true) => {
