@@ -1173,6 +1173,43 @@ fn a_lost_ccp_ack_is_implied_by_the_servers_ipcp() {
     assert!(t < base + Duration::from_millis(200), "{t:?} vs {base:?}");
 }
 
+/// The same when our CCP request differs from the server's own and was Nak'd
+/// to what it accepts (as pppd with mppe-stateful does: we ask stateful with 40
+/// or 128 bits, it Naks to stateful 128 and asks stateless itself), and the Ack
+/// of the request it suggested is lost.
+#[test]
+fn a_lost_ack_of_the_request_a_nak_suggested_is_implied_too() {
+    let run = |drop: bool| {
+        let mut c = client_cfg("correct horse battery");
+        c.mppe = MppePolicy {
+            allow_40: true,
+            ..policy(Strength::Bits128, true)
+        };
+        let mut s = server_cfg();
+        s.mppe = MppePolicy {
+            request_stateful: false,
+            ..policy(Strength::Bits128, true)
+        };
+        let mut sim = Sim::new(c, s);
+        let mut acks = 0;
+        sim.tamper = Some(Box::new(move |to_server, p, info| {
+            if !to_server && p == frame::CCP && info.first() == Some(&CONF_ACK) {
+                acks += 1;
+                if drop && acks == 1 {
+                    return Fate::Drop;
+                }
+            }
+            Fate::Pass
+        }));
+        let start = sim.now;
+        assert!(sim.connect().mppe.is_some());
+        sim.now - start
+    };
+    let (base, t) = (run(false), run(true));
+    eprintln!("base {base:?}, Ack of the Nak'd-to request lost {t:?}");
+    assert!(t < base + Duration::from_millis(200), "{t:?} vs {base:?}");
+}
+
 /// Our CCP request is lost (the one that mirrors the server's): the held
 /// retransmission goes when the server asks again during the hold, which says
 /// it is not open; at most two restart intervals in all.

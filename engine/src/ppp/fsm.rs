@@ -168,6 +168,8 @@ pub struct Fsm<O: Options> {
     hold_mirrored: bool,
     /// One retransmission held back, waiting for evidence.
     held: bool,
+    /// The options of the last Nak the peer sent us.
+    last_nak: Vec<u8>,
     restart_count: u32,
     naks_sent: u32,
     timer: Option<Instant>,
@@ -195,6 +197,7 @@ impl<O: Options> Fsm<O> {
             peer_requests: VecDeque::new(),
             hold_mirrored: false,
             held: false,
+            last_nak: Vec::new(),
             restart_count: 0,
             naks_sent: 0,
             timer: None,
@@ -483,6 +486,9 @@ impl<O: Options> Fsm<O> {
                     }
                 };
                 self.answered = true;
+                if pkt.code == packet::CONFIGURE_NAK {
+                    self.last_nak = pkt.data.to_vec();
+                }
                 let r = if pkt.code == packet::CONFIGURE_NAK {
                     self.opts.nak(&opts)
                 } else {
@@ -727,13 +733,16 @@ impl<O: Options> Fsm<O> {
         }
     }
 
-    /// Our request asks for exactly what the peer asked for and we acknowledged.
+    /// Our request is one the peer has said it wants: exactly what it asked for
+    /// itself and we acknowledged, or exactly what its last Nak suggested.
     fn mirrored(&self) -> bool {
-        self.peer_requests
+        let as_asked = self
+            .peer_requests
             .iter()
             .rev()
             .find(|r| r.2 == packet::CONFIGURE_ACK)
-            .is_some_and(|(_, d, _)| *d == self.last_req)
+            .is_some_and(|(_, d, _)| *d == self.last_req);
+        as_asked || (!self.last_nak.is_empty() && self.last_nak == self.last_req)
     }
 
     /// For a layer whose renegotiation the peer may punish (pppd ends an MPPE
@@ -748,8 +757,7 @@ impl<O: Options> Fsm<O> {
     /// The peer has shown by other means that it acknowledged our request (its
     /// Ack was lost on the way): behave as if the Ack had come, instead of
     /// sending the request again. Only in AckSent, and only when we ask for
-    /// exactly what the peer asked for and we acknowledged, which a peer that
-    /// wants it for itself accepts from us. Returns whether it applied.
+    /// what the peer said it wants (see `mirrored`). Returns whether it applied.
     pub fn ack_implied(&mut self, now: Instant) -> bool {
         if self.state != State::AckSent || self.answered || !self.mirrored() {
             return false;
