@@ -288,17 +288,15 @@ impl<O: Options> Fsm<O> {
         self.held = false;
         self.last_req.clear();
         self.opts.request(&mut self.last_req);
-        self.out.push_back(packet::encode(
-            packet::CONFIGURE_REQUEST,
-            self.req_id,
-            &self.last_req,
-        ));
-        self.timer = Some(now + self.timers.restart);
-        self.unanswered_requests += 1;
+        self.send_request(now);
     }
     fn retransmit(&mut self, now: Instant) {
         self.held = false;
         self.restart_count = self.restart_count.saturating_sub(1);
+        self.send_request(now);
+    }
+    /// The current request (identifier and options) onto the wire, timer armed.
+    fn send_request(&mut self, now: Instant) {
         self.out.push_back(packet::encode(
             packet::CONFIGURE_REQUEST,
             self.req_id,
@@ -577,31 +575,20 @@ impl<O: Options> Fsm<O> {
             Err(f) => return self.fail(now, f),
         };
         let good = verdict == Verdict::Ack;
-        let code = match verdict {
-            Verdict::Ack => packet::CONFIGURE_ACK,
-            Verdict::Nak => packet::CONFIGURE_NAK,
-            Verdict::Reject => packet::CONFIGURE_REJECT,
+        let (code, body) = match verdict {
+            Verdict::Ack => (packet::CONFIGURE_ACK, pkt.data),
+            Verdict::Nak => {
+                self.naks_sent += 1;
+                (packet::CONFIGURE_NAK, &reply[..])
+            }
+            Verdict::Reject => (packet::CONFIGURE_REJECT, &reply[..]),
         };
+        self.out.push_back(packet::encode(code, pkt.id, body));
         if self.peer_requests.len() == PEER_REQUESTS_KEPT {
             self.peer_requests.pop_front();
         }
         self.peer_requests
             .push_back((pkt.id, pkt.data.to_vec(), code));
-        match verdict {
-            Verdict::Ack => {
-                self.out
-                    .push_back(packet::encode(packet::CONFIGURE_ACK, pkt.id, pkt.data))
-            }
-            Verdict::Nak => {
-                self.naks_sent += 1;
-                self.out
-                    .push_back(packet::encode(packet::CONFIGURE_NAK, pkt.id, &reply));
-            }
-            Verdict::Reject => {
-                self.out
-                    .push_back(packet::encode(packet::CONFIGURE_REJECT, pkt.id, &reply))
-            }
-        }
         if self.held && self.state == State::AckSent {
             // The peer is still asking, so it is not open: our request was what
             // got lost. (A request that came before the hold proves nothing: our
