@@ -44,6 +44,9 @@ enum Fate {
     Delay(Duration),
     /// Deliver it, and a copy this much later.
     Twice(Duration),
+    /// Deliver it, and this much later a copy with the next identifier: what a
+    /// peer's new request with the same options looks like.
+    TwiceRenumbered(Duration),
 }
 
 /// Decides the fate of each control packet: (towards the server, PPP protocol,
@@ -150,7 +153,7 @@ impl Sim {
                 self.client_protocols.push(p.0);
             }
         }
-        let (mut extra, mut twice) = (Duration::ZERO, None);
+        let (mut extra, mut twice, mut renumbered_id_at) = (Duration::ZERO, None, None);
         if let Some(t) = self.tamper.as_mut().filter(|_| !tcp) {
             if let Some((_, _, _, Some((proto, info)))) = parse_gre(&data) {
                 match t(to_server, proto, &info) {
@@ -158,6 +161,12 @@ impl Sim {
                     Fate::Drop => return,
                     Fate::Delay(d) => extra = d,
                     Fate::Twice(d) => twice = Some(d),
+                    Fate::TwiceRenumbered(d) => {
+                        twice = Some(d);
+                        // The information field ends the GRE packet; its identifier
+                        // is the second byte.
+                        renumbered_id_at = Some(data.len() - info.len() + 1);
+                    }
                 }
             }
         }
@@ -175,8 +184,12 @@ impl Sim {
             if tcp {
                 at += self.tcp_lag;
             }
+            let mut data = data.clone();
             if copy == 1 {
                 at += twice.unwrap_or_default();
+                if let Some(i) = renumbered_id_at {
+                    data[i] = data[i].wrapping_add(1);
+                }
             }
             if !tcp && self.rng.random_bool(self.imp.reorder) {
                 at += Duration::from_micros(self.rng.random_range(1..20_000));
@@ -187,7 +200,7 @@ impl Sim {
                 seq: self.seq,
                 to_server,
                 tcp,
-                data: data.clone(),
+                data,
             });
         }
     }
@@ -1222,6 +1235,81 @@ fn a_lost_ccp_request_costs_at_most_two_restart_intervals() {
         t <= base + 2 * RETRANSMISSION + Duration::from_millis(500),
         "{t:?}"
     );
+}
+
+/// A path that delays our packets past the restart timer, while the server
+/// retransmits its own CCP request: the server's repeat crosses our delayed
+/// request and Ack, so it says nothing about ours being lost. Sending ours again
+/// then would reach pppd after its CCP opened, and pppd ends the link ("MPPE
+/// disabled"). The client sends the request the server's Nak suggested once.
+#[test]
+fn a_server_repeating_its_ccp_request_does_not_make_ours_go_again() {
+    let mut c = client_cfg("correct horse battery");
+    c.mppe = MppePolicy {
+        allow_40: true,
+        ..policy(Strength::Bits128, false)
+    };
+    let mut sim = Sim::new(c, server_cfg());
+    let mut requests = Vec::new();
+    let (mut slow, mut theirs) = (0, 0);
+    sim.tamper = Some(Box::new(move |to_server, p, info| {
+        if p != frame::CCP {
+            return Fate::Pass;
+        }
+        if !to_server {
+            // The server's repeat arrives just after our restart timer expired.
+            if info.first() == Some(&CONF_REQ) {
+                theirs += 1;
+                if theirs == 2 {
+                    return Fate::Delay(Duration::from_millis(20));
+                }
+            }
+            return Fate::Pass;
+        }
+        if info.first() == Some(&CONF_REQ) {
+            requests.push(info[1]);
+            assert!(requests.len() <= 2, "CCP requests sent: {requests:?}");
+        }
+        // Our Ack of the server's request and our request after its Nak sit in a
+        // queue past the server's restart timer.
+        slow += 1;
+        if (2..=3).contains(&slow) {
+            return Fate::Delay(RETRANSMISSION + Duration::from_millis(100));
+        }
+        Fate::Pass
+    }));
+    assert!(sim.connect().mppe.is_some());
+}
+
+/// Our LCP request delayed past the server's Opened makes pppd renegotiate LCP
+/// while authentication runs: both ends start again from LCP and authenticate
+/// again, instead of the attempt ending.
+#[test]
+fn lcp_renegotiated_before_up_starts_again() {
+    let base = time_to_up(None);
+    for late in [6, 9, 12, 15, 20, 30] {
+        let mut sim = mppe_sim(Strength::Bits128, false);
+        sim.tamper = Some(first(
+            true,
+            frame::LCP,
+            CONF_REQ,
+            Fate::TwiceRenumbered(Duration::from_millis(late)),
+        ));
+        let start = sim.now;
+        let up = sim.connect();
+        let t = sim.now - start;
+        let chap = sim
+            .client_protocols
+            .iter()
+            .filter(|&&p| p == frame::CHAP)
+            .count();
+        eprintln!("copy {late} ms later: Up in {t:?} ({chap} CHAP packets from the client)");
+        assert!(up.mppe.is_some());
+        assert!(
+            t <= base + Duration::from_millis(200),
+            "{late} ms: {t:?} vs {base:?}"
+        );
+    }
 }
 
 #[test]

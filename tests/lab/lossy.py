@@ -31,19 +31,26 @@ def ours(runs, args):
     results = []
     for _ in range(runs):
         t = time.monotonic()
-        c = Client(["--server", SERVER, "--user", "alice"] + args)
+        c = Client(["--server", SERVER, "--user", "alice", "--debug"] + args)
+        failure = None
         try:
             up = c.wait("up", 60)
             results.append(("up", time.monotonic() - t, up["mppe"]))
         except AssertionError as e:
-            # What the server's pppd saw, for the failure's story.
-            results.append(("failed", time.monotonic() - t, str(e)[:200] + "\n      server: "
-                            + "      ".join(interop.server_log(40).splitlines(True)[-25:])))
+            failure = (time.monotonic() - t, str(e)[:200])
         c.stop()
         try:
             c.exit_code(15)
         except AssertionError:
             pass
+        if failure:
+            # Both ends' packet logs, for the failure's story.
+            time.sleep(0.2)
+            ours_log = [l for l in "".join(c.stderr).splitlines() if "sent [" in l or "rcvd [" in l
+                        or "implied" in l or "held" in l]
+            results.append(("failed", failure[0], failure[1]
+                            + "\n      server: " + "      ".join(interop.server_log(40).splitlines(True)[-25:])
+                            + "      client: " + "\n      ".join(ours_log[-30:])))
         time.sleep(1)  # as the reference does between its connects
     return results
 

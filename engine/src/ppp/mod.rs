@@ -6,3 +6,4 @@ pub mod fsm;
 pub mod ipcp;
 pub mod lcp;
 pub mod packet;
+pub mod trace;

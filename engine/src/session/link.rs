@@ -22,6 +22,7 @@ use crate::ppp::fsm::{Failure, Fsm, LayerEvent, State};
 use crate::ppp::ipcp::{Ipcp, IpcpConfig};
 use crate::ppp::lcp::{Lcp, LcpConfig};
 use crate::ppp::packet;
+use crate::ppp::trace::Trace;
 use crate::secret::Password;
 
 /// How long decryption errors must go on with nothing genuine decrypted before
@@ -72,6 +73,8 @@ pub(crate) struct Link {
     auth: AuthSide,
     auth_method: Option<AuthProtocol>,
     keys: Option<MppeKeys>,
+    /// The keys MPPE ran with before LCP was renegotiated: never again.
+    spent_keys: Option<MppeKeys>,
     tx: Tx,
     rx: Rx,
     shared: Arc<gre::Shared>,
@@ -131,6 +134,7 @@ impl Link {
             auth: AuthSide::Pending,
             auth_method: None,
             keys: None,
+            spent_keys: None,
             tx: Tx {
                 gre: gre::Sender::new(peer_call_id, peer_window, shared.clone()),
                 framing: Framing::default(),
@@ -344,6 +348,13 @@ impl Link {
                 // Control packets travel in clear: they say nothing about MPPE sync, so
                 // a pending Reset-Request retry stays armed.
                 self.gre_received = true;
+                debug!(
+                    "rcvd [{}]",
+                    Trace {
+                        proto,
+                        info: &pkt[r.clone()]
+                    }
+                );
                 self.control_input(now, proto, &pkt[r]);
             }
             RxOutcome::Mppe(e) => {
@@ -540,6 +551,36 @@ impl Link {
         }
     }
 
+    /// The peer renegotiated LCP before the link came up. pppd does that when a
+    /// Configure-Request of ours arrives after its LCP opened, which a path that
+    /// delays a packet past the restart timer brings about. Start over from the
+    /// Establish phase, as pppd would, instead of ending the attempt: the layers
+    /// above go quiet and authentication runs again once LCP is back up. MPPE, if
+    /// it started, starts again only with the new authentication's keys (see
+    /// `ccp_up`). After Up the link ends as before.
+    fn lcp_restarted(&mut self) {
+        info!("the server renegotiated LCP before the link was up: authenticating again");
+        self.ccp.down();
+        self.ipcp.down();
+        // Their Down events are this restart, not a failure.
+        while self.ccp.poll_event().is_some() {}
+        while self.ipcp.poll_event().is_some() {}
+        if self.mppe_started() {
+            self.spent_keys = self.keys.take();
+        }
+        self.tx.mppe = None;
+        self.rx.mppe = None;
+        self.rx.require_encryption = false;
+        self.last_decrypted = None;
+        self.auth = AuthSide::Pending;
+        self.auth_method = None;
+        self.keys = None;
+        self.held_ncp.clear();
+        self.ccp_done = false;
+        self.echo_next = None;
+        self.set_phase(Phase::Establish);
+    }
+
     /// MPPE's keys only move forward; a second start would repeat the keystream.
     fn mppe_started(&self) -> bool {
         self.tx.mppe.is_some() || self.rx.mppe.is_some()
@@ -576,6 +617,12 @@ impl Link {
                     )),
                 );
             };
+            if self.spent_keys.as_ref().is_some_and(|k| {
+                k.send.expose() == keys.send.expose() || k.recv.expose() == keys.recv.expose()
+            }) {
+                // Only a fresh authentication makes a second start safe.
+                return self.ccp_restarted(now);
+            }
             self.tx.mppe = tx.map(|p| Encryptor::new(&keys.send, p));
             self.rx.mppe = rx.map(|p| Decryptor::new(&keys.recv, p));
             self.rx.require_encryption = true;
@@ -593,6 +640,17 @@ impl Link {
                 changed = true;
                 match e {
                     LayerEvent::Up => self.lcp_up(now),
+                    LayerEvent::Down
+                        if self.down.is_none()
+                            && !self.terminating
+                            && self.phase < Phase::Up
+                            && matches!(
+                                self.lcp.state(),
+                                State::ReqSent | State::AckRcvd | State::AckSent
+                            ) =>
+                    {
+                        self.lcp_restarted()
+                    }
                     LayerEvent::Down | LayerEvent::Finished
                         if self.down.is_none() && !self.terminating =>
                     {
@@ -796,6 +854,7 @@ impl Link {
         }
         for (proto, mut p) in queue {
             any = true;
+            debug!("sent [{}]", Trace { proto, info: &p });
             match self.tx.encapsulate(proto, &p, &mut buf) {
                 Ok(n) => self.gre_out.push_back(buf[..n].to_vec()),
                 Err(e) => warn!(error = %e, proto, "control packet not sent"),
