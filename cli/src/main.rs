@@ -86,6 +86,9 @@ struct UpArgs {
     /// lowered to what the tunnel MTU carries).
     #[arg(long)]
     no_mss_clamp: bool,
+    /// Do not ask the server for routes and a DNS domain (DHCPINFORM) once up.
+    #[arg(long)]
+    no_dhcp_inform: bool,
     /// Cap on the tunnel MTU.
     #[arg(long, value_parser = clap::value_parser!(u16).range(576..=1500))]
     mtu: Option<u16>,
@@ -283,6 +286,9 @@ fn plan(a: &UpArgs) -> Result<Plan, String> {
     if a.no_mss_clamp {
         conn.mss_clamp = false;
     }
+    if a.no_dhcp_inform {
+        conn.dhcp_inform = false;
+    }
     conn.validate().map_err(explain)?;
     conn.login_name().map_err(explain)?;
     conn.password = Some(match password {
@@ -375,12 +381,14 @@ async fn run(plan: Plan, json: bool) -> u8 {
     let mut sigterm = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
         .expect("SIGTERM handler");
     let mut routes = routes::Routes::default();
+    let mut tunnel: Option<String> = None;
     let mut was_up = false;
     loop {
         tokio::select! {
             ev = ev_rx.recv() => match ev {
                 Some(RuntimeEvent::TunnelUp { ifname, info }) => {
                     was_up = true;
+                    tunnel = Some(ifname.clone());
                     if plan.host_route {
                         if let Err(e) = routes.pin_server(server) {
                             eprintln!("pptp-client: warning: cannot pin the route to {server}: {e}");
@@ -404,6 +412,28 @@ async fn run(plan: Plan, json: bool) -> u8 {
                         println!("pptp-client: up on {ifname}: {} -> {}, MTU {}, MPPE {}", info.local, info.peer, info.mtu, info.mppe_name());
                         if !info.dns.is_empty() {
                             println!("pptp-client: DNS servers: {}", info.dns.iter().map(Ipv4Addr::to_string).collect::<Vec<_>>().join(" "));
+                        }
+                    }
+                }
+                Some(RuntimeEvent::Session(Event::Pushed(p))) => {
+                    if let Some(ifname) = &tunnel {
+                        if let Err(e) = routes.pushed_via(ifname, &p.routes) {
+                            eprintln!("pptp-client: warning: cannot add the server's routes through {ifname}: {e}");
+                        }
+                    }
+                    let routes_text: Vec<String> = p.routes.iter().map(|r| format!("{}/{}", r.dest, r.prefix)).collect();
+                    if json {
+                        println!("{}", json!({
+                            "event": "pushed", "routes": routes_text, "domain": p.domain,
+                            "dns": p.dns.iter().map(Ipv4Addr::to_string).collect::<Vec<_>>(),
+                            "wins": p.wins.iter().map(Ipv4Addr::to_string).collect::<Vec<_>>(),
+                        }));
+                    } else {
+                        if !routes_text.is_empty() {
+                            println!("pptp-client: routes from the server: {}", routes_text.join(" "));
+                        }
+                        if let Some(d) = &p.domain {
+                            println!("pptp-client: DNS domain from the server: {d}");
                         }
                     }
                 }

@@ -50,6 +50,28 @@ impl Routes {
         Ok(())
     }
 
+    /// The server's split routes (from its DHCPINFORM answer) through the tunnel.
+    pub fn pushed_via(
+        &mut self,
+        ifname: &str,
+        routes: &[pptp_engine::dhcp::Route],
+    ) -> io::Result<()> {
+        let mut m = RouteManager::new()?;
+        for p in routes {
+            let r = Route::new(IpAddr::V4(p.dest), p.prefix).with_if_name(ifname.to_string());
+            m.add(&r)?;
+            self.added.push(r);
+        }
+        if !routes.is_empty() {
+            info!(
+                ifname,
+                count = routes.len(),
+                "the server's routes through the tunnel"
+            );
+        }
+        Ok(())
+    }
+
     pub fn remove_all(&mut self) {
         let Ok(mut m) = RouteManager::new() else {
             return;

@@ -50,6 +50,7 @@ fn main() {
             let t = now.duration_since(start).as_millis();
             match e {
                 Event::Phase(p) => println!("{t:>6} ms  client phase {p:?}"),
+                Event::Pushed(p) => println!("{t:>6} ms  pushed routes {:?}", p.routes),
                 Event::Up(u) => println!(
                     "{t:>6} ms  UP  local {} peer {} dns {:?} mtu {} mppe {} auth {:?}",
                     u.local,

@@ -2,7 +2,9 @@
 //! CCP, IPCP) and MPPE, as pure state machines fed bytes and time.
 
 pub mod auth;
+pub mod dhcp;
 pub mod gre;
+pub mod ipv4;
 pub mod mppe;
 pub mod ppp;
 pub mod pptp;

@@ -7,6 +7,12 @@
 pub const OVERHEAD_V4: u16 = 40;
 
 const TCP: u8 = 6;
+
+use crate::ipv4::transport_checksum;
+
+fn addr(b: &[u8]) -> [u8; 4] {
+    [b[0], b[1], b[2], b[3]]
+}
 const SYN: u8 = 0x02;
 const OPT_END: u8 = 0;
 const OPT_NOP: u8 = 1;
@@ -42,7 +48,7 @@ pub fn clamp_v4(ip: &mut [u8], max: u16) -> bool {
     }
     tcp[at..at + 2].copy_from_slice(&max.to_be_bytes());
     tcp[16..18].fill(0);
-    let sum = checksum_v4(&header[12..16], &header[16..20], tcp);
+    let sum = transport_checksum(addr(&header[12..16]), addr(&header[16..20]), TCP, tcp);
     tcp[16..18].copy_from_slice(&sum.to_be_bytes());
     true
 }
@@ -71,26 +77,6 @@ fn mss_option(opts: &[u8]) -> Option<usize> {
 
 /// The TCP checksum over the IPv4 pseudo-header and `segment` (whose checksum
 /// field is zero).
-fn checksum_v4(src: &[u8], dst: &[u8], segment: &[u8]) -> u16 {
-    let mut sum: u32 = 0;
-    for pair in [src, dst] {
-        sum += u32::from(u16::from_be_bytes([pair[0], pair[1]]));
-        sum += u32::from(u16::from_be_bytes([pair[2], pair[3]]));
-    }
-    sum += u32::from(TCP) + segment.len() as u32;
-    let mut chunks = segment.chunks_exact(2);
-    for c in &mut chunks {
-        sum += u32::from(u16::from_be_bytes([c[0], c[1]]));
-    }
-    if let [last] = chunks.remainder() {
-        sum += u32::from(*last) << 8;
-    }
-    while sum > 0xFFFF {
-        sum = (sum & 0xFFFF) + (sum >> 16);
-    }
-    !(sum as u16)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -115,7 +101,7 @@ mod tests {
         t[13] = flags;
         t[20..doff].copy_from_slice(opts);
         t[doff..].copy_from_slice(payload);
-        let sum = checksum_v4(&[10, 0, 0, 1], &[198, 19, 0, 1], &p[20..]);
+        let sum = transport_checksum([10, 0, 0, 1], [198, 19, 0, 1], TCP, &p[20..]);
         p[36..38].copy_from_slice(&sum.to_be_bytes());
         p
     }
@@ -124,7 +110,7 @@ mod tests {
         let mut t = p[20..].to_vec();
         let got = u16::from_be_bytes([t[16], t[17]]);
         t[16..18].fill(0);
-        checksum_v4(&p[12..16], &p[16..20], &t) == got
+        transport_checksum(addr(&p[12..16]), addr(&p[16..20]), TCP, &t) == got
     }
 
     fn mss_of(p: &[u8]) -> Option<u16> {

@@ -2,6 +2,7 @@
 //! PPTP/PPP/MPPE sequence, then data both ways, under loss, reordering and
 //! duplication, and the failure cases a user will meet.
 
+use std::net::Ipv4Addr;
 use std::time::{Duration, Instant};
 
 use pptp_engine::auth::{AuthError, AuthProtocol, FailureKind, SuccessError};
@@ -91,8 +92,12 @@ fn users() -> Vec<(String, Password)> {
     vec![("alice".into(), Password::new("correct horse battery"))]
 }
 
+/// The data tests count every packet the server's side receives, so the
+/// DHCPINFORM (on by default) is off here; its own tests turn it on.
 fn client_cfg(password: &str) -> ClientConfig {
-    ClientConfig::new("alice", Password::new(password), [1; 32])
+    let mut c = ClientConfig::new("alice", Password::new(password), [1; 32]);
+    c.ppp.dhcp_inform = false;
+    c
 }
 
 fn server_cfg() -> ServerConfig {
@@ -1471,4 +1476,111 @@ fn tcp_syns_are_clamped_to_the_tunnel_mtu_both_ways() {
             );
         }
     }
+}
+
+fn pushed_event(sim: &Sim) -> Option<&pptp_engine::dhcp::Pushed> {
+    sim.client_events.iter().find_map(|e| match e {
+        Event::Pushed(p) => Some(p),
+        _ => None,
+    })
+}
+
+/// A server that answers DHCPINFORM: its routes and domain reach the client one
+/// round trip after Up, through MPPE, and its answer is not handed to the
+/// tunnel interface.
+#[test]
+fn dhcp_inform_brings_the_servers_routes_after_up() {
+    use pptp_engine::dhcp::{Pushed, Route};
+    let push = Pushed {
+        routes: vec![
+            Route {
+                dest: Ipv4Addr::new(10, 128, 0, 0),
+                prefix: 9,
+            },
+            Route {
+                dest: Ipv4Addr::new(172, 16, 5, 0),
+                prefix: 24,
+            },
+        ],
+        domain: Some("corp.example".into()),
+        dns: vec![Ipv4Addr::new(10, 0, 0, 53)],
+        wins: vec![],
+    };
+    for first_lost in [false, true] {
+        let mut c = client_cfg("correct horse battery");
+        c.ppp.dhcp_inform = true;
+        c.mppe = policy(Strength::Bits128, false);
+        let mut s = server_cfg();
+        s.mppe = policy(Strength::Bits128, false);
+        s.push = Some(push.clone());
+        let mut sim = Sim::new(c, s);
+        // The client's first data packet after Up is the INFORM.
+        let mut dropped = !first_lost;
+        sim.tamper = Some(Box::new(move |to_server, p, _| {
+            if to_server && p == frame::COMPRESSED && !dropped {
+                dropped = true;
+                return Fate::Drop;
+            }
+            Fate::Pass
+        }));
+        assert!(sim.connect().mppe.is_some());
+        let up_at = sim.now;
+        sim.run_until(Duration::from_secs(10), |s| pushed_event(s).is_some());
+        let got = pushed_event(&sim).expect("answered");
+        assert_eq!(*got, push);
+        let after = sim.now - up_at;
+        eprintln!("first INFORM lost {first_lost}: pushed {after:?} after Up");
+        let resend = if first_lost {
+            Duration::from_secs(1)
+        } else {
+            Duration::ZERO
+        };
+        assert!(
+            after >= resend && after < resend + Duration::from_millis(50),
+            "{after:?}"
+        );
+        assert!(sim.client_ip.is_empty(), "the answer went to the tunnel");
+    }
+}
+
+/// Time passes with nothing to wait for.
+fn idle(sim: &mut Sim, d: Duration) {
+    let end = sim.now + d;
+    sim.run_until(d + Duration::from_secs(1), |s| s.now >= end);
+}
+
+/// No DHCP server: the INFORM goes three times within 4 s, the link carries
+/// data from the start, and nothing is reported.
+#[test]
+fn no_dhcp_server_costs_nothing() {
+    let mut sim = mppe_sim(Strength::Bits128, false);
+    sim.client = ClientSession::new(
+        {
+            let mut c = client_cfg("correct horse battery");
+            c.mppe = policy(Strength::Bits128, false);
+            c.ppp.dhcp_inform = true;
+            c
+        },
+        sim.now,
+    );
+    sim.connect();
+    let start = sim.now;
+    let (sent_c, _) = sim.exchange(20, Duration::from_millis(50));
+    idle(&mut sim, Duration::from_secs(6));
+    assert!(sim.now - start >= Duration::from_secs(6));
+    let is_inform = |p: &&Vec<u8>| p.len() > 28 && p[9] == 17 && p[22..24] == [0, 67];
+    assert_eq!(sim.server_ip.iter().filter(is_inform).count(), 3);
+    assert_eq!(sim.server_ip.len(), sent_c.len() + 3, "all the data too");
+    assert!(pushed_event(&sim).is_none());
+}
+
+#[test]
+fn dhcp_inform_can_be_turned_off() {
+    let mut c = ClientConfig::new("alice", Password::new("correct horse battery"), [1; 32]);
+    assert!(c.ppp.dhcp_inform, "on by default");
+    c.ppp.dhcp_inform = false;
+    let mut sim = Sim::new(c, server_cfg());
+    sim.connect();
+    idle(&mut sim, Duration::from_secs(6));
+    assert!(sim.server_ip.is_empty(), "{:?}", sim.server_ip.len());
 }

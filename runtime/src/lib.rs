@@ -294,7 +294,7 @@ where
                     }
                 },
                 Event::Down(r) => reason = r.clone(),
-                Event::Phase(_) => {}
+                Event::Phase(_) | Event::Pushed(_) => {}
             }
             let _ = events.send(RuntimeEvent::Session(e));
         }

@@ -16,8 +16,9 @@ use nm_pptp_settings::i18n::{tr, tr_fill};
 use nm_pptp_settings::keys;
 use nm_pptp_settings::nm::flags;
 use nm_pptp_settings::Connection as PptpConnection;
+use pptp_engine::dhcp::Pushed;
 use pptp_engine::secret::Password;
-use pptp_engine::session::{DownReason, Event};
+use pptp_engine::session::{DownReason, Event, UpInfo};
 use pptp_runtime::{RuntimeEvent, TunOptions};
 
 use crate::tunnel::TunnelRunner;
@@ -306,6 +307,7 @@ async fn run_tunnel(
     let connect_deadline = tokio::time::sleep(connect_timeout);
     tokio::pin!(connect_deadline);
     let mut up = false;
+    let mut up_info = None;
     let mut timed_out = false;
     let finish = |r, timed_out: bool| match ended(r) {
         DownReason::Stopped if timed_out => DownReason::PeerUnreachable(format!(
@@ -342,21 +344,23 @@ async fn run_tunnel(
                 config.insert("has-ip4", Value::from(true));
                 config.insert("has-ip6", Value::from(false));
                 let _ = Plugin::config(emitter, config).await;
-                let mut ip4: HashMap<&str, Value<'_>> = HashMap::new();
-                ip4.insert("address", Value::from(nm_addr(info.local)));
-                ip4.insert("ptp", Value::from(nm_addr(info.peer)));
-                ip4.insert("prefix", Value::from(32u32));
-                ip4.insert(
-                    "dns",
-                    Value::from(info.dns.iter().map(|a| nm_addr(*a)).collect::<Vec<u32>>()),
-                );
-                ip4.insert(
-                    "nbns",
-                    Value::from(info.nbns.iter().map(|a| nm_addr(*a)).collect::<Vec<u32>>()),
-                );
+                let ip4 = ip4_config(&info, None);
                 let _ = Plugin::ip4_config(emitter, ip4).await;
                 info!(%ifname, local = %info.local, peer = %info.peer, mtu = info.mtu, mppe = %info.mppe_name(), "VPN up");
                 set_state(iface, emitter, state::STARTED).await;
+                up_info = Some(info);
+            }
+            // The server's DHCPINFORM answer comes after Up: NetworkManager takes
+            // a second Ip4Config as the new configuration.
+            RuntimeEvent::Session(Event::Pushed(pushed)) => {
+                if let Some(info) = &up_info {
+                    info!(
+                        routes = pushed.routes.len(),
+                        domain = pushed.domain.as_deref().unwrap_or(""),
+                        "routes and domain from the server"
+                    );
+                    let _ = Plugin::ip4_config(emitter, ip4_config(info, Some(&pushed))).await;
+                }
             }
             RuntimeEvent::Session(Event::Phase(p)) => tracing::debug!(phase = ?p, "phase"),
             RuntimeEvent::Resolved(a) => server = a,
@@ -364,6 +368,48 @@ async fn run_tunnel(
         }
     }
     finish(engine.await, timed_out)
+}
+
+/// NetworkManager's Ip4Config for the link, and for what the server's DHCPINFORM
+/// answer added: its routes, its domain, and its DNS and WINS servers after
+/// IPCP's (IPCP's come first: they belong to this link; duplicates dropped).
+fn ip4_config(info: &UpInfo, pushed: Option<&Pushed>) -> HashMap<&'static str, Value<'static>> {
+    let merged = |ipcp: &[Ipv4Addr], dhcp: Option<&Vec<Ipv4Addr>>| {
+        let mut all: Vec<u32> = Vec::new();
+        for a in ipcp.iter().chain(dhcp.into_iter().flatten()) {
+            if !all.contains(&nm_addr(*a)) {
+                all.push(nm_addr(*a));
+            }
+        }
+        all
+    };
+    let mut ip4: HashMap<&str, Value<'_>> = HashMap::new();
+    ip4.insert("address", Value::from(nm_addr(info.local)));
+    ip4.insert("ptp", Value::from(nm_addr(info.peer)));
+    ip4.insert("prefix", Value::from(32u32));
+    ip4.insert(
+        "dns",
+        Value::from(merged(&info.dns, pushed.map(|p| &p.dns))),
+    );
+    ip4.insert(
+        "nbns",
+        Value::from(merged(&info.nbns, pushed.map(|p| &p.wins))),
+    );
+    if let Some(p) = pushed {
+        if !p.routes.is_empty() {
+            // (destination, prefix, next hop, metric); the next hop is the tunnel.
+            let routes: Vec<Vec<u32>> = p
+                .routes
+                .iter()
+                .map(|r| vec![nm_addr(r.dest), u32::from(r.prefix), 0, 0])
+                .collect();
+            ip4.insert("routes", Value::from(routes));
+        }
+        if let Some(d) = &p.domain {
+            ip4.insert("domains", Value::from(vec![d.clone()]));
+        }
+    }
+    ip4
 }
 
 /// A tunnel task that panicked is a failure, not a clean stop.

@@ -12,8 +12,9 @@ use nm_pptp_service::plugin::serve_on_with;
 use nm_pptp_service::tunnel::{BoxFuture, TunnelRunner};
 use nm_pptp_settings::keys::{Kind, KEYS};
 use pptp_engine::auth::AuthError;
+use pptp_engine::dhcp::{Pushed, Route};
 use pptp_engine::ppp::lcp::AuthProtocol;
-use pptp_engine::session::{ClientConfig, DownReason, UpInfo};
+use pptp_engine::session::{ClientConfig, DownReason, Event, UpInfo};
 use pptp_runtime::{RuntimeEvent, TunOptions};
 use tokio::sync::{mpsc, oneshot, watch};
 use zbus::message::Type as MessageType;
@@ -393,6 +394,72 @@ async fn the_gateway_reported_is_the_address_that_answered() {
     assert_eq!(member, "Config");
     let c: HashMap<String, OwnedValue> = m.body().deserialize().unwrap();
     assert_eq!(u32::try_from(&c["gateway"]).unwrap(), nm_addr("192.0.2.1"));
+}
+
+/// The server's DHCPINFORM answer, after Up: a second Ip4Config with its routes
+/// and domain, and its name servers after IPCP's (duplicates once).
+#[tokio::test]
+async fn routes_and_domain_from_the_server_follow_as_a_second_ip4config() {
+    let mut h = Harness::new().await;
+    h.connect_to("vpn.example.org").await;
+    h.expect_state_signal(state::STARTING).await;
+    let call = h.next_call().await;
+    assert!(call.cfg.ppp.dhcp_inform, "on by default");
+    call.up();
+    for want in ["Config", "Ip4Config"] {
+        assert_eq!(h.signal().await.0, want);
+    }
+    h.expect_state_signal(state::STARTED).await;
+    let pushed = Pushed {
+        routes: vec![Route {
+            dest: Ipv4Addr::new(10, 128, 0, 0),
+            prefix: 9,
+        }],
+        domain: Some("corp.example".into()),
+        dns: vec![Ipv4Addr::new(10, 0, 0, 54), Ipv4Addr::new(10, 0, 0, 99)],
+        wins: vec![],
+    };
+    call.events
+        .send(RuntimeEvent::Session(Event::Pushed(pushed)))
+        .unwrap();
+    let (member, m) = h.signal().await;
+    assert_eq!(member, "Ip4Config");
+    let ip4: HashMap<String, OwnedValue> = m.body().deserialize().unwrap();
+    assert_eq!(u32::try_from(&ip4["address"]).unwrap(), nm_addr("10.0.0.2"));
+    let routes: Vec<Vec<u32>> = ip4["routes"].try_clone().unwrap().try_into().unwrap();
+    assert_eq!(routes, [vec![nm_addr("10.128.0.0"), 9, 0, 0]]);
+    let domains: Vec<String> = ip4["domains"].try_clone().unwrap().try_into().unwrap();
+    assert_eq!(domains, ["corp.example"]);
+    let dns: Vec<u32> = ip4["dns"].try_clone().unwrap().try_into().unwrap();
+    assert_eq!(
+        dns,
+        [
+            nm_addr("10.0.0.53"),
+            nm_addr("10.0.0.54"),
+            nm_addr("10.0.0.99")
+        ]
+    );
+    assert_eq!(h.state().await, state::STARTED);
+}
+
+#[tokio::test]
+async fn a_connection_can_turn_dhcp_inform_off() {
+    let mut h = Harness::new().await;
+    h.call(
+        "Connect",
+        &(settings(
+            &[
+                ("gateway", "vpn.example.org"),
+                ("user", "alice"),
+                ("dhcp-inform", "no"),
+            ],
+            &[("password", SECRET)],
+        ),),
+    )
+    .await
+    .unwrap();
+    h.expect_state_signal(state::STARTING).await;
+    assert!(!h.next_call().await.cfg.ppp.dhcp_inform);
 }
 
 #[tokio::test]

@@ -72,6 +72,8 @@ pub struct Connection {
     pub mru: Option<u16>,
     /// Clamp the MSS of TCP SYNs crossing the tunnel.
     pub mss_clamp: bool,
+    /// Send a DHCPINFORM once up and apply the routes and domain it brings.
+    pub dhcp_inform: bool,
 }
 
 impl Default for Connection {
@@ -92,6 +94,7 @@ impl Default for Connection {
             mtu: None,
             mru: None,
             mss_clamp: true,
+            dhcp_inform: true,
         };
         for k in KEYS {
             k.set(&mut c, k.default.clone());
@@ -257,6 +260,7 @@ impl Connection {
             c.ppp.mru = m;
         }
         c.ppp.mss_clamp = self.mss_clamp;
+        c.ppp.dhcp_inform = self.dhcp_inform;
         Ok(c)
     }
 }

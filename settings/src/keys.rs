@@ -31,6 +31,7 @@ pub const UNIT: &str = "unit";
 pub const MTU: &str = "mtu";
 pub const MRU: &str = "mru";
 pub const MSS_CLAMP: &str = "mss-clamp";
+pub const DHCP_INFORM: &str = "dhcp-inform";
 /// NetworkManager may store the connection's name here; it means nothing to us.
 pub const NAME: &str = "name";
 
@@ -389,6 +390,16 @@ pub static KEYS: &[Key] = &[
         default: Value::Bool(true),
         get: |c| Value::Bool(c.mss_clamp),
         set: |c, v| c.mss_clamp = boolean(v),
+    },
+    // Ask the server for split routes and the DNS domain (DHCPINFORM, as the
+    // Windows client does). pppd has no such option either.
+    Key {
+        name: DHCP_INFORM,
+        kind: Kind::Bool,
+        pppd: Pppd::Directive,
+        default: Value::Bool(true),
+        get: |c| Value::Bool(c.dhcp_inform),
+        set: |c, v| c.dhcp_inform = boolean(v),
     },
     Key {
         name: NAME,

@@ -1,6 +1,7 @@
 //! PPP over one GRE call: LCP → authentication → CCP + IPCP → up, for either role.
 
 use std::collections::VecDeque;
+use std::net::Ipv4Addr;
 use std::ops::Range;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -14,6 +15,7 @@ use super::{DownReason, Event, Phase, PppConfig, UpInfo};
 use crate::auth::authenticator::{self, Authenticator};
 use crate::auth::peer::{AuthPeer, Outcome};
 use crate::auth::{AuthError, AuthProtocol, MppeKeys};
+use crate::dhcp;
 use crate::gre;
 use crate::mppe::{self, Decryptor, Encryptor, MppeError};
 use crate::ppp::ccp::{Ccp, MppePolicy};
@@ -37,6 +39,7 @@ pub(crate) enum Role {
     Server {
         users: Vec<(String, Password)>,
         misbehaviour: authenticator::Misbehaviour,
+        push: Option<dhcp::Pushed>,
     },
 }
 
@@ -73,6 +76,8 @@ pub(crate) struct Link {
     auth: AuthSide,
     auth_method: Option<AuthProtocol>,
     keys: Option<MppeKeys>,
+    /// The DHCPINFORM exchange once the link is up (client only, unless turned off).
+    inform: Option<dhcp::Inform>,
     /// The keys MPPE ran with before LCP was renegotiated: never again.
     spent_keys: Option<MppeKeys>,
     tx: Tx,
@@ -135,6 +140,7 @@ impl Link {
             auth_method: None,
             keys: None,
             spent_keys: None,
+            inform: None,
             tx: Tx {
                 gre: gre::Sender::new(peer_call_id, peer_window, shared.clone()),
                 framing: Framing::default(),
@@ -253,6 +259,7 @@ impl Link {
             self.echo_next,
             self.reset_retry,
             self.terminate_deadline,
+            self.inform.as_ref().and_then(dhcp::Inform::poll_timeout),
         ]
         .into_iter()
         .flatten()
@@ -300,6 +307,14 @@ impl Link {
         if self.reset_retry.is_some_and(|t| t <= now) {
             self.send_reset_request(now);
         }
+        if let Some(i) = &mut self.inform {
+            i.handle_timeout(now);
+        }
+        self.flush_inform();
+        if self.inform.as_ref().is_some_and(dhcp::Inform::is_done) {
+            debug!("no answer to DHCPINFORM: carrying on without");
+            self.inform = None;
+        }
         let ack_due =
             self.epoch + Duration::from_nanos(self.shared.oldest_unacked_ns()) + self.cfg.ack_delay;
         if self.shared.unacked() > 0 && ack_due <= now {
@@ -338,6 +353,34 @@ impl Link {
                 }
                 if self.phase != Phase::Up {
                     return None;
+                }
+                if let Some(answer) = self.inform.as_mut().and_then(|i| i.offer(&pkt[r.clone()])) {
+                    match answer {
+                        Ok(pushed) => {
+                            info!(
+                                routes = pushed.routes.len(),
+                                domain = pushed.domain.as_deref().unwrap_or(""),
+                                "the server answered DHCPINFORM"
+                            );
+                            self.events.push_back(Event::Pushed(pushed));
+                            self.inform = None;
+                        }
+                        Err(e) => warn!(error = %e, "DHCPINFORM answer ignored"),
+                    }
+                    return None;
+                }
+                if let Role::Server {
+                    push: Some(push), ..
+                } = &self.role
+                {
+                    let server = self.ipcp.opts.local.unwrap_or(Ipv4Addr::UNSPECIFIED);
+                    if let Some(ack) = dhcp::answer_inform(&pkt[r.clone()], server, push) {
+                        let mut buf = [0u8; gre::MAX_HEADER_LEN + gre::MAX_PAYLOAD];
+                        if let Ok(n) = self.tx.encapsulate(frame::IPV4, &ack, &mut buf) {
+                            self.gre_out.push_back(buf[..n].to_vec());
+                        }
+                        return None;
+                    }
                 }
                 if let Some(max) = self.mss_max {
                     crate::tcp_mss::clamp_v4(&mut pkt[r.clone()], max);
@@ -821,6 +864,23 @@ impl Link {
         info!(%local, %peer, mtu, mppe = %up.mppe_name(), "link up");
         self.set_phase(Phase::Up);
         self.events.push_back(Event::Up(up));
+        if self.cfg.dhcp_inform && matches!(self.role, Role::Client { .. }) {
+            self.inform = Some(dhcp::Inform::new(local, &mut self.rng, now));
+            self.flush_inform();
+        }
+    }
+
+    /// The DHCPINFORM goes as data (encrypted when MPPE is on), beside the
+    /// control packets.
+    fn flush_inform(&mut self) {
+        let Some(packet) = self.inform.as_mut().and_then(dhcp::Inform::poll_transmit) else {
+            return;
+        };
+        let mut buf = [0u8; gre::MAX_HEADER_LEN + gre::MAX_PAYLOAD];
+        match self.tx.encapsulate(frame::IPV4, &packet, &mut buf) {
+            Ok(n) => self.gre_out.push_back(buf[..n].to_vec()),
+            Err(e) => debug!(error = %e, "DHCPINFORM not sent"),
+        }
     }
 
     /// Wrap queued control packets in GRE. Returns whether anything was queued.

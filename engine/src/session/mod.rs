@@ -149,6 +149,9 @@ impl std::fmt::Display for DownReason {
 pub enum Event {
     Phase(Phase),
     Up(UpInfo),
+    /// What the server's answer to our DHCPINFORM added (routes, domain, more
+    /// name servers), some time after Up.
+    Pushed(crate::dhcp::Pushed),
     Down(DownReason),
 }
 
@@ -170,6 +173,8 @@ pub struct PppConfig {
     /// Lower the MSS of TCP SYNs crossing the tunnel (both ways) to what its MTU
     /// carries.
     pub mss_clamp: bool,
+    /// Ask the server for routes and the DNS domain with a DHCPINFORM once up.
+    pub dhcp_inform: bool,
 }
 
 impl Default for PppConfig {
@@ -182,6 +187,7 @@ impl Default for PppConfig {
             ack_delay: Duration::from_millis(100),
             close_timeout: Duration::from_secs(3),
             mss_clamp: true,
+            dhcp_inform: true,
         }
     }
 }

@@ -32,6 +32,9 @@ pub struct ServerConfig {
     /// DNS1, DNS2, NBNS1, NBNS2 to hand out.
     pub servers: [Option<Ipv4Addr>; 4],
     pub misbehaviour: Misbehaviour,
+    /// Answer a client's DHCPINFORM with these routes, domain and servers (None:
+    /// no DHCP server, the INFORM goes unanswered).
+    pub push: Option<crate::dhcp::Pushed>,
     pub seed: [u8; 32],
 }
 
@@ -50,6 +53,7 @@ impl ServerConfig {
             assign: Ipv4Addr::new(192, 168, 99, 2),
             servers: [None; 4],
             misbehaviour: Misbehaviour::default(),
+            push: None,
             seed,
         }
     }
@@ -80,6 +84,7 @@ impl Session<Pac> {
             let role = Role::Server {
                 users: cfg.users.clone(),
                 misbehaviour: cfg.misbehaviour,
+                push: cfg.push.clone(),
             };
             Link::new(
                 cfg.ppp.clone(),

@@ -1,0 +1,20 @@
+//! A DHCPACK (or anything) arriving through the tunnel while our INFORM waits:
+//! never a panic; what decodes keeps within the bounds the decoder promises.
+#![no_main]
+use std::net::Ipv4Addr;
+
+use libfuzzer_sys::fuzz_target;
+use pptp_engine::dhcp::{decode_reply, MAX_ROUTES};
+
+fuzz_target!(|data: &[u8]| {
+    let Some((xid, ip)) = data.split_first_chunk::<4>() else {
+        return;
+    };
+    let local = Ipv4Addr::new(198, 19, 0, 7);
+    if let Some(Ok(p)) = decode_reply(ip, local, u32::from_be_bytes(*xid)) {
+        assert!(p.routes.len() <= MAX_ROUTES);
+        assert!(p.routes.iter().all(|r| r.prefix >= 1 && r.prefix <= 32));
+        assert!(p.dns.len() <= 4 && p.wins.len() <= 4);
+        assert!(p.domain.iter().all(|d| d.len() <= 253 && d.is_ascii()));
+    }
+});

@@ -1,0 +1,778 @@
+//! DHCPINFORM over the tunnel, as the Windows client sends it once IPCP is up:
+//! Windows RRAS (with a DHCP relay), SoftEther and others answer it with the
+//! split-tunnel routes (options 121 and 249) and the DNS domain (15) that IPCP
+//! cannot carry.
+//!
+//! Hand-written rather than with `dhcproto`: that crate brings about 70 crates
+//! (a DNS library, URL and IDNA/ICU tables) into the protocol crate for one
+//! message, has no decoder for Microsoft's option 249, and its option 121 decoder
+//! stops quietly at a bad prefix length where we must reject the option. What is
+//! decoded here is small: the BOOTP header's fixed fields and a few options.
+
+use std::net::Ipv4Addr;
+use std::time::{Duration, Instant};
+
+use rand::RngCore;
+
+use crate::ipv4::{header_checksum, transport_checksum};
+use crate::wire::{DecodeError, Reader};
+
+const WHAT: &str = "DHCP reply";
+const UDP: u8 = 17;
+const SERVER_PORT: u16 = 67;
+const CLIENT_PORT: u16 = 68;
+const BOOTREQUEST: u8 = 1;
+const BOOTREPLY: u8 = 2;
+const MAGIC: [u8; 4] = [99, 130, 83, 99];
+/// BOOTP's fixed part: op .. file, before the magic cookie.
+const FIXED: usize = 236;
+
+const OPT_PAD: u8 = 0;
+const OPT_SUBNET_MASK: u8 = 1;
+const OPT_ROUTER: u8 = 3;
+const OPT_DNS: u8 = 6;
+const OPT_DOMAIN: u8 = 15;
+const OPT_NETBIOS_NS: u8 = 44;
+const OPT_MESSAGE_TYPE: u8 = 53;
+const OPT_PARAMS: u8 = 55;
+const OPT_VENDOR_CLASS: u8 = 60;
+const OPT_CLIENT_ID: u8 = 61;
+const OPT_USER_CLASS: u8 = 77;
+const OPT_CLASSLESS_ROUTES: u8 = 121;
+const OPT_MS_CLASSLESS_ROUTES: u8 = 249;
+const OPT_END: u8 = 255;
+const DHCPACK: u8 = 5;
+const DHCPINFORM: u8 = 8;
+
+/// When the INFORM goes, counted from the link coming up; the wait ends at the
+/// last entry. About 4 s in all, as Windows does, then the tunnel carries on.
+const SCHEDULE: [Duration; 4] = [
+    Duration::ZERO,
+    Duration::from_millis(1000),
+    Duration::from_millis(2500),
+    Duration::from_millis(4000),
+];
+
+/// More than any real server pushes; the rest are ignored.
+pub const MAX_ROUTES: usize = 64;
+const MAX_SERVERS: usize = 4;
+
+/// A route the server pushed: everything in `dest`/`prefix` goes through the
+/// tunnel. (A next hop in the option names the server's side of a
+/// point-to-point link, so it changes nothing and is not kept.)
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Route {
+    pub dest: Ipv4Addr,
+    pub prefix: u8,
+}
+
+/// What a DHCPACK to our INFORM carried.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Pushed {
+    /// From option 121, or else 249; default routes and destinations that are
+    /// never routed (loopback, multicast, reserved) left out.
+    pub routes: Vec<Route>,
+    pub domain: Option<String>,
+    pub dns: Vec<Ipv4Addr>,
+    pub wins: Vec<Ipv4Addr>,
+}
+
+/// One INFORM exchange: a few sends on a schedule, then done either way.
+#[derive(Debug)]
+pub struct Inform {
+    local: Ipv4Addr,
+    xid: u32,
+    start: Instant,
+    /// Index into SCHEDULE of the next send (or, past the sends, the end).
+    step: usize,
+    request: Vec<u8>,
+    out: Option<Vec<u8>>,
+    done: bool,
+}
+
+impl Inform {
+    pub fn new(local: Ipv4Addr, rng: &mut impl RngCore, now: Instant) -> Self {
+        let xid = rng.next_u32();
+        let mut mac = [0u8; 6];
+        rng.fill_bytes(&mut mac);
+        // Locally administered, unicast: the tunnel has no hardware address.
+        mac[0] = (mac[0] & 0xFC) | 0x02;
+        let id = rng.next_u32() as u16;
+        let mut i = Inform {
+            local,
+            xid,
+            start: now,
+            step: 0,
+            request: encode_inform(local, xid, mac, id),
+            out: None,
+            done: false,
+        };
+        i.handle_timeout(now);
+        i
+    }
+
+    pub fn poll_transmit(&mut self) -> Option<Vec<u8>> {
+        self.out.take()
+    }
+
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        (!self.done).then(|| self.start + SCHEDULE[self.step.min(SCHEDULE.len() - 1)])
+    }
+
+    pub fn is_done(&self) -> bool {
+        self.done
+    }
+
+    pub fn handle_timeout(&mut self, now: Instant) {
+        while !self.done && self.start + SCHEDULE[self.step] <= now {
+            if self.step == SCHEDULE.len() - 1 {
+                self.done = true;
+            } else {
+                self.out = Some(self.request.clone());
+                self.step += 1;
+            }
+        }
+    }
+
+    /// An IPv4 packet that came through the tunnel. `None`: not the answer to
+    /// this INFORM (deliver it as usual). `Some`: it was, and is consumed; a
+    /// malformed answer is an error and the wait goes on.
+    pub fn offer(&mut self, ip: &[u8]) -> Option<Result<Pushed, DecodeError>> {
+        if self.done {
+            return None;
+        }
+        let r = decode_reply(ip, self.local, self.xid)?;
+        if r.is_ok() {
+            self.done = true;
+        }
+        Some(r)
+    }
+}
+
+fn encode_inform(local: Ipv4Addr, xid: u32, mac: [u8; 6], ip_id: u16) -> Vec<u8> {
+    let mut dhcp = vec![0u8; FIXED];
+    dhcp[0] = BOOTREQUEST;
+    dhcp[1] = 1; // Ethernet-style 6-byte client hardware address
+    dhcp[2] = 6;
+    dhcp[4..8].copy_from_slice(&xid.to_be_bytes());
+    dhcp[12..16].copy_from_slice(&local.octets());
+    dhcp[28..34].copy_from_slice(&mac);
+    dhcp.extend_from_slice(&MAGIC);
+    let mut opt = |code: u8, value: &[u8]| {
+        dhcp.push(code);
+        dhcp.push(value.len() as u8);
+        dhcp.extend_from_slice(value);
+    };
+    opt(OPT_MESSAGE_TYPE, &[DHCPINFORM]);
+    let mut client_id = vec![1];
+    client_id.extend_from_slice(&mac);
+    opt(OPT_CLIENT_ID, &client_id);
+    opt(OPT_VENDOR_CLASS, b"MSFT 5.0");
+    opt(OPT_USER_CLASS, b"RRAS.Microsoft");
+    opt(
+        OPT_PARAMS,
+        &[
+            OPT_SUBNET_MASK,
+            OPT_ROUTER,
+            OPT_DNS,
+            OPT_DOMAIN,
+            OPT_NETBIOS_NS,
+            OPT_CLASSLESS_ROUTES,
+            OPT_MS_CLASSLESS_ROUTES,
+        ],
+    );
+    dhcp.push(OPT_END);
+    // BOOTP's minimum message; some relays drop shorter ones.
+    dhcp.resize(dhcp.len().max(300), OPT_PAD);
+
+    udp_datagram(
+        local,
+        Ipv4Addr::BROADCAST,
+        CLIENT_PORT,
+        SERVER_PORT,
+        &dhcp,
+        ip_id,
+    )
+}
+
+/// An IPv4 UDP datagram carrying `payload`, both checksums filled in.
+fn udp_datagram(
+    src: Ipv4Addr,
+    dst: Ipv4Addr,
+    sport: u16,
+    dport: u16,
+    payload: &[u8],
+    ip_id: u16,
+) -> Vec<u8> {
+    let udp_len = 8 + payload.len();
+    let mut udp = Vec::with_capacity(udp_len);
+    udp.extend_from_slice(&sport.to_be_bytes());
+    udp.extend_from_slice(&dport.to_be_bytes());
+    udp.extend_from_slice(&(udp_len as u16).to_be_bytes());
+    udp.extend_from_slice(&[0, 0]);
+    udp.extend_from_slice(payload);
+    // 0 means "no checksum" in UDP over IPv4, so a computed 0 is sent as all ones.
+    let sum = match transport_checksum(src.octets(), dst.octets(), UDP, &udp) {
+        0 => 0xFFFF,
+        s => s,
+    };
+    udp[6..8].copy_from_slice(&sum.to_be_bytes());
+    let mut ip = vec![0u8; 20];
+    ip[0] = 0x45;
+    ip[2..4].copy_from_slice(&((20 + udp_len) as u16).to_be_bytes());
+    ip[4..6].copy_from_slice(&ip_id.to_be_bytes());
+    ip[8] = 64;
+    ip[9] = UDP;
+    ip[12..16].copy_from_slice(&src.octets());
+    ip[16..20].copy_from_slice(&dst.octets());
+    let sum = header_checksum(&ip);
+    ip[10..12].copy_from_slice(&sum.to_be_bytes());
+    ip.extend_from_slice(&udp);
+    ip
+}
+
+/// The server's side (the engine's test server and `pptp-testpeer`): when `ip`
+/// is a DHCPINFORM, the DHCPACK that pushes `push`, from `server` to the
+/// client's ciaddr.
+pub fn answer_inform(ip: &[u8], server: Ipv4Addr, push: &Pushed) -> Option<Vec<u8>> {
+    let (src, _, udp) = udp_payload_of(ip)?;
+    if udp.len() < 8 + FIXED + 4 || udp[..4] != [0, 68, 0, 67] || udp[8] != BOOTREQUEST {
+        return None;
+    }
+    let request = &udp[8..];
+    let opts = Options::parse(request.get(FIXED + 4..)?).ok()?;
+    if opts.get(OPT_MESSAGE_TYPE) != Some(&[DHCPINFORM]) || request[12..16] != src.octets() {
+        return None;
+    }
+    let mut dhcp = vec![0u8; FIXED];
+    dhcp[0] = BOOTREPLY;
+    dhcp[1..3].copy_from_slice(&request[1..3]);
+    dhcp[4..8].copy_from_slice(&request[4..8]);
+    dhcp[12..16].copy_from_slice(&src.octets());
+    dhcp[28..44].copy_from_slice(&request[28..44]);
+    dhcp.extend_from_slice(&MAGIC);
+    let mut put = |code: u8, value: &[u8]| {
+        // Long values in parts (RFC 3396).
+        for part in value.chunks(255) {
+            dhcp.push(code);
+            dhcp.push(part.len() as u8);
+            dhcp.extend_from_slice(part);
+        }
+    };
+    put(OPT_MESSAGE_TYPE, &[DHCPACK]);
+    put(54, &server.octets());
+    if !push.routes.is_empty() {
+        let mut v = Vec::new();
+        for r in &push.routes {
+            v.push(r.prefix);
+            v.extend_from_slice(&r.dest.octets()[..usize::from(r.prefix).div_ceil(8)]);
+            v.extend_from_slice(&[0; 4]);
+        }
+        put(OPT_CLASSLESS_ROUTES, &v);
+        put(OPT_MS_CLASSLESS_ROUTES, &v);
+    }
+    if let Some(d) = &push.domain {
+        put(OPT_DOMAIN, d.as_bytes());
+    }
+    for (code, list) in [(OPT_DNS, &push.dns), (OPT_NETBIOS_NS, &push.wins)] {
+        if !list.is_empty() {
+            put(
+                code,
+                &list.iter().flat_map(|a| a.octets()).collect::<Vec<u8>>(),
+            );
+        }
+    }
+    dhcp.push(OPT_END);
+    Some(udp_datagram(
+        server,
+        src,
+        SERVER_PORT,
+        CLIENT_PORT,
+        &dhcp,
+        0,
+    ))
+}
+
+/// `None` unless `ip` is a UDP datagram from port 67 to port 68 of `local` (or
+/// broadcast) with transaction `xid`; then the DHCPACK decoded, or why not.
+pub fn decode_reply(ip: &[u8], local: Ipv4Addr, xid: u32) -> Option<Result<Pushed, DecodeError>> {
+    let (src, dst, udp) = udp_payload_of(ip)?;
+    if dst != local && dst != Ipv4Addr::BROADCAST {
+        return None;
+    }
+    let mut r = Reader::new(WHAT, udp);
+    let (sport, dport, len, sum) = (
+        r.u16().ok()?,
+        r.u16().ok()?,
+        r.u16().ok()? as usize,
+        r.u16().ok()?,
+    );
+    if sport != SERVER_PORT || dport != CLIENT_PORT {
+        return None;
+    }
+    if udp.len() < FIXED + 8 || udp[8] != BOOTREPLY || udp[12..16] != xid.to_be_bytes() {
+        return None;
+    }
+    // Ours from here on: what is wrong with it is an error, not someone else's packet.
+    Some(decode_ours(src, dst, udp, len, sum))
+}
+
+fn decode_ours(
+    src: Ipv4Addr,
+    dst: Ipv4Addr,
+    udp: &[u8],
+    len: usize,
+    sum: u16,
+) -> Result<Pushed, DecodeError> {
+    if len < 8 || len > udp.len() {
+        return Err(DecodeError::BadLength { what: WHAT, len });
+    }
+    let udp = &udp[..len];
+    if sum != 0 && transport_checksum(src.octets(), dst.octets(), UDP, udp) != 0 {
+        return Err(DecodeError::BadField {
+            what: WHAT,
+            field: "UDP checksum",
+            value: u32::from(sum),
+        });
+    }
+    let mut r = Reader::new(WHAT, &udp[8..]);
+    r.bytes(FIXED)?;
+    let magic = r.array::<4>()?;
+    if magic != MAGIC {
+        return Err(DecodeError::BadField {
+            what: WHAT,
+            field: "magic cookie",
+            value: u32::from_be_bytes(magic),
+        });
+    }
+    let opts = Options::parse(r.rest())?;
+    match opts.get(OPT_MESSAGE_TYPE) {
+        Some([DHCPACK]) => {}
+        other => {
+            return Err(DecodeError::BadField {
+                what: WHAT,
+                field: "message type",
+                value: other.and_then(|v| v.first()).map_or(0, |&t| u32::from(t)),
+            })
+        }
+    }
+    let routes = match opts.get(OPT_CLASSLESS_ROUTES) {
+        Some(v) => classless_routes(v)?,
+        None => match opts.get(OPT_MS_CLASSLESS_ROUTES) {
+            Some(v) => classless_routes(v)?,
+            None => Vec::new(),
+        },
+    };
+    Ok(Pushed {
+        routes,
+        domain: opts.get(OPT_DOMAIN).and_then(domain),
+        dns: opts
+            .get(OPT_DNS)
+            .map(addresses)
+            .transpose()?
+            .unwrap_or_default(),
+        wins: opts
+            .get(OPT_NETBIOS_NS)
+            .map(addresses)
+            .transpose()?
+            .unwrap_or_default(),
+    })
+}
+
+/// Source, destination and payload of an unfragmented IPv4 UDP datagram.
+fn udp_payload_of(ip: &[u8]) -> Option<(Ipv4Addr, Ipv4Addr, &[u8])> {
+    let &vihl = ip.first()?;
+    let ihl = usize::from(vihl & 0x0F) * 4;
+    if vihl >> 4 != 4 || ihl < 20 || ip.len() < ihl || ip[9] != UDP {
+        return None;
+    }
+    let total = usize::from(u16::from_be_bytes([ip[2], ip[3]]));
+    let frag = u16::from_be_bytes([ip[6], ip[7]]);
+    // More-fragments or an offset: not a whole datagram (a reply fits in one).
+    if total < ihl || total > ip.len() || frag & 0x3FFF != 0 {
+        return None;
+    }
+    let addr = |at: usize| Ipv4Addr::new(ip[at], ip[at + 1], ip[at + 2], ip[at + 3]);
+    Some((addr(12), addr(16), &ip[ihl..total]))
+}
+
+/// The options area, each code's values concatenated in order (RFC 3396: a
+/// long option comes split in parts).
+struct Options(Vec<(u8, Vec<u8>)>);
+
+impl Options {
+    fn parse(mut area: &[u8]) -> Result<Self, DecodeError> {
+        let mut found: Vec<(u8, Vec<u8>)> = Vec::new();
+        while let Some((&code, rest)) = area.split_first() {
+            match code {
+                OPT_PAD => area = rest,
+                OPT_END => break,
+                _ => {
+                    let mut r = Reader::new(WHAT, rest);
+                    let len = r.u8()? as usize;
+                    let value = r.bytes(len)?;
+                    area = r.rest();
+                    match found.iter_mut().find(|(c, _)| *c == code) {
+                        Some((_, joined)) => joined.extend_from_slice(value),
+                        None => found.push((code, value.to_vec())),
+                    }
+                }
+            }
+        }
+        Ok(Options(found))
+    }
+
+    fn get(&self, code: u8) -> Option<&[u8]> {
+        self.0
+            .iter()
+            .find(|(c, _)| *c == code)
+            .map(|(_, v)| v.as_slice())
+    }
+}
+
+/// RFC 3442: width, the significant octets of the destination, the router.
+fn classless_routes(mut v: &[u8]) -> Result<Vec<Route>, DecodeError> {
+    let mut routes = Vec::new();
+    while !v.is_empty() {
+        let mut r = Reader::new("DHCP classless route", v);
+        let prefix = r.u8()?;
+        if prefix > 32 {
+            return Err(DecodeError::BadField {
+                what: "DHCP classless route",
+                field: "prefix length",
+                value: u32::from(prefix),
+            });
+        }
+        let significant = usize::from(prefix).div_ceil(8);
+        let mut dest = [0u8; 4];
+        dest[..significant].copy_from_slice(r.bytes(significant)?);
+        let _router = r.array::<4>()?;
+        v = r.rest();
+        // Bits past the prefix mean nothing; a route is to the network.
+        let mask = u32::MAX.checked_shl(32 - u32::from(prefix)).unwrap_or(0);
+        let dest = Ipv4Addr::from(u32::from_be_bytes(dest) & mask);
+        let routable = !(dest.is_loopback()
+            || dest.is_multicast()
+            || dest.is_broadcast()
+            || dest.octets()[0] >= 240
+            || dest.octets()[0] == 0);
+        if prefix > 0 && routable && routes.len() < MAX_ROUTES {
+            routes.push(Route { dest, prefix });
+        }
+    }
+    Ok(routes)
+}
+
+fn addresses(v: &[u8]) -> Result<Vec<Ipv4Addr>, DecodeError> {
+    if v.is_empty() || !v.len().is_multiple_of(4) {
+        return Err(DecodeError::BadLength {
+            what: "DHCP address list",
+            len: v.len(),
+        });
+    }
+    Ok(v.chunks_exact(4)
+        .map(|c| Ipv4Addr::new(c[0], c[1], c[2], c[3]))
+        .filter(|a| !a.is_unspecified() && !a.is_broadcast())
+        .take(MAX_SERVERS)
+        .collect())
+}
+
+/// A domain name as DNS spells it; anything else (Windows pads with NUL) is cut
+/// or refused.
+fn domain(v: &[u8]) -> Option<String> {
+    let end = v.iter().position(|&b| b == 0).unwrap_or(v.len());
+    let name = std::str::from_utf8(&v[..end]).ok()?.trim_end_matches('.');
+    let good = !name.is_empty()
+        && name.len() <= 253
+        && name.split('.').all(|l| {
+            !l.is_empty()
+                && l.len() <= 63
+                && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+        });
+    good.then(|| name.to_ascii_lowercase())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::rngs::StdRng;
+    use rand::SeedableRng;
+
+    const LOCAL: Ipv4Addr = Ipv4Addr::new(198, 19, 0, 7);
+    const SERVER: Ipv4Addr = Ipv4Addr::new(198, 19, 0, 1);
+
+    /// A DHCPACK from SERVER to `dst` with these options (code, value), the way
+    /// a server would build it; `udp_sum` false leaves the UDP checksum 0.
+    fn reply_to(dst: Ipv4Addr, xid: u32, opts: &[Opt], udp_sum: bool) -> Vec<u8> {
+        let mut dhcp = vec![0u8; FIXED];
+        dhcp[0] = BOOTREPLY;
+        dhcp[4..8].copy_from_slice(&xid.to_be_bytes());
+        dhcp.extend_from_slice(&MAGIC);
+        for (code, value) in opts {
+            dhcp.push(*code);
+            dhcp.push(value.len() as u8);
+            dhcp.extend_from_slice(value);
+        }
+        dhcp.push(OPT_END);
+        let mut udp = Vec::new();
+        udp.extend_from_slice(&SERVER_PORT.to_be_bytes());
+        udp.extend_from_slice(&CLIENT_PORT.to_be_bytes());
+        udp.extend_from_slice(&((8 + dhcp.len()) as u16).to_be_bytes());
+        udp.extend_from_slice(&[0, 0]);
+        udp.extend_from_slice(&dhcp);
+        if udp_sum {
+            let s = transport_checksum(SERVER.octets(), dst.octets(), UDP, &udp);
+            udp[6..8].copy_from_slice(&s.to_be_bytes());
+        }
+        let mut ip = vec![0x45, 0, 0, 0, 0, 0, 0, 0, 64, UDP, 0, 0];
+        ip[2..4].copy_from_slice(&((20 + udp.len()) as u16).to_be_bytes());
+        ip.extend_from_slice(&SERVER.octets());
+        ip.extend_from_slice(&dst.octets());
+        ip.extend_from_slice(&udp);
+        ip
+    }
+
+    fn reply(xid: u32, opts: &[Opt]) -> Vec<u8> {
+        reply_to(LOCAL, xid, opts, true)
+    }
+
+    /// An option as a test writes it: code and value.
+    type Opt<'a> = (u8, &'a [u8]);
+
+    const ACK: Opt = (OPT_MESSAGE_TYPE, &[DHCPACK]);
+
+    fn route(dest: [u8; 4], prefix: u8) -> Route {
+        Route {
+            dest: dest.into(),
+            prefix,
+        }
+    }
+
+    #[test]
+    fn the_inform_is_what_windows_sends() {
+        let now = Instant::now();
+        let mut i = Inform::new(LOCAL, &mut StdRng::seed_from_u64(1), now);
+        let p = i.poll_transmit().expect("sent at once");
+        assert_eq!(header_checksum(&p[..20]), 0, "IPv4 header checksum");
+        assert_eq!(&p[12..16], &LOCAL.octets());
+        assert_eq!(&p[16..20], &[255; 4]);
+        let udp = &p[20..];
+        assert_eq!(transport_checksum(LOCAL.octets(), [255; 4], UDP, udp), 0);
+        assert_eq!(&udp[..4], &[0, 68, 0, 67]);
+        let dhcp = &udp[8..];
+        assert_eq!(dhcp[0], BOOTREQUEST);
+        assert_eq!(&dhcp[4..8], &i.xid.to_be_bytes());
+        assert_eq!(&dhcp[12..16], &LOCAL.octets(), "ciaddr");
+        assert_eq!(dhcp[28] & 0x03, 0x02, "locally administered unicast");
+        let opts = Options::parse(&dhcp[FIXED + 4..]).unwrap();
+        assert_eq!(opts.get(OPT_MESSAGE_TYPE), Some(&[DHCPINFORM][..]));
+        assert_eq!(opts.get(OPT_USER_CLASS), Some(&b"RRAS.Microsoft"[..]));
+        assert_eq!(opts.get(OPT_PARAMS), Some(&[1, 3, 6, 15, 44, 121, 249][..]));
+        assert!(dhcp.len() >= 300);
+    }
+
+    #[test]
+    fn three_sends_in_four_seconds_then_quiet() {
+        let t0 = Instant::now();
+        let mut i = Inform::new(LOCAL, &mut StdRng::seed_from_u64(2), t0);
+        assert!(i.poll_transmit().is_some(), "the first at once");
+        let mut sent = vec![];
+        let mut end = t0;
+        while let Some(t) = i.poll_timeout() {
+            i.handle_timeout(t);
+            end = t;
+            if i.poll_transmit().is_some() {
+                sent.push(t.duration_since(t0).as_millis());
+            }
+        }
+        assert_eq!(sent, [1000, 2500]);
+        assert_eq!(end.duration_since(t0), Duration::from_secs(4));
+        assert!(i.is_done());
+        let late = reply(i.xid, &[ACK]);
+        assert_eq!(i.offer(&late), None, "after the wait, passed on");
+    }
+
+    #[test]
+    fn every_option_decodes() {
+        let now = Instant::now();
+        let mut i = Inform::new(LOCAL, &mut StdRng::seed_from_u64(3), now);
+        // /9, /17, /25 and /32 carry 2, 3, 4 and 4 octets; /0 (a default route)
+        // and a loopback route are left out; bits past the prefix are cleared.
+        let routes: &[u8] = &[
+            9, 10, 255, 0, 0, 0, 0, //
+            17, 172, 16, 129, 198, 19, 0, 1, //
+            25, 192, 168, 7, 128, 0, 0, 0, 0, //
+            32, 203, 0, 113, 9, 0, 0, 0, 0, //
+            0, 198, 19, 0, 1, //
+            8, 127, 0, 0, 0, 0,
+        ];
+        let p = reply(
+            i.xid,
+            &[
+                ACK,
+                (OPT_CLASSLESS_ROUTES, routes),
+                (OPT_MS_CLASSLESS_ROUTES, &[8, 11, 0, 0, 0, 0]),
+                (OPT_DOMAIN, b"Corp.Example.COM\0"),
+                (OPT_DNS, &[10, 0, 0, 53, 10, 0, 0, 54]),
+                (OPT_NETBIOS_NS, &[10, 0, 0, 137]),
+            ],
+        );
+        let got = i.offer(&p).expect("ours").expect("valid");
+        assert_eq!(
+            got.routes,
+            [
+                route([10, 128, 0, 0], 9),
+                route([172, 16, 128, 0], 17),
+                route([192, 168, 7, 128], 25),
+                route([203, 0, 113, 9], 32),
+            ],
+            "121 wins over 249"
+        );
+        assert_eq!(got.domain.as_deref(), Some("corp.example.com"));
+        assert_eq!(
+            got.dns,
+            [
+                "10.0.0.53".parse::<Ipv4Addr>().unwrap(),
+                "10.0.0.54".parse().unwrap()
+            ]
+        );
+        assert_eq!(got.wins, ["10.0.0.137".parse::<Ipv4Addr>().unwrap()]);
+        assert!(i.is_done());
+    }
+
+    #[test]
+    fn microsofts_option_stands_in_for_121() {
+        let xid = 7;
+        let p = reply(
+            xid,
+            &[ACK, (OPT_MS_CLASSLESS_ROUTES, &[16, 10, 20, 0, 0, 0, 0])],
+        );
+        let got = decode_reply(&p, LOCAL, xid).unwrap().unwrap();
+        assert_eq!(got.routes, [route([10, 20, 0, 0], 16)]);
+        assert_eq!(got.domain, None);
+    }
+
+    #[test]
+    fn a_long_option_split_in_parts_is_joined() {
+        let xid = 8;
+        let p = reply(
+            xid,
+            &[
+                ACK,
+                (OPT_CLASSLESS_ROUTES, &[16, 10, 20, 0]),
+                (OPT_CLASSLESS_ROUTES, &[0, 0, 0]),
+            ],
+        );
+        let got = decode_reply(&p, LOCAL, xid).unwrap().unwrap();
+        assert_eq!(got.routes, [route([10, 20, 0, 0], 16)]);
+    }
+
+    #[test]
+    fn malformed_answers_are_errors_naming_what() {
+        let xid = 9;
+        let cases: [(&[Opt], &str); 6] = [
+            (
+                &[
+                    ACK,
+                    (OPT_CLASSLESS_ROUTES, &[33, 1, 2, 3, 4, 5, 0, 0, 0, 0]),
+                ],
+                "prefix length",
+            ),
+            (&[ACK, (OPT_CLASSLESS_ROUTES, &[24, 10, 1])], "truncated"),
+            (
+                &[ACK, (OPT_CLASSLESS_ROUTES, &[24, 10, 1, 2, 0, 0, 0])],
+                "truncated",
+            ),
+            (&[ACK, (OPT_DNS, &[10, 0, 0, 53, 1])], "bad length"),
+            (&[(OPT_MESSAGE_TYPE, &[6])], "message type"),
+            (&[], "message type"),
+        ];
+        for (opts, why) in cases {
+            let e = decode_reply(&reply(xid, opts), LOCAL, xid)
+                .unwrap()
+                .unwrap_err();
+            assert!(e.to_string().contains(why), "{e} should say {why}");
+        }
+        let mut p = reply(xid, &[ACK]);
+        let n = p.len();
+        p[n - 1] ^= 1;
+        let e = decode_reply(&p, LOCAL, xid).unwrap().unwrap_err();
+        assert!(e.to_string().contains("checksum"), "{e}");
+        // A zero UDP checksum means "not computed" in IPv4.
+        assert!(
+            decode_reply(&reply_to(LOCAL, xid, &[ACK], false), LOCAL, xid)
+                .unwrap()
+                .is_ok()
+        );
+        // An option running past the end.
+        let mut p = reply(xid, &[ACK]);
+        let end = p.len() - 1;
+        p[end] = OPT_DOMAIN;
+        p.push(9);
+        let total = p.len() as u16;
+        p[2..4].copy_from_slice(&total.to_be_bytes());
+        let l = (p.len() - 20) as u16;
+        p[24..26].copy_from_slice(&l.to_be_bytes());
+        p[26..28].fill(0);
+        assert!(decode_reply(&p, LOCAL, xid).unwrap().is_err());
+    }
+
+    #[test]
+    fn other_packets_are_not_ours() {
+        let xid = 10;
+        assert_eq!(
+            decode_reply(&reply(xid + 1, &[ACK]), LOCAL, xid),
+            None,
+            "xid"
+        );
+        let other = Ipv4Addr::new(198, 19, 0, 8);
+        assert_eq!(
+            decode_reply(&reply_to(other, xid, &[ACK], true), LOCAL, xid),
+            None
+        );
+        let mut p = reply(xid, &[ACK]);
+        p[21] = 53; // source port 53
+        assert_eq!(decode_reply(&p, LOCAL, xid), None, "port");
+        let mut p = reply(xid, &[ACK]);
+        p[6] = 0x20; // more fragments
+        assert_eq!(decode_reply(&p, LOCAL, xid), None, "fragment");
+        assert_eq!(decode_reply(&[0x45, 0, 0], LOCAL, xid), None);
+        assert!(decode_reply(
+            &reply_to(Ipv4Addr::BROADCAST, xid, &[ACK], true),
+            LOCAL,
+            xid
+        )
+        .is_some());
+    }
+
+    #[test]
+    fn the_servers_answer_round_trips() {
+        let mut i = Inform::new(LOCAL, &mut StdRng::seed_from_u64(4), Instant::now());
+        let inform = i.poll_transmit().unwrap();
+        // 70 routes: option 121 exceeds 255 bytes and goes in parts.
+        let push = Pushed {
+            routes: (0..70u8).map(|n| route([10, n, 0, 0], 16)).collect(),
+            domain: Some("corp.example".into()),
+            dns: vec![Ipv4Addr::new(10, 0, 0, 53)],
+            wins: vec![],
+        };
+        let answer = answer_inform(&inform, SERVER, &push).expect("an INFORM");
+        let got = i.offer(&answer).unwrap().unwrap();
+        assert_eq!(got.routes, push.routes[..MAX_ROUTES]);
+        assert_eq!((got.domain, got.dns), (push.domain, push.dns));
+        assert_eq!(
+            answer_inform(&answer, SERVER, &Pushed::default()),
+            None,
+            "not an INFORM"
+        );
+    }
+
+    #[test]
+    fn domains_are_checked() {
+        assert_eq!(domain(b"example.org."), Some("example.org".into()));
+        assert_eq!(domain(b"bad domain"), None);
+        assert_eq!(domain(b"a..b"), None);
+        assert_eq!(domain(b"\0"), None);
+        assert_eq!(domain(&[0xC3, 0xA9]), None);
+    }
+}
