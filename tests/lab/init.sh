@@ -97,6 +97,19 @@ chmod 600 /etc/ppp/chap-secrets
 # The same users for a server that demands PAP.
 cp -p /etc/ppp/chap-secrets /etc/ppp/pap-secrets
 
+# lab.dhcp=1: answer the clients' DHCPINFORM on the ppp interfaces, as a Windows
+# RRAS server's DHCP relay does: split routes (121, and Microsoft's 249), the DNS
+# domain and one more name server. 10.200.0.1 sits behind the pushed route.
+if [ "$(arg dhcp)" = 1 ]; then
+    ip addr add 10.200.0.1/32 dev lo
+    dnsmasq --keep-in-foreground --port=0 --user=root --pid-file= --no-resolv --no-hosts \
+        --interface='ppp*' --dhcp-range=198.19.0.0,static,255.255.255.0 \
+        --dhcp-option=121,10.200.0.0/16,0.0.0.0,172.31.7.0/24,0.0.0.0 \
+        --dhcp-option=249,10.200.0.0/16,0.0.0.0 \
+        --dhcp-option=15,corp.example --dhcp-option=6,198.19.0.60 \
+        --log-dhcp --log-facility=/dev/console &
+fi
+
 # An echo service for transfer checks through the tunnel (10 MB each way).
 busybox nc -ll -p 5001 -e cat &
 

@@ -54,6 +54,18 @@ def vm(**opts):
     print(f"    (VM booted with {opts or 'defaults'} in {time.monotonic() - t:.0f} s)", flush=True)
 
 
+def reboot_vm(**opts):
+    """Boot the server VM again with these lab.* options, keeping the namespaces
+    (and NetworkManager in the client's) as they are."""
+    global current_vm
+    t = time.monotonic()
+    r = sh(["bash", LAB, "reboot"] + [f"{k}={v}" for k, v in opts.items()])
+    if r.returncode != 0:
+        raise AssertionError(f"the VM did not come back:\n{r.stderr}")
+    current_vm = tuple(sorted(opts.items()))
+    print(f"    (VM rebooted with {opts or 'defaults'} in {time.monotonic() - t:.0f} s)", flush=True)
+
+
 def kill_vm():
     global current_vm
     current_vm = None
@@ -349,6 +361,27 @@ def scenario_noauth_server():
     return refused_server("none", "no-authentication", "--mppe off")
 
 
+def scenario_dhcp_routes():
+    """A server that answers DHCPINFORM (dnsmasq on its ppp interfaces): the routes
+    and domain it pushes reach the client, which routes them through the tunnel."""
+    vm(dhcp="1")
+    t = time.monotonic()
+    c = Client(["--server", SERVER, "--user", "alice"])
+    up = c.wait("up", 90)
+    pushed = c.wait("pushed", 10)
+    after = time.monotonic() - t
+    assert pushed["routes"] == ["10.200.0.0/16", "172.31.7.0/24"], pushed
+    assert pushed["domain"] == "corp.example" and pushed["dns"] == ["198.19.0.60"], pushed
+    r = routes()
+    assert f"10.200.0.0/16 dev {up['ifname']}" in r, r
+    ping("10.200.0.1")  # behind the pushed route, on the server
+    c.stop()
+    assert c.exit_code(10) == 0
+    gone = routes()
+    assert "10.200.0.0/16" not in gone, gone
+    return f"pushed {pushed['routes']} and domain {pushed['domain']} ({after:.1f} s after start); 10.200.0.1 answered"
+
+
 SCENARIOS = [
     scenario_nothing_listening,
     scenario_mschapv2_mppe128,
@@ -364,6 +397,7 @@ SCENARIOS = [
     scenario_unencrypted_chap,
     scenario_pap_only_server,
     scenario_noauth_server,
+    scenario_dhcp_routes,
 ]
 
 

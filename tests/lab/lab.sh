@@ -5,6 +5,8 @@
 #
 #   lab.sh up [KEY=VALUE...]   build/refresh the image, create the topology, boot
 #                               the VM with those lab.* settings, wait for TCP 1723
+#   lab.sh reboot [KEY=VALUE...]  boot the server VM again with those settings,
+#                               leaving the namespaces (and what runs in them)
 #   lab.sh down                kill the VM (by PID) and remove the namespaces
 #   lab.sh ref KEY=VALUE...    boot the reference client VM (pppd + pptp-linux,
 #                               lab.role=refclient) on the server's bridge at
@@ -93,6 +95,13 @@ up() {
     ip -n "$S" link set tap0 master br0
     for l in s0 tap0 br0; do ip -n "$S" link set "$l" up; done
 
+    boot_server "$@"
+}
+
+# The server VM (again) on the existing topology: what `up` boots, and what
+# `reboot` boots with other settings while the client side (NetworkManager in
+# the client namespace) stays as it is.
+boot_server() {
     local args="lab.addr=$SERVER_ADDR/24 lab.localip=198.19.0.1 lab.remoteip=198.19.0.10-20"
     args="$args lab.auth=mschapv2 lab.mppe=128 lab.dns=198.19.0.53,198.19.0.54 lab.users=alice:pass+word"
     for kv in "$@"; do args="$args lab.$kv"; done
@@ -109,12 +118,20 @@ up() {
     return 1
 }
 
+reboot() {
+    ip netns list | grep -qw "$S" || { echo "lab: reboot needs the lab up" >&2; return 1; }
+    bash "$here/build-image.sh"
+    stop_vm "$state/qemu.pid"
+    boot_server "$@"
+}
+
 cmd=${1:-}
 shift || true
 case "$cmd" in
     up) up "$@" ;;
+    reboot) reboot "$@" ;;
     ref) ref "$@" ;;
     down) down ;;
     exec) ip netns exec "$C" "$@" ;;
-    *) echo "usage: lab.sh up [KEY=VALUE...] | ref [KEY=VALUE...] | down | exec CMD..." >&2; exit 2 ;;
+    *) echo "usage: lab.sh up [KEY=VALUE...] | reboot [KEY=VALUE...] | ref [KEY=VALUE...] | down | exec CMD..." >&2; exit 2 ;;
 esac

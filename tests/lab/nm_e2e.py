@@ -383,6 +383,42 @@ def scenario_networkmanager_killed():
     return f"service exited and {dev} was gone {took:.1f} s after NetworkManager was killed"
 
 
+def scenario_split_routes():
+    """The server pushes routes, a domain and a name server (DHCPINFORM, answered by
+    dnsmasq in the VM). With ipv4.never-default=yes NetworkManager routes just those
+    through the tunnel, keeps the default route on the physical link and puts the
+    domain in resolv.conf; after down, all of it is gone."""
+    interop.reboot_vm(dhcp="1")
+    before_routes, before_resolv = routes(), resolv()
+    add_vpn("PALSPLIT")
+    nm("nmcli", "connection", "modify", "PALSPLIT", "ipv4.never-default", "yes")
+    t = time.monotonic()
+    nm("nmcli", "connection", "up", "PALSPLIT")
+    took = time.monotonic() - t
+    dev, addr = vpn_device("PALSPLIT")
+    # The server's answer follows Up by a round trip: a second Ip4Config.
+    end = time.monotonic() + 10
+    while "10.200.0.0/16" not in (r := routes()) and time.monotonic() < end:
+        time.sleep(0.2)
+    for net in ("10.200.0.0/16", "172.31.7.0/24"):
+        assert f"{net} dev {dev} " in r, f"{net} is not routed through {dev}:\n{r}"
+    assert f"default dev {dev}" not in r and "default via 198.18.0.254 dev c0" in r, r
+    while "corp.example" not in (rc := resolv()) and time.monotonic() < end:
+        time.sleep(0.2)
+    search = next((l for l in rc.splitlines() if l.startswith("search")), "")
+    assert "corp.example" in search, rc
+    assert "198.19.0.60" in rc, rc
+    nm("ping", "-c", "3", "-W", "3", "10.200.0.1")
+    ip4 = nm("nmcli", "-f", "IP4", "connection", "show", "PALSPLIT").stdout
+    print("    nmcli -f IP4 connection show PALSPLIT:\n" + "".join(f"      {l}\n" for l in ip4.splitlines()), end="")
+    nm("nmcli", "connection", "down", "PALSPLIT")
+    wait_gone(dev)
+    settles(routes, before_routes, "routes")
+    settles(resolv, before_resolv, "resolv.conf")
+    return (f"activated in {took:.1f} s; 10.200.0.0/16 and 172.31.7.0/24 through {dev}, default route kept on c0,"
+            f" '{search}'; 10.200.0.1 answered; all gone after down")
+
+
 def restart_nm():
     """NetworkManager again, in the same mount and network namespace, config and
     keyfiles (nm-env.sh's trap ends it by the PID file at the end)."""
@@ -421,7 +457,7 @@ def demo():
 
 SCENARIOS = [scenario_up_and_down, scenario_wrong_password, scenario_ask_password, scenario_import_peers,
              scenario_gnome_settings, scenario_two_at_once, scenario_networkmanager_killed,
-             scenario_server_killed]
+             scenario_server_killed, scenario_split_routes]
 
 
 def main():
@@ -444,8 +480,7 @@ def main():
             t = time.monotonic()
             try:
                 if interop.current_vm is None:
-                    nm("true")
-                    interop.vm()
+                    interop.reboot_vm()
                 detail = s()
                 print(f"    ok ({time.monotonic() - t:.1f} s): {detail}", flush=True)
             except Exception as e:  # noqa: BLE001
