@@ -214,7 +214,7 @@ fn plan(a: &UpArgs) -> Result<Plan, String> {
             if p.nomppe {
                 eprintln!("pptp-client: warning: `nomppe`: MPPE is not required, but allowed if the server insists");
             }
-            default_route |= p.defaultroute;
+            default_route |= p.defaultroute == Some(true);
             if !a.password_stdin {
                 password = p
                     .chap_secret(&a.ppp_dir)

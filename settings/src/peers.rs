@@ -67,8 +67,11 @@ pub struct PeersFile {
     pub connection: Connection,
     pub remotename: Option<String>,
     pub ipparam: Option<String>,
-    pub defaultroute: bool,
+    /// `defaultroute` (Some(true)), `nodefaultroute` (Some(false)) or neither.
+    pub defaultroute: Option<bool>,
     pub usepeerdns: bool,
+    /// `persist`: reconnect after a lost link (not carried yet).
+    pub persist: bool,
     /// `nomppe`: read as "MPPE not required" (no key refuses MPPE outright).
     pub nomppe: bool,
     /// Options we read but cannot honour, each named once, in order of appearance.
@@ -88,7 +91,6 @@ const HARMLESS: &[&str] = &[
     "updetach",
     "debug",
     "kdebug",
-    "persist",
     "noipdefault",
     "novjccomp",
     "noccp",
@@ -347,9 +349,13 @@ fn parse_into(
                 opts.nomppe = true;
                 opts.connection.set_mppe_requirement(None);
             }
-            "defaultroute" => opts.defaultroute = true,
-            "nodefaultroute" => opts.defaultroute = false,
+            "defaultroute" => opts.defaultroute = Some(true),
+            "nodefaultroute" => opts.defaultroute = Some(false),
             "usepeerdns" => opts.usepeerdns = true,
+            "persist" => {
+                opts.persist = true;
+                opts.note_unsupported(o);
+            }
             o if HARMLESS.contains(&o) => {}
             o if UNSUPPORTED_WITH_VALUE.contains(&o) => {
                 value(o)?;
@@ -429,7 +435,59 @@ fn quote(s: &str) -> String {
 /// A connection as a peers file that pppd (with pptp-linux) and
 /// `pptp-client up --peer` both accept. Never the password: it belongs in
 /// chap-secrets.
-pub fn write(c: &Connection, title: &str) -> Result<String, SettingsError> {
+/// What NetworkManager keeps outside `vpn.data` and a peers file spells as pppd
+/// options: whether the tunnel takes the default route (`ipv4.never-default`),
+/// and whether the server's DNS servers are used (`ipv4.ignore-auto-dns`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Routing {
+    pub never_default: bool,
+    pub ignore_auto_dns: bool,
+}
+
+impl PeersFile {
+    /// The file's routing in NetworkManager's terms, and a sentence for the user
+    /// where the two do not mean the same: pppd adds no default route without
+    /// `defaultroute` (setups like the seed's add it from an ip-up.d script), and
+    /// asks for no DNS servers without `usepeerdns`.
+    pub fn routing(&self) -> (Routing, Vec<String>) {
+        let mut notes = Vec::new();
+        let never_default = match self.defaultroute {
+            Some(true) => {
+                notes.push("“defaultroute”: all traffic goes through the VPN".to_string());
+                false
+            }
+            Some(false) => {
+                notes.push(
+                    "“nodefaultroute”: only the VPN's own network goes through it (ipv4.never-default=yes)"
+                        .to_string(),
+                );
+                true
+            }
+            None => {
+                notes.push(
+                    "neither “defaultroute” nor “nodefaultroute”: all traffic goes through the VPN, as an ip-up script usually arranged; set ipv4.never-default=yes for the VPN's own network only"
+                        .to_string(),
+                );
+                false
+            }
+        };
+        if !self.usepeerdns {
+            notes.push(
+                "no “usepeerdns”: NetworkManager uses the VPN's DNS servers anyway; set ipv4.ignore-auto-dns=yes to keep them out"
+                    .to_string(),
+            );
+        }
+        (
+            Routing {
+                never_default,
+                ignore_auto_dns: false,
+            },
+            notes,
+        )
+    }
+}
+
+pub fn write(c: &Connection, title: &str, routing: Routing) -> Result<String, SettingsError> {
     c.validate()?;
     let name = c.login_name()?;
     let mut out = String::new();
@@ -469,6 +527,18 @@ pub fn write(c: &Connection, title: &str) -> Result<String, SettingsError> {
             }
             _ => {}
         }
+    }
+    let _ = writeln!(
+        out,
+        "{}",
+        if routing.never_default {
+            "nodefaultroute"
+        } else {
+            "defaultroute"
+        }
+    );
+    if !routing.ignore_auto_dns {
+        let _ = writeln!(out, "usepeerdns");
     }
     // The server authenticates itself with MS-CHAPv2; pppd must not ask it to.
     let _ = writeln!(out, "noauth");
@@ -591,7 +661,7 @@ mod tests {
         c.mppe.stateful = true;
         c.refuse.mschap = true;
         c.compression_off.vj = true;
-        let text = write(&c, "Office\nVPN").unwrap();
+        let text = write(&c, "Office\nVPN", Routing::default()).unwrap();
         assert!(!text.contains("never written"), "{text}");
         assert_eq!(text.lines().filter(|l| l.starts_with('#')).count(), 2);
         fs::write(d.path().join("peers/OUT"), &text).unwrap();
@@ -602,7 +672,7 @@ mod tests {
         // Opt-ins pppd cannot spell travel as comments pppd ignores.
         c.refuse = Refuse::default();
         c.set_mppe_requirement(None);
-        let text = write(&c, "weak").unwrap();
+        let text = write(&c, "weak", Routing::default()).unwrap();
         assert!(text.contains("\n# nm-pptp: refuse-pap=no\n"), "{text}");
         assert!(text.contains("\n# nm-pptp: require-mppe=no\n"), "{text}");
         assert!(
@@ -644,7 +714,10 @@ mod tests {
         );
         // A connection without a user cannot be written.
         c.user.clear();
-        assert_eq!(write(&c, "x").unwrap_err(), SettingsError::NoUser);
+        assert_eq!(
+            write(&c, "x", Routing::default()).unwrap_err(),
+            SettingsError::NoUser
+        );
     }
 
     #[test]
@@ -727,12 +800,62 @@ mod tests {
             ..Connection::default()
         };
         c.mss_clamp = false;
-        let text = write(&c, "t").unwrap();
+        let text = write(&c, "t", Routing::default()).unwrap();
         assert!(text.contains("\n# nm-pptp: mss-clamp=no\n"), "{text}");
         let d = tempfile::tempdir().unwrap();
         fs::create_dir(d.path().join("peers")).unwrap();
         fs::write(d.path().join("peers/T"), &text).unwrap();
         let back = load("T", d.path()).unwrap();
         assert!(!back.connection.mss_clamp);
+    }
+
+    /// pppd's routing and DNS words become NetworkManager's ipv4 settings and
+    /// come back on export; where pppd and NetworkManager differ, a note says so.
+    #[test]
+    fn routing_words_round_trip() {
+        let d = tempfile::tempdir().unwrap();
+        fs::create_dir_all(d.path().join("peers")).unwrap();
+        let head = "pty \"pptp vpn.example --nolaunchpppd\"\nname alice\n";
+        for (words, never_default, note) in [
+            (
+                "nodefaultroute usepeerdns persist",
+                true,
+                "ipv4.never-default=yes",
+            ),
+            ("defaultroute", false, "all traffic"),
+            ("", false, "neither"),
+        ] {
+            fs::write(d.path().join("peers/P"), format!("{head}{words}\n")).unwrap();
+            let o = load("P", d.path()).unwrap();
+            let (routing, notes) = o.routing();
+            assert_eq!(routing.never_default, never_default, "{words}");
+            assert!(notes[0].contains(note), "{words}: {notes:?}");
+            assert_eq!(
+                notes.iter().any(|n| n.contains("usepeerdns")),
+                !words.contains("usepeerdns"),
+                "{notes:?}"
+            );
+            assert_eq!(o.persist, words.contains("persist"));
+            assert_eq!(
+                o.unsupported.contains(&"persist".to_string()),
+                words.contains("persist"),
+                "persist is named as not carried"
+            );
+            let text = write(&o.connection, "P", routing).unwrap();
+            fs::write(d.path().join("peers/Q"), &text).unwrap();
+            let back = load("Q", d.path()).unwrap();
+            assert_eq!(back.routing().0, routing, "{text}");
+            assert!(back.usepeerdns, "{text}");
+        }
+        let text = write(
+            &load("P", d.path()).unwrap().connection,
+            "P",
+            Routing {
+                never_default: false,
+                ignore_auto_dns: true,
+            },
+        )
+        .unwrap();
+        assert!(!text.contains("usepeerdns"), "{text}");
     }
 }

@@ -135,6 +135,44 @@ class Plugin(unittest.TestCase):
             self.assertEqual(vpn_data(again), want, text)
             self.assertEqual(again.get_setting_vpn().get_secret("password"), "pass word")
 
+    def test_routing_words_become_ipv4_settings_and_come_back(self):
+        """nodefaultroute is ipv4.never-default; export writes it (and usepeerdns
+        unless DNS is ignored) back; which way the import went is said on stderr."""
+        c = self.p.import_(ppp_tree(options="nodefaultroute usepeerdns persist\n"))
+        self.assertTrue(c.get_setting_ip4_config().props.never_default)
+        self.assertFalse(c.get_setting_ip4_config().props.ignore_auto_dns)
+        self.assertTrue(c.verify())
+        out = ppp_tree(peers=None, options=None, name="EXPORTED")
+        self.p.export(out, c)
+        with open(out) as f:
+            text = f.read().split()
+        self.assertIn("nodefaultroute", text)
+        self.assertIn("usepeerdns", text)
+        self.assertTrue(self.p.import_(out).get_setting_ip4_config().props.never_default)
+        # Neither word: a full tunnel (no ipv4 setting needed); ignoring DNS exports
+        # without usepeerdns.
+        c = self.p.import_(ppp_tree())
+        self.assertFalse(c.get_setting_ip4_config() and c.get_setting_ip4_config().props.never_default)
+        ip4 = NM.SettingIP4Config.new()
+        ip4.props.method = "auto"
+        ip4.props.ignore_auto_dns = True
+        c.add_setting(ip4)
+        self.p.export(out, c)
+        with open(out) as f:
+            text = f.read().split()
+        self.assertIn("defaultroute", text)
+        self.assertNotIn("usepeerdns", text)
+        # The notes, as `nmcli connection import` shows them.
+        r = subprocess.run(
+            ["/usr/bin/python3", "-c",
+             "import sys; sys.path.insert(0, %r)\n"
+             "from common import plugin, ppp_tree\n"
+             "plugin().import_(ppp_tree(options='persist\\n'))" % os.path.dirname(os.path.abspath(__file__))],
+            capture_output=True, text=True, timeout=60)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("neither “defaultroute” nor “nodefaultroute”", r.stderr)
+        self.assertIn("“persist” was left out", r.stderr)
+
     def test_export_refuses_an_invalid_connection(self):
         c = self.p.import_(ppp_tree())
         c.get_setting_vpn().remove_data_item("gateway")

@@ -127,6 +127,48 @@ impl ConnectionRef {
     }
 }
 
+/// The two `ipv4` properties a pppd peers file also speaks of.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Ip4Routing {
+    pub never_default: bool,
+    pub ignore_auto_dns: bool,
+}
+
+impl ConnectionRef {
+    /// `ipv4.never-default` and `ipv4.ignore-auto-dns` (both false without an
+    /// `ipv4` setting, as NetworkManager reads it).
+    pub fn ip4_routing(&self) -> Ip4Routing {
+        // SAFETY: a live connection; the setting (if any) is owned by it.
+        let s = unsafe { ffi::nm_connection_get_setting_ip4_config(self.0) };
+        if s.is_null() {
+            return Ip4Routing::default();
+        }
+        // SAFETY: s is a live GObject for the duration of this borrow.
+        let obj: glib::Object = unsafe { from_glib_none(s as *mut glib::gobject_ffi::GObject) };
+        Ip4Routing {
+            never_default: obj.property("never-default"),
+            ignore_auto_dns: obj.property("ignore-auto-dns"),
+        }
+    }
+
+    /// Sets both, adding an `ipv4` setting (method auto) when there is none.
+    pub fn set_ip4_routing(&self, r: Ip4Routing) {
+        // SAFETY: as above; a new setting's reference moves into the connection.
+        unsafe {
+            let mut s = ffi::nm_connection_get_setting_ip4_config(self.0);
+            if s.is_null() {
+                s = ffi::nm_setting_ip4_config_new();
+                let obj: glib::Object = from_glib_none(s as *mut glib::gobject_ffi::GObject);
+                obj.set_property("method", "auto");
+                ffi::nm_connection_add_setting(self.0, s);
+            }
+            let obj: glib::Object = from_glib_none(s as *mut glib::gobject_ffi::GObject);
+            obj.set_property("never-default", r.never_default);
+            obj.set_property("ignore-auto-dns", r.ignore_auto_dns);
+        }
+    }
+}
+
 /// A new connection (`connection` + `vpn` settings) for import; the caller owns it.
 pub fn new_vpn_connection(id: &str, v: &VpnSetting) -> *mut ffi::NMConnection {
     // SAFETY: fresh objects; ownership of the settings moves into the connection.

@@ -96,9 +96,11 @@ unsafe extern "C" {
     pub fn nm_connection_get_setting_vpn(connection: *mut NMConnection) -> *mut NMSetting;
     pub fn nm_connection_get_setting_connection(connection: *mut NMConnection) -> *mut NMSetting;
     pub fn nm_connection_get_id(connection: *mut NMConnection) -> *const c_char;
+    pub fn nm_connection_get_setting_ip4_config(connection: *mut NMConnection) -> *mut NMSetting;
 
     pub fn nm_setting_connection_new() -> *mut NMSetting;
     pub fn nm_setting_vpn_new() -> *mut NMSetting;
+    pub fn nm_setting_ip4_config_new() -> *mut NMSetting;
     pub fn nm_setting_vpn_get_service_type(setting: *mut NMSetting) -> *const c_char;
     pub fn nm_setting_vpn_get_user_name(setting: *mut NMSetting) -> *const c_char;
     pub fn nm_setting_vpn_add_data_item(

@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use nm_pptp_libnm::connection::VpnSetting;
+use nm_pptp_libnm::connection::{Ip4Routing, VpnSetting};
 use nm_pptp_settings::nm::{flags, SERVICE};
 use nm_pptp_settings::peers;
 
@@ -12,7 +12,12 @@ use nm_pptp_settings::peers;
 pub struct Imported {
     pub id: String,
     pub setting: VpnSetting,
+    /// `ipv4.never-default` and `ipv4.ignore-auto-dns` from the file's pppd words.
+    pub routing: Ip4Routing,
     pub warnings: Vec<String>,
+    /// How the file's routing and DNS were read (not problems: said so the user
+    /// knows which way the import went).
+    pub notes: Vec<String>,
 }
 
 /// `/etc/ppp/peers/PAL` reads its includes and chap-secrets from `/etc/ppp`; a
@@ -33,8 +38,15 @@ pub fn import(path: &Path) -> Result<Imported, String> {
     let mut warnings: Vec<String> = peer
         .unsupported
         .iter()
-        .map(|o| format!("option “{o}” is not supported and was left out"))
+        .map(|o| match o.as_str() {
+            "persist" => {
+                "option “persist” was left out: reconnecting after a lost link is not supported yet"
+                    .to_string()
+            }
+            o => format!("option “{o}” is not supported and was left out"),
+        })
         .collect();
+    let (routing, notes) = peer.routing();
     if peer.nomppe {
         warnings.push(
             "option “nomppe” has no NetworkManager equivalent: MPPE will be allowed, not refused"
@@ -76,6 +88,11 @@ pub fn import(path: &Path) -> Result<Imported, String> {
             data: vpn.data,
             secrets: vpn.secrets,
         },
+        routing: Ip4Routing {
+            never_default: routing.never_default,
+            ignore_auto_dns: routing.ignore_auto_dns,
+        },
         warnings,
+        notes,
     })
 }

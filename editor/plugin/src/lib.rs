@@ -71,7 +71,14 @@ mod imp {
             for w in &imported.warnings {
                 glib::g_warning!("nm-pptp", "{}: {}", path.display(), w);
             }
-            Ok(new_vpn_connection(&imported.id, &imported.setting))
+            for n in &imported.notes {
+                glib::g_message!("nm-pptp", "{}: {}", path.display(), n);
+            }
+            let conn = new_vpn_connection(&imported.id, &imported.setting);
+            if imported.routing != Default::default() {
+                ConnectionRef(conn).set_ip4_routing(imported.routing);
+            }
+            Ok(conn)
         }
 
         fn export(&self, path: &Path, connection: ConnectionRef) -> Result<(), glib::Error> {
@@ -79,7 +86,8 @@ mod imp {
                 .vpn()
                 .ok_or_else(|| error::failed(tr("the connection has no VPN setting")))?;
             let id = connection.id().unwrap_or_default();
-            let text = export::export(&id, &vpn).map_err(error::failed)?;
+            let text =
+                export::export(&id, &vpn, connection.ip4_routing()).map_err(error::failed)?;
             std::fs::write(path, text)
                 .map_err(|e| error::failed(format!("{}: {e}", path.display())))
         }
