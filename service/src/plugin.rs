@@ -16,6 +16,7 @@ use nm_pptp_settings::i18n::{tr, tr_fill};
 use nm_pptp_settings::keys;
 use nm_pptp_settings::nm::flags;
 use nm_pptp_settings::Connection as PptpConnection;
+use pptp_engine::auth::{AuthError, FailureKind};
 use pptp_engine::dhcp::Pushed;
 use pptp_engine::secret::Password;
 use pptp_engine::session::{DownReason, Event, UpInfo};
@@ -97,6 +98,15 @@ fn string_dict(vpn: &HashMap<String, OwnedValue>, key: &str) -> Result<WipedDict
 }
 
 /// Pull `vpn.data`, `vpn.secrets` and `vpn.user-name` out of a connection dict.
+/// `vpn.timeout`: NetworkManager's own deadline for this connection (0 or absent:
+/// its default). A user who raised it (a server that waits for a second factor)
+/// gets the same from us.
+fn vpn_timeout(conn: &Settings) -> Option<std::time::Duration> {
+    let t = conn.get("vpn")?.get("timeout")?;
+    let secs = i32::try_from(t).ok()?;
+    (secs > 0).then(|| std::time::Duration::from_secs(secs as u64))
+}
+
 fn vpn_setting(conn: &Settings) -> Result<PptpConnection, VpnError> {
     let vpn = conn
         .get("vpn")
@@ -139,6 +149,7 @@ impl Plugin {
     fn start(
         &mut self,
         settings: PptpConnection,
+        timeout: Option<std::time::Duration>,
         interactive: bool,
         emitter: SignalEmitter<'static>,
         conn: Connection,
@@ -153,6 +164,12 @@ impl Plugin {
             });
         }
         let mut settings = settings;
+        // Ask again after a refused password only where an agent answers for this
+        // connection's password (agent-owned or not saved): with a password saved
+        // in the connection nothing shows that an agent exists, and NetworkManager
+        // would report "no secrets" instead of the refusal.
+        let can_ask_again =
+            interactive && settings.password_flags & (flags::AGENT_OWNED | flags::NOT_SAVED) != 0;
         let mut secrets_rx = None;
         if settings.needs_password() {
             let asks = settings.password_flags & (flags::NOT_SAVED | flags::AGENT_OWNED) != 0
@@ -170,7 +187,7 @@ impl Plugin {
         self.stop = Some(stop_tx);
         self.state = state::STARTING;
         let runner = self.runner.clone();
-        let connect_timeout = self.connect_timeout;
+        let connect_timeout = timeout.map_or(self.connect_timeout, |t| t.max(self.connect_timeout));
         tokio::spawn(async move {
             let iface: InterfaceRef<Plugin> = match conn.object_server().interface(PATH).await {
                 Ok(i) => i,
@@ -179,35 +196,52 @@ impl Plugin {
             let _ = iface.get().await.state_changed(&emitter).await;
             let _ = Plugin::vpn_state_changed(&emitter, state::STARTING).await;
             if let Some(rx) = secrets_rx {
-                let _ = Plugin::secrets_required(
-                    &emitter,
-                    "A password is required to connect",
-                    vec![keys::PASSWORD],
-                )
-                .await;
-                let mut stop = stop_rx.clone();
-                tokio::select! {
-                    r = tokio::time::timeout(std::time::Duration::from_secs(180), rx) => match r {
-                        Ok(Ok(pw)) => settings.password = Some(pw),
-                        // Disconnect dropped the waiter: not a failure.
-                        Ok(Err(_)) => return finish(&iface, &emitter, None).await,
-                        Err(_) => {
-                            warn!("no password arrived within 180 s");
-                            return finish(&iface, &emitter, Some(failure::LOGIN_FAILED)).await;
-                        }
-                    },
-                    _ = stop.changed() => return finish(&iface, &emitter, None).await,
+                match ask_password(&emitter, "A password is required to connect", rx, &stop_rx)
+                    .await
+                {
+                    Ok(pw) => settings.password = Some(pw),
+                    Err(code) => return finish(&iface, &emitter, code).await,
                 }
             }
-            let reason = run_tunnel(
-                &*runner,
-                connect_timeout,
-                settings,
-                &iface,
-                &emitter,
-                stop_rx,
-            )
-            .await;
+            let mut retries = 0;
+            let reason = loop {
+                let reason = run_tunnel(
+                    &*runner,
+                    connect_timeout,
+                    settings.clone(),
+                    &iface,
+                    &emitter,
+                    stop_rx.clone(),
+                )
+                .await;
+                // Someone is at the keyboard and the server said the password is
+                // wrong: ask again (the prompt says why) instead of failing.
+                let refused = match &reason {
+                    DownReason::AuthFailed(AuthError::Rejected(f))
+                        if f.kind == FailureKind::BadCredentials =>
+                    {
+                        Some(f.to_string())
+                    }
+                    _ => None,
+                };
+                let Some(why) = refused
+                    .filter(|_| can_ask_again && retries < PASSWORD_RETRIES && !*stop_rx.borrow())
+                else {
+                    break reason;
+                };
+                retries += 1;
+                info!(
+                    retry = retries,
+                    "the server refused the password: asking again"
+                );
+                let (tx, rx) = oneshot::channel();
+                iface.get_mut().await.secrets_waiter = Some(tx);
+                let message = format!("{}. Enter the password again.", upper_first(&why));
+                match ask_password(&emitter, &message, rx, &stop_rx).await {
+                    Ok(pw) => settings.password = Some(pw),
+                    Err(code) => return finish(&iface, &emitter, code).await,
+                }
+            };
             let code = match &reason {
                 DownReason::Stopped => None,
                 DownReason::AuthFailed(_) => Some(failure::LOGIN_FAILED),
@@ -228,6 +262,41 @@ impl Plugin {
             finish(&iface, &emitter, code).await;
         });
         Ok(())
+    }
+}
+
+/// Times an interactive connect asks again after the server refused the password.
+const PASSWORD_RETRIES: u32 = 2;
+
+fn upper_first(s: &str) -> String {
+    let mut c = s.chars();
+    c.next()
+        .map(|f| f.to_uppercase().chain(c).collect())
+        .unwrap_or_default()
+}
+
+/// SecretsRequired with `message` (the agent shows it: the `.name` file says
+/// `supports-hints`), then the password NewSecrets brings. Err: how to finish
+/// (None when Disconnect ended the wait).
+async fn ask_password(
+    emitter: &SignalEmitter<'_>,
+    message: &str,
+    rx: oneshot::Receiver<Password>,
+    stop: &watch::Receiver<bool>,
+) -> Result<Password, Option<u32>> {
+    let _ = Plugin::secrets_required(emitter, message, vec![keys::PASSWORD]).await;
+    let mut stop = stop.clone();
+    tokio::select! {
+        r = tokio::time::timeout(std::time::Duration::from_secs(180), rx) => match r {
+            Ok(Ok(pw)) => Ok(pw),
+            // Disconnect dropped the waiter: not a failure.
+            Ok(Err(_)) => Err(None),
+            Err(_) => {
+                warn!("no password arrived within 180 s");
+                Err(Some(failure::LOGIN_FAILED))
+            }
+        },
+        _ = stop.changed() => Err(None),
     }
 }
 
@@ -426,7 +495,8 @@ impl Plugin {
         #[zbus(connection)] conn: &Connection,
     ) -> Result<(), VpnError> {
         let s = vpn_setting(&connection)?;
-        self.start(s, false, emitter.into_owned(), conn.clone())
+        let timeout = vpn_timeout(&connection);
+        self.start(s, timeout, false, emitter.into_owned(), conn.clone())
     }
 
     async fn connect_interactive(
@@ -439,7 +509,8 @@ impl Plugin {
         // NetworkManager passes no details we act on today.
         let _ = details;
         let s = vpn_setting(&connection)?;
-        self.start(s, true, emitter.into_owned(), conn.clone())
+        let timeout = vpn_timeout(&connection);
+        self.start(s, timeout, true, emitter.into_owned(), conn.clone())
     }
 
     /// "" when the connection can go ahead, "vpn" when the agent must supply the password.

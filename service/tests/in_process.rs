@@ -11,7 +11,7 @@ use std::time::Duration;
 use nm_pptp_service::plugin::serve_on_with;
 use nm_pptp_service::tunnel::{BoxFuture, TunnelRunner};
 use nm_pptp_settings::keys::{Kind, KEYS};
-use pptp_engine::auth::AuthError;
+use pptp_engine::auth::{AuthError, ServerFailure};
 use pptp_engine::dhcp::{Pushed, Route};
 use pptp_engine::ppp::lcp::AuthProtocol;
 use pptp_engine::session::{ClientConfig, DownReason, Event, UpInfo};
@@ -605,6 +605,94 @@ async fn interactive_connect_asks_for_the_password_and_uses_it() {
     h.until_stopped().await;
 }
 
+/// The server refuses the password during an interactive connect of an
+/// agent-owned password: the plugin asks again, saying why (the agent shows it),
+/// and dials again with the new one, at most twice. A non-interactive connect,
+/// or a password saved in the connection (no agent known), fails at once.
+#[tokio::test]
+async fn a_refused_password_is_asked_again_when_someone_can_answer() {
+    let refused = || {
+        DownReason::AuthFailed(AuthError::Rejected(ServerFailure::mschap(
+            b"E=691 R=0 C=00000000000000000000000000000000 V=3 M=Access denied",
+        )))
+    };
+    let data = [("gateway", "g"), ("user", "u"), ("password-flags", "1")];
+    let mut h = Harness::new().await;
+    let details: HashMap<&str, Value> = HashMap::new();
+    h.call(
+        "ConnectInteractive",
+        &(settings(&data, &[("password", "wrong")]), details.clone()),
+    )
+    .await
+    .unwrap();
+    h.expect_state_signal(state::STARTING).await;
+    for (attempt, password) in ["wrong", "still wrong"].into_iter().enumerate() {
+        let call = h.next_call().await;
+        assert_eq!(call.cfg.password.expose(), password);
+        call.finish.send(refused()).unwrap();
+        let (member, m) = h.signal().await;
+        assert_eq!(member, "SecretsRequired");
+        let (message, wanted): (String, Vec<String>) = m.body().deserialize().unwrap();
+        assert_eq!(wanted, ["password"]);
+        assert!(
+            message.starts_with("The server rejected the user name or password (E=691)")
+                && message.ends_with("Enter the password again."),
+            "{message}"
+        );
+        assert_eq!(h.state().await, state::STARTING);
+        let next = if attempt == 0 { "still wrong" } else { SECRET };
+        h.call("NewSecrets", &(settings(&data, &[("password", next)]),))
+            .await
+            .unwrap();
+    }
+    let call = h.next_call().await;
+    assert_eq!(call.cfg.password.expose(), SECRET);
+    call.up();
+    for want in ["Config", "Ip4Config"] {
+        assert_eq!(h.signal().await.0, want);
+    }
+    h.expect_state_signal(state::STARTED).await;
+    h.call("Disconnect", &()).await.unwrap();
+    h.until_stopped().await;
+
+    // Three refusals in a row: LOGIN_FAILED after the second retry.
+    h.call(
+        "ConnectInteractive",
+        &(settings(&data, &[("password", "wrong")]), details),
+    )
+    .await
+    .unwrap();
+    for attempt in 1..=3 {
+        let call = h.next_call().await;
+        call.finish.send(refused()).unwrap();
+        if attempt < 3 {
+            loop {
+                let (member, _) = h.signal().await;
+                if member == "SecretsRequired" {
+                    break;
+                }
+            }
+            h.call("NewSecrets", &(settings(&data, &[("password", "nope")]),))
+                .await
+                .unwrap();
+        }
+    }
+    let seen = h.until_stopped().await;
+    assert!(seen.contains(&("Failure".to_string(), Some(0))), "{seen:?}");
+
+    // Not interactive: nobody to ask, LOGIN_FAILED at once.
+    h.call("Connect", &(settings(&data, &[("password", "wrong")]),))
+        .await
+        .unwrap();
+    h.next_call().await.finish.send(refused()).unwrap();
+    let seen = h.until_stopped().await;
+    assert!(seen.contains(&("Failure".to_string(), Some(0))), "{seen:?}");
+    assert!(
+        !seen.iter().any(|(m, _)| m == "SecretsRequired"),
+        "{seen:?}"
+    );
+}
+
 #[tokio::test]
 async fn disconnect_in_every_state() {
     let mut h = Harness::new().await;
@@ -685,6 +773,31 @@ async fn a_tunnel_not_up_in_time_is_stopped_and_fails() {
     h.call("Disconnect", &()).await.unwrap();
     let seen = h.until_stopped().await;
     assert!(!seen.iter().any(|(m, _)| m == "Failure"), "{seen:?}");
+}
+
+/// A connection whose `vpn.timeout` is longer than our deadline (a server that
+/// waits for a second factor) is given that long, not ours.
+#[tokio::test]
+async fn vpn_timeout_lengthens_the_deadline() {
+    let mut h = Harness::new().await;
+    let longer = CONNECT_TIMEOUT * 3;
+    let mut s = plain();
+    s.get_mut("vpn")
+        .unwrap()
+        .insert("timeout", Value::from(longer.as_secs() as i32));
+    h.call("Connect", &(s,)).await.unwrap();
+    let call = h.next_call().await;
+    let t = std::time::Instant::now();
+    tokio::time::sleep(CONNECT_TIMEOUT + Duration::from_millis(500)).await;
+    assert_eq!(h.state().await, state::STARTING, "still waiting");
+    let seen = h.until_stopped().await;
+    assert!(seen.contains(&("Failure".to_string(), Some(1))), "{seen:?}");
+    assert!(
+        t.elapsed() >= longer - Duration::from_millis(100),
+        "{:?}",
+        t.elapsed()
+    );
+    assert!(call.finish.is_closed());
 }
 
 #[tokio::test]

@@ -160,9 +160,10 @@ class Terminal:
             os.execvp(cmd[0], list(cmd))
         self.out = b""
 
-    def expect(self, text, timeout):
+    def expect(self, text, timeout, count=1):
+        """Waits until `text` has appeared `count` times in all the output so far."""
         end = time.monotonic() + timeout
-        while text.encode() not in self.out:
+        while self.out.count(text.encode()) < count:
             left = end - time.monotonic()
             if left <= 0 or not self._read(left):
                 raise AssertionError(f"no {text!r} on the terminal; it shows:\n{self.text()}")
@@ -221,6 +222,31 @@ def scenario_ask_password():
     wait_gone(dev)
     prompt = next(l for l in screen.splitlines() if "Password" in l).strip()
     return f"nmcli --ask prompted {prompt!r}; up on {dev} ({addr}), pinged"
+
+
+def scenario_a_refused_password_is_asked_again():
+    """The user mistypes the password nmcli asks for: the plugin tells NetworkManager
+    why (SecretsRequired), nmcli runs our dialog again with that message as a hint
+    (supports-hints), the user types the right one, and the plugin dials again."""
+    add_vpn("PALRETRY", password=None)
+    t = Terminal("nsenter", "-t", str(env_pid), "-m", "-n", "nmcli", "--ask", "connection", "up", "PALRETRY")
+    t.expect("Password", 60)
+    t.type("not the password\n")
+    # The server's refusal, as our dialog shows it from the hint.
+    t.expect("The server rejected the user name or password (E=691)", 60)
+    t.expect("Enter the password again.", 10)
+    t.expect("Password", 10, count=2)
+    t.type("pass word\n")
+    code = t.finish(90)
+    screen = t.text()
+    assert code == 0, f"nmcli exited {code}:\n{screen}"
+    state = nm("nmcli", "-g", "GENERAL.STATE", "connection", "show", "PALRETRY").stdout.strip()
+    assert state == "activated", state
+    dev, addr = vpn_device("PALRETRY")
+    nm("nmcli", "connection", "down", "PALRETRY")
+    wait_gone(dev)
+    line = next(l for l in screen.splitlines() if "E=691" in l).strip()
+    return f"nmcli --ask showed {line!r}; up on {dev} ({addr}) with the typed password"
 
 
 def scenario_import_peers():
@@ -455,7 +481,8 @@ def demo():
     show("resolv.conf after", "cat", "/etc/resolv.conf")
 
 
-SCENARIOS = [scenario_up_and_down, scenario_wrong_password, scenario_ask_password, scenario_import_peers,
+SCENARIOS = [scenario_up_and_down, scenario_wrong_password, scenario_ask_password,
+             scenario_a_refused_password_is_asked_again, scenario_import_peers,
              scenario_gnome_settings, scenario_two_at_once, scenario_networkmanager_killed,
              scenario_server_killed, scenario_split_routes]
 

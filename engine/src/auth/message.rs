@@ -38,7 +38,9 @@ impl FailureKind {
             FailureKind::BadCredentials => "the server rejected the user name or password",
             FailureKind::RestrictedHours => "the account may not log in at this time of day",
             FailureKind::AccountDisabled => "the account is disabled",
-            FailureKind::PasswordExpired => "the password has expired",
+            FailureKind::PasswordExpired => {
+                "the password has expired: it must be changed (for example from a Windows machine of the organisation, or its password page) before this account can connect"
+            }
             FailureKind::NoDialinPermission => "the account has no dial-in permission",
             FailureKind::PasswordChangeFailed => "the password change failed",
             FailureKind::Other(_) | FailureKind::Unspecified => "the server refused authentication",

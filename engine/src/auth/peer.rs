@@ -27,6 +27,10 @@ const MAX_RESPONSES: u32 = 10;
 const EARLY_RESEND_GAP: Duration = Duration::from_secs(1);
 /// How long to wait for the server to challenge us, or to answer our response.
 pub const AUTH_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long an MS-CHAPv2 response may wait for its verdict: a server that asks
+/// for a second factor (NPS with an MFA extension) answers only once the user
+/// approved the push on their phone, which takes up to a minute.
+pub const MSCHAPV2_VERDICT_WAIT: Duration = Duration::from_secs(60);
 
 #[derive(Debug)]
 pub enum Outcome {
@@ -336,6 +340,82 @@ impl AuthPeer {
         if !self.done {
             self.responses = 0;
             self.response_sent(now);
+            if self.method == AuthProtocol::MsChapV2 {
+                self.deadline = Some(now + MSCHAPV2_VERDICT_WAIT);
+            }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::auth::authenticator::{Authenticator, Misbehaviour};
+    use rand::SeedableRng;
+
+    /// Drives the client's timers to `until`, returning the first outcome and when.
+    fn wait(c: &mut AuthPeer, until: Instant) -> Option<(Outcome, Instant)> {
+        while let Some(t) = c.poll_timeout().filter(|&t| t <= until) {
+            if let Some(o) = c.handle_timeout(t) {
+                return Some((o, t));
+            }
+            while c.poll_transmit().is_some() {}
+        }
+        None
+    }
+
+    /// An MS-CHAPv2 verdict that takes 45 s (a second factor approved on a
+    /// phone) still counts; one that never comes ends the wait at 60 s.
+    #[test]
+    fn an_mschapv2_verdict_may_take_a_minute() {
+        for verdict_after in [Some(45), None] {
+            let t0 = Instant::now();
+            let mut c = AuthPeer::new(
+                AuthProtocol::MsChapV2,
+                "alice",
+                Password::new("pw"),
+                StdRng::seed_from_u64(1),
+            );
+            let mut s = Authenticator::new(
+                AuthProtocol::MsChapV2,
+                vec![("alice".into(), Password::new("pw"))],
+                Misbehaviour::default(),
+                StdRng::seed_from_u64(2),
+            );
+            c.start(t0);
+            s.start(t0);
+            let challenge = s.poll_transmit().unwrap();
+            assert!(c.input(t0, &challenge).is_none());
+            let response = c.poll_transmit().unwrap();
+            assert!(s.input(&response).is_some());
+            let success = s.poll_transmit().unwrap();
+            match verdict_after {
+                Some(secs) => {
+                    let at = t0 + Duration::from_secs(secs);
+                    assert!(wait(&mut c, at).is_none(), "gave up before {secs} s");
+                    assert!(matches!(
+                        c.input(at, &success),
+                        Some(Outcome::Success { .. })
+                    ));
+                }
+                None => {
+                    let far = t0 + Duration::from_secs(120);
+                    let Some((Outcome::Failure(AuthError::Timeout), at)) = wait(&mut c, far) else {
+                        panic!("no timeout");
+                    };
+                    assert_eq!(at, t0 + MSCHAPV2_VERDICT_WAIT);
+                }
+            }
+        }
+        // The 60 s are the MS-CHAPv2 verdict's only: the 30 s wait for a challenge stays.
+        let t0 = Instant::now();
+        let mut c = AuthPeer::new(
+            AuthProtocol::MsChapV2,
+            "alice",
+            Password::new("pw"),
+            StdRng::seed_from_u64(1),
+        );
+        c.start(t0);
+        assert_eq!(c.poll_timeout(), Some(t0 + AUTH_TIMEOUT));
     }
 }
