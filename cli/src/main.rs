@@ -89,6 +89,10 @@ struct UpArgs {
     /// Do not ask the server for routes and a DNS domain (DHCPINFORM) once up.
     #[arg(long)]
     no_dhcp_inform: bool,
+    /// Without --default-route: route the assigned address's classful network
+    /// through the tunnel while the server pushes no routes (as Windows does).
+    #[arg(long)]
+    class_route: bool,
     /// Cap on the tunnel MTU.
     #[arg(long, value_parser = clap::value_parser!(u16).range(576..=1500))]
     mtu: Option<u16>,
@@ -124,6 +128,9 @@ struct UpArgs {
 struct Plan {
     server: String,
     cfg: ClientConfig,
+    /// The connection as given (its password left in `cfg` only), for what the
+    /// front end decides once up (the class route).
+    conn: Connection,
     default_route: bool,
     host_route: bool,
     ifname: Option<String>,
@@ -289,6 +296,9 @@ fn plan(a: &UpArgs) -> Result<Plan, String> {
     if a.no_dhcp_inform {
         conn.dhcp_inform = false;
     }
+    if a.class_route {
+        conn.class_route = true;
+    }
     conn.validate().map_err(explain)?;
     conn.login_name().map_err(explain)?;
     conn.password = Some(match password {
@@ -304,9 +314,12 @@ fn plan(a: &UpArgs) -> Result<Plan, String> {
     // Asking for stateful mode is the command line's own choice; the key only
     // allows it.
     cfg.mppe.request_stateful = a.mppe_stateful;
+    let mut settings = conn.clone();
+    settings.password = None;
     Ok(Plan {
         server: conn.gateway.clone(),
         cfg,
+        conn: settings,
         default_route,
         host_route: !a.no_host_route,
         ifname: a.ifname.clone().or_else(|| conn.ifname()),
@@ -382,6 +395,7 @@ async fn run(plan: Plan, json: bool) -> u8 {
         .expect("SIGTERM handler");
     let mut routes = routes::Routes::default();
     let mut tunnel: Option<String> = None;
+    let mut class_route: Option<(Ipv4Addr, u8)> = None;
     let mut was_up = false;
     loop {
         tokio::select! {
@@ -397,6 +411,12 @@ async fn run(plan: Plan, json: bool) -> u8 {
                     if plan.default_route {
                         if let Err(e) = routes.default_via(&ifname) {
                             eprintln!("pptp-client: warning: cannot route through {ifname}: {e}");
+                        }
+                    }
+                    class_route = plan.conn.class_route(info.local, plan.default_route, false);
+                    if let Some(c) = class_route {
+                        if let Err(e) = routes.via(&ifname, &[c]) {
+                            eprintln!("pptp-client: warning: cannot add the class route through {ifname}: {e}");
                         }
                     }
                     if json {
@@ -417,8 +437,13 @@ async fn run(plan: Plan, json: bool) -> u8 {
                 }
                 Some(RuntimeEvent::Session(Event::Pushed(p))) => {
                     if let Some(ifname) = &tunnel {
-                        if let Err(e) = routes.pushed_via(ifname, &p.routes) {
+                        let pushed: Vec<(Ipv4Addr, u8)> = p.routes.iter().map(|r| (r.dest, r.prefix)).collect();
+                        if let Err(e) = routes.via(ifname, &pushed) {
                             eprintln!("pptp-client: warning: cannot add the server's routes through {ifname}: {e}");
+                        }
+                        // The server's own routes replace the class route.
+                        if let Some((net, prefix)) = class_route.take().filter(|_| !pushed.is_empty()) {
+                            let _ = routes.remove(net, prefix);
                         }
                     }
                     let routes_text: Vec<String> = p.routes.iter().map(|r| format!("{}/{}", r.dest, r.prefix)).collect();

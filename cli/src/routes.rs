@@ -50,26 +50,32 @@ impl Routes {
         Ok(())
     }
 
-    /// The server's split routes (from its DHCPINFORM answer) through the tunnel.
-    pub fn pushed_via(
-        &mut self,
-        ifname: &str,
-        routes: &[pptp_engine::dhcp::Route],
-    ) -> io::Result<()> {
+    /// The server's split routes (from its DHCPINFORM answer), or the class
+    /// route, through the tunnel.
+    pub fn via(&mut self, ifname: &str, routes: &[(Ipv4Addr, u8)]) -> io::Result<()> {
         let mut m = RouteManager::new()?;
-        for p in routes {
-            let r = Route::new(IpAddr::V4(p.dest), p.prefix).with_if_name(ifname.to_string());
+        for &(dest, prefix) in routes {
+            let r = Route::new(IpAddr::V4(dest), prefix).with_if_name(ifname.to_string());
             m.add(&r)?;
             self.added.push(r);
         }
         if !routes.is_empty() {
-            info!(
-                ifname,
-                count = routes.len(),
-                "the server's routes through the tunnel"
-            );
+            info!(ifname, ?routes, "routes through the tunnel");
         }
         Ok(())
+    }
+
+    /// Takes back a route added by [`Routes::via`].
+    pub fn remove(&mut self, dest: Ipv4Addr, prefix: u8) -> io::Result<()> {
+        let Some(i) = self
+            .added
+            .iter()
+            .position(|r| r.destination() == IpAddr::V4(dest) && r.prefix() == prefix)
+        else {
+            return Ok(());
+        };
+        let r = self.added.remove(i);
+        RouteManager::new()?.delete(&r)
     }
 
     pub fn remove_all(&mut self) {

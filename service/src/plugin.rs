@@ -107,6 +107,14 @@ fn vpn_timeout(conn: &Settings) -> Option<std::time::Duration> {
     (secs > 0).then(|| std::time::Duration::from_secs(secs as u64))
 }
 
+/// `ipv4.never-default`: the connection is not to take the default route.
+fn never_default(conn: &Settings) -> bool {
+    conn.get("ipv4")
+        .and_then(|s| s.get("never-default"))
+        .and_then(|v| bool::try_from(v).ok())
+        .unwrap_or(false)
+}
+
 fn vpn_setting(conn: &Settings) -> Result<PptpConnection, VpnError> {
     let vpn = conn
         .get("vpn")
@@ -150,6 +158,7 @@ impl Plugin {
         &mut self,
         settings: PptpConnection,
         timeout: Option<std::time::Duration>,
+        never_default: bool,
         interactive: bool,
         emitter: SignalEmitter<'static>,
         conn: Connection,
@@ -209,6 +218,7 @@ impl Plugin {
                     &*runner,
                     connect_timeout,
                     settings.clone(),
+                    never_default,
                     &iface,
                     &emitter,
                     stop_rx.clone(),
@@ -331,10 +341,12 @@ fn nm_addr(a: Ipv4Addr) -> u32 {
     u32::from_ne_bytes(a.octets())
 }
 
+#[allow(clippy::too_many_arguments)]
 async fn run_tunnel(
     runner: &dyn TunnelRunner,
     connect_timeout: std::time::Duration,
     settings: PptpConnection,
+    never_default: bool,
     iface: &InterfaceRef<Plugin>,
     emitter: &SignalEmitter<'_>,
     stop: watch::Receiver<bool>,
@@ -413,7 +425,8 @@ async fn run_tunnel(
                 config.insert("has-ip4", Value::from(true));
                 config.insert("has-ip6", Value::from(false));
                 let _ = Plugin::config(emitter, config).await;
-                let ip4 = ip4_config(&info, None);
+                let class = settings.class_route(info.local, !never_default, false);
+                let ip4 = ip4_config(&info, None, class);
                 let _ = Plugin::ip4_config(emitter, ip4).await;
                 info!(%ifname, local = %info.local, peer = %info.peer, mtu = info.mtu, mppe = %info.mppe_name(), "VPN up");
                 set_state(iface, emitter, state::STARTED).await;
@@ -428,7 +441,10 @@ async fn run_tunnel(
                         domain = pushed.domain.as_deref().unwrap_or(""),
                         "routes and domain from the server"
                     );
-                    let _ = Plugin::ip4_config(emitter, ip4_config(info, Some(&pushed))).await;
+                    let class =
+                        settings.class_route(info.local, !never_default, !pushed.routes.is_empty());
+                    let _ =
+                        Plugin::ip4_config(emitter, ip4_config(info, Some(&pushed), class)).await;
                 }
             }
             RuntimeEvent::Session(Event::Phase(p)) => tracing::debug!(phase = ?p, "phase"),
@@ -442,7 +458,11 @@ async fn run_tunnel(
 /// NetworkManager's Ip4Config for the link, and for what the server's DHCPINFORM
 /// answer added: its routes, its domain, and its DNS and WINS servers after
 /// IPCP's (IPCP's come first: they belong to this link; duplicates dropped).
-fn ip4_config(info: &UpInfo, pushed: Option<&Pushed>) -> HashMap<&'static str, Value<'static>> {
+fn ip4_config(
+    info: &UpInfo,
+    pushed: Option<&Pushed>,
+    class_route: Option<(Ipv4Addr, u8)>,
+) -> HashMap<&'static str, Value<'static>> {
     let merged = |ipcp: &[Ipv4Addr], dhcp: Option<&Vec<Ipv4Addr>>| {
         let mut all: Vec<u32> = Vec::new();
         for a in ipcp.iter().chain(dhcp.into_iter().flatten()) {
@@ -464,16 +484,19 @@ fn ip4_config(info: &UpInfo, pushed: Option<&Pushed>) -> HashMap<&'static str, V
         "nbns",
         Value::from(merged(&info.nbns, pushed.map(|p| &p.wins))),
     );
+    // (destination, prefix, next hop, metric); the next hop is the tunnel.
+    let mut routes: Vec<Vec<u32>> = pushed
+        .iter()
+        .flat_map(|p| &p.routes)
+        .map(|r| vec![nm_addr(r.dest), u32::from(r.prefix), 0, 0])
+        .collect();
+    if let Some((net, prefix)) = class_route {
+        routes.push(vec![nm_addr(net), u32::from(prefix), 0, 0]);
+    }
+    if !routes.is_empty() {
+        ip4.insert("routes", Value::from(routes));
+    }
     if let Some(p) = pushed {
-        if !p.routes.is_empty() {
-            // (destination, prefix, next hop, metric); the next hop is the tunnel.
-            let routes: Vec<Vec<u32>> = p
-                .routes
-                .iter()
-                .map(|r| vec![nm_addr(r.dest), u32::from(r.prefix), 0, 0])
-                .collect();
-            ip4.insert("routes", Value::from(routes));
-        }
         if let Some(d) = &p.domain {
             ip4.insert("domains", Value::from(vec![d.clone()]));
         }
@@ -496,7 +519,8 @@ impl Plugin {
     ) -> Result<(), VpnError> {
         let s = vpn_setting(&connection)?;
         let timeout = vpn_timeout(&connection);
-        self.start(s, timeout, false, emitter.into_owned(), conn.clone())
+        let nd = never_default(&connection);
+        self.start(s, timeout, nd, false, emitter.into_owned(), conn.clone())
     }
 
     async fn connect_interactive(
@@ -510,7 +534,8 @@ impl Plugin {
         let _ = details;
         let s = vpn_setting(&connection)?;
         let timeout = vpn_timeout(&connection);
-        self.start(s, timeout, true, emitter.into_owned(), conn.clone())
+        let nd = never_default(&connection);
+        self.start(s, timeout, nd, true, emitter.into_owned(), conn.clone())
     }
 
     /// "" when the connection can go ahead, "vpn" when the agent must supply the password.

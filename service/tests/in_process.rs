@@ -442,6 +442,62 @@ async fn routes_and_domain_from_the_server_follow_as_a_second_ip4config() {
     assert_eq!(h.state().await, state::STARTED);
 }
 
+/// class-route=yes with ipv4.never-default: the assigned address's classful
+/// network goes through the tunnel until the server pushes routes of its own.
+#[tokio::test]
+async fn the_class_route_stands_in_for_pushed_routes() {
+    let routes_of = |m: &zbus::Message| -> Option<Vec<Vec<u32>>> {
+        let ip4: HashMap<String, OwnedValue> = m.body().deserialize().unwrap();
+        ip4.get("routes")
+            .map(|r| r.try_clone().unwrap().try_into().unwrap())
+    };
+    for (never_default, pushed_routes) in [(true, false), (true, true), (false, false)] {
+        let mut h = Harness::new().await;
+        let mut s = settings(
+            &[("gateway", "g"), ("user", "u"), ("class-route", "yes")],
+            &[("password", SECRET)],
+        );
+        s.insert(
+            "ipv4",
+            HashMap::from([("never-default", Value::from(never_default))]),
+        );
+        h.call("Connect", &(s,)).await.unwrap();
+        h.expect_state_signal(state::STARTING).await;
+        let call = h.next_call().await;
+        call.up();
+        assert_eq!(h.signal().await.0, "Config");
+        let (member, m) = h.signal().await;
+        assert_eq!(member, "Ip4Config");
+        // up_info's address is 10.0.0.2: class A.
+        let class = vec![nm_addr("10.0.0.0"), 8, 0, 0];
+        let want = never_default.then(|| vec![class.clone()]);
+        assert_eq!(routes_of(&m), want, "never-default {never_default}");
+        h.expect_state_signal(state::STARTED).await;
+        let pushed = Pushed {
+            routes: if pushed_routes {
+                vec![Route {
+                    dest: Ipv4Addr::new(172, 20, 0, 0),
+                    prefix: 16,
+                }]
+            } else {
+                vec![]
+            },
+            domain: Some("corp.example".into()),
+            ..Pushed::default()
+        };
+        call.events
+            .send(RuntimeEvent::Session(Event::Pushed(pushed)))
+            .unwrap();
+        let (_, m) = h.signal().await;
+        let want = match (never_default, pushed_routes) {
+            (_, true) => Some(vec![vec![nm_addr("172.20.0.0"), 16, 0, 0]]),
+            (true, false) => Some(vec![class]),
+            (false, false) => None,
+        };
+        assert_eq!(routes_of(&m), want, "{never_default} {pushed_routes}");
+    }
+}
+
 #[tokio::test]
 async fn a_connection_can_turn_dhcp_inform_off() {
     let mut h = Harness::new().await;

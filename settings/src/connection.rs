@@ -3,6 +3,7 @@
 //! configuration they become. Every front end reads and writes a [`Connection`]
 //! (through the key table for names and spellings) and asks it these questions.
 
+use std::net::Ipv4Addr;
 use std::time::Duration;
 
 use pptp_engine::ppp::ccp::MppePolicy;
@@ -74,6 +75,9 @@ pub struct Connection {
     pub mss_clamp: bool,
     /// Send a DHCPINFORM once up and apply the routes and domain it brings.
     pub dhcp_inform: bool,
+    /// Route the assigned address's classful network through the tunnel when it
+    /// is not the default route and the server pushed no routes.
+    pub class_route: bool,
 }
 
 impl Default for Connection {
@@ -95,6 +99,7 @@ impl Default for Connection {
             mru: None,
             mss_clamp: true,
             dhcp_inform: true,
+            class_route: false,
         };
         for k in KEYS {
             k.set(&mut c, k.default.clone());
@@ -239,6 +244,29 @@ impl Connection {
     /// Whether a password must come from a secret agent before connecting.
     pub fn needs_password(&self) -> bool {
         self.password_flags & flags::NOT_REQUIRED == 0 && self.password.is_none()
+    }
+
+    /// The route Windows adds when a VPN does not take the default route: the
+    /// classful network (A /8, B /16, C /24) of the address the server assigned.
+    /// None when the key is off, the tunnel is the default route, the server
+    /// pushed routes of its own, or the address has no class (D, E).
+    pub fn class_route(
+        &self,
+        assigned: Ipv4Addr,
+        default_route: bool,
+        pushed_routes: bool,
+    ) -> Option<(Ipv4Addr, u8)> {
+        if !self.class_route || default_route || pushed_routes {
+            return None;
+        }
+        let prefix = match assigned.octets()[0] {
+            0..=127 => 8,
+            128..=191 => 16,
+            192..=223 => 24,
+            _ => return None,
+        };
+        let mask = u32::MAX << (32 - prefix);
+        Some((Ipv4Addr::from(u32::from(assigned) & mask), prefix))
     }
 
     /// The tunnel device name: `unit N` made pppd use pppN; we keep that promise.
@@ -453,5 +481,41 @@ mod tests {
         assert_eq!(c.lcp_echo(), Some((Duration::from_secs(30), 5)));
         c.lcp_echo_interval = 0;
         assert_eq!(c.lcp_echo(), None);
+    }
+
+    #[test]
+    fn the_class_route_is_the_classful_network_and_only_when_asked() {
+        let on = Connection {
+            class_route: true,
+            ..Connection::default()
+        };
+        let a = |s: &str| s.parse::<Ipv4Addr>().unwrap();
+        for (addr, net, prefix) in [
+            ("10.1.2.3", "10.0.0.0", 8),
+            ("172.16.9.9", "172.16.0.0", 16),
+            ("198.19.0.10", "198.19.0.0", 24),
+        ] {
+            assert_eq!(
+                on.class_route(a(addr), false, false),
+                Some((a(net), prefix))
+            );
+        }
+        assert_eq!(
+            on.class_route(a("224.0.0.1"), false, false),
+            None,
+            "class D"
+        );
+        assert_eq!(
+            on.class_route(a("10.1.2.3"), true, false),
+            None,
+            "default route"
+        );
+        assert_eq!(
+            on.class_route(a("10.1.2.3"), false, true),
+            None,
+            "pushed routes"
+        );
+        let off = Connection::default();
+        assert_eq!(off.class_route(a("10.1.2.3"), false, false), None, "opt-in");
     }
 }

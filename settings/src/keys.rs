@@ -32,6 +32,7 @@ pub const MTU: &str = "mtu";
 pub const MRU: &str = "mru";
 pub const MSS_CLAMP: &str = "mss-clamp";
 pub const DHCP_INFORM: &str = "dhcp-inform";
+pub const CLASS_ROUTE: &str = "class-route";
 /// NetworkManager may store the connection's name here; it means nothing to us.
 pub const NAME: &str = "name";
 
@@ -400,6 +401,17 @@ pub static KEYS: &[Key] = &[
         default: Value::Bool(true),
         get: |c| Value::Bool(c.dhcp_inform),
         set: |c, v| c.dhcp_inform = boolean(v),
+    },
+    // Windows' "use default gateway on remote network" turned off: the classful
+    // network of the assigned address goes through the tunnel when the
+    // connection is not the default route and the server pushed no routes.
+    Key {
+        name: CLASS_ROUTE,
+        kind: Kind::Bool,
+        pppd: Pppd::Directive,
+        default: Value::Bool(false),
+        get: |c| Value::Bool(c.class_route),
+        set: |c, v| c.class_route = boolean(v),
     },
     Key {
         name: NAME,

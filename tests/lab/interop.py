@@ -361,12 +361,29 @@ def scenario_noauth_server():
     return refused_server("none", "no-authentication", "--mppe off")
 
 
+def scenario_class_route():
+    """--class-route on a server that pushes nothing: the assigned address's
+    classful network (198.19.0.0/24) goes through the tunnel, and away after."""
+    vm()
+    c = Client(["--server", SERVER, "--user", "alice", "--class-route"])
+    up = c.wait("up", 90)
+    end = time.monotonic() + 5
+    while f"198.19.0.0/24 dev {up['ifname']}" not in (r := routes()) and time.monotonic() < end:
+        time.sleep(0.1)
+    assert f"198.19.0.0/24 dev {up['ifname']}" in r, r
+    c.stop()
+    assert c.exit_code(10) == 0
+    assert "198.19.0.0/24" not in routes(), routes()
+    return f"198.19.0.0/24 through {up['ifname']} while up, gone after"
+
+
 def scenario_dhcp_routes():
     """A server that answers DHCPINFORM (dnsmasq on its ppp interfaces): the routes
-    and domain it pushes reach the client, which routes them through the tunnel."""
+    and domain it pushes reach the client, which routes them through the tunnel
+    (and they replace the class route)."""
     vm(dhcp="1")
     t = time.monotonic()
-    c = Client(["--server", SERVER, "--user", "alice"])
+    c = Client(["--server", SERVER, "--user", "alice", "--class-route"])
     up = c.wait("up", 90)
     pushed = c.wait("pushed", 10)
     after = time.monotonic() - t
@@ -374,6 +391,7 @@ def scenario_dhcp_routes():
     assert pushed["domain"] == "corp.example" and pushed["dns"] == ["198.19.0.60"], pushed
     r = routes()
     assert f"10.200.0.0/16 dev {up['ifname']}" in r, r
+    assert "198.19.0.0/24" not in r, f"the class route stayed beside the pushed ones:\n{r}"
     ping("10.200.0.1")  # behind the pushed route, on the server
     c.stop()
     assert c.exit_code(10) == 0
@@ -397,6 +415,7 @@ SCENARIOS = [
     scenario_unencrypted_chap,
     scenario_pap_only_server,
     scenario_noauth_server,
+    scenario_class_route,
     scenario_dhcp_routes,
 ]
 
