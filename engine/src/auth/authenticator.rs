@@ -271,11 +271,11 @@ impl Authenticator {
 
 #[cfg(test)]
 mod tests {
-    use super::super::peer::{AuthPeer, Outcome};
+    use super::super::peer::Outcome;
     use super::*;
     use crate::auth::AuthError;
     use crate::auth::FailureKind;
-    use rand::SeedableRng;
+    use crate::auth::{test_pair, test_peer};
 
     fn run(
         method: AuthProtocol,
@@ -285,13 +285,8 @@ mod tests {
         mis: Misbehaviour,
     ) -> (Option<Outcome>, Option<Verdict>) {
         let now = Instant::now();
-        let mut c = AuthPeer::new(method, user, Password::new(pw), StdRng::seed_from_u64(1));
-        let mut s = Authenticator::new(
-            method,
-            vec![("alice".into(), Password::new(server_pw))],
-            mis,
-            StdRng::seed_from_u64(2),
-        );
+        let (_, mut s) = test_pair(method, pw, server_pw, mis);
+        let mut c = test_peer(method, user, pw);
         c.start(now);
         s.start(now);
         let (mut outcome, mut verdict) = (None, None);
@@ -401,18 +396,8 @@ mod tests {
     fn a_lost_success_is_recovered_by_resending_the_response() {
         for early in [false, true] {
             let now = Instant::now();
-            let mut c = AuthPeer::new(
-                AuthProtocol::MsChapV2,
-                "alice",
-                Password::new("pw"),
-                StdRng::seed_from_u64(1),
-            );
-            let mut s = Authenticator::new(
-                AuthProtocol::MsChapV2,
-                vec![("alice".into(), Password::new("pw"))],
-                Misbehaviour::default(),
-                StdRng::seed_from_u64(2),
-            );
+            let (mut c, mut s) =
+                test_pair(AuthProtocol::MsChapV2, "pw", "pw", Misbehaviour::default());
             c.start(now);
             s.start(now);
             c.input(now, &s.poll_transmit().unwrap());
@@ -444,12 +429,7 @@ mod tests {
     #[test]
     fn missing_s_is_rejected() {
         let now = Instant::now();
-        let mut c = AuthPeer::new(
-            AuthProtocol::MsChapV2,
-            "alice",
-            Password::new("pw"),
-            StdRng::seed_from_u64(1),
-        );
+        let mut c = test_peer(AuthProtocol::MsChapV2, "alice", "pw");
         c.start(now);
         c.input(
             now,
@@ -481,12 +461,7 @@ mod tests {
     #[test]
     fn retransmitted_challenge_gets_same_response_and_timeout_fires() {
         let now = Instant::now();
-        let mut c = AuthPeer::new(
-            AuthProtocol::MsChapV2,
-            "alice",
-            Password::new("pw"),
-            StdRng::seed_from_u64(1),
-        );
+        let mut c = test_peer(AuthProtocol::MsChapV2, "alice", "pw");
         c.start(now);
         let ch = Chap::Challenge {
             id: 3,
@@ -499,8 +474,8 @@ mod tests {
         c.input(now, &ch);
         assert_eq!(c.poll_transmit().unwrap(), a);
         assert!(c.handle_timeout(now + Duration::from_secs(1)).is_none());
-        // No verdict: the same Response goes out again every few seconds, then
-        // the attempt times out.
+        // No verdict: the same Response goes out again every few seconds (for the
+        // first 30 s), then the attempt times out when the MS-CHAPv2 wait ends.
         let mut resent = 0;
         let outcome = loop {
             let t = c.poll_timeout().unwrap();
@@ -513,7 +488,7 @@ mod tests {
             }
         };
         assert!(matches!(outcome.0, Outcome::Failure(AuthError::Timeout)));
-        assert_eq!(outcome.1, now + super::super::peer::AUTH_TIMEOUT);
+        assert_eq!(outcome.1, now + super::super::peer::MSCHAPV2_VERDICT_WAIT);
         assert!((5..=9).contains(&resent), "{resent}");
     }
 }

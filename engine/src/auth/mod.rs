@@ -40,6 +40,39 @@ pub fn chap_md5_response(id: u8, secret: &[u8], challenge: &[u8]) -> [u8; 16] {
     h.finalize().into()
 }
 
+/// Both ends of an authentication for tests: alice's client with `pw` and a
+/// server that knows alice by `server_pw`.
+#[cfg(test)]
+pub(crate) fn test_pair(
+    method: AuthProtocol,
+    pw: &str,
+    server_pw: &str,
+    mis: authenticator::Misbehaviour,
+) -> (peer::AuthPeer, authenticator::Authenticator) {
+    use rand::SeedableRng;
+    (
+        test_peer(method, "alice", pw),
+        authenticator::Authenticator::new(
+            method,
+            vec![("alice".into(), crate::secret::Password::new(server_pw))],
+            mis,
+            rand::rngs::StdRng::seed_from_u64(2),
+        ),
+    )
+}
+
+/// A client alone, for tests that play the server by hand.
+#[cfg(test)]
+pub(crate) fn test_peer(method: AuthProtocol, user: &str, pw: &str) -> peer::AuthPeer {
+    use rand::SeedableRng;
+    peer::AuthPeer::new(
+        method,
+        user,
+        crate::secret::Password::new(pw),
+        rand::rngs::StdRng::seed_from_u64(1),
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

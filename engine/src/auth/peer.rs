@@ -350,8 +350,8 @@ impl AuthPeer {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::auth::authenticator::{Authenticator, Misbehaviour};
-    use rand::SeedableRng;
+    use crate::auth::authenticator::Misbehaviour;
+    use crate::auth::{test_pair, test_peer};
 
     /// Drives the client's timers to `until`, returning the first outcome and when.
     fn wait(c: &mut AuthPeer, until: Instant) -> Option<(Outcome, Instant)> {
@@ -370,18 +370,8 @@ mod tests {
     fn an_mschapv2_verdict_may_take_a_minute() {
         for verdict_after in [Some(45), None] {
             let t0 = Instant::now();
-            let mut c = AuthPeer::new(
-                AuthProtocol::MsChapV2,
-                "alice",
-                Password::new("pw"),
-                StdRng::seed_from_u64(1),
-            );
-            let mut s = Authenticator::new(
-                AuthProtocol::MsChapV2,
-                vec![("alice".into(), Password::new("pw"))],
-                Misbehaviour::default(),
-                StdRng::seed_from_u64(2),
-            );
+            let (mut c, mut s) =
+                test_pair(AuthProtocol::MsChapV2, "pw", "pw", Misbehaviour::default());
             c.start(t0);
             s.start(t0);
             let challenge = s.poll_transmit().unwrap();
@@ -409,12 +399,7 @@ mod tests {
         }
         // The 60 s are the MS-CHAPv2 verdict's only: the 30 s wait for a challenge stays.
         let t0 = Instant::now();
-        let mut c = AuthPeer::new(
-            AuthProtocol::MsChapV2,
-            "alice",
-            Password::new("pw"),
-            StdRng::seed_from_u64(1),
-        );
+        let mut c = test_peer(AuthProtocol::MsChapV2, "alice", "pw");
         c.start(t0);
         assert_eq!(c.poll_timeout(), Some(t0 + AUTH_TIMEOUT));
     }
