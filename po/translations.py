@@ -110,6 +110,12 @@ T = {
   "es": "puerta de enlace «{host}» no válida: solo se permiten letras, dígitos, puntos y guiones",
   "pt_BR": "gateway “{host}” inválido: somente letras, dígitos, pontos e hífens são permitidos",
   "zh_CN": "无效的网关“{host}”：只允许字母、数字、点和连字符"},
+"invalid IPv4 address for “{key}”: “{value}”": {
+  "de": "ungültige IPv4-Adresse für „{key}“: „{value}“",
+  "fr": "adresse IPv4 non valide pour « {key} » : « {value} »",
+  "es": "dirección IPv4 no válida para «{key}»: «{value}»",
+  "pt_BR": "endereço IPv4 inválido para “{key}”: “{value}”",
+  "zh_CN": "“{key}”的 IPv4 地址无效：“{value}”"},
 "missing required option “{key}”": {
   "de": "erforderliche Option „{key}“ fehlt", "fr": "option requise « {key} » manquante",
   "es": "falta la opción obligatoria «{key}»", "pt_BR": "opção obrigatória “{key}” ausente",

@@ -10,6 +10,7 @@ use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use nm_pptp_settings::connection::OptIn;
+use nm_pptp_settings::keys::{self, Kind};
 use nm_pptp_settings::nm::SettingsError;
 use nm_pptp_settings::peers;
 use nm_pptp_settings::{Connection, MppeStrength};
@@ -93,6 +94,13 @@ struct UpArgs {
     /// through the tunnel while the server pushes no routes (as Windows does).
     #[arg(long)]
     class_route: bool,
+    /// Ask the server for this tunnel address instead of one from its pool; a
+    /// server that offers another ends the connect (pppd's `LOCAL:`).
+    #[arg(long)]
+    local_address: Option<String>,
+    /// With --local-address: take the server's address when it refuses ours.
+    #[arg(long)]
+    ipcp_accept_local: bool,
     /// Cap on the tunnel MTU.
     #[arg(long, value_parser = clap::value_parser!(u16).range(576..=1500))]
     mtu: Option<u16>,
@@ -299,6 +307,19 @@ fn plan(a: &UpArgs) -> Result<Plan, String> {
     if a.class_route {
         conn.class_route = true;
     }
+    if let Some(l) = &a.local_address {
+        let v = Kind::Address.parse(l).map_err(|_| {
+            bad(format!(
+                "--local-address: `{l}` is not a unicast IPv4 address"
+            ))
+        })?;
+        if let Some(k) = keys::by_name(keys::LOCAL_ADDRESS) {
+            k.set(&mut conn, v);
+        }
+    }
+    if a.ipcp_accept_local {
+        conn.accept_local = true;
+    }
     conn.validate().map_err(explain)?;
     conn.login_name().map_err(explain)?;
     conn.password = Some(match password {
@@ -340,6 +361,7 @@ fn exit_code(reason: &DownReason, was_up: bool) -> u8 {
         | DownReason::NoAuthentication
         | DownReason::NegotiationFailed(_)
         | DownReason::NoIpAddress
+        | DownReason::AddressRefused { .. }
         | DownReason::MppeFailed
         | DownReason::Internal(_)
         | DownReason::LocalIo(_) => EXIT_NEGOTIATION,
@@ -390,7 +412,7 @@ async fn run(plan: Plan, json: bool) -> u8 {
     };
     // The address in use, once the runtime says which one answered.
     let mut server = servers[0];
-    let engine = tokio::spawn(runtime::run(servers, plan.cfg, tun, ev_tx, stop_rx));
+    let engine = tokio::spawn(runtime::run(servers, plan.cfg, tun, ev_tx, stop_rx, None));
     let mut sigterm = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
         .expect("SIGTERM handler");
     let mut routes = routes::Routes::default();

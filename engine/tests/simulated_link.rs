@@ -623,6 +623,71 @@ fn wrong_password_is_auth_failed_with_server_message() {
     assert!(sim.client.is_dead());
 }
 
+/// A server that allows a retry (R=1, as Windows RRAS): the client announces
+/// PasswordWanted, answers on the same link with the new password, and comes up
+/// with MPPE keyed from it.
+#[test]
+fn a_retry_on_the_link_brings_the_link_up_with_the_new_password() {
+    let mut c = client_cfg("wrong");
+    c.password_retry = true;
+    let mut s = server_cfg();
+    s.misbehaviour.retries = 1;
+    let mut sim = Sim::new(c, s);
+    let wanted = |s: &Sim| {
+        s.client_events
+            .iter()
+            .any(|e| matches!(e, Event::PasswordWanted(_)))
+    };
+    sim.run_until(Duration::from_secs(10), |s| {
+        wanted(s) || s.client_down().is_some()
+    });
+    let Some(Event::PasswordWanted(f)) = sim
+        .client_events
+        .iter()
+        .find(|e| matches!(e, Event::PasswordWanted(_)))
+    else {
+        panic!("{:?}", sim.client_events)
+    };
+    assert!(f.retry && f.code == Some(691), "{f:?}");
+    // A user takes a while to type: the link waits.
+    let typed_at = sim.now + Duration::from_secs(20);
+    sim.run_until(Duration::from_secs(25), |s| {
+        s.now >= typed_at || s.client_down().is_some()
+    });
+    assert!(sim.client_down().is_none(), "{:?}", sim.client_events);
+    let now = sim.now;
+    sim.client
+        .retry_password(now, Password::new("correct horse battery"));
+    let up = sim.connect();
+    assert_eq!(up.auth, Some(AuthProtocol::MsChapV2));
+    assert!(up.mppe.is_some());
+    // Both ends keyed MPPE from the new password: data gets through.
+    let (sc, ss) = sim.exchange(20, Duration::from_millis(1));
+    assert_eq!(check_delivery(&sc, &sim.server_ip), 1.0);
+    assert_eq!(check_delivery(&ss, &sim.client_ip), 1.0);
+}
+
+/// Without an answer the refusal ends the call once the prompt wait is over;
+/// a client that cannot ask gets the refusal at once, R=1 or not.
+#[test]
+fn an_unanswered_retry_ends_in_the_refusal() {
+    for (ask, within) in [
+        (true, Duration::from_secs(130)),
+        (false, Duration::from_secs(10)),
+    ] {
+        let mut c = client_cfg("wrong");
+        c.password_retry = ask;
+        let mut s = server_cfg();
+        s.misbehaviour.retries = 1;
+        let mut sim = Sim::new(c, s);
+        let d = sim.wait_down(within);
+        let DownReason::AuthFailed(AuthError::Rejected(f)) = &d else {
+            panic!("{d:?}")
+        };
+        assert_eq!(f.kind, FailureKind::BadCredentials, "ask {ask}");
+    }
+}
+
 #[test]
 fn server_refusing_mppe_while_required() {
     let mut s = server_cfg();

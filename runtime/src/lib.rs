@@ -18,6 +18,7 @@ use zeroize::Zeroize;
 
 pub use gre_socket::GreSocket;
 
+use pptp_engine::secret::Password;
 use pptp_engine::session::{
     ClientConfig, ClientSession, ControlSide, DownReason, Event, ServerConfig, ServerSession,
     Session, UpInfo,
@@ -135,14 +136,16 @@ async fn connect_first(
 }
 
 /// Run one call, to the first of `servers` that answers, until it ends. `stop`
-/// turning true asks for a polite disconnect;
-/// the returned reason is why it ended. The TUN device is gone when this returns.
+/// turning true asks for a polite disconnect; `passwords` brings the answers to
+/// [`Event::PasswordWanted`] (None: nobody can type one).
+/// The returned reason is why it ended. The TUN device is gone when this returns.
 pub async fn run(
     servers: Vec<Ipv4Addr>,
     cfg: ClientConfig,
     tun_opts: TunOptions,
     events: mpsc::UnboundedSender<RuntimeEvent>,
     stop: watch::Receiver<bool>,
+    passwords: Option<mpsc::UnboundedReceiver<Password>>,
 ) -> DownReason {
     let mut stop_connect = stop.clone();
     let (tcp, server) = match connect_first(&servers, &mut stop_connect).await {
@@ -167,7 +170,10 @@ pub async fn run(
         Instant::now(),
     );
     let (tcp_rx, tcp_tx) = tcp.into_split();
-    drive(session, tcp_rx, tcp_tx, gre, tun_opts, events, stop).await
+    drive(
+        session, tcp_rx, tcp_tx, gre, tun_opts, events, stop, passwords,
+    )
+    .await
 }
 
 /// Accept one client on `listener` and serve its call until it ends (the server
@@ -191,7 +197,7 @@ pub async fn serve(
     let gre = GreSocket::connect(client)?;
     let session = ServerSession::new(cfg, Instant::now());
     let (tcp_rx, tcp_tx) = tcp.into_split();
-    Ok(drive(session, tcp_rx, tcp_tx, gre, tun_opts, events, stop).await)
+    Ok(drive(session, tcp_rx, tcp_tx, gre, tun_opts, events, stop, None).await)
 }
 
 /// Counts a source's failed reads in a row; past [`REPEATED_READ_ERRORS`] the
@@ -220,6 +226,7 @@ impl ReadErrors {
     }
 }
 
+#[allow(clippy::too_many_arguments)]
 async fn drive<C: ControlSide, R, W>(
     mut session: Session<C>,
     mut tcp_rx: R,
@@ -228,6 +235,7 @@ async fn drive<C: ControlSide, R, W>(
     tun_opts: TunOptions,
     events: mpsc::UnboundedSender<RuntimeEvent>,
     mut stop: watch::Receiver<bool>,
+    mut passwords: Option<mpsc::UnboundedReceiver<Password>>,
 ) -> DownReason
 where
     R: AsyncRead + Unpin,
@@ -294,7 +302,7 @@ where
                     }
                 },
                 Event::Down(r) => reason = r.clone(),
-                Event::Phase(_) | Event::Pushed(_) => {}
+                Event::Phase(_) | Event::Pushed(_) | Event::PasswordWanted(_) => {}
             }
             let _ = events.send(RuntimeEvent::Session(e));
         }
@@ -349,6 +357,11 @@ where
             _ = async { tokio::time::sleep_until(deadline.expect("guarded")).await }, if deadline.is_some() => {
                 session.handle_timeout(Instant::now());
             }
+            pw = async { passwords.as_mut().expect("guarded").recv().await }, if passwords.is_some() => match pw {
+                Some(pw) => session.retry_password(Instant::now(), pw),
+                // The owner cannot answer any more: a pending retry times out.
+                None => passwords = None,
+            },
             // Once asked to stop, stop watching: the session runs its bounded shutdown.
             r = stop.changed(), if !stopping => {
                 if r.is_err() || *stop.borrow() {
@@ -396,7 +409,6 @@ fn open_tun(opts: &TunOptions, up: &UpInfo) -> io::Result<(tun_rs::AsyncDevice, 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use pptp_engine::secret::Password;
 
     /// Opening a raw GRE socket needs root: run with NM_PPTP_SYSTEM_TESTS=1
     /// (README's test command sets it) so that `cargo test` passes without.
@@ -431,6 +443,7 @@ mod tests {
             TunOptions::default(),
             events,
             stop_rx,
+            None,
         ));
         (task, stop_tx, server_end)
     }

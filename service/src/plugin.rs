@@ -212,13 +212,19 @@ impl Plugin {
                     Err(code) => return finish(&iface, &emitter, code).await,
                 }
             }
-            let mut retries = 0;
+            // Prompts left after a refusal, on the link (R=1) or by dialling again.
+            let mut asks_left = if can_ask_again { PASSWORD_RETRIES } else { 0 };
             let reason = loop {
+                let mut typed = None;
                 let reason = run_tunnel(
                     &*runner,
                     connect_timeout,
-                    settings.clone(),
+                    &settings,
                     never_default,
+                    Prompts {
+                        left: &mut asks_left,
+                        typed: &mut typed,
+                    },
                     &iface,
                     &emitter,
                     stop_rx.clone(),
@@ -234,20 +240,25 @@ impl Plugin {
                     }
                     _ => None,
                 };
-                let Some(why) = refused
-                    .filter(|_| can_ask_again && retries < PASSWORD_RETRIES && !*stop_rx.borrow())
-                else {
+                let Some(why) = refused.filter(|_| can_ask_again && !*stop_rx.borrow()) else {
                     break reason;
                 };
-                retries += 1;
+                // A password typed for a retry on the link that ended first (pppd
+                // offers R=1 and hangs up anyway): dial again with it.
+                if let Some(pw) = typed {
+                    info!("the server ended the call before the new password: dialling again");
+                    settings.password = Some(pw);
+                    continue;
+                }
+                if asks_left == 0 {
+                    break reason;
+                }
+                asks_left -= 1;
                 info!(
-                    retry = retries,
+                    left = asks_left,
                     "the server refused the password: asking again"
                 );
-                let (tx, rx) = oneshot::channel();
-                iface.get_mut().await.secrets_waiter = Some(tx);
-                let message = format!("{}. Enter the password again.", upper_first(&why));
-                match ask_password(&emitter, &message, rx, &stop_rx).await {
+                match ask_again(&iface, &emitter, &why, &stop_rx).await {
                     Ok(pw) => settings.password = Some(pw),
                     Err(code) => return finish(&iface, &emitter, code).await,
                 }
@@ -255,7 +266,9 @@ impl Plugin {
             let code = match &reason {
                 DownReason::Stopped => None,
                 DownReason::AuthFailed(_) => Some(failure::LOGIN_FAILED),
-                DownReason::NoIpAddress => Some(failure::BAD_IP_CONFIG),
+                DownReason::NoIpAddress | DownReason::AddressRefused { .. } => {
+                    Some(failure::BAD_IP_CONFIG)
+                }
                 _ => Some(failure::CONNECT_FAILED),
             };
             if code.is_some() {
@@ -277,6 +290,27 @@ impl Plugin {
 
 /// Times an interactive connect asks again after the server refused the password.
 const PASSWORD_RETRIES: u32 = 2;
+
+/// A run's share of the password prompts: how many it may still make, and the
+/// password typed for a retry on the link that the engine never took (the call
+/// had ended).
+struct Prompts<'a> {
+    left: &'a mut u32,
+    typed: &'a mut Option<Password>,
+}
+
+/// SecretsRequired after a refusal (`why`, the server's words), and the answer.
+async fn ask_again(
+    iface: &InterfaceRef<Plugin>,
+    emitter: &SignalEmitter<'_>,
+    why: &str,
+    stop: &watch::Receiver<bool>,
+) -> Result<Password, Option<u32>> {
+    let (tx, rx) = oneshot::channel();
+    iface.get_mut().await.secrets_waiter = Some(tx);
+    let message = format!("{}. Enter the password again.", upper_first(why));
+    ask_password(emitter, &message, rx, stop).await
+}
 
 fn upper_first(s: &str) -> String {
     let mut c = s.chars();
@@ -345,8 +379,9 @@ fn nm_addr(a: Ipv4Addr) -> u32 {
 async fn run_tunnel(
     runner: &dyn TunnelRunner,
     connect_timeout: std::time::Duration,
-    settings: PptpConnection,
+    settings: &PptpConnection,
     never_default: bool,
+    prompts: Prompts<'_>,
     iface: &InterfaceRef<Plugin>,
     emitter: &SignalEmitter<'_>,
     stop: watch::Receiver<bool>,
@@ -368,10 +403,20 @@ async fn run_tunnel(
             ))
         }
     };
-    let cfg = match settings.client_config(pptp_runtime::os_seed()) {
+    let mut cfg = match settings.client_config(pptp_runtime::os_seed()) {
         Ok(c) => c,
         Err(e) => return DownReason::NegotiationFailed(e.to_string()),
     };
+    // A server that allows a retry on the link (MS-CHAPv2 R=1) gets the new
+    // password there, while prompts are left.
+    let (pw_tx, pw_rx) = match *prompts.left {
+        0 => (None, None),
+        _ => {
+            let (tx, rx) = mpsc::unbounded_channel();
+            (Some(tx), Some(rx))
+        }
+    };
+    cfg.password_retry = pw_tx.is_some();
     info!(gateway = %settings.gateway, addresses = ?servers, user = %cfg.user, "connecting");
     // The address in use, once the runtime says which one answered.
     let mut server = servers[0];
@@ -383,26 +428,29 @@ async fn run_tunnel(
     // The tunnel hears the user's stop and, as libnm's connect timer does, a
     // stop of our own when it is not up in time.
     let (tunnel_stop, tunnel_stop_rx) = watch::channel(false);
-    let mut engine = tokio::spawn(runner.run(servers, cfg, tun, ev_tx, tunnel_stop_rx));
+    let mut engine = tokio::spawn(runner.run(servers, cfg, tun, ev_tx, tunnel_stop_rx, pw_rx));
     let mut stop = stop;
     let connect_deadline = tokio::time::sleep(connect_timeout);
     tokio::pin!(connect_deadline);
     let mut up = false;
     let mut up_info = None;
     let mut timed_out = false;
-    let finish = |r, timed_out: bool| match ended(r) {
-        DownReason::Stopped if timed_out => DownReason::PeerUnreachable(format!(
+    // A refusal the user did not answer: the reason the call ends.
+    let mut declined = None;
+    let finish = |r, timed_out: bool, declined: Option<_>| match (ended(r), declined) {
+        (DownReason::Stopped, Some(f)) => DownReason::AuthFailed(AuthError::Rejected(f)),
+        (DownReason::Stopped, None) if timed_out => DownReason::PeerUnreachable(format!(
             "the connection did not come up within {} s",
             connect_timeout.as_secs()
         )),
-        r => r,
+        (r, _) => r,
     };
     loop {
         // Events already queued are reported before the end of the call.
         let ev = tokio::select! {
             biased;
             ev = ev_rx.recv() => ev,
-            r = &mut engine => return finish(r, timed_out),
+            r = &mut engine => return finish(r, timed_out, declined),
             _ = pptp_runtime::stopped(&mut stop), if !*tunnel_stop.borrow() => {
                 let _ = tunnel_stop.send(true);
                 continue;
@@ -447,12 +495,47 @@ async fn run_tunnel(
                         Plugin::ip4_config(emitter, ip4_config(info, Some(&pushed), class)).await;
                 }
             }
+            RuntimeEvent::Session(Event::PasswordWanted(f)) => {
+                let answer = match (&pw_tx, *prompts.left) {
+                    (Some(tx), 1..) if !*stop.borrow() => {
+                        *prompts.left -= 1;
+                        info!(
+                            left = *prompts.left,
+                            "the server refused the password and allows another: asking"
+                        );
+                        ask_again(iface, emitter, &f.to_string(), &stop)
+                            .await
+                            .map(|pw| (tx, pw))
+                    }
+                    _ => Err(Some(failure::LOGIN_FAILED)),
+                };
+                match answer {
+                    Ok((tx, pw)) => {
+                        if let Err(unsent) = tx.send(pw) {
+                            *prompts.typed = Some(unsent.0);
+                        }
+                        // The user's typing does not count against the deadline.
+                        connect_deadline
+                            .as_mut()
+                            .reset(tokio::time::Instant::now() + connect_timeout);
+                    }
+                    // Disconnect: the call stops.
+                    Err(None) => {
+                        let _ = tunnel_stop.send(true);
+                    }
+                    // Nobody answered: the call ends with the server's refusal.
+                    Err(Some(_)) => {
+                        declined = Some(f);
+                        let _ = tunnel_stop.send(true);
+                    }
+                }
+            }
             RuntimeEvent::Session(Event::Phase(p)) => tracing::debug!(phase = ?p, "phase"),
             RuntimeEvent::Resolved(a) => server = a,
             _ => {}
         }
     }
-    finish(engine.await, timed_out)
+    finish(engine.await, timed_out, declined)
 }
 
 /// NetworkManager's Ip4Config for the link, and for what the server's DHCPINFORM

@@ -6,6 +6,7 @@ use std::future::Future;
 use std::net::Ipv4Addr;
 use std::pin::Pin;
 
+use pptp_engine::secret::Password;
 use pptp_engine::session::{ClientConfig, DownReason};
 use pptp_runtime::{RuntimeEvent, TunOptions};
 use tokio::sync::{mpsc, watch};
@@ -19,8 +20,9 @@ pub trait TunnelRunner: Send + Sync + 'static {
 
     /// Runs one call, to the first of `servers` that answers, until it ends,
     /// reporting through `events` (`Resolved` names the address in use); `stop`
-    /// turning true asks for a polite disconnect. The device is gone when it
-    /// returns.
+    /// turning true asks for a polite disconnect; `passwords` answers the
+    /// engine's `PasswordWanted` (None: nobody can type one). The device is gone
+    /// when it returns.
     fn run(
         &self,
         servers: Vec<Ipv4Addr>,
@@ -28,6 +30,7 @@ pub trait TunnelRunner: Send + Sync + 'static {
         tun: TunOptions,
         events: mpsc::UnboundedSender<RuntimeEvent>,
         stop: watch::Receiver<bool>,
+        passwords: Option<mpsc::UnboundedReceiver<Password>>,
     ) -> BoxFuture<'static, DownReason>;
 }
 
@@ -50,7 +53,10 @@ impl TunnelRunner for RealTunnel {
         tun: TunOptions,
         events: mpsc::UnboundedSender<RuntimeEvent>,
         stop: watch::Receiver<bool>,
+        passwords: Option<mpsc::UnboundedReceiver<Password>>,
     ) -> BoxFuture<'static, DownReason> {
-        Box::pin(pptp_runtime::run(servers, cfg, tun, events, stop))
+        Box::pin(pptp_runtime::run(
+            servers, cfg, tun, events, stop, passwords,
+        ))
     }
 }

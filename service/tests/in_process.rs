@@ -14,6 +14,7 @@ use nm_pptp_settings::keys::{Kind, KEYS};
 use pptp_engine::auth::{AuthError, ServerFailure};
 use pptp_engine::dhcp::{Pushed, Route};
 use pptp_engine::ppp::lcp::AuthProtocol;
+use pptp_engine::secret::Password;
 use pptp_engine::session::{ClientConfig, DownReason, Event, UpInfo};
 use pptp_runtime::{RuntimeEvent, TunOptions};
 use tokio::sync::{mpsc, oneshot, watch};
@@ -43,6 +44,7 @@ struct Call {
     tun: TunOptions,
     events: mpsc::UnboundedSender<RuntimeEvent>,
     finish: oneshot::Sender<DownReason>,
+    passwords: Option<mpsc::UnboundedReceiver<Password>>,
 }
 
 impl Call {
@@ -81,6 +83,7 @@ impl TunnelRunner for FakeTunnel {
         tun: TunOptions,
         events: mpsc::UnboundedSender<RuntimeEvent>,
         mut stop: watch::Receiver<bool>,
+        passwords: Option<mpsc::UnboundedReceiver<Password>>,
     ) -> BoxFuture<'static, DownReason> {
         if servers == [Ipv4Addr::new(192, 0, 2, 99)] {
             return Box::pin(async { panic!("a bug in the engine") });
@@ -92,6 +95,7 @@ impl TunnelRunner for FakeTunnel {
             tun,
             events,
             finish,
+            passwords,
         });
         Box::pin(async move {
             let stopped = async {
@@ -749,6 +753,98 @@ async fn a_refused_password_is_asked_again_when_someone_can_answer() {
     );
 }
 
+/// A server that allows a retry on the link (MS-CHAPv2 R=1): the prompt says
+/// why, the new password goes to the running call (no second dial). When the
+/// call ends before the answer (pppd offers R=1 and hangs up), the typed
+/// password dials again without a second prompt. Non-interactive connects never
+/// offer the engine a way to ask.
+#[tokio::test]
+async fn a_retry_on_the_link_gets_the_new_password() {
+    let offered = || {
+        ServerFailure::mschap(b"E=691 R=1 C=0123456789ABCDEF0123456789ABCDEF V=3 M=Wrong password")
+    };
+    let data = [("gateway", "g"), ("user", "u"), ("password-flags", "1")];
+    let details: HashMap<&str, Value> = HashMap::new();
+    let mut h = Harness::new().await;
+    h.call(
+        "ConnectInteractive",
+        &(settings(&data, &[("password", "wrong")]), details.clone()),
+    )
+    .await
+    .unwrap();
+    h.expect_state_signal(state::STARTING).await;
+    let mut call = h.next_call().await;
+    assert!(call.cfg.password_retry);
+    call.events
+        .send(RuntimeEvent::Session(Event::PasswordWanted(offered())))
+        .unwrap();
+    let (member, m) = h.signal().await;
+    assert_eq!(member, "SecretsRequired");
+    let (message, _): (String, Vec<String>) = m.body().deserialize().unwrap();
+    assert!(
+        message.contains("E=691") && message.ends_with("Enter the password again."),
+        "{message}"
+    );
+    h.call("NewSecrets", &(settings(&data, &[("password", SECRET)]),))
+        .await
+        .unwrap();
+    let got = call.passwords.as_mut().unwrap().recv().await.unwrap();
+    assert_eq!(got.expose(), SECRET);
+    call.up();
+    for want in ["Config", "Ip4Config"] {
+        assert_eq!(h.signal().await.0, want);
+    }
+    h.expect_state_signal(state::STARTED).await;
+    assert!(h.calls.try_recv().is_err(), "dialled again");
+    h.call("Disconnect", &()).await.unwrap();
+    h.until_stopped().await;
+
+    // The call ends while the prompt is open: the answer dials again.
+    h.call(
+        "ConnectInteractive",
+        &(settings(&data, &[("password", "wrong")]), details.clone()),
+    )
+    .await
+    .unwrap();
+    let mut call = h.next_call().await;
+    call.events
+        .send(RuntimeEvent::Session(Event::PasswordWanted(offered())))
+        .unwrap();
+    loop {
+        if h.signal().await.0 == "SecretsRequired" {
+            break;
+        }
+    }
+    drop(call.passwords.take());
+    call.finish
+        .send(DownReason::AuthFailed(AuthError::Rejected(offered())))
+        .unwrap();
+    h.call("NewSecrets", &(settings(&data, &[("password", SECRET)]),))
+        .await
+        .unwrap();
+    let again = h.next_call().await;
+    assert_eq!(again.cfg.password.expose(), SECRET);
+    again.up();
+    loop {
+        let (member, _) = h.signal().await;
+        assert_ne!(member, "SecretsRequired", "asked twice for one refusal");
+        if member == "Ip4Config" {
+            break;
+        }
+    }
+    h.call("Disconnect", &()).await.unwrap();
+    h.until_stopped().await;
+
+    // Not interactive: the engine is not told anyone could answer.
+    h.call("Connect", &(settings(&data, &[("password", "wrong")]),))
+        .await
+        .unwrap();
+    let call = h.next_call().await;
+    assert!(!call.cfg.password_retry && call.passwords.is_none());
+    call.finish.send(DownReason::Stopped).unwrap();
+    h.until_stopped().await;
+}
+
 #[tokio::test]
 async fn disconnect_in_every_state() {
     let mut h = Harness::new().await;
@@ -883,6 +979,7 @@ async fn every_key_refuses_a_bad_value_by_name() {
             Kind::Bool => "maybe",
             Kind::Number { .. } => "12x",
             Kind::Gateway => "vpn example",
+            Kind::Address => "10.0.0.256",
             Kind::Text | Kind::Secret | Kind::Ignored => continue,
         };
         let mut data = vec![("gateway", "g"), ("user", "u")];

@@ -78,6 +78,10 @@ pub struct Connection {
     /// Route the assigned address's classful network through the tunnel when it
     /// is not the default route and the server pushed no routes.
     pub class_route: bool,
+    /// A fixed tunnel address to ask the server for.
+    pub local_address: Option<std::net::Ipv4Addr>,
+    /// Take the server's address when it refuses `local_address`.
+    pub accept_local: bool,
 }
 
 impl Default for Connection {
@@ -100,6 +104,8 @@ impl Default for Connection {
             mss_clamp: true,
             dhcp_inform: true,
             class_route: false,
+            local_address: None,
+            accept_local: false,
         };
         for k in KEYS {
             k.set(&mut c, k.default.clone());
@@ -289,6 +295,8 @@ impl Connection {
         }
         c.ppp.mss_clamp = self.mss_clamp;
         c.ppp.dhcp_inform = self.dhcp_inform;
+        c.local_address = self.local_address;
+        c.accept_local = self.accept_local;
         Ok(c)
     }
 }

@@ -5,7 +5,10 @@
 //! `pptp-client` all read and write connections through this table; no other
 //! file spells a key's name.
 
+use std::net::Ipv4Addr;
+
 use crate::connection::Connection;
+use pptp_engine::ppp::ipcp::usable_unicast;
 use pptp_engine::secret::Password;
 
 pub const GATEWAY: &str = "gateway";
@@ -33,6 +36,8 @@ pub const MRU: &str = "mru";
 pub const MSS_CLAMP: &str = "mss-clamp";
 pub const DHCP_INFORM: &str = "dhcp-inform";
 pub const CLASS_ROUTE: &str = "class-route";
+pub const LOCAL_ADDRESS: &str = "local-address";
+pub const IPCP_ACCEPT_LOCAL: &str = "ipcp-accept-local";
 /// NetworkManager may store the connection's name here; it means nothing to us.
 pub const NAME: &str = "name";
 
@@ -42,6 +47,8 @@ pub enum Kind {
     /// A host name or IPv4 address: letters, digits, dots and hyphens.
     Gateway,
     Text,
+    /// A unicast IPv4 address, dotted quad.
+    Address,
     /// `yes` or `no`.
     Bool,
     /// An unsigned decimal number in this inclusive range.
@@ -69,6 +76,8 @@ pub enum Pppd {
     },
     /// An option followed by its value.
     Value(&'static [&'static str]),
+    /// pppd's `LOCAL:REMOTE` word (either half may be empty): the local half.
+    LocalRemote,
     /// No pppd option (pppd has nothing like it): peers files carry it as a
     /// `# nm-pptp: KEY=VALUE` comment.
     Directive,
@@ -136,6 +145,7 @@ pub enum Invalid {
     NotBool,
     BadNumber { min: u64, max: u64 },
     BadGateway,
+    BadAddress,
 }
 
 fn valid_gateway(v: &str) -> bool {
@@ -162,6 +172,12 @@ impl Kind {
                 .ok_or(Invalid::BadNumber { min, max }),
             Kind::Gateway if !valid_gateway(s) => Err(Invalid::BadGateway),
             Kind::Gateway | Kind::Text => Ok(Value::Text(s.to_string())),
+            Kind::Address => s
+                .parse::<Ipv4Addr>()
+                .ok()
+                .filter(|a| usable_unicast(*a))
+                .map(|a| Value::Text(a.to_string()))
+                .ok_or(Invalid::BadAddress),
             Kind::Secret => Ok(Value::Secret(
                 (!s.is_empty()).then(|| Password::new(s.to_string())),
             )),
@@ -413,6 +429,24 @@ pub static KEYS: &[Key] = &[
         get: |c| Value::Bool(c.class_route),
         set: |c, v| c.class_route = boolean(v),
     },
+    // A fixed tunnel address instead of one from the server's pool (pppd's
+    // `10.0.0.5:`); the server must agree unless ipcp-accept-local is set.
+    Key {
+        name: LOCAL_ADDRESS,
+        kind: Kind::Address,
+        pppd: Pppd::LocalRemote,
+        default: Value::Text(String::new()),
+        get: |c| Value::Text(c.local_address.map(|a| a.to_string()).unwrap_or_default()),
+        set: |c, v| c.local_address = text(v).parse().ok(),
+    },
+    Key {
+        name: IPCP_ACCEPT_LOCAL,
+        kind: Kind::Bool,
+        pppd: flag(&["ipcp-accept-local"]),
+        default: Value::Bool(false),
+        get: |c| Value::Bool(c.accept_local),
+        set: |c, v| c.accept_local = boolean(v),
+    },
     Key {
         name: NAME,
         kind: Kind::Ignored,
@@ -472,6 +506,7 @@ mod tests {
                 Kind::Bool => Value::Bool(!matches!(k.default, Value::Bool(true))),
                 Kind::Number { max, .. } => Value::Number(Some(max)),
                 Kind::Gateway | Kind::Text => Value::Text("x".into()),
+                Kind::Address => Value::Text("10.1.2.3".into()),
                 Kind::Secret => Value::Secret(Some(Password::new("p"))),
                 Kind::Ignored => continue,
             };
@@ -494,7 +529,7 @@ mod tests {
             let names: Vec<&str> = match k.pppd {
                 Pppd::Flag { on, off } => on.iter().chain(off).copied().collect(),
                 Pppd::Value(v) => v.to_vec(),
-                Pppd::None | Pppd::Directive => vec![],
+                Pppd::None | Pppd::Directive | Pppd::LocalRemote => vec![],
             };
             for n in names {
                 assert!(options.insert(n), "pppd option {n} twice");
@@ -512,6 +547,20 @@ mod tests {
         assert_eq!(n.parse("9"), Ok(Value::Number(Some(9))));
         assert_eq!(Kind::Gateway.parse("a;b"), Err(Invalid::BadGateway));
         assert_eq!(Kind::Gateway.parse(""), Err(Invalid::BadGateway));
+        for bad in [
+            "10.0.0",
+            "10.0.0.256",
+            "0.0.0.0",
+            "224.0.0.1",
+            "vpn",
+            " 10.0.0.1",
+        ] {
+            assert_eq!(Kind::Address.parse(bad), Err(Invalid::BadAddress), "{bad}");
+        }
+        assert_eq!(
+            Kind::Address.parse("10.0.0.5"),
+            Ok(Value::Text("10.0.0.5".into()))
+        );
         assert_eq!(
             Kind::Gateway.parse("vpn-1.example.org"),
             Ok(Value::Text("vpn-1.example.org".into()))

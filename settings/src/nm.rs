@@ -37,6 +37,10 @@ pub enum SettingsError {
         max: u64,
     },
     BadGateway(String),
+    BadAddress {
+        key: String,
+        value: String,
+    },
     NoGateway,
     NoUser,
     UnknownSecret(String),
@@ -77,6 +81,10 @@ impl std::fmt::Display for SettingsError {
                 "invalid gateway “{host}”: only letters, digits, dots and hyphens are allowed",
                 &[("host", g)],
             ),
+            SettingsError::BadAddress { key, value } => tr_fill(
+                "invalid IPv4 address for “{key}”: “{value}”",
+                &[("key", key), ("value", value)],
+            ),
             SettingsError::NoGateway => tr_fill(
                 "missing required option “{key}”",
                 &[("key", &keys::GATEWAY)],
@@ -115,6 +123,7 @@ impl SettingsError {
                 max,
             },
             Invalid::BadGateway => SettingsError::BadGateway(value),
+            Invalid::BadAddress => SettingsError::BadAddress { key, value },
         }
     }
 
@@ -123,7 +132,8 @@ impl SettingsError {
         match self {
             SettingsError::UnknownKey { key, .. }
             | SettingsError::NotBool { key, .. }
-            | SettingsError::BadNumber { key, .. } => Some(key),
+            | SettingsError::BadNumber { key, .. }
+            | SettingsError::BadAddress { key, .. } => Some(key),
             SettingsError::UnknownSecret(key) => Some(key),
             SettingsError::BadGateway(_) | SettingsError::NoGateway => Some(keys::GATEWAY),
             SettingsError::NoUser => Some(keys::USER),

@@ -356,6 +356,19 @@ fn parse_into(
                 opts.persist = true;
                 opts.note_unsupported(o);
             }
+            // pppd's LOCAL:REMOTE: our fixed address; the server picks its own end.
+            o if o.contains(':') => {
+                let (local, remote) = o.split_once(':').unwrap_or_default();
+                if !local.is_empty() {
+                    let v = Kind::Address.parse(local).map_err(|_| bad(&w, o))?;
+                    if let Some(k) = keys::by_name(keys::LOCAL_ADDRESS) {
+                        k.set(&mut opts.connection, v);
+                    }
+                }
+                if !remote.is_empty() {
+                    opts.note_unsupported(&format!("{o} (the server's end, {remote})"));
+                }
+            }
             o if HARMLESS.contains(&o) => {}
             o if UNSUPPORTED_WITH_VALUE.contains(&o) => {
                 value(o)?;
@@ -373,7 +386,7 @@ fn parse_into(
             value: value.to_string(),
         };
         let k = keys::by_name(key)
-            .filter(|k| matches!(k.pppd, Pppd::Flag { .. } | Pppd::Value(_) | Pppd::Directive))
+            .filter(|k| !matches!(k.pppd, Pppd::None))
             .ok_or_else(bad)?;
         k.set(
             &mut opts.connection,
@@ -519,6 +532,11 @@ pub fn write(c: &Connection, title: &str, routing: Routing) -> Result<String, Se
             }
             (Pppd::Value(names), Value::Number(Some(n))) if k.format(c).is_some() => {
                 let _ = writeln!(out, "{} {n}", names[0]);
+            }
+            (Pppd::LocalRemote, _) => {
+                if let Some(v) = k.format(c) {
+                    let _ = writeln!(out, "{v}:");
+                }
             }
             (Pppd::Directive, _) => {
                 if let Some(v) = k.format(c) {
@@ -807,6 +825,46 @@ mod tests {
         fs::write(d.path().join("peers/T"), &text).unwrap();
         let back = load("T", d.path()).unwrap();
         assert!(!back.connection.mss_clamp);
+    }
+
+    /// pppd's `LOCAL:REMOTE` word gives the fixed address; the remote half is
+    /// named as not carried, and a bad address is refused by line.
+    #[test]
+    fn local_address_word_round_trips() {
+        let pty = "pty \"pptp 198.18.0.2 --nolaunchpppd\"\nname alice\n";
+        let p = parse_str(
+            &format!("{pty}10.0.0.5:\nipcp-accept-local\n"),
+            Path::new("x"),
+        )
+        .unwrap();
+        assert_eq!(p.connection.local_address, Some([10, 0, 0, 5].into()));
+        assert!(p.connection.accept_local);
+        assert!(p.unsupported.is_empty(), "{:?}", p.unsupported);
+
+        let p = parse_str(&format!("{pty}10.0.0.5:10.0.0.1\n"), Path::new("x")).unwrap();
+        assert_eq!(p.connection.local_address, Some([10, 0, 0, 5].into()));
+        assert!(!p.connection.accept_local);
+        assert!(p.unsupported[0].contains("10.0.0.1"), "{:?}", p.unsupported);
+
+        let p = parse_str(&format!("{pty}:10.0.0.1\n"), Path::new("x")).unwrap();
+        assert_eq!(p.connection.local_address, None);
+
+        let e = parse_str(&format!("{pty}vpn.example:\n"), Path::new("x")).unwrap_err();
+        assert!(e.to_string().contains("vpn.example:"), "{e}");
+        assert!(e.to_string().contains('3'), "names the line: {e}");
+
+        let mut c = Connection {
+            gateway: "198.18.0.2".into(),
+            user: "alice".into(),
+            ..Connection::default()
+        };
+        c.local_address = Some([10, 0, 0, 5].into());
+        c.accept_local = true;
+        let text = write(&c, "t", Routing::default()).unwrap();
+        assert!(text.contains("\n10.0.0.5:\n"), "{text}");
+        assert!(text.contains("\nipcp-accept-local\n"), "{text}");
+        let back = parse_str(&text, Path::new("x")).unwrap();
+        assert_eq!(back.connection, c);
     }
 
     /// pppd's routing and DNS words become NetworkManager's ipv4 settings and

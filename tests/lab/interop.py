@@ -400,6 +400,35 @@ def scenario_dhcp_routes():
     return f"pushed {pushed['routes']} and domain {pushed['domain']} ({after:.1f} s after start); 10.200.0.1 answered"
 
 
+def scenario_fixed_address():
+    """--local-address: the address pppd would assign is kept; another is refused
+    at once, naming both; with --ipcp-accept-local the server's choice is taken."""
+    vm()
+    base = ["--server", SERVER, "--user", "alice"]
+
+    def up_with(extra):
+        c = Client(base + extra)
+        up = c.wait("up", 90)
+        c.stop()
+        assert c.exit_code(10) == 0
+        return up["local"]
+
+    assigned = up_with([])
+    kept = up_with(["--local-address", assigned])
+    assert kept == assigned, f"asked for {assigned}, got {kept}"
+    other = "198.19.0.250" if assigned != "198.19.0.250" else "198.19.0.251"
+    t = time.monotonic()
+    c = Client(base + ["--local-address", other])
+    down = c.wait("down", 60)
+    took = time.monotonic() - t
+    assert c.exit_code(10) == 12, down
+    assert down["reason"] == "address-refused", down
+    assert other in down["message"] and "198.19.0." in down["message"].replace(other, ""), down
+    taken = up_with(["--local-address", other, "--ipcp-accept-local"])
+    assert taken != other and taken.startswith("198.19.0."), taken
+    return f"kept {kept}; {other} refused in {took:.1f} s: {down['message']}; accept-local took {taken}"
+
+
 SCENARIOS = [
     scenario_nothing_listening,
     scenario_mschapv2_mppe128,
@@ -417,6 +446,7 @@ SCENARIOS = [
     scenario_noauth_server,
     scenario_class_route,
     scenario_dhcp_routes,
+    scenario_fixed_address,
 ]
 
 

@@ -23,6 +23,9 @@ const MAX_CHALLENGES: u32 = 10;
 pub struct Misbehaviour {
     /// Send an MS-CHAPv2 Success whose `S=` does not match (an impostor server).
     pub forge_success: bool,
+    /// Wrong MS-CHAPv2 passwords allowed another try on the link (`R=1` with a
+    /// new challenge, as Windows RRAS does), before the final `R=0`.
+    pub retries: u8,
 }
 
 pub enum Verdict {
@@ -136,7 +139,7 @@ impl Authenticator {
     }
 
     pub fn input(&mut self, data: &[u8]) -> Option<Verdict> {
-        if self.done {
+        if self.done || self.repeats_retry_offer(data) {
             self.repeat_status(data);
             return None;
         }
@@ -147,13 +150,22 @@ impl Authenticator {
         verdict
     }
 
+    /// While a retry is offered: the refused Response again (the Failure was lost).
+    fn repeats_retry_offer(&self, data: &[u8]) -> bool {
+        matches!(Chap::decode(data), Ok(Chap::Response { id, .. })
+            if id != self.id && self.status.as_ref().is_some_and(|s| s.0 == id))
+    }
+
     /// A repeated request after the verdict: send the verdict again.
     fn repeat_status(&mut self, data: &[u8]) {
+        let status_id = self.status.as_ref().map(|s| s.0);
         let repeated = match self.method {
             AuthProtocol::Pap => {
-                matches!(Pap::decode(data), Ok(Pap::Request { id, .. }) if Some(id) == self.status.as_ref().map(|s| s.0))
+                matches!(Pap::decode(data), Ok(Pap::Request { id, .. }) if Some(id) == status_id)
             }
-            _ => matches!(Chap::decode(data), Ok(Chap::Response { id, .. }) if id == self.id),
+            _ => {
+                matches!(Chap::decode(data), Ok(Chap::Response { id, .. }) if Some(id) == status_id)
+            }
         };
         if let Some((_, p)) = self.status.as_ref().filter(|_| repeated) {
             self.out.push(p.clone());
@@ -247,6 +259,26 @@ impl Authenticator {
             Some((msg, keys)) => {
                 self.out.push(Chap::Success { id, message: &msg }.encode());
                 Verdict::Accepted { user, keys }
+            }
+            None if self.method == AuthProtocol::MsChapV2 && self.misbehaviour.retries > 0 => {
+                // RFC 2759 §6: a new challenge in C=, the retry's Response with
+                // the next identifier; the link stays and waits for it.
+                self.misbehaviour.retries -= 1;
+                self.rng.fill_bytes(&mut self.challenge);
+                let msg = format!(
+                    "E=691 R=1 C={} V=3 M=Wrong password, try again",
+                    hex_upper(&self.challenge)
+                );
+                self.done = false;
+                let failure = Chap::Failure {
+                    id,
+                    message: msg.as_bytes(),
+                }
+                .encode();
+                self.status = Some((id, failure.clone()));
+                self.out.push(failure);
+                self.id = id.wrapping_add(1);
+                return None;
             }
             None => {
                 let msg = match self.method {
@@ -375,6 +407,7 @@ mod tests {
             "pw",
             Misbehaviour {
                 forge_success: true,
+                ..Default::default()
             },
         );
         assert!(matches!(v, Some(Verdict::Accepted { .. })));

@@ -31,6 +31,12 @@ pub const AUTH_TIMEOUT: Duration = Duration::from_secs(30);
 /// for a second factor (NPS with an MFA extension) answers only once the user
 /// approved the push on their phone, which takes up to a minute.
 pub const MSCHAPV2_VERDICT_WAIT: Duration = Duration::from_secs(60);
+/// How long an MS-CHAPv2 retry (a Failure with `R=1`) waits for the user to type
+/// a new password: the server holds the link for it (RFC 2759 §6 has it disable
+/// its short timeouts).
+pub const PASSWORD_PROMPT_WAIT: Duration = Duration::from_secs(120);
+/// In-link retries after `R=1` failures, per authentication.
+const MAX_PASSWORD_RETRIES: u32 = 2;
 
 #[derive(Debug)]
 pub enum Outcome {
@@ -39,6 +45,17 @@ pub enum Outcome {
         message: Option<String>,
     },
     Failure(AuthError),
+    /// The server refused the password but allows a retry on this link (MS-CHAPv2
+    /// `R=1`): answer with [`AuthPeer::retry_with`] a new password.
+    PasswordWanted(ServerFailure),
+}
+
+/// A retry the server offered: the identifier and challenge of the Response it
+/// expects, and its refusal (what the wait ends in if no password comes).
+struct Offered {
+    id: u8,
+    challenge: [u8; 16],
+    refusal: ServerFailure,
 }
 
 /// What we remember about the last response, so a retransmitted challenge gets the
@@ -65,6 +82,9 @@ pub struct AuthPeer {
     retry_at: Option<Instant>,
     done: bool,
     out: Vec<Vec<u8>>,
+    /// In-link retries left (0: an `R=1` Failure ends authentication like any).
+    password_retries: u32,
+    offered: Option<Offered>,
 }
 
 impl AuthPeer {
@@ -82,7 +102,31 @@ impl AuthPeer {
             retry_at: None,
             done: false,
             out: Vec::new(),
+            password_retries: 0,
+            offered: None,
         }
+    }
+
+    /// Someone can type a new password: an MS-CHAPv2 Failure with `R=1` asks for
+    /// one ([`Outcome::PasswordWanted`]) instead of ending authentication.
+    pub fn allow_password_retry(&mut self) {
+        self.password_retries = MAX_PASSWORD_RETRIES;
+    }
+
+    /// The refusal of a retry offer still waiting for its password.
+    pub fn offered_refusal(&self) -> Option<&ServerFailure> {
+        self.offered.as_ref().map(|o| &o.refusal)
+    }
+
+    /// Answer the retry the server offered with `password`. False when none is
+    /// pending (the wait ended, or the server never offered one).
+    pub fn retry_with(&mut self, now: Instant, password: Password) -> bool {
+        let Some(o) = self.offered.take() else {
+            return false;
+        };
+        self.password = password;
+        self.respond(now, o.id, &o.challenge);
+        true
     }
 
     pub fn method(&self) -> AuthProtocol {
@@ -141,7 +185,11 @@ impl AuthPeer {
             return None;
         }
         if self.deadline.is_some_and(|d| d <= now) {
-            self.done = true;
+            self.finish();
+            // Nobody typed a new password: the refusal stands.
+            if let Some(o) = self.offered.take() {
+                return Some(Outcome::Failure(AuthError::Rejected(o.refusal)));
+            }
             return Some(Outcome::Failure(AuthError::Timeout));
         }
         if self.retry_at.is_some_and(|t| t <= now) {
@@ -219,6 +267,14 @@ impl AuthPeer {
         };
         match c {
             Chap::Challenge { id, value, .. } => {
+                // A server that retries with a fresh Challenge instead of the
+                // Failure's: answer it once the new password is there.
+                if let Some(o) = self.offered.as_mut() {
+                    if let Ok(c) = <[u8; 16]>::try_from(value) {
+                        (o.id, o.challenge) = (id, c);
+                    }
+                    return None;
+                }
                 self.respond(now, id, value);
                 None
             }
@@ -247,11 +303,32 @@ impl AuthPeer {
                 if self.sent.as_ref().is_none_or(|s| s.id != id) {
                     return None;
                 }
-                self.finish();
                 let f = match self.method {
                     AuthProtocol::ChapMd5 => ServerFailure::plain(message),
                     _ => ServerFailure::mschap(message),
                 };
+                // RFC 2759 §6: with R=1 the server takes a new Response, to the
+                // challenge in C=, with the identifier one past the Failure's.
+                // Not for a re-challenge once up: that failure ends the link.
+                let retry = (self.method == AuthProtocol::MsChapV2
+                    && self.password_retries > 0
+                    && !self.done)
+                    .then_some(f.challenge.filter(|_| f.retry))
+                    .flatten();
+                if let Some(challenge) = retry {
+                    self.password_retries -= 1;
+                    // The old Response is spent: nothing re-sends it now.
+                    self.sent = None;
+                    self.retry_at = None;
+                    self.deadline = Some(now + PASSWORD_PROMPT_WAIT);
+                    self.offered = Some(Offered {
+                        id: id.wrapping_add(1),
+                        challenge,
+                        refusal: f.clone(),
+                    });
+                    return Some(Outcome::PasswordWanted(f));
+                }
+                self.finish();
                 Some(Outcome::Failure(AuthError::Rejected(f)))
             }
             Chap::Response { .. } => None,
@@ -350,7 +427,7 @@ impl AuthPeer {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::auth::authenticator::Misbehaviour;
+    use crate::auth::authenticator::{Authenticator, Misbehaviour, Verdict};
     use crate::auth::{test_pair, test_peer};
 
     /// Drives the client's timers to `until`, returning the first outcome and when.
@@ -362,6 +439,121 @@ mod tests {
             while c.poll_transmit().is_some() {}
         }
         None
+    }
+
+    /// One exchange: the server's next packet into the client, the client's
+    /// answer (if any) into the server.
+    fn challenge_and_answer(
+        c: &mut AuthPeer,
+        s: &mut Authenticator,
+        now: Instant,
+    ) -> Option<Verdict> {
+        let challenge = s.poll_transmit().unwrap();
+        assert!(c.input(now, &challenge).is_none());
+        let response = c.poll_transmit().unwrap();
+        s.input(&response)
+    }
+
+    /// RFC 2759 §6 retry: a Failure with R=1 asks for a password instead of
+    /// ending; the new Response answers the Failure's C= challenge with the next
+    /// identifier, and its keys are the new password's (the server's match).
+    #[test]
+    fn r1_failure_asks_for_a_password_and_the_retry_succeeds() {
+        let t0 = Instant::now();
+        let mis = Misbehaviour {
+            retries: 1,
+            ..Default::default()
+        };
+        let (mut c, mut s) = test_pair(AuthProtocol::MsChapV2, "wrong", "pw", mis);
+        c.allow_password_retry();
+        c.start(t0);
+        s.start(t0);
+        assert!(
+            challenge_and_answer(&mut c, &mut s, t0).is_none(),
+            "no verdict yet"
+        );
+        let failure = s.poll_transmit().unwrap();
+        let Some(Outcome::PasswordWanted(f)) = c.input(t0, &failure) else {
+            panic!("no PasswordWanted");
+        };
+        assert!(f.retry && f.challenge.is_some());
+        assert!(
+            c.poll_transmit().is_none(),
+            "nothing is sent before the password"
+        );
+        assert_eq!(c.poll_timeout(), Some(t0 + PASSWORD_PROMPT_WAIT));
+        // The Failure again (our Response was repeated): still waiting, quietly.
+        assert!(c.input(t0, &failure).is_none());
+
+        let t1 = t0 + Duration::from_secs(40);
+        assert!(c.retry_with(t1, Password::new("pw")));
+        let retry = c.poll_transmit().unwrap();
+        assert_eq!(retry[1], failure[1].wrapping_add(1), "identifier");
+        let Some(Verdict::Accepted { keys: Some(sk), .. }) = s.input(&retry) else {
+            panic!("the server refused the retry");
+        };
+        let success = s.poll_transmit().unwrap();
+        let Some(Outcome::Success { keys: Some(ck), .. }) = c.input(t1, &success) else {
+            panic!("no Success");
+        };
+        assert_eq!(ck.send.expose(), sk.recv.expose());
+        assert!(!c.retry_with(t1, Password::new("pw")), "nothing pending");
+    }
+
+    /// A wrong password again gets the final R=0 refusal; without
+    /// allow_password_retry an R=1 Failure ends at once; an unanswered offer
+    /// ends in the refusal when the prompt wait is over.
+    #[test]
+    fn r1_retry_limits() {
+        let t0 = Instant::now();
+        let mis = Misbehaviour {
+            retries: 1,
+            ..Default::default()
+        };
+        let (mut c, mut s) = test_pair(AuthProtocol::MsChapV2, "wrong", "pw", mis);
+        c.allow_password_retry();
+        c.start(t0);
+        s.start(t0);
+        challenge_and_answer(&mut c, &mut s, t0);
+        let failure = s.poll_transmit().unwrap();
+        assert!(matches!(
+            c.input(t0, &failure),
+            Some(Outcome::PasswordWanted(_))
+        ));
+        assert!(c.retry_with(t0, Password::new("still wrong")));
+        let retry = c.poll_transmit().unwrap();
+        assert!(matches!(s.input(&retry), Some(Verdict::Refused { .. })));
+        let last = s.poll_transmit().unwrap();
+        let Some(Outcome::Failure(AuthError::Rejected(f))) = c.input(t0, &last) else {
+            panic!("no final failure");
+        };
+        assert!(!f.retry);
+
+        let (mut c, mut s) = test_pair(AuthProtocol::MsChapV2, "wrong", "pw", mis);
+        c.start(t0);
+        s.start(t0);
+        challenge_and_answer(&mut c, &mut s, t0);
+        let failure = s.poll_transmit().unwrap();
+        assert!(matches!(
+            c.input(t0, &failure),
+            Some(Outcome::Failure(AuthError::Rejected(f))) if f.retry
+        ));
+
+        let (mut c, mut s) = test_pair(AuthProtocol::MsChapV2, "wrong", "pw", mis);
+        c.allow_password_retry();
+        c.start(t0);
+        s.start(t0);
+        challenge_and_answer(&mut c, &mut s, t0);
+        let failure = s.poll_transmit().unwrap();
+        assert!(matches!(
+            c.input(t0, &failure),
+            Some(Outcome::PasswordWanted(_))
+        ));
+        let far = t0 + Duration::from_secs(600);
+        let Some((Outcome::Failure(AuthError::Rejected(f)), at)) = wait(&mut c, far) else {
+            panic!("no refusal");
+        };
+        assert!(f.retry && at == t0 + PASSWORD_PROMPT_WAIT);
     }
 
     /// An MS-CHAPv2 verdict that takes 45 s (a second factor approved on a

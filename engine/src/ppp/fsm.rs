@@ -49,6 +49,11 @@ pub enum Failure {
     AuthRefused(String),
     /// The peer gave us no IPv4 address.
     NoAddress,
+    /// The peer would not let us keep the fixed address we asked for.
+    AddressRefused {
+        wanted: std::net::Ipv4Addr,
+        offered: std::net::Ipv4Addr,
+    },
     Other(String),
 }
 
@@ -61,6 +66,12 @@ impl std::fmt::Display for Failure {
             }
             Failure::AuthRefused(s) => write!(f, "no acceptable authentication protocol: {s}"),
             Failure::NoAddress => f.write_str("the server did not assign an IPv4 address"),
+            Failure::AddressRefused { wanted, offered } => {
+                write!(
+                    f,
+                    "the server would not give us {wanted} (it offered {offered})"
+                )
+            }
             Failure::Other(s) => f.write_str(s),
         }
     }

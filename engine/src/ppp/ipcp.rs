@@ -16,8 +16,11 @@ const SERVER_OPTS: [u8; 4] = [OPT_DNS1, OPT_DNS2, OPT_NBNS1, OPT_NBNS2];
 
 #[derive(Debug, Clone, Default)]
 pub struct IpcpConfig {
-    /// Our address to propose (0.0.0.0 = "please assign one").
+    /// Our address to propose (None: ask the peer to assign one).
     pub local: Option<Ipv4Addr>,
+    /// Keep `local` when the peer Naks it: a client's fixed address. Without it
+    /// the peer's suggestion is taken (pppd's `ipcp-accept-local`).
+    pub insist_local: bool,
     /// Server role: the address to give the peer.
     pub assign_peer: Option<Ipv4Addr>,
     /// Client role: ask for DNS servers / NBNS servers.
@@ -132,7 +135,11 @@ impl Options for Ipcp {
     }
 
     fn acked(&mut self) {
-        self.local = self.req_addr.filter(|a| !a.is_unspecified());
+        // A peer that rejected the address option leaves us the one we configured.
+        self.local = self
+            .req_addr
+            .filter(|a| !a.is_unspecified())
+            .or(self.cfg.local);
         for (s, r) in self.servers.iter_mut().zip(self.req_servers) {
             *s = r.filter(|a| !a.is_unspecified());
         }
@@ -142,7 +149,14 @@ impl Options for Ipcp {
         for o in opts {
             let Some(a) = ip(o.value) else { continue };
             if o.kind == OPT_ADDRESS {
-                self.req_addr = Some(a);
+                // pppd without ipcp-accept-local keeps asking until Max-Configure;
+                // saying at once which address the server wants is kinder.
+                match self.cfg.local {
+                    Some(wanted) if self.cfg.insist_local && a != wanted => {
+                        return Err(Failure::AddressRefused { wanted, offered: a });
+                    }
+                    _ => self.req_addr = Some(a),
+                }
             } else if let Some(i) = SERVER_OPTS.iter().position(|k| *k == o.kind) {
                 if self.req_servers[i].is_some() {
                     self.req_servers[i] = Some(a);
@@ -291,6 +305,81 @@ mod tests {
         pump(&mut c, &mut s, now);
         assert!(c.is_opened());
         assert!(c.opts.dns().is_empty());
+    }
+
+    fn fixed(addr: [u8; 4], insist: bool) -> Fsm<Ipcp> {
+        Fsm::new(
+            Ipcp::new(IpcpConfig {
+                local: Some(Ipv4Addr::from(addr)),
+                insist_local: insist,
+                ..Default::default()
+            }),
+            Timers::default(),
+        )
+    }
+
+    #[test]
+    fn a_fixed_address_the_server_agrees_to_is_kept() {
+        let now = Instant::now();
+        let mut c = fixed([10, 0, 0, 2], true);
+        let mut s = server([None; 4]);
+        c.open(now);
+        s.open(now);
+        pump(&mut c, &mut s, now);
+        assert!(c.is_opened() && s.is_opened());
+        assert_eq!(c.opts.local, Some(Ipv4Addr::new(10, 0, 0, 2)));
+    }
+
+    #[test]
+    fn a_fixed_address_the_server_naks_ends_ipcp_naming_both() {
+        let now = Instant::now();
+        let mut c = fixed([10, 0, 0, 7], true);
+        let mut s = server([None; 4]);
+        c.open(now);
+        s.open(now);
+        pump(&mut c, &mut s, now);
+        assert!(!c.is_opened());
+        let f = c.failure().cloned();
+        assert_eq!(
+            f,
+            Some(Failure::AddressRefused {
+                wanted: Ipv4Addr::new(10, 0, 0, 7),
+                offered: Ipv4Addr::new(10, 0, 0, 2),
+            })
+        );
+        assert!(f.unwrap().to_string().contains("10.0.0.7"));
+    }
+
+    #[test]
+    fn accept_local_takes_the_servers_address() {
+        let now = Instant::now();
+        let mut c = fixed([10, 0, 0, 7], false);
+        let mut s = server([None; 4]);
+        c.open(now);
+        s.open(now);
+        pump(&mut c, &mut s, now);
+        assert!(c.is_opened() && s.is_opened());
+        assert_eq!(c.opts.local, Some(Ipv4Addr::new(10, 0, 0, 2)));
+    }
+
+    #[test]
+    fn a_rejected_address_option_leaves_the_fixed_address() {
+        let now = Instant::now();
+        let mut c = fixed([10, 0, 0, 7], true);
+        c.open(now);
+        let req = c.poll_transmit().unwrap();
+        c.input(
+            now,
+            &packet::encode(packet::CONFIGURE_REJECT, req[1], &[3, 6, 10, 0, 0, 7]),
+        );
+        let again = c.poll_transmit().unwrap();
+        c.input(now, &packet::encode(packet::CONFIGURE_ACK, again[1], &[]));
+        c.input(
+            now,
+            &packet::encode(packet::CONFIGURE_REQUEST, 1, &[3, 6, 10, 0, 0, 1]),
+        );
+        assert!(c.is_opened(), "{:?}", c.failure());
+        assert_eq!(c.opts.local, Some(Ipv4Addr::new(10, 0, 0, 7)));
     }
 
     #[test]

@@ -25,6 +25,16 @@ pub struct ClientConfig {
     pub control: ControlConfig,
     pub request_dns: bool,
     pub request_nbns: bool,
+    /// A fixed tunnel address to ask for instead of one from the server's pool.
+    pub local_address: Option<std::net::Ipv4Addr>,
+    /// With `local_address`: take the address the server offers instead when it
+    /// refuses ours (pppd's `ipcp-accept-local`); without it, such a refusal ends
+    /// the connection.
+    pub accept_local: bool,
+    /// Someone can type a new password: a server that refuses the password but
+    /// allows a retry (MS-CHAPv2 `R=1`) gets [`super::Event::PasswordWanted`]
+    /// instead of the end of the call.
+    pub password_retry: bool,
     /// The PPTP server's address, once resolved: no tunnel address may equal it.
     pub server: Option<std::net::Ipv4Addr>,
     /// Seed for call IDs, magic numbers and challenges; the runtime passes OS randomness.
@@ -42,6 +52,9 @@ impl ClientConfig {
             control: ControlConfig::default(),
             request_dns: true,
             request_nbns: true,
+            local_address: None,
+            accept_local: false,
+            password_retry: false,
             server: None,
             seed,
         }
@@ -73,11 +86,14 @@ impl Session<Pns> {
                 request_dns: cfg.request_dns,
                 request_nbns: cfg.request_nbns,
                 server: cfg.server,
+                local: cfg.local_address,
+                insist_local: !cfg.accept_local,
                 ..Default::default()
             };
             let role = Role::Client {
                 user: cfg.user.clone(),
                 password: cfg.password.clone(),
+                password_retry: cfg.password_retry,
             };
             Link::new(
                 cfg.ppp.clone(),

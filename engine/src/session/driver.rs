@@ -226,6 +226,17 @@ impl<C: ControlSide> Session<C> {
         self.drive(now);
     }
 
+    /// Answer [`Event::PasswordWanted`]: authenticate again on this link.
+    pub fn retry_password(&mut self, now: Instant, password: crate::secret::Password) {
+        if self.ending.is_some() {
+            return;
+        }
+        if let Some(l) = self.link.as_mut() {
+            l.retry_password(now, password);
+        }
+        self.drive(now);
+    }
+
     /// Disconnect politely; a `Down(Stopped)` event follows within the close timeout.
     pub fn close(&mut self, now: Instant) {
         self.end(now, DownReason::Stopped);

@@ -35,6 +35,8 @@ pub(crate) enum Role {
     Client {
         user: String,
         password: Password,
+        /// Someone can type a new password when the server allows a retry.
+        password_retry: bool,
     },
     Server {
         users: Vec<(String, Password)>,
@@ -226,6 +228,13 @@ impl Link {
     /// The method the server asked for and we refused, while that is what holds
     /// the link back: the reason to give if the server then hangs up.
     pub fn refusal(&self) -> Option<DownReason> {
+        // A server that offered a retry (pppd sends R=1 too) and then hung up
+        // refused the password.
+        if let AuthSide::Peer(p) = &self.auth {
+            if let Some(f) = p.offered_refusal() {
+                return Some(DownReason::AuthFailed(AuthError::Rejected(f.clone())));
+            }
+        }
         if self.phase > Phase::Establish {
             return None;
         }
@@ -512,6 +521,23 @@ impl Link {
                 self.start_network(now);
             }
             Outcome::Failure(e) => self.fail(now, DownReason::AuthFailed(e)),
+            Outcome::PasswordWanted(f) => {
+                info!(refusal = %f, "the server allows another password on this link");
+                self.events.push_back(Event::PasswordWanted(f));
+            }
+        }
+    }
+
+    /// The new password for the retry an [`Event::PasswordWanted`] announced. It
+    /// also answers any later re-authentication of this call.
+    pub fn retry_password(&mut self, now: Instant, password: Password) {
+        let AuthSide::Peer(p) = &mut self.auth else {
+            return;
+        };
+        if p.retry_with(now, password.clone()) {
+            if let Role::Client { password: kept, .. } = &mut self.role {
+                *kept = password;
+            }
         }
     }
 
@@ -577,8 +603,15 @@ impl Link {
             StdRng::from_rng(&mut self.rng)
         };
         match &self.role {
-            Role::Client { user, password } => {
+            Role::Client {
+                user,
+                password,
+                password_retry,
+            } => {
                 let mut p = AuthPeer::new(method, user, password.clone(), rng);
+                if *password_retry {
+                    p.allow_password_retry();
+                }
                 p.start(now);
                 self.auth = AuthSide::Peer(p);
             }
@@ -760,6 +793,12 @@ impl Link {
                 {
                     let r = match self.ipcp.failure() {
                         Some(Failure::NoAddress) => DownReason::NoIpAddress,
+                        Some(Failure::AddressRefused { wanted, offered }) => {
+                            DownReason::AddressRefused {
+                                wanted: *wanted,
+                                offered: *offered,
+                            }
+                        }
                         Some(f) => DownReason::NegotiationFailed(f.to_string()),
                         None => DownReason::NegotiationFailed("IPCP did not complete".into()),
                     };

@@ -80,6 +80,11 @@ pub enum DownReason {
     MppeRefused(String),
     NegotiationFailed(String),
     NoIpAddress,
+    /// The server would not assign the fixed address the connection asks for.
+    AddressRefused {
+        wanted: std::net::Ipv4Addr,
+        offered: std::net::Ipv4Addr,
+    },
     /// LCP or PPTP keep-alive went unanswered.
     EchoTimeout,
     /// The server ended the call.
@@ -106,6 +111,7 @@ impl DownReason {
             DownReason::MppeRefused(_) => "mppe-refused",
             DownReason::NegotiationFailed(_) => "negotiation-failed",
             DownReason::NoIpAddress => "no-ip-address",
+            DownReason::AddressRefused { .. } => "address-refused",
             DownReason::EchoTimeout => "echo-timeout",
             DownReason::PeerClosed(_) => "peer-closed",
             DownReason::MppeFailed => "mppe-failed",
@@ -135,6 +141,11 @@ impl std::fmt::Display for DownReason {
             DownReason::MppeRefused(s) => write!(f, "encryption could not be agreed: {s}"),
             DownReason::NegotiationFailed(s) => write!(f, "PPP negotiation failed: {s}"),
             DownReason::NoIpAddress => f.write_str("the server did not assign an IPv4 address"),
+            DownReason::AddressRefused { wanted, offered } => write!(
+                f,
+                "the server would not assign the fixed address {wanted} (it offered {offered}; \
+                 ipcp-accept-local=yes takes the server's choice)"
+            ),
             DownReason::EchoTimeout => f.write_str("the server stopped answering keep-alive echoes"),
             DownReason::PeerClosed(s) => write!(f, "the server ended the connection: {s}"),
             DownReason::MppeFailed => f.write_str("too many MPPE decryption errors"),
@@ -152,6 +163,11 @@ pub enum Event {
     /// What the server's answer to our DHCPINFORM added (routes, domain, more
     /// name servers), some time after Up.
     Pushed(crate::dhcp::Pushed),
+    /// The server refused the password but takes another on this link (MS-CHAPv2
+    /// `R=1`, only when [`client::ClientConfig::password_retry`] is set): answer
+    /// with `Session::retry_password`. Without an answer the refusal ends the
+    /// call after [`crate::auth::peer::PASSWORD_PROMPT_WAIT`].
+    PasswordWanted(crate::auth::ServerFailure),
     Down(DownReason),
 }
 
