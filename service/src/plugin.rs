@@ -127,11 +127,31 @@ fn vpn_setting(conn: &Settings) -> Result<PptpConnection, VpnError> {
     let user_name = vpn
         .get("user-name")
         .and_then(|v| String::try_from(v.try_clone().ok()?).ok());
-    let c = PptpConnection::from_vpn(&data.0, &secrets.0, user_name.as_deref())
+    let mut c = PptpConnection::from_vpn(&data.0, &secrets.0, user_name.as_deref())
         .map_err(|e| VpnError::BadArguments(e.to_string()))?;
     c.login_name()
         .map_err(|e| VpnError::BadArguments(e.to_string()))?;
+    if c.local_address.is_none() {
+        c.local_address = manual_address(conn);
+    }
     Ok(c)
+}
+
+/// `ipv4.method=manual`: NetworkManager puts the first of `ipv4.addresses` on the
+/// tunnel in place of the one the server assigned (checked with NetworkManager
+/// 1.42), so IPCP must ask the server for that one. The `local-address` key,
+/// when set, wins.
+fn manual_address(conn: &Settings) -> Option<Ipv4Addr> {
+    let ip4 = conn.get("ipv4")?;
+    let method = ip4.get("method").and_then(|v| <&str>::try_from(v).ok())?;
+    if method != "manual" {
+        return None;
+    }
+    let list =
+        <Vec<HashMap<String, OwnedValue>>>::try_from(ip4.get("address-data")?.try_clone().ok()?)
+            .ok()?;
+    let address = list.first()?.get("address")?;
+    <&str>::try_from(address).ok()?.parse().ok()
 }
 
 fn secret_password(conn: &Settings) -> Option<Password> {

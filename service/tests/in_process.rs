@@ -845,6 +845,45 @@ async fn a_retry_on_the_link_gets_the_new_password() {
     h.until_stopped().await;
 }
 
+/// ipv4.method=manual: NetworkManager will put that address on the tunnel, so
+/// the engine asks the server for it; the local-address key wins over it, and
+/// other methods leave the choice to the server.
+#[tokio::test]
+async fn a_manual_ipv4_address_is_asked_for() {
+    let manual = |method: &str| {
+        let entry: HashMap<&str, Value> = HashMap::from([
+            ("address", Value::from("198.19.0.17")),
+            ("prefix", Value::from(32u32)),
+        ]);
+        HashMap::from([
+            ("method", Value::from(method.to_string())),
+            ("address-data", Value::from(vec![entry])),
+        ])
+    };
+    for (method, key, want) in [
+        ("manual", None, Some("198.19.0.17")),
+        ("manual", Some("198.19.0.5"), Some("198.19.0.5")),
+        ("auto", None, None),
+    ] {
+        let mut h = Harness::new().await;
+        let mut data = vec![("gateway", "g"), ("user", "u")];
+        if let Some(k) = key {
+            data.push(("local-address", k));
+        }
+        let mut s = settings(&data, &[("password", SECRET)]);
+        s.insert("ipv4", manual(method));
+        h.call("Connect", &(s,)).await.unwrap();
+        let call = h.next_call().await;
+        assert_eq!(
+            call.cfg.local_address,
+            want.map(|a| a.parse().unwrap()),
+            "{method} {key:?}"
+        );
+        call.finish.send(DownReason::Stopped).unwrap();
+        h.until_stopped().await;
+    }
+}
+
 #[tokio::test]
 async fn disconnect_in_every_state() {
     let mut h = Harness::new().await;

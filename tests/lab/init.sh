@@ -90,6 +90,9 @@ CONF
     echo "nodefaultroute"; echo "lock"; echo "nobsdcomp"; echo "nodeflate"; echo "novj"; echo "novjccomp"
     echo "nologfd"; echo "debug"; echo "logfile /dev/console"
     echo "lcp-echo-interval 10"; echo "lcp-echo-failure 3"
+    # lab.acceptremote=1: a client may keep the address it asks for (Windows
+    # RRAS's "assign a static IP address"); otherwise pppd Naks it with the pool's.
+    if [ "$(arg acceptremote)" = 1 ]; then echo "ipcp-accept-remote"; fi
 } >/etc/ppp/pptpd-options
 
 users | while read -r name pw; do echo "\"$name\" pptpd \"$pw\" *"; done >/etc/ppp/chap-secrets

@@ -24,7 +24,9 @@ LAB = os.path.join(HERE, "lab.sh")
 CLIENT = os.path.join(ROOT, "target", "release", "pptp-client")
 NS = "pptplab-c"
 STATE = os.environ.get("LAB_STATE", "/run/nm-pptp-lab")
-SERVER = "198.18.0.2"
+# LAB_TOPOLOGY=routed (lab.sh): the server behind a router, on its own /24.
+ROUTED = os.environ.get("LAB_TOPOLOGY") == "routed"
+SERVER = "198.18.1.2" if ROUTED else "198.18.0.2"
 TUNNEL_SERVER = "198.19.0.1"
 PASSWORD = "pass word"  # the lab's chap-secrets has a space in it on purpose
 
@@ -401,9 +403,9 @@ def scenario_dhcp_routes():
 
 
 def scenario_fixed_address():
-    """--local-address: the address pppd would assign is kept; another is refused
-    at once, naming both; with --ipcp-accept-local the server's choice is taken."""
-    vm()
+    """--local-address: a server that lets clients keep their address
+    (ipcp-accept-remote) gives it; pppd's default (Nak with the pool's address)
+    ends the connect at once, naming both; --ipcp-accept-local takes the pool's."""
     base = ["--server", SERVER, "--user", "alice"]
 
     def up_with(extra):
@@ -413,20 +415,21 @@ def scenario_fixed_address():
         assert c.exit_code(10) == 0
         return up["local"]
 
-    assigned = up_with([])
-    kept = up_with(["--local-address", assigned])
-    assert kept == assigned, f"asked for {assigned}, got {kept}"
-    other = "198.19.0.250" if assigned != "198.19.0.250" else "198.19.0.251"
+    vm(acceptremote="1")
+    kept = up_with(["--local-address", "198.19.0.77"])
+    assert kept == "198.19.0.77", kept
+    vm()
     t = time.monotonic()
-    c = Client(base + ["--local-address", other])
+    c = Client(base + ["--local-address", "198.19.0.77"])
     down = c.wait("down", 60)
     took = time.monotonic() - t
     assert c.exit_code(10) == 12, down
     assert down["reason"] == "address-refused", down
-    assert other in down["message"] and "198.19.0." in down["message"].replace(other, ""), down
-    taken = up_with(["--local-address", other, "--ipcp-accept-local"])
-    assert taken != other and taken.startswith("198.19.0."), taken
-    return f"kept {kept}; {other} refused in {took:.1f} s: {down['message']}; accept-local took {taken}"
+    offered = re.search(r"it offered (198\.19\.0\.\d+)", down["message"])
+    assert "198.19.0.77" in down["message"] and offered, down
+    taken = up_with(["--local-address", "198.19.0.77", "--ipcp-accept-local"])
+    assert taken != "198.19.0.77" and taken.startswith("198.19.0."), taken
+    return f"kept 198.19.0.77; refused in {took:.1f} s: {down['message']}; accept-local took {taken}"
 
 
 SCENARIOS = [

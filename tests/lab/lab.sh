@@ -12,6 +12,13 @@
 #                               lab.role=refclient) on the server's bridge at
 #                               198.18.0.3; its results go to ref-console.log
 #   lab.sh exec CMD...          run CMD in the client namespace
+#
+# LAB_TOPOLOGY=routed (for `up`): a router namespace sits between the client
+# (198.18.0.1/24, default route via the router's 198.18.0.254) and the server's
+# network (198.18.1.0/24, the VM at 198.18.1.2), as on a real network where the
+# VPN server is not on the user's own LAN. The default is the VM on the client's
+# /24 (198.18.0.2). `lab.sh server` prints the server's address of the lab that
+# is up.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 export LAB_CACHE=${LAB_CACHE:-/var/cache/nm-pptp-lab}
@@ -19,8 +26,14 @@ state=${LAB_STATE:-/run/nm-pptp-lab}
 C=${LAB_NS_CLIENT:-pptplab-c}
 S=${LAB_NS_SERVER:-pptplab-s}
 R=${LAB_NS_REF:-pptplab-r}
+T=${LAB_NS_ROUTER:-pptplab-t}
 CLIENT_ADDR=198.18.0.1
-SERVER_ADDR=198.18.0.2
+ROUTER_LAN=198.18.0.254
+ROUTER_SERVERS=198.18.1.254
+
+# The topology of the lab that is up (`up` records it): routed or onlink.
+topology() { cat "$state/topology" 2>/dev/null || echo onlink; }
+server_addr() { [ "$(topology)" = routed ] && echo 198.18.1.2 || echo 198.18.0.2; }
 
 # Stop the VM whose PID is in this file (only ever one we started).
 stop_vm() {
@@ -40,7 +53,9 @@ down() {
     stop_vm "$state/qemu-ref.pid"
     ip netns del "$R" 2>/dev/null || true
     ip netns del "$C" 2>/dev/null || true
+    ip netns del "$T" 2>/dev/null || true
     ip netns del "$S" 2>/dev/null || true
+    rm -f "$state/topology"
 }
 
 # boot_vm NS TAP MAC NAME ARGS: the lab image on TAP in NS, the kernel command
@@ -73,7 +88,8 @@ ref() {
     ip -n "$R" tuntap add dev tap1 mode tap
     ip -n "$R" link set tap1 master br1
     for l in rv0 tap1 br1; do ip -n "$R" link set "$l" up; done
-    local args="lab.role=refclient lab.addr=198.18.0.3/24 lab.server=$SERVER_ADDR lab.users=alice:pass+word"
+    [ "$(topology)" = onlink ] || { echo "lab: ref needs the on-link topology" >&2; return 1; }
+    local args="lab.role=refclient lab.addr=198.18.0.3/24 lab.server=$(server_addr) lab.users=alice:pass+word"
     for kv in "$@"; do args="$args lab.$kv"; done
     boot_vm "$R" tap1 52:54:00:12:34:99 ref "$args"
 }
@@ -84,10 +100,27 @@ up() {
     mkdir -p "$state"
     ip netns add "$C"
     ip netns add "$S"
-    ip link add c0 netns "$C" type veth peer name s0 netns "$S"
+    if [ "${LAB_TOPOLOGY:-onlink}" = routed ]; then
+        echo routed >"$state/topology"
+        ip netns add "$T"
+        ip link add c0 netns "$C" type veth peer name t0 netns "$T"
+        ip link add t1 netns "$T" type veth peer name s0 netns "$S"
+        ip -n "$T" link set lo up
+        ip -n "$T" addr add "$ROUTER_LAN/24" dev t0
+        ip -n "$T" addr add "$ROUTER_SERVERS/24" dev t1
+        ip -n "$T" link set t0 up
+        ip -n "$T" link set t1 up
+        ip netns exec "$T" sysctl -qw net.ipv4.ip_forward=1
+    else
+        echo onlink >"$state/topology"
+        ip link add c0 netns "$C" type veth peer name s0 netns "$S"
+    fi
     ip -n "$C" link set lo up
     ip -n "$C" addr add "$CLIENT_ADDR/24" dev c0
     ip -n "$C" link set c0 up
+    if [ "$(topology)" = routed ]; then
+        ip -n "$C" route add default via "$ROUTER_LAN"
+    fi
     ip -n "$S" link set lo up
     ip -n "$S" link add br0 type bridge
     ip -n "$S" link set s0 master br0
@@ -102,18 +135,23 @@ up() {
 # `reboot` boots with other settings while the client side (NetworkManager in
 # the client namespace) stays as it is.
 boot_server() {
-    local args="lab.addr=$SERVER_ADDR/24 lab.localip=198.19.0.1 lab.remoteip=198.19.0.10-20"
+    local server
+    server=$(server_addr)
+    local args="lab.addr=$server/24 lab.localip=198.19.0.1 lab.remoteip=198.19.0.10-20"
+    if [ "$(topology)" = routed ]; then
+        args="$args lab.gw=$ROUTER_SERVERS"
+    fi
     args="$args lab.auth=mschapv2 lab.mppe=128 lab.dns=198.19.0.53,198.19.0.54 lab.users=alice:pass+word"
     for kv in "$@"; do args="$args lab.$kv"; done
     boot_vm "$S" tap0 52:54:00:12:34:56 "" "$args"
     for _ in $(seq 240); do
-        if ip netns exec "$C" timeout 1 bash -c "exec 3<>/dev/tcp/$SERVER_ADDR/1723" 2>/dev/null; then
+        if ip netns exec "$C" timeout 1 bash -c "exec 3<>/dev/tcp/$server/1723" 2>/dev/null; then
             return 0
         fi
         kill -0 "$(cat "$state/qemu.pid")" 2>/dev/null || { echo "lab: the VM exited" >&2; cat "$state/qemu.out" >&2; return 1; }
         sleep 0.5
     done
-    echo "lab: pptpd did not answer on $SERVER_ADDR:1723 within 120 s" >&2
+    echo "lab: pptpd did not answer on $server:1723 within 120 s" >&2
     tail -20 "$state/console.log" >&2
     return 1
 }
@@ -133,5 +171,6 @@ case "$cmd" in
     ref) ref "$@" ;;
     down) down ;;
     exec) ip netns exec "$C" "$@" ;;
+    server) server_addr ;;
     *) echo "usage: lab.sh up [KEY=VALUE...] | reboot [KEY=VALUE...] | ref [KEY=VALUE...] | down | exec CMD..." >&2; exit 2 ;;
 esac

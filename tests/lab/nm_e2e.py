@@ -13,6 +13,9 @@ import sys
 import tempfile
 import time
 
+# NetworkManager meets the server behind a router, as users do: with the VPN as
+# the default route it must keep a route to the server via the LAN's gateway.
+os.environ.setdefault("LAB_TOPOLOGY", "routed")
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import interop  # noqa: E402  (lab helpers: vm(), kill_vm(), server_log(), sh())
 
@@ -64,7 +67,7 @@ def start_nm():
 
 def add_vpn(name, password="pass word", extra=""):
     """password=None: not saved ("ask every time"), so an agent must supply it."""
-    data = "gateway=198.18.0.2,user=alice,require-mppe-128=yes,lcp-echo-interval=2,lcp-echo-failure=3"
+    data = f"gateway={interop.SERVER},user=alice,require-mppe-128=yes,lcp-echo-interval=2,lcp-echo-failure=3"
     if extra:
         data += "," + extra
     secrets = ["vpn.secrets", f"password={password}"] if password is not None else []
@@ -130,8 +133,11 @@ def scenario_up_and_down():
     assert dev and addr.startswith("198.19.0."), (dev, addr)
     r = routes()
     assert r.splitlines()[0].startswith(f"default dev {dev} "), f"the default route is not through {dev}:\n{r}"
-    via = nm("ip", "route", "get", "198.18.0.2").stdout
+    via = nm("ip", "route", "get", interop.SERVER).stdout
     assert "dev c0" in via, f"the server no longer routes via the physical link: {via}"
+    if interop.ROUTED:
+        assert "via 198.18.0.254" in via, f"the server is not pinned via the LAN's router: {via}"
+        assert f"{interop.SERVER} via 198.18.0.254 dev c0" in r, f"no host route to the server:\n{r}"
     assert "198.19.0.53" in resolv(), resolv()
     nm("ping", "-c", "3", "-W", "3", "198.19.0.1")
     nm("nmcli", "connection", "down", "PAL")
@@ -139,6 +145,21 @@ def scenario_up_and_down():
     settles(routes, before_routes, "routes")
     settles(resolv, before_resolv, "resolv.conf")
     return f"activated in {took:.1f} s on {dev} ({addr}); routes and resolv.conf restored"
+
+
+def scenario_fixed_address():
+    """local-address in vpn.data against pppd's default (it Naks any address but
+    the pool's): the activation fails, and the plugin's log names both addresses."""
+    add_vpn("PALFIX", extra="local-address=198.19.0.77")
+    t = time.monotonic()
+    r = nm("nmcli", "connection", "up", "PALFIX", check=False)
+    took = time.monotonic() - t
+    assert r.returncode != 0, r.stdout
+    log = open(os.path.join(WORK, "nm", "nm.log"), errors="replace").read()
+    said = [l for l in log.splitlines() if "fixed address 198.19.0.77" in l]
+    assert said and "it offered 198.19.0." in said[-1], log[-3000:]
+    nm("nmcli", "connection", "delete", "PALFIX")
+    return f"refused in {took:.1f} s: {said[-1].split('VPN connection failed: ')[-1]}"
 
 
 def scenario_wrong_password():
@@ -255,7 +276,7 @@ def scenario_import_peers():
     ppp = os.path.join(WORK, "ppp")
     os.makedirs(os.path.join(ppp, "peers"), exist_ok=True)
     files = {
-        "peers/PALIMP": 'pty "pptp 198.18.0.2 --nolaunchpppd"\nname alice\nremotename PPTP\n'
+        "peers/PALIMP": f'pty "pptp {interop.SERVER} --nolaunchpppd"\nname alice\nremotename PPTP\n'
                         'file /etc/ppp/options.pptp\nipparam tunnel\n',
         "options.pptp": "lock noauth nobsdcomp nodeflate require-mppe mppe-stateful\n",
         "chap-secrets": 'alice PPTP "pass word" *\nPPTP alice "pass word" *\n',
@@ -269,7 +290,7 @@ def scenario_import_peers():
     data = nm("nmcli", "-g", "vpn.data", "connection", "show", "PALIMP").stdout.strip()
     # require-mppe=yes is the default now, so it is not written; no opt-in may be.
     assert "= no" not in data, data
-    for item in ("gateway = 198.18.0.2", "user = alice", "mppe-stateful = yes"):
+    for item in (f"gateway = {interop.SERVER}", "user = alice", "mppe-stateful = yes"):
         assert item in data, data
     nm("nmcli", "connection", "up", "PALIMP")
     dev, addr = vpn_device("PALIMP")
@@ -481,7 +502,7 @@ def demo():
     show("resolv.conf after", "cat", "/etc/resolv.conf")
 
 
-SCENARIOS = [scenario_up_and_down, scenario_wrong_password, scenario_ask_password,
+SCENARIOS = [scenario_up_and_down, scenario_wrong_password, scenario_fixed_address, scenario_ask_password,
              scenario_a_refused_password_is_asked_again, scenario_import_peers,
              scenario_gnome_settings, scenario_two_at_once, scenario_networkmanager_killed,
              scenario_server_killed, scenario_split_routes]
