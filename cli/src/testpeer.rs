@@ -188,7 +188,7 @@ async fn serve(cli: Cli, users: Vec<(String, pptp_engine::secret::Password)>) ->
                     RuntimeEvent::Session(Event::Down(r)) => {
                         println!("{}", json!({"event": "down", "reason": r.code()}))
                     }
-                    RuntimeEvent::Session(_) => {}
+                    RuntimeEvent::Session(_) | RuntimeEvent::PasswordNotTaken(_) => {}
                 }
             }
         });

@@ -656,8 +656,10 @@ fn a_retry_on_the_link_brings_the_link_up_with_the_new_password() {
     });
     assert!(sim.client_down().is_none(), "{:?}", sim.client_events);
     let now = sim.now;
-    sim.client
-        .retry_password(now, Password::new("correct horse battery"));
+    assert!(sim
+        .client
+        .retry_password(now, Password::new("correct horse battery"))
+        .is_ok());
     let up = sim.connect();
     assert_eq!(up.auth, Some(AuthProtocol::MsChapV2));
     assert!(up.mppe.is_some());
@@ -665,6 +667,33 @@ fn a_retry_on_the_link_brings_the_link_up_with_the_new_password() {
     let (sc, ss) = sim.exchange(20, Duration::from_millis(1));
     assert_eq!(check_delivery(&sc, &sim.server_ip), 1.0);
     assert_eq!(check_delivery(&ss, &sim.client_ip), 1.0);
+}
+
+/// pppd offers a retry (R=1) and hangs up at once: the call ends promptly with
+/// the refusal, not the hang-up, so the front end can ask and dial again.
+#[test]
+fn a_retry_offer_followed_by_a_hang_up_is_the_refusal() {
+    let mut c = client_cfg("wrong");
+    c.password_retry = true;
+    let mut s = server_cfg();
+    s.misbehaviour.retry_then_hang_up = true;
+    let mut sim = Sim::new(c, s);
+    let d = sim.wait_down(Duration::from_secs(10));
+    let DownReason::AuthFailed(AuthError::Rejected(f)) = &d else {
+        panic!("{d:?}")
+    };
+    assert!(f.retry && f.kind == FailureKind::BadCredentials, "{f:?}");
+    assert!(sim
+        .client_events
+        .iter()
+        .any(|e| matches!(e, Event::PasswordWanted(_))));
+    // A password typed now is given back, for dialling again.
+    let now = sim.now;
+    let back = sim.client.retry_password(now, Password::new("typed"));
+    assert_eq!(
+        back.map_err(|p| p.expose().to_string()),
+        Err("typed".into())
+    );
 }
 
 /// Without an answer the refusal ends the call once the prompt wait is over;

@@ -54,6 +54,9 @@ pub enum RuntimeEvent {
     /// accepted the control connection.
     Resolved(Ipv4Addr),
     Session(Event),
+    /// A password sent for a retry that the call could no longer use (it was
+    /// ending): dial again with it rather than ask again.
+    PasswordNotTaken(Password),
     /// The tunnel is up on this interface.
     TunnelUp {
         ifname: String,
@@ -358,7 +361,11 @@ where
                 session.handle_timeout(Instant::now());
             }
             pw = async { passwords.as_mut().expect("guarded").recv().await }, if passwords.is_some() => match pw {
-                Some(pw) => session.retry_password(Instant::now(), pw),
+                Some(pw) => {
+                    if let Err(pw) = session.retry_password(Instant::now(), pw) {
+                        let _ = events.send(RuntimeEvent::PasswordNotTaken(pw));
+                    }
+                }
                 // The owner cannot answer any more: a pending retry times out.
                 None => passwords = None,
             },

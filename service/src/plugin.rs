@@ -550,6 +550,7 @@ async fn run_tunnel(
                     }
                 }
             }
+            RuntimeEvent::PasswordNotTaken(pw) => *prompts.typed = Some(pw),
             RuntimeEvent::Session(Event::Phase(p)) => tracing::debug!(phase = ?p, "phase"),
             RuntimeEvent::Resolved(a) => server = a,
             _ => {}

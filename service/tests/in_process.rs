@@ -835,6 +835,42 @@ async fn a_retry_on_the_link_gets_the_new_password() {
     h.call("Disconnect", &()).await.unwrap();
     h.until_stopped().await;
 
+    // The call was ending when the answer came: the engine gives it back, and
+    // it dials again.
+    h.call(
+        "ConnectInteractive",
+        &(settings(&data, &[("password", "wrong")]), details.clone()),
+    )
+    .await
+    .unwrap();
+    let mut call = h.next_call().await;
+    call.events
+        .send(RuntimeEvent::Session(Event::PasswordWanted(offered())))
+        .unwrap();
+    loop {
+        if h.signal().await.0 == "SecretsRequired" {
+            break;
+        }
+    }
+    h.call("NewSecrets", &(settings(&data, &[("password", SECRET)]),))
+        .await
+        .unwrap();
+    let pw = call.passwords.as_mut().unwrap().recv().await.unwrap();
+    call.events
+        .send(RuntimeEvent::PasswordNotTaken(pw))
+        .unwrap();
+    call.finish
+        .send(DownReason::AuthFailed(AuthError::Rejected(offered())))
+        .unwrap();
+    let again = h.next_call().await;
+    assert_eq!(again.cfg.password.expose(), SECRET);
+    again.finish.send(DownReason::Stopped).unwrap();
+    let seen = h.until_stopped().await;
+    assert!(
+        !seen.iter().any(|(m, _)| m == "SecretsRequired"),
+        "asked twice for one refusal: {seen:?}"
+    );
+
     // Not interactive: the engine is not told anyone could answer.
     h.call("Connect", &(settings(&data, &[("password", "wrong")]),))
         .await

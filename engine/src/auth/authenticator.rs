@@ -26,6 +26,8 @@ pub struct Misbehaviour {
     /// Wrong MS-CHAPv2 passwords allowed another try on the link (`R=1` with a
     /// new challenge, as Windows RRAS does), before the final `R=0`.
     pub retries: u8,
+    /// Say `R=1` in the final Failure and end the link anyway, as pppd does.
+    pub retry_then_hang_up: bool,
 }
 
 pub enum Verdict {
@@ -284,8 +286,9 @@ impl Authenticator {
                 let msg = match self.method {
                     AuthProtocol::ChapMd5 => "Access denied".to_string(),
                     _ => format!(
-                        "E=691 R=0 C={} V=3 M=Authentication failed",
-                        hex_upper(&[0u8; 16])
+                        "E=691 R={} C={} V=3 M=Authentication failed",
+                        u8::from(self.misbehaviour.retry_then_hang_up),
+                        hex_upper(&[0x5A; 16])
                     ),
                 };
                 self.out.push(

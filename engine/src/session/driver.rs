@@ -226,15 +226,24 @@ impl<C: ControlSide> Session<C> {
         self.drive(now);
     }
 
-    /// Answer [`Event::PasswordWanted`]: authenticate again on this link.
-    pub fn retry_password(&mut self, now: Instant, password: crate::secret::Password) {
+    /// Answer [`Event::PasswordWanted`]: authenticate again on this link. The
+    /// password comes back when the call can no longer use it (it is ending: a
+    /// server such as pppd offers a retry and hangs up anyway), so that the owner
+    /// can dial again with it.
+    pub fn retry_password(
+        &mut self,
+        now: Instant,
+        password: crate::secret::Password,
+    ) -> Result<(), crate::secret::Password> {
         if self.ending.is_some() {
-            return;
+            return Err(password);
         }
-        if let Some(l) = self.link.as_mut() {
-            l.retry_password(now, password);
-        }
+        let r = match self.link.as_mut() {
+            Some(l) => l.retry_password(now, password),
+            None => Err(password),
+        };
         self.drive(now);
+        r
     }
 
     /// Disconnect politely; a `Down(Stopped)` event follows within the close timeout.

@@ -228,12 +228,8 @@ impl Link {
     /// The method the server asked for and we refused, while that is what holds
     /// the link back: the reason to give if the server then hangs up.
     pub fn refusal(&self) -> Option<DownReason> {
-        // A server that offered a retry (pppd sends R=1 too) and then hung up
-        // refused the password.
-        if let AuthSide::Peer(p) = &self.auth {
-            if let Some(f) = p.offered_refusal() {
-                return Some(DownReason::AuthFailed(AuthError::Rejected(f.clone())));
-            }
+        if let Some(r) = self.password_refusal() {
+            return Some(r);
         }
         if self.phase > Phase::Establish {
             return None;
@@ -529,16 +525,19 @@ impl Link {
     }
 
     /// The new password for the retry an [`Event::PasswordWanted`] announced. It
-    /// also answers any later re-authentication of this call.
-    pub fn retry_password(&mut self, now: Instant, password: Password) {
+    /// also answers any later re-authentication of this call. Given back when no
+    /// retry is pending (the link is ending, or the wait is over).
+    pub fn retry_password(&mut self, now: Instant, password: Password) -> Result<(), Password> {
         let AuthSide::Peer(p) = &mut self.auth else {
-            return;
+            return Err(password);
         };
-        if p.retry_with(now, password.clone()) {
-            if let Role::Client { password: kept, .. } = &mut self.role {
-                *kept = password;
-            }
+        if self.down.is_some() || self.terminating || !p.retry_with(now, password.clone()) {
+            return Err(password);
         }
+        if let Role::Client { password: kept, .. } = &mut self.role {
+            *kept = password;
+        }
+        Ok(())
     }
 
     fn start_network(&mut self, now: Instant) {
@@ -826,7 +825,21 @@ impl Link {
         }
     }
 
+    /// A server that offered a retry of the password (pppd sends R=1 too) and
+    /// then hung up refused the password.
+    fn password_refusal(&self) -> Option<DownReason> {
+        match &self.auth {
+            AuthSide::Peer(p) => p
+                .offered_refusal()
+                .map(|f| DownReason::AuthFailed(AuthError::Rejected(f.clone()))),
+            _ => None,
+        }
+    }
+
     fn lcp_failure_reason(&self, was_up: bool) -> DownReason {
+        if let Some(r) = self.password_refusal() {
+            return r;
+        }
         if let (false, Some(r)) = (was_up, self.refusal()) {
             return r;
         }
