@@ -753,6 +753,36 @@ async fn a_refused_password_is_asked_again_when_someone_can_answer() {
     );
 }
 
+fn retry_offer() -> ServerFailure {
+    ServerFailure::mschap(b"E=691 R=1 C=0123456789ABCDEF0123456789ABCDEF V=3 M=Wrong password")
+}
+
+/// An interactive connect whose server refuses the password but offers a retry
+/// on the link: the call, once the plugin has asked (SecretsRequired) and been
+/// answered with SECRET; and the prompt's text.
+async fn retry_answered(h: &mut Harness, data: &[(&str, &str)]) -> (Call, String) {
+    let details: HashMap<&str, Value> = HashMap::new();
+    h.call(
+        "ConnectInteractive",
+        &(settings(data, &[("password", "wrong")]), details),
+    )
+    .await
+    .unwrap();
+    let call = h.next_call().await;
+    assert!(call.cfg.password_retry);
+    call.events
+        .send(RuntimeEvent::Session(Event::PasswordWanted(retry_offer())))
+        .unwrap();
+    let message = loop {
+        let (member, m) = h.signal().await;
+        if member == "SecretsRequired" {
+            let (message, _): (String, Vec<String>) = m.body().deserialize().unwrap();
+            break message;
+        }
+    };
+    (call, message)
+}
+
 /// A server that allows a retry on the link (MS-CHAPv2 R=1): the prompt says
 /// why, the new password goes to the running call (no second dial). When the
 /// call ends before the answer (pppd offers R=1 and hangs up), the typed
@@ -760,34 +790,15 @@ async fn a_refused_password_is_asked_again_when_someone_can_answer() {
 /// offer the engine a way to ask.
 #[tokio::test]
 async fn a_retry_on_the_link_gets_the_new_password() {
-    let offered = || {
-        ServerFailure::mschap(b"E=691 R=1 C=0123456789ABCDEF0123456789ABCDEF V=3 M=Wrong password")
-    };
     let data = [("gateway", "g"), ("user", "u"), ("password-flags", "1")];
-    let details: HashMap<&str, Value> = HashMap::new();
+    let answer = settings(&data, &[("password", SECRET)]);
     let mut h = Harness::new().await;
-    h.call(
-        "ConnectInteractive",
-        &(settings(&data, &[("password", "wrong")]), details.clone()),
-    )
-    .await
-    .unwrap();
-    h.expect_state_signal(state::STARTING).await;
-    let mut call = h.next_call().await;
-    assert!(call.cfg.password_retry);
-    call.events
-        .send(RuntimeEvent::Session(Event::PasswordWanted(offered())))
-        .unwrap();
-    let (member, m) = h.signal().await;
-    assert_eq!(member, "SecretsRequired");
-    let (message, _): (String, Vec<String>) = m.body().deserialize().unwrap();
+    let (mut call, message) = retry_answered(&mut h, &data).await;
     assert!(
         message.contains("E=691") && message.ends_with("Enter the password again."),
         "{message}"
     );
-    h.call("NewSecrets", &(settings(&data, &[("password", SECRET)]),))
-        .await
-        .unwrap();
+    h.call("NewSecrets", &(answer.clone(),)).await.unwrap();
     let got = call.passwords.as_mut().unwrap().recv().await.unwrap();
     assert_eq!(got.expose(), SECRET);
     call.up();
@@ -799,77 +810,37 @@ async fn a_retry_on_the_link_gets_the_new_password() {
     h.call("Disconnect", &()).await.unwrap();
     h.until_stopped().await;
 
-    // The call ends while the prompt is open: the answer dials again.
-    h.call(
-        "ConnectInteractive",
-        &(settings(&data, &[("password", "wrong")]), details.clone()),
-    )
-    .await
-    .unwrap();
-    let mut call = h.next_call().await;
-    call.events
-        .send(RuntimeEvent::Session(Event::PasswordWanted(offered())))
-        .unwrap();
-    loop {
-        if h.signal().await.0 == "SecretsRequired" {
-            break;
+    // Two ways the call cannot use the answer: it ended while the prompt was
+    // open (its receiver is gone), or it was ending when the answer came (the
+    // engine gives the password back). Either way it dials again with it.
+    for gives_back in [false, true] {
+        let (mut call, _) = retry_answered(&mut h, &data).await;
+        if !gives_back {
+            drop(call.passwords.take());
         }
-    }
-    drop(call.passwords.take());
-    call.finish
-        .send(DownReason::AuthFailed(AuthError::Rejected(offered())))
-        .unwrap();
-    h.call("NewSecrets", &(settings(&data, &[("password", SECRET)]),))
-        .await
-        .unwrap();
-    let again = h.next_call().await;
-    assert_eq!(again.cfg.password.expose(), SECRET);
-    again.up();
-    loop {
-        let (member, _) = h.signal().await;
-        assert_ne!(member, "SecretsRequired", "asked twice for one refusal");
-        if member == "Ip4Config" {
-            break;
+        h.call("NewSecrets", &(answer.clone(),)).await.unwrap();
+        if gives_back {
+            let pw = call.passwords.as_mut().unwrap().recv().await.unwrap();
+            call.events
+                .send(RuntimeEvent::PasswordNotTaken(pw))
+                .unwrap();
         }
+        call.finish
+            .send(DownReason::AuthFailed(AuthError::Rejected(retry_offer())))
+            .unwrap();
+        let again = h.next_call().await;
+        assert_eq!(
+            again.cfg.password.expose(),
+            SECRET,
+            "gives back {gives_back}"
+        );
+        again.finish.send(DownReason::Stopped).unwrap();
+        let seen = h.until_stopped().await;
+        assert!(
+            !seen.iter().any(|(m, _)| m == "SecretsRequired"),
+            "asked twice for one refusal: {seen:?}"
+        );
     }
-    h.call("Disconnect", &()).await.unwrap();
-    h.until_stopped().await;
-
-    // The call was ending when the answer came: the engine gives it back, and
-    // it dials again.
-    h.call(
-        "ConnectInteractive",
-        &(settings(&data, &[("password", "wrong")]), details.clone()),
-    )
-    .await
-    .unwrap();
-    let mut call = h.next_call().await;
-    call.events
-        .send(RuntimeEvent::Session(Event::PasswordWanted(offered())))
-        .unwrap();
-    loop {
-        if h.signal().await.0 == "SecretsRequired" {
-            break;
-        }
-    }
-    h.call("NewSecrets", &(settings(&data, &[("password", SECRET)]),))
-        .await
-        .unwrap();
-    let pw = call.passwords.as_mut().unwrap().recv().await.unwrap();
-    call.events
-        .send(RuntimeEvent::PasswordNotTaken(pw))
-        .unwrap();
-    call.finish
-        .send(DownReason::AuthFailed(AuthError::Rejected(offered())))
-        .unwrap();
-    let again = h.next_call().await;
-    assert_eq!(again.cfg.password.expose(), SECRET);
-    again.finish.send(DownReason::Stopped).unwrap();
-    let seen = h.until_stopped().await;
-    assert!(
-        !seen.iter().any(|(m, _)| m == "SecretsRequired"),
-        "asked twice for one refusal: {seen:?}"
-    );
 
     // Not interactive: the engine is not told anyone could answer.
     h.call("Connect", &(settings(&data, &[("password", "wrong")]),))

@@ -441,17 +441,25 @@ mod tests {
         None
     }
 
-    /// One exchange: the server's next packet into the client, the client's
-    /// answer (if any) into the server.
-    fn challenge_and_answer(
-        c: &mut AuthPeer,
-        s: &mut Authenticator,
-        now: Instant,
-    ) -> Option<Verdict> {
+    /// A client with the wrong password against a server that allows one retry
+    /// (R=1), after the first exchange: both ends and the server's Failure.
+    fn refused_once(allow_retry: bool, t0: Instant) -> (AuthPeer, Authenticator, Vec<u8>) {
+        let mis = Misbehaviour {
+            retries: 1,
+            ..Default::default()
+        };
+        let (mut c, mut s) = test_pair(AuthProtocol::MsChapV2, "wrong", "pw", mis);
+        if allow_retry {
+            c.allow_password_retry();
+        }
+        c.start(t0);
+        s.start(t0);
         let challenge = s.poll_transmit().unwrap();
-        assert!(c.input(now, &challenge).is_none());
+        assert!(c.input(t0, &challenge).is_none());
         let response = c.poll_transmit().unwrap();
-        s.input(&response)
+        assert!(s.input(&response).is_none(), "no verdict yet");
+        let failure = s.poll_transmit().unwrap();
+        (c, s, failure)
     }
 
     /// RFC 2759 §6 retry: a Failure with R=1 asks for a password instead of
@@ -460,19 +468,7 @@ mod tests {
     #[test]
     fn r1_failure_asks_for_a_password_and_the_retry_succeeds() {
         let t0 = Instant::now();
-        let mis = Misbehaviour {
-            retries: 1,
-            ..Default::default()
-        };
-        let (mut c, mut s) = test_pair(AuthProtocol::MsChapV2, "wrong", "pw", mis);
-        c.allow_password_retry();
-        c.start(t0);
-        s.start(t0);
-        assert!(
-            challenge_and_answer(&mut c, &mut s, t0).is_none(),
-            "no verdict yet"
-        );
-        let failure = s.poll_transmit().unwrap();
+        let (mut c, mut s, failure) = refused_once(true, t0);
         let Some(Outcome::PasswordWanted(f)) = c.input(t0, &failure) else {
             panic!("no PasswordWanted");
         };
@@ -506,16 +502,7 @@ mod tests {
     #[test]
     fn r1_retry_limits() {
         let t0 = Instant::now();
-        let mis = Misbehaviour {
-            retries: 1,
-            ..Default::default()
-        };
-        let (mut c, mut s) = test_pair(AuthProtocol::MsChapV2, "wrong", "pw", mis);
-        c.allow_password_retry();
-        c.start(t0);
-        s.start(t0);
-        challenge_and_answer(&mut c, &mut s, t0);
-        let failure = s.poll_transmit().unwrap();
+        let (mut c, mut s, failure) = refused_once(true, t0);
         assert!(matches!(
             c.input(t0, &failure),
             Some(Outcome::PasswordWanted(_))
@@ -529,22 +516,13 @@ mod tests {
         };
         assert!(!f.retry);
 
-        let (mut c, mut s) = test_pair(AuthProtocol::MsChapV2, "wrong", "pw", mis);
-        c.start(t0);
-        s.start(t0);
-        challenge_and_answer(&mut c, &mut s, t0);
-        let failure = s.poll_transmit().unwrap();
+        let (mut c, _, failure) = refused_once(false, t0);
         assert!(matches!(
             c.input(t0, &failure),
             Some(Outcome::Failure(AuthError::Rejected(f))) if f.retry
         ));
 
-        let (mut c, mut s) = test_pair(AuthProtocol::MsChapV2, "wrong", "pw", mis);
-        c.allow_password_retry();
-        c.start(t0);
-        s.start(t0);
-        challenge_and_answer(&mut c, &mut s, t0);
-        let failure = s.poll_transmit().unwrap();
+        let (mut c, _, failure) = refused_once(true, t0);
         assert!(matches!(
             c.input(t0, &failure),
             Some(Outcome::PasswordWanted(_))

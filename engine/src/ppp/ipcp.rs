@@ -318,26 +318,29 @@ mod tests {
         )
     }
 
-    #[test]
-    fn a_fixed_address_the_server_agrees_to_is_kept() {
+    /// The client with a fixed address after negotiating with a server that
+    /// assigns 10.0.0.2.
+    fn negotiated(addr: [u8; 4], insist: bool) -> Fsm<Ipcp> {
         let now = Instant::now();
-        let mut c = fixed([10, 0, 0, 2], true);
+        let mut c = fixed(addr, insist);
         let mut s = server([None; 4]);
         c.open(now);
         s.open(now);
         pump(&mut c, &mut s, now);
-        assert!(c.is_opened() && s.is_opened());
+        assert_eq!(c.is_opened(), s.is_opened());
+        c
+    }
+
+    #[test]
+    fn a_fixed_address_the_server_agrees_to_is_kept() {
+        let c = negotiated([10, 0, 0, 2], true);
+        assert!(c.is_opened());
         assert_eq!(c.opts.local, Some(Ipv4Addr::new(10, 0, 0, 2)));
     }
 
     #[test]
     fn a_fixed_address_the_server_naks_ends_ipcp_naming_both() {
-        let now = Instant::now();
-        let mut c = fixed([10, 0, 0, 7], true);
-        let mut s = server([None; 4]);
-        c.open(now);
-        s.open(now);
-        pump(&mut c, &mut s, now);
+        let c = negotiated([10, 0, 0, 7], true);
         assert!(!c.is_opened());
         let f = c.failure().cloned();
         assert_eq!(
@@ -352,13 +355,8 @@ mod tests {
 
     #[test]
     fn accept_local_takes_the_servers_address() {
-        let now = Instant::now();
-        let mut c = fixed([10, 0, 0, 7], false);
-        let mut s = server([None; 4]);
-        c.open(now);
-        s.open(now);
-        pump(&mut c, &mut s, now);
-        assert!(c.is_opened() && s.is_opened());
+        let c = negotiated([10, 0, 0, 7], false);
+        assert!(c.is_opened());
         assert_eq!(c.opts.local, Some(Ipv4Addr::new(10, 0, 0, 2)));
     }
 
