@@ -116,6 +116,37 @@ T = {
   "es": "dirección IPv4 no válida para «{key}»: «{value}»",
   "pt_BR": "endereço IPv4 inválido para “{key}”: “{value}”",
   "zh_CN": "“{key}”的 IPv4 地址无效：“{value}”"},
+"Routing": {"de": "Routen", "fr": "Routage", "es": "Enrutamiento", "pt_BR": "Roteamento", "zh_CN": "路由"},
+"Ask the server for _routes and a DNS domain": {
+  "de": "Den Server nach _Routen und einer DNS-Domäne fragen",
+  "fr": "Demander au serveur les _routes et un domaine DNS",
+  "es": "Pedir al servidor _rutas y un dominio DNS",
+  "pt_BR": "Pedir ao servidor _rotas e um domínio DNS",
+  "zh_CN": "向服务器请求路由和 DNS 域(_R)"},
+"Sends a DHCPINFORM through the tunnel once it is up, as Windows does.": {
+  "de": "Sendet nach dem Verbindungsaufbau ein DHCPINFORM durch den Tunnel, wie Windows.",
+  "fr": "Envoie un DHCPINFORM dans le tunnel une fois celui-ci établi, comme Windows.",
+  "es": "Envía un DHCPINFORM por el túnel una vez establecido, como hace Windows.",
+  "pt_BR": "Envia um DHCPINFORM pelo túnel depois que ele estiver ativo, como o Windows faz.",
+  "zh_CN": "隧道建立后通过隧道发送 DHCPINFORM，与 Windows 的做法相同。"},
+"Route the _network of the VPN address when the server gives no routes": {
+  "de": "Das _Netz der VPN-Adresse routen, wenn der Server keine Routen liefert",
+  "fr": "Router le _réseau de l’adresse VPN si le serveur ne donne pas de routes",
+  "es": "Enrutar la _red de la dirección VPN si el servidor no da rutas",
+  "pt_BR": "Rotear a _rede do endereço VPN quando o servidor não fornece rotas",
+  "zh_CN": "服务器未提供路由时，路由 VPN 地址所在的网络(_N)"},
+"Only when the VPN is not the default route: its address's class A, B or C network goes through it.": {
+  "de": "Nur wenn das VPN nicht die Standardroute ist: Das Klasse-A-, -B- oder -C-Netz seiner Adresse läuft hindurch.",
+  "fr": "Seulement si le VPN n’est pas la route par défaut : le réseau de classe A, B ou C de son adresse passe par lui.",
+  "es": "Solo si la VPN no es la ruta predeterminada: la red de clase A, B o C de su dirección pasa por ella.",
+  "pt_BR": "Somente quando a VPN não é a rota padrão: a rede classe A, B ou C do seu endereço passa por ela.",
+  "zh_CN": "仅当 VPN 不是默认路由时：其地址所属的 A、B 或 C 类网络经由 VPN。"},
+"_Limit TCP segments to the tunnel's MTU": {
+  "de": "TCP-Segmente auf die MTU des Tunnels begren_zen",
+  "fr": "_Limiter les segments TCP à la MTU du tunnel",
+  "es": "_Limitar los segmentos TCP a la MTU del túnel",
+  "pt_BR": "_Limitar segmentos TCP à MTU do túnel",
+  "zh_CN": "将 TCP 分段限制为隧道的 MTU(_L)"},
 "missing required option “{key}”": {
   "de": "erforderliche Option „{key}“ fehlt", "fr": "option requise « {key} » manquante",
   "es": "falta la opción obligatoria «{key}»", "pt_BR": "opção obrigatória “{key}” ausente",

@@ -91,6 +91,9 @@ class Editor(unittest.TestCase):
             lambda: w["stateful_check"].set_active(True),
             lambda: w["echo_check"].set_active(True),
             lambda: w["mtu_spin"].set_value(1400),
+            lambda: w["dhcp_inform_check"].set_active(False),
+            lambda: w["class_route_check"].set_active(True),
+            lambda: w["mss_clamp_check"].set_active(False),
             lambda: w["eap_check"].get_sensitive() or None,
         ]
         for i, edit in enumerate(edits[:-1]):
@@ -110,6 +113,7 @@ class Editor(unittest.TestCase):
         self.assertEqual(d["lcp-echo-interval"], "30")
         self.assertEqual(d["lcp-echo-failure"], "5")
         self.assertEqual(d["mtu"], "1400")
+        self.assertEqual((d["dhcp-inform"], d["class-route"], d["mss-clamp"]), ("no", "yes", "no"))
         # PAP, CHAP and EAP are refused by default: not written.
         for k in ("refuse-pap", "refuse-chap", "refuse-eap"):
             self.assertNotIn(k, d)
@@ -125,6 +129,9 @@ class Editor(unittest.TestCase):
         self.assertTrue(w2["stateful_check"].get_active())
         self.assertTrue(w2["echo_check"].get_active())
         self.assertEqual(w2["mtu_spin"].get_value_as_int(), 1400)
+        self.assertFalse(w2["dhcp_inform_check"].get_active())
+        self.assertTrue(w2["class_route_check"].get_active())
+        self.assertFalse(w2["mss_clamp_check"].get_active())
         # Turning MPPE off frees PAP; both MS-CHAPs off makes MPPE impossible.
         w2["mppe_check"].set_active(False)
         self.assertTrue(w2["pap_check"].get_sensitive())

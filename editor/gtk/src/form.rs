@@ -65,6 +65,12 @@ pub struct Form {
     pub echo: bool,
     /// 0: automatic.
     pub mtu: u32,
+    /// Ask the server for routes and the DNS domain (DHCPINFORM).
+    pub dhcp_inform: bool,
+    /// The classful network through the tunnel when it is not the default route.
+    pub class_route: bool,
+    /// Lower the MSS of TCP SYNs to what the tunnel carries.
+    pub mss_clamp: bool,
     /// The connection as opened: keys without a field (and custom echo values)
     /// are kept from it.
     pub base: Connection,
@@ -86,6 +92,10 @@ impl std::fmt::Debug for Form {
             .field("mppe", &(self.mppe, self.security, self.stateful))
             .field("echo", &self.echo)
             .field("mtu", &self.mtu)
+            .field(
+                "routing",
+                &(self.dhcp_inform, self.class_route, self.mss_clamp),
+            )
             .field("base", &self.base)
             .finish()
     }
@@ -163,6 +173,9 @@ impl Form {
             stateful: c.mppe.stateful,
             echo: c.lcp_echo().is_some(),
             mtu: c.mtu.map_or(0, u32::from),
+            dhcp_inform: c.dhcp_inform,
+            class_route: c.class_route,
+            mss_clamp: c.mss_clamp,
             base: c,
         }
     }
@@ -216,6 +229,9 @@ impl Form {
         }
         // Beyond u16 stays out of range rather than wrapping into it.
         c.mtu = (self.mtu != 0).then_some(self.mtu.min(u16::MAX.into()) as u16);
+        c.dhcp_inform = self.dhcp_inform;
+        c.class_route = self.class_route;
+        c.mss_clamp = self.mss_clamp;
         c
     }
 
@@ -279,10 +295,20 @@ mod tests {
             stateful: true,
             echo: true,
             mtu: 1400,
+            dhcp_inform: false,
+            class_route: true,
+            mss_clamp: false,
             ..Form::default()
         };
         f.base.unit = Some(3);
         let s = f.to_setting().unwrap();
+        for (k, v) in [
+            ("dhcp-inform", "no"),
+            ("class-route", "yes"),
+            ("mss-clamp", "no"),
+        ] {
+            assert_eq!(s.data[k], v, "{k}");
+        }
         assert_eq!(s.data["require-mppe-128"], "yes");
         assert!(!s.data.contains_key("refuse-pap"), "the default");
         assert_eq!(s.data["lcp-echo-interval"], "30");
@@ -295,6 +321,16 @@ mod tests {
         assert_eq!(
             (back.security, back.stateful, back.echo, back.mtu),
             (Security::B128, true, true, 1400)
+        );
+        assert_eq!(
+            (back.dhcp_inform, back.class_route, back.mss_clamp),
+            (false, true, false)
+        );
+        // A new connection shows the key table's defaults.
+        let d = Form::default();
+        assert_eq!(
+            (d.dhcp_inform, d.class_route, d.mss_clamp),
+            (true, false, true)
         );
     }
 

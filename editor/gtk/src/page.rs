@@ -56,6 +56,12 @@ mod imp {
         pub echo_check: TemplateChild<gtk::CheckButton>,
         #[template_child]
         pub mtu_spin: TemplateChild<gtk::SpinButton>,
+        #[template_child]
+        pub dhcp_inform_check: TemplateChild<gtk::CheckButton>,
+        #[template_child]
+        pub class_route_check: TemplateChild<gtk::CheckButton>,
+        #[template_child]
+        pub mss_clamp_check: TemplateChild<gtk::CheckButton>,
         /// The connection as opened: what has no widget is kept from it.
         pub base: RefCell<nm_pptp_settings::Connection>,
     }
@@ -136,6 +142,9 @@ impl Page {
         }
         i.echo_check.set_active(f.echo);
         i.mtu_spin.set_value(f.mtu as f64);
+        i.dhcp_inform_check.set_active(f.dhcp_inform);
+        i.class_route_check.set_active(f.class_route);
+        i.mss_clamp_check.set_active(f.mss_clamp);
         *i.base.borrow_mut() = f.base.clone();
         self.apply_rules();
     }
@@ -159,6 +168,9 @@ impl Page {
             stateful: i.stateful_check.is_active(),
             echo: i.echo_check.is_active(),
             mtu: i.mtu_spin.value_as_int().max(0) as u32,
+            dhcp_inform: i.dhcp_inform_check.is_active(),
+            class_route: i.class_route_check.is_active(),
+            mss_clamp: i.mss_clamp_check.is_active(),
             base: i.base.borrow().clone(),
         }
     }
@@ -224,6 +236,9 @@ impl Page {
             &*i.mppe_check,
             &*i.stateful_check,
             &*i.echo_check,
+            &*i.dhcp_inform_check,
+            &*i.class_route_check,
+            &*i.mss_clamp_check,
         ] {
             let f = f.clone();
             c.connect_toggled(move |_| f());
