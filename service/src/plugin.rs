@@ -260,7 +260,9 @@ impl Plugin {
                     }
                     _ => None,
                 };
-                let Some(why) = refused.filter(|_| can_ask_again && !*stop_rx.borrow()) else {
+                // Nobody to ask (asks_left starts at 0, and nothing was typed)
+                // or Disconnect: the refusal stands.
+                let Some(why) = refused.filter(|_| !*stop_rx.borrow()) else {
                     break reason;
                 };
                 // A password typed for a retry on the link that ended first (pppd

@@ -262,42 +262,39 @@ impl Authenticator {
                 self.out.push(Chap::Success { id, message: &msg }.encode());
                 Verdict::Accepted { user, keys }
             }
-            None if self.method == AuthProtocol::MsChapV2 && self.misbehaviour.retries > 0 => {
-                // RFC 2759 §6: a new challenge in C=, the retry's Response with
-                // the next identifier; the link stays and waits for it.
-                self.misbehaviour.retries -= 1;
-                self.rng.fill_bytes(&mut self.challenge);
-                let msg = format!(
-                    "E=691 R=1 C={} V=3 M=Wrong password, try again",
-                    hex_upper(&self.challenge)
-                );
-                self.done = false;
-                let failure = Chap::Failure {
-                    id,
-                    message: msg.as_bytes(),
-                }
-                .encode();
-                self.status = Some((id, failure.clone()));
-                self.out.push(failure);
-                self.id = id.wrapping_add(1);
-                return None;
-            }
             None => {
+                // RFC 2759 §6: a retry gets a new challenge in C= and waits, on
+                // the link, for a Response with the next identifier.
+                let retry = self.method == AuthProtocol::MsChapV2 && self.misbehaviour.retries > 0;
                 let msg = match self.method {
                     AuthProtocol::ChapMd5 => "Access denied".to_string(),
+                    _ if retry => {
+                        self.rng.fill_bytes(&mut self.challenge);
+                        format!(
+                            "E=691 R=1 C={} V=3 M=Wrong password, try again",
+                            hex_upper(&self.challenge)
+                        )
+                    }
                     _ => format!(
                         "E=691 R={} C={} V=3 M=Authentication failed",
                         u8::from(self.misbehaviour.retry_then_hang_up),
                         hex_upper(&[0x5A; 16])
                     ),
                 };
-                self.out.push(
-                    Chap::Failure {
-                        id,
-                        message: msg.as_bytes(),
-                    }
-                    .encode(),
-                );
+                let failure = Chap::Failure {
+                    id,
+                    message: msg.as_bytes(),
+                }
+                .encode();
+                if retry {
+                    self.misbehaviour.retries -= 1;
+                    self.done = false;
+                    self.status = Some((id, failure.clone()));
+                    self.out.push(failure);
+                    self.id = id.wrapping_add(1);
+                    return None;
+                }
+                self.out.push(failure);
                 Verdict::Refused { user }
             }
         })
