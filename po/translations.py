@@ -27,12 +27,6 @@ T = {
   "de": "die Verbindung hat keine VPN-Einstellung", "fr": "la connexion n’a pas de paramètre VPN",
   "es": "la conexión no tiene configuración VPN", "pt_BR": "a conexão não tem configuração de VPN",
   "zh_CN": "该连接没有 VPN 设置"},
-"The PPTP connection editor needs GTK 4; this application uses GTK 3. Use GNOME Settings or nmcli to edit this connection.": {
-  "de": "Der PPTP-Verbindungseditor benötigt GTK 4; diese Anwendung verwendet GTK 3. Bearbeiten Sie diese Verbindung mit den GNOME-Einstellungen oder nmcli.",
-  "fr": "L’éditeur de connexions PPTP nécessite GTK 4 ; cette application utilise GTK 3. Utilisez les Paramètres de GNOME ou nmcli pour modifier cette connexion.",
-  "es": "El editor de conexiones PPTP necesita GTK 4; esta aplicación usa GTK 3. Use Configuración de GNOME o nmcli para editar esta conexión.",
-  "pt_BR": "O editor de conexões PPTP precisa do GTK 4; este aplicativo usa GTK 3. Use as Configurações do GNOME ou o nmcli para editar esta conexão.",
-  "zh_CN": "PPTP 连接编辑器需要 GTK 4；此应用程序使用的是 GTK 3。请使用 GNOME 设置或 nmcli 编辑此连接。"},
 "cannot load the PPTP connection editor": {
   "de": "Der PPTP-Verbindungseditor kann nicht geladen werden", "fr": "impossible de charger l’éditeur de connexions PPTP",
   "es": "no se puede cargar el editor de conexiones PPTP", "pt_BR": "não foi possível carregar o editor de conexões PPTP",

@@ -20,11 +20,12 @@ bash tests/as-contributor.sh
 echo "== translations: the .pot matches the sources, every language is complete"
 python3 tests/po_test.py
 
-echo "== editor: the libnm plugin through real libnm, the GTK4 editor on Xvfb"
-cargo build -p nm-pptp-editor-plugin -p nm-pptp-editor-gtk
+echo "== editor: the libnm plugin through real libnm, the GTK 4 and GTK 3 editors on Xvfb"
+cargo build -p nm-pptp-editor-plugin -p nm-pptp-editor-gtk -p nm-pptp-editor-gtk3
 # Debian's python3 (python3-gi), not whatever python3 comes first on PATH.
 /usr/bin/python3 tests/editor/plugin_test.py
 xvfb-run -a /usr/bin/python3 tests/editor/editor_test.py
+EDITOR_GTK=3 xvfb-run -a /usr/bin/python3 tests/editor/editor_test.py
 
 echo "== fuzz targets build and survive a short run"
 if ! command -v cargo-fuzz >/dev/null 2>&1; then

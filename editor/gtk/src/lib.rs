@@ -2,7 +2,7 @@
 //! Settings embeds, loaded by `libnm-vpn-plugin-pptp.so` in GTK 4 hosts. It
 //! exports only `nm_vpn_editor_factory_pptp`.
 
-pub mod form;
+pub use nm_pptp_editor_form as form;
 mod nma;
 pub mod page;
 

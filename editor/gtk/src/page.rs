@@ -181,19 +181,20 @@ impl Page {
         let i = self.imp();
         let mut f = self.form();
         f.normalise();
+        let can = f.available();
         i.mppe_check.set_active(f.mppe);
-        i.mppe_check.set_sensitive(f.mppe_possible());
+        i.mppe_check.set_sensitive(can.mppe);
         for (c, on) in [
             (&*i.pap_check, f.pap),
             (&*i.chap_check, f.chap),
             (&*i.eap_check, f.eap),
         ] {
             c.set_active(on);
-            c.set_sensitive(!f.mppe);
+            c.set_sensitive(can.keyless_methods);
         }
-        i.security_dropdown.set_sensitive(f.mppe);
+        i.security_dropdown.set_sensitive(can.mppe_options);
         i.stateful_check.set_active(f.stateful);
-        i.stateful_check.set_sensitive(f.mppe);
+        i.stateful_check.set_sensitive(can.mppe_options);
     }
 
     /// Marks the field an error names, and clears the others.

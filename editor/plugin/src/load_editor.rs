@@ -1,8 +1,9 @@
-//! Loading the GTK4 editor library on demand, from this library's own directory.
-//!
-//! The editor links GTK 4, which cannot live in a GTK 3 process
-//! (nm-connection-editor): there the host gets an error, not a crash. The
-//! library is never unloaded, because it registers GTypes.
+//! Loading the editor library for the host's toolkit on demand, from this
+//! library's own directory: GTK 3 hosts (nm-connection-editor, Cinnamon, MATE,
+//! Xfce, Budgie) get `libnm-vpn-plugin-pptp-editor.so`, GTK 4 hosts (GNOME
+//! Settings) `libnm-gtk4-vpn-plugin-pptp-editor.so`. The two toolkits cannot
+//! share a process, so the choice follows what the host has loaded. A library
+//! is never unloaded, because it registers GTypes.
 
 use std::ffi::{CStr, CString};
 use std::path::PathBuf;
@@ -16,11 +17,40 @@ use nm_pptp_libnm::plugin::VpnEditorPlugin;
 
 use crate::tr;
 
-/// Installed name first, then the name cargo gives it in a build tree.
-const EDITOR_FILES: [&str; 2] = [
-    "libnm-gtk4-vpn-plugin-pptp-editor.so",
-    "libnm_gtk4_vpn_plugin_pptp_editor.so",
-];
+/// The toolkit an editor library is built for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Toolkit {
+    Gtk3,
+    Gtk4,
+}
+
+impl Toolkit {
+    /// The installed name first, then the name cargo gives it in a build tree.
+    fn files(self) -> [&'static str; 2] {
+        match self {
+            Toolkit::Gtk3 => [
+                "libnm-vpn-plugin-pptp-editor.so",
+                "libnm_vpn_plugin_pptp_editor.so",
+            ],
+            Toolkit::Gtk4 => [
+                "libnm-gtk4-vpn-plugin-pptp-editor.so",
+                "libnm_gtk4_vpn_plugin_pptp_editor.so",
+            ],
+        }
+    }
+
+    /// GTK 3 when the process has it loaded (a symbol GTK 4 dropped), else GTK 4,
+    /// as NetworkManager's own VPN plugins decide.
+    fn of_process() -> Toolkit {
+        // SAFETY: dlsym on the global scope with a constant name.
+        if unsafe { libc::dlsym(libc::RTLD_DEFAULT, c"gtk_container_add".as_ptr()) }.is_null() {
+            Toolkit::Gtk4
+        } else {
+            Toolkit::Gtk3
+        }
+    }
+}
+
 const FACTORY: &CStr = c"nm_vpn_editor_factory_pptp";
 
 type Factory = unsafe extern "C" fn(
@@ -28,11 +58,6 @@ type Factory = unsafe extern "C" fn(
     *mut ffi::NMConnection,
     *mut *mut glib::ffi::GError,
 ) -> *mut ffi::NMVpnEditor;
-
-fn process_has_gtk3() -> bool {
-    // SAFETY: dlsym on the global scope with a constant name.
-    !unsafe { libc::dlsym(libc::RTLD_DEFAULT, c"gtk_container_add".as_ptr()) }.is_null()
-}
 
 fn own_directory() -> Option<PathBuf> {
     let mut info: libc::Dl_info = unsafe { std::mem::zeroed() };
@@ -48,17 +73,19 @@ fn own_directory() -> Option<PathBuf> {
     PathBuf::from(path).parent().map(PathBuf::from)
 }
 
-/// The factory address, as usize so the cache is Sync.
-fn factory() -> Result<usize, String> {
+/// The factory address, as usize so the cache is Sync. A process has one
+/// toolkit for its lifetime, so one cache serves it.
+fn factory(toolkit: Toolkit) -> Result<usize, String> {
     static CACHE: OnceLock<Result<usize, String>> = OnceLock::new();
     CACHE
         .get_or_init(|| {
             let dir = own_directory().ok_or("cannot locate the PPTP plugin library")?;
-            let path = EDITOR_FILES
+            let files = toolkit.files();
+            let path = files
                 .iter()
                 .map(|f| dir.join(f))
                 .find(|p| p.exists())
-                .ok_or_else(|| format!("{}: not found", dir.join(EDITOR_FILES[0]).display()))?;
+                .ok_or_else(|| format!("{}: not found", dir.join(files[0]).display()))?;
             let c = CString::new(path.to_string_lossy().as_bytes()).map_err(|e| e.to_string())?;
             // SAFETY: loading a library we install; kept for the process's lifetime.
             let handle = unsafe { libc::dlopen(c.as_ptr(), libc::RTLD_LAZY | libc::RTLD_LOCAL) };
@@ -86,13 +113,7 @@ pub fn editor(
     plugin: &VpnEditorPlugin,
     connection: ConnectionRef,
 ) -> Result<*mut ffi::NMVpnEditor, glib::Error> {
-    if process_has_gtk3() {
-        // One literal: xgettext's C parser would keep a Rust line continuation's indent.
-        return Err(error::failed(tr(
-            "The PPTP connection editor needs GTK 4; this application uses GTK 3. Use GNOME Settings or nmcli to edit this connection.",
-        )));
-    }
-    let f = factory().map_err(|e| {
+    let f = factory(Toolkit::of_process()).map_err(|e| {
         error::failed(format!(
             "{}: {e}",
             tr("cannot load the PPTP connection editor")

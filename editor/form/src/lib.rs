@@ -126,6 +126,17 @@ impl Field {
     }
 }
 
+/// What a view lets the user change; both toolkits' pages follow it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Available {
+    /// The MPPE check box.
+    pub mppe: bool,
+    /// PAP, CHAP and EAP.
+    pub keyless_methods: bool,
+    /// The strength and stateful choices.
+    pub mppe_options: bool,
+}
+
 /// A field that stops the connection from being saved.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FieldError {
@@ -248,6 +259,16 @@ impl Form {
         *self = f;
     }
 
+    /// Which fields can be edited, given the others (after [`Form::normalise`]).
+    pub fn available(&self) -> Available {
+        Available {
+            mppe: self.mppe_possible(),
+            // With MPPE on, only the MS-CHAPs (which make its keys) are offered.
+            keyless_methods: !self.mppe,
+            mppe_options: self.mppe,
+        }
+    }
+
     /// The VPN setting these fields describe; only non-default values are written.
     pub fn to_setting(&self) -> Result<VpnSetting, FieldError> {
         let c = self.connection();
@@ -363,11 +384,15 @@ mod tests {
         };
         f.normalise();
         assert!(!f.pap && !f.chap && !f.eap, "MPPE turns off PAP, CHAP, EAP");
+        let can = f.available();
+        assert!(can.mppe && can.mppe_options && !can.keyless_methods);
         f.mschap = false;
         f.mschapv2 = false;
         f.stateful = true;
         f.normalise();
         assert!(!f.mppe && !f.stateful, "no MS-CHAP, no MPPE");
+        let can = f.available();
+        assert!(!can.mppe && !can.mppe_options && can.keyless_methods);
         f.pap = true;
         let s = f.to_setting_with_gateway();
         // The opt-ins are written out.
