@@ -46,7 +46,7 @@ T = {
 "Server name or IPv4 address": {"de": "Servername oder IPv4-Adresse", "fr": "Nom du serveur ou adresse IPv4", "es": "Nombre del servidor o dirección IPv4", "pt_BR": "Nome do servidor ou endereço IPv4", "zh_CN": "服务器名称或 IPv4 地址"},
 "User na_me:": {"de": "_Benutzername:", "fr": "_Nom d’utilisateur :", "es": "_Nombre de usuario:", "pt_BR": "_Nome de usuário:", "zh_CN": "用户名(_M)："},
 "Sho_w password": {"de": "Passwort an_zeigen", "fr": "Affic_her le mot de passe", "es": "Mo_strar contraseña", "pt_BR": "Mo_strar senha", "zh_CN": "显示密码(_W)"},
-"NT Do_main:": {"de": "NT-_Domäne:", "fr": "_Domaine NT :", "es": "_Dominio NT:", "pt_BR": "_Domínio NT:", "zh_CN": "NT 域(_M)："},
+"NT _Domain:": {"de": "NT-_Domäne:", "fr": "_Domaine NT :", "es": "_Dominio NT:", "pt_BR": "_Domínio NT:", "zh_CN": "NT 域(_D)："},
 "_Advanced": {"de": "_Erweitert", "fr": "_Avancé", "es": "_Avanzado", "pt_BR": "_Avançado", "zh_CN": "高级(_A)"},
 "Authentication": {"de": "Legitimierung", "fr": "Authentification", "es": "Autenticación", "pt_BR": "Autenticação", "zh_CN": "认证"},
 "Allowed methods:": {"de": "Erlaubte Verfahren:", "fr": "Méthodes autorisées :", "es": "Métodos permitidos:", "pt_BR": "Métodos permitidos:", "zh_CN": "允许的方法："},

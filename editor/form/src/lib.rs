@@ -145,6 +145,19 @@ pub struct FieldError {
     pub message: String,
 }
 
+/// The message hosts show (nm-connection-editor prefixes the page's name): it
+/// names the key, once.
+impl std::fmt::Display for FieldError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.field {
+            Some(field) if !self.message.contains(field.key()) => {
+                write!(f, "{}: {}", field.key(), self.message)
+            }
+            _ => f.write_str(&self.message),
+        }
+    }
+}
+
 impl Default for Form {
     /// A new connection: the connection model's defaults (MS-CHAPv2 only, MPPE
     /// required), password asked every time.
@@ -418,6 +431,22 @@ mod tests {
             f.gateway = "g".into();
             f.to_setting().unwrap()
         }
+    }
+
+    #[test]
+    fn a_field_error_names_its_key_once() {
+        let missing = Form::default().to_setting().unwrap_err();
+        assert_eq!(missing.field, Some(Field::Gateway));
+        assert_eq!(
+            missing.to_string().matches("gateway").count(),
+            1,
+            "{missing}"
+        );
+        let mtu = FieldError {
+            field: Some(Field::Mtu),
+            message: "must be 576 to 1500".into(),
+        };
+        assert_eq!(mtu.to_string(), "mtu: must be 576 to 1500");
     }
 
     #[test]

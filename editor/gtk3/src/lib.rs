@@ -61,10 +61,7 @@ mod imp {
                 }
                 Err(e) => {
                     page.mark_error(e.field);
-                    Err(error::invalid(match e.field {
-                        Some(f) => format!("{}: {}", f.key(), e.message),
-                        None => e.message,
-                    }))
+                    Err(error::invalid(e.to_string()))
                 }
             }
         }
