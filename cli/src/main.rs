@@ -409,6 +409,7 @@ async fn run(plan: Plan, json: bool) -> u8 {
     let tun = TunOptions {
         ifname: plan.ifname.clone(),
         assign_address: true,
+        keep: None,
     };
     // The address in use, once the runtime says which one answered.
     let mut server = servers[0];

@@ -168,6 +168,7 @@ async fn serve(cli: Cli, users: Vec<(String, pptp_engine::secret::Password)>) ->
         let tun = TunOptions {
             ifname: cli.ifname.clone(),
             assign_address: true,
+            keep: None,
         };
         let (ev_tx, mut ev_rx) = mpsc::unbounded_channel();
         let json_events = cli.events_json;

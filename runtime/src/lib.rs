@@ -8,6 +8,7 @@ mod gre_socket;
 
 use std::io;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
@@ -45,6 +46,53 @@ pub struct TunOptions {
     /// Put the IPCP addresses on the interface ourselves (standalone mode). In
     /// NetworkManager mode NM does it from the Ip4Config we report.
     pub assign_address: bool,
+    /// Where the interface waits between calls of a reconnecting owner: a call
+    /// takes it from here when it comes up and leaves it here when it ends.
+    pub keep: Option<TunSlot>,
+}
+
+/// A tunnel interface kept between calls. A reconnecting owner gives each call
+/// the same slot, so the interface, and the routes and addresses the system put
+/// on it, outlive a dropped call; dropping the last handle removes it.
+#[derive(Clone, Default)]
+pub struct TunSlot(Arc<Mutex<Option<tun_rs::AsyncDevice>>>);
+
+impl std::fmt::Debug for TunSlot {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_tuple("TunSlot").field(&self.is_held()).finish()
+    }
+}
+
+/// The same slot (not merely both empty).
+impl PartialEq for TunSlot {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+impl TunSlot {
+    /// Whether an interface is waiting here.
+    pub fn is_held(&self) -> bool {
+        self.lock().is_some()
+    }
+
+    /// Removes the interface now (the owner gives up reconnecting).
+    pub fn release(&self) {
+        self.lock().take();
+    }
+
+    fn take(&self) -> Option<tun_rs::AsyncDevice> {
+        self.lock().take()
+    }
+
+    fn put(&self, dev: tun_rs::AsyncDevice) {
+        *self.lock() = Some(dev);
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Option<tun_rs::AsyncDevice>> {
+        // A panic elsewhere while holding it leaves a device or none: both usable.
+        self.0.lock().unwrap_or_else(|e| e.into_inner())
+    }
 }
 
 /// What the runtime tells its owner.
@@ -378,7 +426,10 @@ where
             }
         }
     }
-    drop(tun);
+    match (tun, &tun_opts.keep) {
+        (Some(dev), Some(slot)) => slot.put(dev),
+        (dev, _) => drop(dev),
+    }
     if let Some(s) = session.stats() {
         info!(
             delivered = s.delivered,
@@ -395,6 +446,17 @@ where
 }
 
 fn open_tun(opts: &TunOptions, up: &UpInfo) -> io::Result<(tun_rs::AsyncDevice, String)> {
+    if let Some(dev) = opts.keep.as_ref().and_then(TunSlot::take) {
+        // The same interface as the last call; this link's MTU may differ.
+        if let Err(e) = dev.set_mtu(up.mtu) {
+            warn!(error = %e, mtu = up.mtu, "cannot set the kept interface's MTU");
+        }
+        if opts.assign_address {
+            dev.set_network_address(up.local, 32u8, Some(up.peer))?;
+        }
+        let name = dev.name()?;
+        return Ok((dev, name));
+    }
     // Offload: the kernel hands over and takes TCP super-packets of up to 64 KiB,
     // so one system call carries dozens of segments (split and merged in
     // `batch`). Kernels without it fall back to one packet per call.
@@ -533,5 +595,54 @@ mod tests {
             "{took:?}"
         );
         assert_eq!(reason.code(), "peer-unreachable", "{reason}");
+    }
+
+    /// A kept interface is the same one on the next call, with that call's MTU
+    /// and addresses, and releasing the slot removes it.
+    #[tokio::test]
+    async fn a_kept_interface_comes_back_for_the_next_call() {
+        if !system_tests("a tunnel interface in a namespace of its own (root)") {
+            return;
+        }
+        private_netns();
+        let up = |mtu, local: [u8; 4]| UpInfo {
+            local: local.into(),
+            peer: [10, 0, 0, 1].into(),
+            dns: vec![],
+            nbns: vec![],
+            mtu,
+            mppe: None,
+            mppe_receive: None,
+            auth: None,
+        };
+        let slot = TunSlot::default();
+        let opts = TunOptions {
+            ifname: None,
+            assign_address: true,
+            keep: Some(slot.clone()),
+        };
+        let (dev, name) = open_tun(&opts, &up(1400, [10, 0, 0, 2])).unwrap();
+        slot.put(dev);
+        assert!(slot.is_held());
+        let (dev, again) = open_tun(&opts, &up(1380, [10, 0, 0, 3])).unwrap();
+        assert_eq!(again, name);
+        assert!(!slot.is_held(), "the call holds it now");
+        assert_eq!(dev.mtu().unwrap(), 1380);
+        let addrs = std::process::Command::new("ip")
+            .args(["-4", "-o", "addr", "show", "dev", &name])
+            .output()
+            .unwrap();
+        let addrs = String::from_utf8_lossy(&addrs.stdout);
+        assert!(
+            addrs.contains("10.0.0.3") && !addrs.contains("10.0.0.2"),
+            "{addrs}"
+        );
+        slot.put(dev);
+        slot.release();
+        let gone = std::process::Command::new("ip")
+            .args(["link", "show", &name])
+            .output()
+            .unwrap();
+        assert!(!gone.status.success(), "{name} still exists after release");
     }
 }

@@ -20,8 +20,9 @@ use pptp_engine::auth::{AuthError, FailureKind};
 use pptp_engine::dhcp::Pushed;
 use pptp_engine::secret::Password;
 use pptp_engine::session::{DownReason, Event, UpInfo};
-use pptp_runtime::{RuntimeEvent, TunOptions};
+use pptp_runtime::{RuntimeEvent, TunOptions, TunSlot};
 
+use crate::backoff::Backoff;
 use crate::tunnel::TunnelRunner;
 
 pub const PATH: &str = "/org/freedesktop/NetworkManager/VPN/Plugin";
@@ -115,6 +116,34 @@ fn never_default(conn: &Settings) -> bool {
         .unwrap_or(false)
 }
 
+/// `vpn.persistent`: the user wants the VPN kept up across lost calls.
+fn persistent(conn: &Settings) -> bool {
+    conn.get("vpn")
+        .and_then(|s| s.get("persistent"))
+        .and_then(|v| bool::try_from(v).ok())
+        .unwrap_or(false)
+}
+
+/// What NetworkManager's connection says about a connect beyond `vpn.data`.
+#[derive(Debug, Clone, Copy, Default)]
+struct ConnectOptions {
+    timeout: Option<std::time::Duration>,
+    never_default: bool,
+    /// Dial again after a lost call (announced to NetworkManager as
+    /// `can-persist`), until Disconnect or a refused login.
+    persistent: bool,
+}
+
+impl ConnectOptions {
+    fn of(conn: &Settings) -> Self {
+        ConnectOptions {
+            timeout: vpn_timeout(conn),
+            never_default: never_default(conn),
+            persistent: persistent(conn),
+        }
+    }
+}
+
 fn vpn_setting(conn: &Settings) -> Result<PptpConnection, VpnError> {
     let vpn = conn
         .get("vpn")
@@ -177,8 +206,7 @@ impl Plugin {
     fn start(
         &mut self,
         settings: PptpConnection,
-        timeout: Option<std::time::Duration>,
-        never_default: bool,
+        opts: ConnectOptions,
         interactive: bool,
         emitter: SignalEmitter<'static>,
         conn: Connection,
@@ -216,7 +244,9 @@ impl Plugin {
         self.stop = Some(stop_tx);
         self.state = state::STARTING;
         let runner = self.runner.clone();
-        let connect_timeout = timeout.map_or(self.connect_timeout, |t| t.max(self.connect_timeout));
+        let connect_timeout = opts
+            .timeout
+            .map_or(self.connect_timeout, |t| t.max(self.connect_timeout));
         tokio::spawn(async move {
             let iface: InterfaceRef<Plugin> = match conn.object_server().interface(PATH).await {
                 Ok(i) => i,
@@ -234,13 +264,19 @@ impl Plugin {
             }
             // Prompts left after a refusal, on the link (R=1) or by dialling again.
             let mut asks_left = if can_ask_again { PASSWORD_RETRIES } else { 0 };
+            // A persistent connection keeps its interface (and NetworkManager's
+            // routes on it) from one call to the next; dropped when this ends.
+            let keep = opts.persistent.then(TunSlot::default);
+            let mut backoff = Backoff::default();
+            let mut ever_up = false;
             let reason = loop {
                 let mut typed = None;
-                let reason = run_tunnel(
+                let (reason, was_up) = run_tunnel(
                     &*runner,
                     connect_timeout,
                     &settings,
-                    never_default,
+                    opts,
+                    keep.clone(),
                     Prompts {
                         left: &mut asks_left,
                         typed: &mut typed,
@@ -250,6 +286,26 @@ impl Plugin {
                     stop_rx.clone(),
                 )
                 .await;
+                if was_up {
+                    ever_up = true;
+                    backoff.reset();
+                }
+                if opts.persistent && ever_up && redial_after(&reason) && !*stop_rx.borrow() {
+                    if was_up {
+                        // NetworkManager shows the VPN as connecting again.
+                        set_state(&iface, &emitter, state::STARTING).await;
+                    }
+                    let wait = backoff.next_wait();
+                    warn!(
+                        "VPN connection lost: {reason}; dialling again in {} s",
+                        wait.as_secs()
+                    );
+                    let mut stop_waiting = stop_rx.clone();
+                    tokio::select! {
+                        _ = tokio::time::sleep(wait) => continue,
+                        _ = pptp_runtime::stopped(&mut stop_waiting) => break DownReason::Stopped,
+                    }
+                }
                 // Someone is at the keyboard and the server said the password is
                 // wrong: ask again (the prompt says why) instead of failing.
                 let refused = match &reason {
@@ -312,6 +368,19 @@ impl Plugin {
 
 /// Times an interactive connect asks again after the server refused the password.
 const PASSWORD_RETRIES: u32 = 2;
+
+/// Whether a persistent connection dials again after a call that was up ended
+/// this way: anything but Disconnect, a refused login (asking again with
+/// credentials the server refused would only lock the account) and a server
+/// that could not prove it knows the password (not one to keep talking to). An
+/// authentication that merely timed out is tried again.
+fn redial_after(reason: &DownReason) -> bool {
+    !matches!(
+        reason,
+        DownReason::Stopped
+            | DownReason::AuthFailed(AuthError::Rejected(_) | AuthError::ServerNotAuthenticated(_))
+    )
+}
 
 /// A run's share of the password prompts: how many it may still make, and the
 /// password typed for a retry on the link that the engine never took (the call
@@ -397,37 +466,44 @@ fn nm_addr(a: Ipv4Addr) -> u32 {
     u32::from_ne_bytes(a.octets())
 }
 
+/// One call, from resolving the gateway to its end: the reason it ended, and
+/// whether it was up.
 #[allow(clippy::too_many_arguments)]
 async fn run_tunnel(
     runner: &dyn TunnelRunner,
     connect_timeout: std::time::Duration,
     settings: &PptpConnection,
-    never_default: bool,
+    opts: ConnectOptions,
+    keep: Option<TunSlot>,
     prompts: Prompts<'_>,
     iface: &InterfaceRef<Plugin>,
     emitter: &SignalEmitter<'_>,
     stop: watch::Receiver<bool>,
-) -> DownReason {
+) -> (DownReason, bool) {
+    let never_default = opts.never_default;
     // Name resolution has a deadline and hears stop, like everything after it.
     let mut stop_resolving = stop.clone();
     let resolved = tokio::select! {
         r = tokio::time::timeout(RESOLVE_TIMEOUT, runner.resolve(settings.gateway.clone())) => {
             r.unwrap_or_else(|_| Err(format!("no answer in {} s", RESOLVE_TIMEOUT.as_secs())))
         }
-        _ = pptp_runtime::stopped(&mut stop_resolving) => return DownReason::Stopped,
+        _ = pptp_runtime::stopped(&mut stop_resolving) => return (DownReason::Stopped, false),
     };
     let servers = match resolved {
         Ok(s) => s,
         Err(e) => {
-            return DownReason::PeerUnreachable(tr_fill(
-                "cannot resolve {host}: {error}",
-                &[("host", &settings.gateway), ("error", &e)],
-            ))
+            return (
+                DownReason::PeerUnreachable(tr_fill(
+                    "cannot resolve {host}: {error}",
+                    &[("host", &settings.gateway), ("error", &e)],
+                )),
+                false,
+            )
         }
     };
     let mut cfg = match settings.client_config(pptp_runtime::os_seed()) {
         Ok(c) => c,
-        Err(e) => return DownReason::NegotiationFailed(e.to_string()),
+        Err(e) => return (DownReason::NegotiationFailed(e.to_string()), false),
     };
     // A server that allows a retry on the link (MS-CHAPv2 R=1) gets the new
     // password there, while prompts are left.
@@ -445,6 +521,7 @@ async fn run_tunnel(
     let tun = TunOptions {
         ifname: settings.ifname(),
         assign_address: false,
+        keep,
     };
     let (ev_tx, mut ev_rx) = mpsc::unbounded_channel();
     // The tunnel hears the user's stop and, as libnm's connect timer does, a
@@ -472,7 +549,7 @@ async fn run_tunnel(
         let ev = tokio::select! {
             biased;
             ev = ev_rx.recv() => ev,
-            r = &mut engine => return finish(r, timed_out, declined),
+            r = &mut engine => return (finish(r, timed_out, declined), up),
             _ = pptp_runtime::stopped(&mut stop), if !*tunnel_stop.borrow() => {
                 let _ = tunnel_stop.send(true);
                 continue;
@@ -494,6 +571,12 @@ async fn run_tunnel(
                 config.insert("mtu", Value::from(info.mtu as u32));
                 config.insert("has-ip4", Value::from(true));
                 config.insert("has-ip6", Value::from(false));
+                if opts.persistent {
+                    // NetworkManager then leaves the VPN up when the physical
+                    // link drops, and takes a new Config and Ip4Config from the
+                    // next call.
+                    config.insert("can-persist", Value::from(true));
+                }
                 let _ = Plugin::config(emitter, config).await;
                 let class = settings.class_route(info.local, !never_default, false);
                 let ip4 = ip4_config(&info, None, class);
@@ -558,7 +641,7 @@ async fn run_tunnel(
             _ => {}
         }
     }
-    finish(engine.await, timed_out, declined)
+    (finish(engine.await, timed_out, declined), up)
 }
 
 /// NetworkManager's Ip4Config for the link, and for what the server's DHCPINFORM
@@ -624,9 +707,8 @@ impl Plugin {
         #[zbus(connection)] conn: &Connection,
     ) -> Result<(), VpnError> {
         let s = vpn_setting(&connection)?;
-        let timeout = vpn_timeout(&connection);
-        let nd = never_default(&connection);
-        self.start(s, timeout, nd, false, emitter.into_owned(), conn.clone())
+        let opts = ConnectOptions::of(&connection);
+        self.start(s, opts, false, emitter.into_owned(), conn.clone())
     }
 
     async fn connect_interactive(
@@ -639,9 +721,8 @@ impl Plugin {
         // NetworkManager passes no details we act on today.
         let _ = details;
         let s = vpn_setting(&connection)?;
-        let timeout = vpn_timeout(&connection);
-        let nd = never_default(&connection);
-        self.start(s, timeout, nd, true, emitter.into_owned(), conn.clone())
+        let opts = ConnectOptions::of(&connection);
+        self.start(s, opts, true, emitter.into_owned(), conn.clone())
     }
 
     /// "" when the connection can go ahead, "vpn" when the agent must supply the password.

@@ -280,6 +280,31 @@ fn up_info() -> UpInfo {
     }
 }
 
+/// `plain()` with `vpn.persistent=yes`.
+fn persistent<'a>() -> Settings<'a> {
+    let mut s = plain();
+    s.get_mut("vpn")
+        .unwrap()
+        .insert("persistent", Value::from(true));
+    s
+}
+
+/// Brings `call` up and checks what NetworkManager is told: Config (with
+/// `can-persist` as given), Ip4Config, STARTED.
+async fn expect_up(h: &mut Harness, call: &Call, can_persist: bool) {
+    call.up();
+    let (member, m) = h.signal().await;
+    assert_eq!(member, "Config");
+    let c: HashMap<String, OwnedValue> = m.body().deserialize().unwrap();
+    assert_eq!(
+        c.get("can-persist").map(|v| bool::try_from(v).unwrap()),
+        can_persist.then_some(true),
+        "{c:?}"
+    );
+    assert_eq!(h.signal().await.0, "Ip4Config");
+    h.expect_state_signal(state::STARTED).await;
+}
+
 fn plain<'a>() -> Settings<'a> {
     settings(
         &[("gateway", "vpn.example.org"), ("user", "alice")],
@@ -578,6 +603,100 @@ async fn every_down_reason_maps_to_its_failure() {
     h.connect_to("panics.invalid").await;
     let seen = h.until_stopped().await;
     assert!(seen.contains(&("Failure".to_string(), Some(1))), "{seen:?}");
+}
+
+#[tokio::test]
+async fn a_persistent_connection_dials_again_until_a_refused_login() {
+    let mut h = Harness::new().await;
+    h.call("Connect", &(persistent(),)).await.unwrap();
+    h.expect_state_signal(state::STARTING).await;
+    let first = h.next_call().await;
+    let slot = first
+        .tun
+        .keep
+        .clone()
+        .expect("a persistent call keeps its interface");
+    expect_up(&mut h, &first, true).await;
+
+    // The call is lost: NetworkManager sees the VPN connecting again, with no
+    // Failure, and the next call gets the same interface.
+    first.finish.send(DownReason::EchoTimeout).unwrap();
+    h.expect_state_signal(state::STARTING).await;
+    let t = std::time::Instant::now();
+    let second = h.next_call().await;
+    let first_wait = t.elapsed();
+    assert_eq!(second.tun.keep.as_ref(), Some(&slot));
+    // A failed attempt (the server still away) says nothing and waits longer.
+    second
+        .finish
+        .send(DownReason::PeerUnreachable("no route".into()))
+        .unwrap();
+    let t = std::time::Instant::now();
+    let third = h.next_call().await;
+    let second_wait = t.elapsed();
+    assert!(
+        first_wait >= Duration::from_millis(900) && second_wait >= Duration::from_millis(1900),
+        "backoff: {first_wait:?} then {second_wait:?}"
+    );
+    assert_eq!(third.tun.keep.as_ref(), Some(&slot));
+    expect_up(&mut h, &third, true).await;
+    assert_eq!(h.state().await, state::STARTED);
+
+    // An authentication that timed out is tried again; the server refusing the
+    // login on a later call ends it.
+    third
+        .finish
+        .send(DownReason::AuthFailed(AuthError::Timeout))
+        .unwrap();
+    h.expect_state_signal(state::STARTING).await;
+    let fourth = h.next_call().await;
+    fourth
+        .finish
+        .send(DownReason::AuthFailed(AuthError::Rejected(
+            ServerFailure::mschap(b"E=691 R=0 C=0123456789ABCDEF0123456789ABCDEF V=3 M=Denied"),
+        )))
+        .unwrap();
+    let seen = h.until_stopped().await;
+    assert_eq!(seen[0], ("Failure".to_string(), Some(0)), "{seen:?}");
+    assert!(h.calls.try_recv().is_err(), "no call after a refused login");
+}
+
+#[tokio::test]
+async fn disconnect_while_waiting_to_dial_again_stops_at_once() {
+    let mut h = Harness::new().await;
+    h.call("Connect", &(persistent(),)).await.unwrap();
+    h.expect_state_signal(state::STARTING).await;
+    let call = h.next_call().await;
+    expect_up(&mut h, &call, true).await;
+    call.finish
+        .send(DownReason::PeerClosed("reset".into()))
+        .unwrap();
+    h.expect_state_signal(state::STARTING).await;
+    let t = std::time::Instant::now();
+    h.call("Disconnect", &()).await.unwrap();
+    let seen = h.until_stopped().await;
+    assert!(
+        t.elapsed() < Duration::from_millis(500),
+        "{:?}",
+        t.elapsed()
+    );
+    assert!(!seen.iter().any(|(m, _)| m == "Failure"), "{seen:?}");
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert!(h.calls.try_recv().is_err(), "no call after Disconnect");
+}
+
+#[tokio::test]
+async fn without_persistent_a_lost_call_fails_at_once() {
+    let mut h = Harness::new().await;
+    h.call("Connect", &(plain(),)).await.unwrap();
+    h.expect_state_signal(state::STARTING).await;
+    let call = h.next_call().await;
+    assert!(call.tun.keep.is_none());
+    expect_up(&mut h, &call, false).await;
+    call.finish.send(DownReason::EchoTimeout).unwrap();
+    let seen = h.until_stopped().await;
+    assert_eq!(seen[0], ("Failure".to_string(), Some(1)), "{seen:?}");
+    assert!(h.calls.try_recv().is_err());
 }
 
 #[tokio::test]
