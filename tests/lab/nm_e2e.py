@@ -595,6 +595,75 @@ def scenario_cinnamon_settings():
             f"Cinnamon's own libnm criticals: {len(cinnamon_own)}")
 
 
+def router_link(up):
+    """The router's link to the servers' network: down is an outage on the
+    path (the client's own link stays up, as when an upstream fails)."""
+    r = interop.sh(["ip", "-n", "pptplab-t", "link", "set", "t1", "up" if up else "down"])
+    assert r.returncode == 0, r.stderr
+
+
+def connection_state(name):
+    return nm("nmcli", "-g", "GENERAL.STATE", "connection", "show", name, check=False).stdout.strip()
+
+
+def scenario_path_outage():
+    """The router's link to the server goes down for 30 s while the VPN (the
+    default route) is up. Without vpn.persistent the VPN fails promptly and
+    leaves nothing behind; with it, NetworkManager shows the VPN connecting
+    again while the tunnel device stays, and once the path is back the VPN is
+    up again on the same device and passes traffic."""
+    assert interop.ROUTED, "needs the routed lab"
+    before = routes()
+    add_vpn("PALQ")
+    nm("nmcli", "connection", "up", "PALQ")
+    dev, _ = vpn_device("PALQ")
+    t = time.monotonic()
+    router_link(False)
+    try:
+        while connection_state("PALQ") == "activated":
+            assert time.monotonic() - t < 30, "still activated 30 s into the outage"
+            time.sleep(0.5)
+        failed_after = time.monotonic() - t
+        wait_gone(dev)
+        settles(routes, before, "routes")
+    finally:
+        router_link(True)
+    nm("nmcli", "connection", "delete", "PALQ")
+
+    add_vpn("PALP")
+    nm("nmcli", "connection", "modify", "PALP", "vpn.persistent", "yes")
+    nm("nmcli", "connection", "up", "PALP")
+    dev, addr = vpn_device("PALP")
+    t = time.monotonic()
+    router_link(False)
+    seen_connecting = False
+    try:
+        while time.monotonic() - t < 30:
+            state = connection_state("PALP")
+            seen_connecting |= state == "activating"
+            assert state in ("activated", "activating"), f"the VPN went {state!r} during the outage"
+            assert f": {dev}:" in nm("ip", "-o", "link").stdout, f"{dev} went away during the outage"
+            time.sleep(0.5)
+    finally:
+        router_link(True)
+    assert seen_connecting, "NetworkManager never showed the VPN reconnecting"
+    back = time.monotonic()
+    while connection_state("PALP") != "activated":
+        assert time.monotonic() - back < 60, "not up again 60 s after the path came back"
+        time.sleep(0.5)
+    took = time.monotonic() - back
+    dev2, addr2 = vpn_device("PALP")
+    assert dev2 == dev, f"reconnected on {dev2}, not {dev}"
+    nm("ping", "-c", "2", "-W", "3", "-I", dev, "198.19.0.1")
+    nm("nmcli", "connection", "down", "PALP")
+    wait_gone(dev)
+    settles(routes, before, "routes")
+    nm("nmcli", "connection", "delete", "PALP")
+    return (f"without persistent: failed {failed_after:.0f} s into the outage, nothing left; "
+            f"with persistent: connecting again during the 30 s outage on {dev}, up {took:.0f} s after the "
+            f"path came back ({addr} then {addr2}), pinged; nothing left after down")
+
+
 def scenario_two_at_once():
     add_vpn("PAL2")
     add_vpn("PAL3")
@@ -732,7 +801,7 @@ def demo():
 SCENARIOS = [scenario_up_and_down, scenario_wrong_password, scenario_fixed_address, scenario_ask_password,
              scenario_a_refused_password_is_asked_again, scenario_import_peers,
              scenario_gnome_settings, scenario_nm_connection_editor, scenario_cinnamon_settings, scenario_two_at_once, scenario_networkmanager_killed,
-             scenario_server_killed, scenario_split_routes]
+             scenario_server_killed, scenario_split_routes, scenario_path_outage]
 
 
 def main():
