@@ -47,6 +47,13 @@ T = {
 "User na_me:": {"de": "_Benutzername:", "fr": "_Nom d’utilisateur :", "es": "_Nombre de usuario:", "pt_BR": "_Nome de usuário:", "zh_CN": "用户名(_M)："},
 "Sho_w password": {"de": "Passwort an_zeigen", "fr": "Affic_her le mot de passe", "es": "Mo_strar contraseña", "pt_BR": "Mo_strar senha", "zh_CN": "显示密码(_W)"},
 "NT _Domain:": {"de": "NT-_Domäne:", "fr": "_Domaine NT :", "es": "_Dominio NT:", "pt_BR": "_Domínio NT:", "zh_CN": "NT 域(_D)："},
+"Reconnect aut_omatically": {"de": "Automatisch _wieder verbinden", "fr": "Se rec_onnecter automatiquement", "es": "Rec_onectar automáticamente", "pt_BR": "Rec_onectar automaticamente", "zh_CN": "自动重新连接(_O)"},
+"When the connection is lost, dial again until you disconnect or the server refuses the login.": {
+  "de": "Wenn die Verbindung abbricht, erneut wählen, bis Sie die Verbindung trennen oder der Server die Anmeldung ablehnt.",
+  "fr": "Si la connexion est perdue, rappeler jusqu’à ce que vous vous déconnectiez ou que le serveur refuse l’identification.",
+  "es": "Si se pierde la conexión, volver a marcar hasta que usted se desconecte o el servidor rechace el inicio de sesión.",
+  "pt_BR": "Se a conexão cair, discar novamente até você desconectar ou o servidor recusar o login.",
+  "zh_CN": "连接丢失时重新拨号，直到您断开连接或服务器拒绝登录。"},
 "_Advanced": {"de": "_Erweitert", "fr": "_Avancé", "es": "_Avanzado", "pt_BR": "_Avançado", "zh_CN": "高级(_A)"},
 "Authentication": {"de": "Legitimierung", "fr": "Authentification", "es": "Autenticación", "pt_BR": "Autenticação", "zh_CN": "认证"},
 "Allowed methods:": {"de": "Erlaubte Verfahren:", "fr": "Méthodes autorisées :", "es": "Métodos permitidos:", "pt_BR": "Métodos permitidos:", "zh_CN": "允许的方法："},

@@ -70,8 +70,12 @@ pub struct PeersFile {
     /// `defaultroute` (Some(true)), `nodefaultroute` (Some(false)) or neither.
     pub defaultroute: Option<bool>,
     pub usepeerdns: bool,
-    /// `persist`: reconnect after a lost link (not carried yet).
+    /// `persist`: dial again after a lost link (NetworkManager's `vpn.persistent`).
     pub persist: bool,
+    /// `maxfail N`: give up after N failed dials in a row (pppd: 10; 0: never).
+    pub maxfail: Option<u32>,
+    /// `holdoff N`: seconds to wait before dialling again (pppd: 0).
+    pub holdoff: Option<u32>,
     /// `nomppe`: read as "MPPE not required" (no key refuses MPPE outright).
     pub nomppe: bool,
     /// Options we read but cannot honour, each named once, in order of appearance.
@@ -120,8 +124,6 @@ const UNSUPPORTED_WITH_VALUE: &[&str] = &[
     "asyncmap",
     "connect",
     "disconnect",
-    "holdoff",
-    "maxfail",
     "idle",
     "logfile",
     "logfd",
@@ -352,9 +354,15 @@ fn parse_into(
             "defaultroute" => opts.defaultroute = Some(true),
             "nodefaultroute" => opts.defaultroute = Some(false),
             "usepeerdns" => opts.usepeerdns = true,
-            "persist" => {
-                opts.persist = true;
-                opts.note_unsupported(o);
+            "persist" => opts.persist = true,
+            "maxfail" | "holdoff" => {
+                let v = value(o)?;
+                let n = v.text.parse::<u32>().map_err(|_| bad(&v, o))?;
+                if o == "maxfail" {
+                    opts.maxfail = Some(n);
+                } else {
+                    opts.holdoff = Some(n);
+                }
             }
             // pppd's LOCAL:REMOTE: our fixed address; the server picks its own end.
             o if o.contains(':') => {
@@ -450,11 +458,13 @@ fn quote(s: &str) -> String {
 /// chap-secrets.
 /// What NetworkManager keeps outside `vpn.data` and a peers file spells as pppd
 /// options: whether the tunnel takes the default route (`ipv4.never-default`),
-/// and whether the server's DNS servers are used (`ipv4.ignore-auto-dns`).
+/// whether the server's DNS servers are used (`ipv4.ignore-auto-dns`), and
+/// whether a lost call is dialled again (`vpn.persistent`, pppd's `persist`).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Routing {
     pub never_default: bool,
     pub ignore_auto_dns: bool,
+    pub persist: bool,
 }
 
 impl PeersFile {
@@ -494,6 +504,7 @@ impl PeersFile {
             Routing {
                 never_default,
                 ignore_auto_dns: false,
+                persist: self.persist,
             },
             notes,
         )
@@ -558,6 +569,9 @@ pub fn write(c: &Connection, title: &str, routing: Routing) -> Result<String, Se
     if !routing.ignore_auto_dns {
         let _ = writeln!(out, "usepeerdns");
     }
+    if routing.persist {
+        let _ = writeln!(out, "persist");
+    }
     // The server authenticates itself with MS-CHAPv2; pppd must not ask it to.
     let _ = writeln!(out, "noauth");
     Ok(out)
@@ -619,10 +633,8 @@ mod tests {
         let o = load(d.path().join("peers/PAL").to_str().unwrap(), d.path()).unwrap();
         let m = o.connection.mppe_policy();
         assert!(m.required && m.allow_40 && m.allow_128 && !m.stateful);
-        assert_eq!(
-            o.unsupported,
-            vec!["maxfail".to_string(), "frobnicate".to_string()]
-        );
+        assert_eq!(o.unsupported, vec!["frobnicate".to_string()]);
+        assert_eq!(o.maxfail, Some(0));
         assert_eq!(
             o.connection.lcp_echo(),
             Some((std::time::Duration::from_secs(30), 4))
@@ -893,12 +905,8 @@ mod tests {
                 !words.contains("usepeerdns"),
                 "{notes:?}"
             );
-            assert_eq!(o.persist, words.contains("persist"));
-            assert_eq!(
-                o.unsupported.contains(&"persist".to_string()),
-                words.contains("persist"),
-                "persist is named as not carried"
-            );
+            assert_eq!(routing.persist, words.contains("persist"));
+            assert!(o.unsupported.is_empty(), "{:?}", o.unsupported);
             let text = write(&o.connection, "P", routing).unwrap();
             fs::write(d.path().join("peers/Q"), &text).unwrap();
             let back = load("Q", d.path()).unwrap();
@@ -911,9 +919,37 @@ mod tests {
             Routing {
                 never_default: false,
                 ignore_auto_dns: true,
+                persist: false,
             },
         )
         .unwrap();
-        assert!(!text.contains("usepeerdns"), "{text}");
+        assert!(
+            !text.contains("usepeerdns") && !text.contains("persist"),
+            "{text}"
+        );
+    }
+
+    /// pppd's redial words: `persist` is a routing word (vpn.persistent);
+    /// `maxfail` and `holdoff` take a count of tries and seconds.
+    #[test]
+    fn persist_maxfail_and_holdoff() {
+        let head = "pty \"pptp vpn.example --nolaunchpppd\"\nname alice\n";
+        let o = parse_str(
+            &format!("{head}persist\nmaxfail 0\nholdoff 5\n"),
+            Path::new("x"),
+        )
+        .unwrap();
+        assert!(o.persist && o.routing().0.persist);
+        assert_eq!((o.maxfail, o.holdoff), (Some(0), Some(5)));
+        assert!(o.unsupported.is_empty(), "{:?}", o.unsupported);
+        let o = parse_str(head, Path::new("x")).unwrap();
+        assert_eq!((o.persist, o.maxfail, o.holdoff), (false, None, None));
+        for bad in ["maxfail -1", "holdoff soon", "maxfail"] {
+            let e = parse_str(&format!("{head}{bad}\n"), Path::new("x")).unwrap_err();
+            assert!(
+                e.to_string().contains(bad.split(' ').next().unwrap()),
+                "{bad}: {e}"
+            );
+        }
     }
 }

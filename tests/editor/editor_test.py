@@ -135,6 +135,7 @@ class Editor(unittest.TestCase):
             lambda: w["dhcp_inform_check"].set_active(False),
             lambda: w["class_route_check"].set_active(True),
             lambda: w["mss_clamp_check"].set_active(False),
+            lambda: w["persistent_check"].set_active(True),
             lambda: w["eap_check"].get_sensitive() or None,
         ]
         for i, edit in enumerate(edits[:-1]):
@@ -155,6 +156,9 @@ class Editor(unittest.TestCase):
         self.assertEqual(d["lcp-echo-failure"], "5")
         self.assertEqual(d["mtu"], "1400")
         self.assertEqual((d["dhcp-inform"], d["class-route"], d["mss-clamp"]), ("no", "yes", "no"))
+        # "Reconnect automatically" is vpn.persistent, not a vpn.data key.
+        self.assertTrue(c.get_setting_vpn().get_persistent())
+        self.assertNotIn("persistent", d)
         # PAP, CHAP and EAP are refused by default: not written.
         for k in ("refuse-pap", "refuse-chap", "refuse-eap"):
             self.assertNotIn(k, d)
@@ -173,6 +177,7 @@ class Editor(unittest.TestCase):
         self.assertFalse(w2["dhcp_inform_check"].get_active())
         self.assertTrue(w2["class_route_check"].get_active())
         self.assertFalse(w2["mss_clamp_check"].get_active())
+        self.assertTrue(w2["persistent_check"].get_active())
         # Turning MPPE off frees PAP; both MS-CHAPs off makes MPPE impossible.
         w2["mppe_check"].set_active(False)
         self.assertTrue(w2["pap_check"].get_sensitive())
@@ -191,6 +196,8 @@ class Editor(unittest.TestCase):
 
     def test_saved_password_round_trips_with_its_flags(self):
         c = self.p.import_(ppp_tree())
+        # A property the editor shows no field for survives a save.
+        c.get_setting_vpn().props.timeout = 90
         ed, win, w = self.open(c)
         self.assertEqual(w["password_entry"].get_text(), "pass word")
         self.assertTrue(ed.update_connection(c))
@@ -199,6 +206,7 @@ class Editor(unittest.TestCase):
         self.assertEqual(s.get_secret("password"), "pass word")
         # Carried through without a widget of their own.
         self.assertEqual(s.get_data_item("nobsdcomp"), "yes")
+        self.assertEqual(s.props.timeout, 90)
         win.destroy()
 
     def test_invalid_gateway_is_an_error_naming_it(self):

@@ -136,10 +136,12 @@ class Plugin(unittest.TestCase):
             self.assertEqual(again.get_setting_vpn().get_secret("password"), "pass word")
 
     def test_routing_words_become_ipv4_settings_and_come_back(self):
-        """nodefaultroute is ipv4.never-default; export writes it (and usepeerdns
-        unless DNS is ignored) back; which way the import went is said on stderr."""
+        """nodefaultroute is ipv4.never-default and persist vpn.persistent; export
+        writes them (and usepeerdns unless DNS is ignored) back; which way the
+        import went is said on stderr."""
         c = self.p.import_(ppp_tree(options="nodefaultroute usepeerdns persist\n"))
         self.assertTrue(c.get_setting_ip4_config().props.never_default)
+        self.assertTrue(c.get_setting_vpn().get_persistent())
         self.assertFalse(c.get_setting_ip4_config().props.ignore_auto_dns)
         self.assertTrue(c.verify())
         out = ppp_tree(peers=None, options=None, name="EXPORTED")
@@ -148,7 +150,10 @@ class Plugin(unittest.TestCase):
             text = f.read().split()
         self.assertIn("nodefaultroute", text)
         self.assertIn("usepeerdns", text)
-        self.assertTrue(self.p.import_(out).get_setting_ip4_config().props.never_default)
+        self.assertIn("persist", text)
+        again = self.p.import_(out)
+        self.assertTrue(again.get_setting_ip4_config().props.never_default)
+        self.assertTrue(again.get_setting_vpn().get_persistent())
         # Neither word: a full tunnel (no ipv4 setting needed); ignoring DNS exports
         # without usepeerdns.
         c = self.p.import_(ppp_tree())
@@ -162,16 +167,19 @@ class Plugin(unittest.TestCase):
             text = f.read().split()
         self.assertIn("defaultroute", text)
         self.assertNotIn("usepeerdns", text)
+        self.assertNotIn("persist", text)
+        self.assertFalse(c.get_setting_vpn().get_persistent())
         # The notes, as `nmcli connection import` shows them.
         r = subprocess.run(
             ["/usr/bin/python3", "-c",
              "import sys; sys.path.insert(0, %r)\n"
              "from common import plugin, ppp_tree\n"
-             "plugin().import_(ppp_tree(options='persist\\n'))" % os.path.dirname(os.path.abspath(__file__))],
+             "plugin().import_(ppp_tree(options='persist maxfail 0\\n'))" % os.path.dirname(os.path.abspath(__file__))],
             capture_output=True, text=True, timeout=60)
         self.assertEqual(r.returncode, 0, r.stderr)
         self.assertIn("neither “defaultroute” nor “nodefaultroute”", r.stderr)
-        self.assertIn("“persist” was left out", r.stderr)
+        self.assertNotIn("“persist”", r.stderr)
+        self.assertIn("“maxfail 0” has no NetworkManager equivalent", r.stderr)
 
     def test_export_refuses_an_invalid_connection(self):
         c = self.p.import_(ppp_tree())

@@ -71,6 +71,8 @@ pub struct Form {
     pub class_route: bool,
     /// Lower the MSS of TCP SYNs to what the tunnel carries.
     pub mss_clamp: bool,
+    /// Dial again after a lost call (`vpn.persistent`, not a `vpn.data` key).
+    pub persistent: bool,
     /// The connection as opened: keys without a field (and custom echo values)
     /// are kept from it.
     pub base: Connection,
@@ -96,6 +98,7 @@ impl std::fmt::Debug for Form {
                 "routing",
                 &(self.dhcp_inform, self.class_route, self.mss_clamp),
             )
+            .field("persistent", &self.persistent)
             .field("base", &self.base)
             .finish()
     }
@@ -200,6 +203,7 @@ impl Form {
             dhcp_inform: c.dhcp_inform,
             class_route: c.class_route,
             mss_clamp: c.mss_clamp,
+            persistent: false,
             base: c,
         }
     }
@@ -212,7 +216,10 @@ impl Form {
         };
         let (c, _problems) =
             Connection::from_vpn_lenient(&v.data, &v.secrets, v.user_name.as_deref());
-        Form::from_connection(c)
+        Form {
+            persistent: v.persistent,
+            ..Form::from_connection(c)
+        }
     }
 
     /// MPPE needs MS-CHAP keys: without an MS-CHAP method, no MPPE.
@@ -269,6 +276,7 @@ impl Form {
         f.domain = self.domain.clone();
         f.mtu = self.mtu;
         f.security = self.security;
+        f.persistent = self.persistent;
         *self = f;
     }
 
@@ -296,6 +304,7 @@ impl Form {
         Ok(VpnSetting {
             service_type: SERVICE.into(),
             user_name: None,
+            persistent: self.persistent,
             data: v.data,
             secrets: v.secrets,
         })
@@ -332,6 +341,7 @@ mod tests {
             dhcp_inform: false,
             class_route: true,
             mss_clamp: false,
+            persistent: true,
             ..Form::default()
         };
         f.base.unit = Some(3);
@@ -360,11 +370,12 @@ mod tests {
             (back.dhcp_inform, back.class_route, back.mss_clamp),
             (false, true, false)
         );
-        // A new connection shows the key table's defaults.
+        assert!(s.persistent && back.persistent);
+        // A new connection shows the key table's defaults, and does not redial.
         let d = Form::default();
         assert_eq!(
-            (d.dhcp_inform, d.class_route, d.mss_clamp),
-            (true, false, true)
+            (d.dhcp_inform, d.class_route, d.mss_clamp, d.persistent),
+            (true, false, true, false)
         );
     }
 

@@ -31,6 +31,8 @@ mod imp {
         #[template_child]
         pub domain_entry: TemplateChild<gtk::Entry>,
         #[template_child]
+        pub persistent_check: TemplateChild<gtk::CheckButton>,
+        #[template_child]
         pub advanced_expander: TemplateChild<gtk::Expander>,
         #[template_child]
         pub pap_check: TemplateChild<gtk::CheckButton>,
@@ -126,6 +128,7 @@ impl Page {
         i.gateway_entry.set_text(&f.gateway);
         i.user_entry.set_text(&f.user);
         i.domain_entry.set_text(&f.domain);
+        i.persistent_check.set_active(f.persistent);
         i.password_entry.set_text(&f.password);
         nma::setup(&i.password_entry, f.password_flags, setting);
         i.pap_check.set_active(f.pap);
@@ -172,6 +175,7 @@ impl Page {
             dhcp_inform: i.dhcp_inform_check.is_active(),
             class_route: i.class_route_check.is_active(),
             mss_clamp: i.mss_clamp_check.is_active(),
+            persistent: i.persistent_check.is_active(),
             base: i.base.borrow().clone(),
         }
     }
@@ -242,6 +246,7 @@ impl Page {
             &*i.dhcp_inform_check,
             &*i.class_route_check,
             &*i.mss_clamp_check,
+            &*i.persistent_check,
         ] {
             let f = f.clone();
             c.connect_toggled(move |_| f());

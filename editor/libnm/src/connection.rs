@@ -10,11 +10,14 @@ use zeroize::Zeroizing;
 
 use crate::ffi;
 
-/// `vpn.service-type`, `vpn.user-name`, `vpn.data` and `vpn.secrets`.
+/// `vpn.service-type`, `vpn.user-name`, `vpn.persistent`, `vpn.data` and
+/// `vpn.secrets`.
 #[derive(Default, Clone, PartialEq, Eq)]
 pub struct VpnSetting {
     pub service_type: String,
     pub user_name: Option<String>,
+    /// Dial again after a lost call (pppd's `persist`).
+    pub persistent: bool,
     pub data: BTreeMap<String, String>,
     pub secrets: BTreeMap<String, Zeroizing<String>>,
 }
@@ -24,6 +27,7 @@ impl std::fmt::Debug for VpnSetting {
         f.debug_struct("VpnSetting")
             .field("service_type", &self.service_type)
             .field("user_name", &self.user_name)
+            .field("persistent", &self.persistent)
             .field("data", &self.data)
             .field("secrets", &self.secrets.keys().collect::<Vec<_>>())
             .finish()
@@ -76,10 +80,13 @@ impl ConnectionRef {
         if s.is_null() {
             return None;
         }
+        // SAFETY: a live GObject owned by the connection for this borrow.
+        let obj: glib::Object = unsafe { from_glib_none(s as *mut glib::gobject_ffi::GObject) };
         let mut v = VpnSetting {
             service_type: text(unsafe { ffi::nm_setting_vpn_get_service_type(s) })
                 .unwrap_or_default(),
             user_name: text(unsafe { ffi::nm_setting_vpn_get_user_name(s) }),
+            persistent: obj.property::<bool>("persistent"),
             ..Default::default()
         };
         let mut secrets = BTreeMap::new();
@@ -103,8 +110,18 @@ impl ConnectionRef {
         Some(v)
     }
 
-    /// Replaces the connection's `vpn` setting with a new one holding `v`.
+    /// Replaces the connection's `vpn` setting with a new one holding `v`. The
+    /// properties `v` does not model (`vpn.timeout`) keep their values.
     pub fn set_vpn(&self, v: &VpnSetting) {
+        // SAFETY: the old setting (if any) is owned by the connection until
+        // add_setting replaces it below.
+        let timeout = unsafe {
+            let old = ffi::nm_connection_get_setting_vpn(self.0);
+            (!old.is_null()).then(|| {
+                let old: glib::Object = from_glib_none(old as *mut glib::gobject_ffi::GObject);
+                old.property::<u32>("timeout")
+            })
+        };
         // SAFETY: a new floating-free setting; add_setting takes our reference.
         unsafe {
             let s = ffi::nm_setting_vpn_new();
@@ -112,6 +129,10 @@ impl ConnectionRef {
             obj.set_property("service-type", &v.service_type);
             if let Some(u) = &v.user_name {
                 obj.set_property("user-name", u);
+            }
+            obj.set_property("persistent", v.persistent);
+            if let Some(t) = timeout {
+                obj.set_property("timeout", t);
             }
             for (k, val) in &v.data {
                 ffi::nm_setting_vpn_add_data_item(s, cstring(k).as_ptr(), cstring(val).as_ptr());

@@ -12,6 +12,7 @@ pub fn export(id: &str, v: &VpnSetting, ip4: Ip4Routing) -> Result<String, Strin
     let routing = peers::Routing {
         never_default: ip4.never_default,
         ignore_auto_dns: ip4.ignore_auto_dns,
+        persist: v.persistent,
     };
     peers::write(&c, id, routing).map_err(|e| e.to_string())
 }

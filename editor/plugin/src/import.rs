@@ -38,14 +38,17 @@ pub fn import(path: &Path) -> Result<Imported, String> {
     let mut warnings: Vec<String> = peer
         .unsupported
         .iter()
-        .map(|o| match o.as_str() {
-            "persist" => {
-                "option “persist” was left out: reconnecting after a lost link is not supported yet"
-                    .to_string()
-            }
-            o => format!("option “{o}” is not supported and was left out"),
-        })
+        .map(|o| format!("option “{o}” is not supported and was left out"))
         .collect();
+    // NetworkManager's persistent VPN dials again on its own schedule (1 s
+    // doubling to 30 s) until the user disconnects.
+    for (word, n) in [("maxfail", peer.maxfail), ("holdoff", peer.holdoff)] {
+        if let Some(n) = n {
+            warnings.push(format!(
+                "option “{word} {n}” has no NetworkManager equivalent and was left out"
+            ));
+        }
+    }
     let (routing, notes) = peer.routing();
     if peer.nomppe {
         warnings.push(
@@ -85,6 +88,7 @@ pub fn import(path: &Path) -> Result<Imported, String> {
         setting: VpnSetting {
             service_type: SERVICE.into(),
             user_name: None,
+            persistent: routing.persist,
             data: vpn.data,
             secrets: vpn.secrets,
         },
