@@ -15,9 +15,10 @@ use nm_pptp_settings::nm::SettingsError;
 use nm_pptp_settings::peers;
 use nm_pptp_settings::{Connection, MppeStrength};
 use pptp_engine::ppp::lcp::AuthProtocol;
+use pptp_engine::redial::{self, Backoff};
 use pptp_engine::secret::Password;
 use pptp_engine::session::{ClientConfig, DownReason, Event};
-use pptp_runtime::{self as runtime, RuntimeEvent, TunOptions};
+use pptp_runtime::{self as runtime, RuntimeEvent, TunOptions, TunSlot};
 use serde_json::json;
 use tokio::sync::{mpsc, watch};
 use zeroize::Zeroizing;
@@ -119,6 +120,18 @@ struct UpArgs {
     /// Unanswered LCP echoes before the link is declared dead.
     #[arg(long)]
     lcp_echo_failure: Option<u32>,
+    /// Dial again after a lost link, until SIGINT/SIGTERM or a refused login
+    /// (pppd's `persist`).
+    #[arg(long)]
+    persist: bool,
+    /// With --persist: give up after this many failed dials in a row (0: never;
+    /// default 10, as pppd).
+    #[arg(long)]
+    maxfail: Option<u32>,
+    /// With --persist: wait at least this many seconds before dialling again
+    /// (pppd's `holdoff`; the wait also doubles from 1 s to 30 s while dials fail).
+    #[arg(long)]
+    holdoff: Option<u32>,
     /// pppd peers file: a name under PPP_DIR/peers or a path.
     #[arg(long)]
     peer: Option<String>,
@@ -142,7 +155,20 @@ struct Plan {
     default_route: bool,
     host_route: bool,
     ifname: Option<String>,
+    redial: Redial,
 }
+
+/// pppd's `persist`, `maxfail` and `holdoff`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Redial {
+    persist: bool,
+    /// Failed dials in a row before giving up; 0: never.
+    maxfail: u32,
+    holdoff: std::time::Duration,
+}
+
+/// pppd's defaults: no redial; 10 failures; no holdoff.
+const MAXFAIL: u32 = 10;
 
 fn bad(msg: impl std::fmt::Display) -> String {
     msg.to_string()
@@ -218,6 +244,11 @@ fn explain(e: SettingsError) -> String {
 fn plan(a: &UpArgs) -> Result<Plan, String> {
     let mut default_route = a.default_route;
     let mut password = None;
+    let mut redial = Redial {
+        persist: a.persist,
+        maxfail: a.maxfail.unwrap_or(MAXFAIL),
+        holdoff: std::time::Duration::from_secs(a.holdoff.unwrap_or(0).into()),
+    };
     let mut conn = match &a.peer {
         None => command_line_defaults(),
         Some(peer) => {
@@ -230,6 +261,11 @@ fn plan(a: &UpArgs) -> Result<Plan, String> {
                 eprintln!("pptp-client: warning: `nomppe`: MPPE is not required, but allowed if the server insists");
             }
             default_route |= p.defaultroute == Some(true);
+            // The command line wins over the file.
+            redial.persist |= p.persist;
+            redial.maxfail = a.maxfail.or(p.maxfail).unwrap_or(MAXFAIL);
+            redial.holdoff =
+                std::time::Duration::from_secs(a.holdoff.or(p.holdoff).unwrap_or(0).into());
             if !a.password_stdin {
                 password = p
                     .chap_secret(&a.ppp_dir)
@@ -344,6 +380,7 @@ fn plan(a: &UpArgs) -> Result<Plan, String> {
         default_route,
         host_route: !a.no_host_route,
         ifname: a.ifname.clone().or_else(|| conn.ifname()),
+        redial,
     })
 }
 
@@ -396,7 +433,7 @@ fn main() -> ExitCode {
 }
 
 async fn run(plan: Plan, json: bool) -> u8 {
-    let servers = match runtime::resolve(&plan.server).await {
+    let mut servers = match runtime::resolve(&plan.server).await {
         Ok(s) => s,
         Err(e) => {
             let msg = format!("cannot resolve {}: {e}", plan.server);
@@ -404,19 +441,105 @@ async fn run(plan: Plan, json: bool) -> u8 {
             return EXIT_UNREACHABLE;
         }
     };
-    let (stop_tx, stop_rx) = watch::channel(false);
+    let (stop_tx, mut stop_rx) = watch::channel(false);
+    let mut sigterm = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .expect("SIGTERM handler");
+    tokio::spawn(async move {
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = sigterm.recv() => {}
+        }
+        let _ = stop_tx.send(true);
+    });
+    // With --persist the interface, and the routes through it, stay between calls.
+    let keep = plan.redial.persist.then(TunSlot::default);
+    let mut routes = routes::Routes::default();
+    let mut backoff = Backoff::default();
+    let (mut failures, mut ever_up) = (0u32, false);
+    let (reason, was_up) = loop {
+        let (reason, up) = call(
+            &plan,
+            servers.clone(),
+            keep.clone(),
+            &mut routes,
+            stop_rx.clone(),
+            json,
+        )
+        .await;
+        ever_up |= up;
+        if up {
+            failures = 0;
+            backoff.reset();
+        } else {
+            failures += 1;
+        }
+        let r = plan.redial;
+        if !r.persist
+            || redial::is_final(&reason)
+            || *stop_rx.borrow()
+            || (r.maxfail != 0 && failures >= r.maxfail)
+        {
+            break (reason, ever_up);
+        }
+        let wait = backoff.next_wait().max(r.holdoff);
+        if json {
+            println!(
+                "{}",
+                json!({"event": "reconnecting", "reason": reason.code(), "message": reason.to_string(), "wait_s": wait.as_secs()})
+            );
+        } else {
+            eprintln!(
+                "pptp-client: {reason}; dialling again in {} s",
+                wait.as_secs()
+            );
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(wait) => {}
+            _ = runtime::stopped(&mut stop_rx) => break (DownReason::Stopped, ever_up),
+        }
+        // The name may point elsewhere now; when it cannot be resolved (its DNS
+        // server may be behind the tunnel), the last addresses are tried.
+        if let Ok(s) = runtime::resolve(&plan.server).await {
+            servers = s;
+        }
+    };
+    routes.remove_all();
+    drop(keep);
+    let mut message = reason.to_string();
+    if let Some(o) = OptIn::for_refusal(&reason) {
+        message += &format!(
+            " (to allow it, at the cost of security: {})",
+            opt_in_flags(o)
+        );
+    }
+    report_down(reason.code(), &message, json);
+    exit_code(&reason, was_up)
+}
+
+/// One call, until it ends: the reason, and whether it was up. Routes are set
+/// when it comes up and left for the caller to remove.
+async fn call(
+    plan: &Plan,
+    servers: Vec<Ipv4Addr>,
+    keep: Option<TunSlot>,
+    routes: &mut routes::Routes,
+    stop_rx: watch::Receiver<bool>,
+    json: bool,
+) -> (DownReason, bool) {
     let (ev_tx, mut ev_rx) = mpsc::unbounded_channel();
     let tun = TunOptions {
         ifname: plan.ifname.clone(),
         assign_address: true,
-        keep: None,
+        keep,
     };
     // The address in use, once the runtime says which one answered.
     let mut server = servers[0];
-    let engine = tokio::spawn(runtime::run(servers, plan.cfg, tun, ev_tx, stop_rx, None));
-    let mut sigterm = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-        .expect("SIGTERM handler");
-    let mut routes = routes::Routes::default();
+    // Every call draws its own call ID, magic number and challenges.
+    let cfg = ClientConfig {
+        seed: runtime::os_seed(),
+        ..plan.cfg.clone()
+    };
+    let engine = tokio::spawn(runtime::run(servers, cfg, tun, ev_tx, stop_rx, None));
     let mut tunnel: Option<String> = None;
     let mut class_route: Option<(Ipv4Addr, u8)> = None;
     let mut was_up = false;
@@ -426,6 +549,8 @@ async fn run(plan: Plan, json: bool) -> u8 {
                 Some(RuntimeEvent::TunnelUp { ifname, info }) => {
                     was_up = true;
                     tunnel = Some(ifname.clone());
+                    // A call after a lost one: its routes replace the last call's.
+                    routes.remove_all();
                     if plan.host_route {
                         if let Err(e) = routes.pin_server(server) {
                             eprintln!("pptp-client: warning: cannot pin the route to {server}: {e}");
@@ -491,24 +616,13 @@ async fn run(plan: Plan, json: bool) -> u8 {
                 Some(_) => {}
                 None => break,
             },
-            _ = tokio::signal::ctrl_c() => { let _ = stop_tx.send(true); }
-            _ = sigterm.recv() => { let _ = stop_tx.send(true); }
         }
     }
     let reason = match engine.await {
         Ok(r) => r,
         Err(e) => DownReason::Internal(format!("the engine ended abnormally: {e}")),
     };
-    routes.remove_all();
-    let mut message = reason.to_string();
-    if let Some(o) = OptIn::for_refusal(&reason) {
-        message += &format!(
-            " (to allow it, at the cost of security: {})",
-            opt_in_flags(o)
-        );
-    }
-    report_down(reason.code(), &message, json);
-    exit_code(&reason, was_up)
+    (reason, was_up)
 }
 
 fn report_down(code: &str, message: &str, json: bool) {
@@ -572,6 +686,60 @@ mod tests {
         assert_eq!(p.cfg.ppp.mru, nm.ppp.mru);
         assert_eq!(p.ifname.as_deref(), Some("ppp3"));
         assert_eq!(p.cfg.password.expose(), "pw");
+    }
+
+    /// pppd's persist, maxfail and holdoff, from the file or the command line
+    /// (which wins); pppd's defaults without either.
+    #[test]
+    fn redial_words_and_flags() {
+        let d = tempfile::tempdir().unwrap();
+        fs::create_dir(d.path().join("peers")).unwrap();
+        fs::write(
+            d.path().join("peers/PAL"),
+            "pty \"pptp 198.18.0.2 --nolaunchpppd\"\nname alice\npersist maxfail 0 holdoff 5\n",
+        )
+        .unwrap();
+        fs::write(d.path().join("chap-secrets"), "alice * pw *\n").unwrap();
+        let dir = d.path().to_str().unwrap();
+        let r = plan_of(&["--peer", "PAL", "--ppp-dir", dir])
+            .unwrap()
+            .redial;
+        assert_eq!(
+            r,
+            Redial {
+                persist: true,
+                maxfail: 0,
+                holdoff: Duration::from_secs(5)
+            }
+        );
+        let r = plan_of(&["--peer", "PAL", "--ppp-dir", dir, "--maxfail", "3"])
+            .unwrap()
+            .redial;
+        assert_eq!((r.maxfail, r.holdoff), (3, Duration::from_secs(5)));
+        let r = plan_of(&["--server", "g", "--user", "u", "--password-stdin"])
+            .unwrap()
+            .redial;
+        assert_eq!(
+            r,
+            Redial {
+                persist: false,
+                maxfail: 10,
+                holdoff: Duration::ZERO
+            }
+        );
+        let r = plan_of(&[
+            "--server",
+            "g",
+            "--user",
+            "u",
+            "--password-stdin",
+            "--persist",
+            "--holdoff",
+            "2",
+        ])
+        .unwrap()
+        .redial;
+        assert!(r.persist && r.holdoff == Duration::from_secs(2));
     }
 
     #[test]

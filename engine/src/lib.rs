@@ -8,6 +8,7 @@ pub mod ipv4;
 pub mod mppe;
 pub mod ppp;
 pub mod pptp;
+pub mod redial;
 pub mod secret;
 pub mod session;
 pub mod tcp_mss;

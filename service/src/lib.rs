@@ -3,6 +3,5 @@
 //! connection, with the tunnel behind [`tunnel::TunnelRunner`], so tests run it
 //! in-process over a peer-to-peer connection.
 
-pub mod backoff;
 pub mod plugin;
 pub mod tunnel;

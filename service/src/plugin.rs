@@ -18,11 +18,11 @@ use nm_pptp_settings::nm::flags;
 use nm_pptp_settings::Connection as PptpConnection;
 use pptp_engine::auth::{AuthError, FailureKind};
 use pptp_engine::dhcp::Pushed;
+use pptp_engine::redial::{self, Backoff};
 use pptp_engine::secret::Password;
 use pptp_engine::session::{DownReason, Event, UpInfo};
 use pptp_runtime::{RuntimeEvent, TunOptions, TunSlot};
 
-use crate::backoff::Backoff;
 use crate::tunnel::TunnelRunner;
 
 pub const PATH: &str = "/org/freedesktop/NetworkManager/VPN/Plugin";
@@ -290,7 +290,7 @@ impl Plugin {
                     ever_up = true;
                     backoff.reset();
                 }
-                if opts.persistent && ever_up && redial_after(&reason) && !*stop_rx.borrow() {
+                if opts.persistent && ever_up && !redial::is_final(&reason) && !*stop_rx.borrow() {
                     if was_up {
                         // NetworkManager shows the VPN as connecting again.
                         set_state(&iface, &emitter, state::STARTING).await;
@@ -368,19 +368,6 @@ impl Plugin {
 
 /// Times an interactive connect asks again after the server refused the password.
 const PASSWORD_RETRIES: u32 = 2;
-
-/// Whether a persistent connection dials again after a call that was up ended
-/// this way: anything but Disconnect, a refused login (asking again with
-/// credentials the server refused would only lock the account) and a server
-/// that could not prove it knows the password (not one to keep talking to). An
-/// authentication that merely timed out is tried again.
-fn redial_after(reason: &DownReason) -> bool {
-    !matches!(
-        reason,
-        DownReason::Stopped
-            | DownReason::AuthFailed(AuthError::Rejected(_) | AuthError::ServerNotAuthenticated(_))
-    )
-}
 
 /// A run's share of the password prompts: how many it may still make, and the
 /// password typed for a retry on the link that the engine never took (the call

@@ -432,6 +432,49 @@ def scenario_fixed_address():
     return f"kept 198.19.0.77; refused in {took:.1f} s: {down['message']}; accept-local took {taken}"
 
 
+def scenario_persist_across_an_outage():
+    """--persist: the path to the server is cut (everything to it dropped) for
+    15 s while the tunnel carries the default route. The client reports the
+    loss, dials again until the path is back, comes up on the same interface
+    and passes traffic; SIGTERM then leaves nothing behind. With --maxfail 2
+    and no server, it gives up after two dials."""
+    vm()
+    before = routes()
+    c = Client(["--server", SERVER, "--user", "alice", "--default-route", "--persist",
+                "--lcp-echo-interval", "1", "--lcp-echo-failure", "3"])
+    up = c.wait("up", 90)
+    ping(up["peer"])
+    cut = f"add table ip labcut; add chain ip labcut out {{ type filter hook output priority 0; }}; " \
+          f"add rule ip labcut out ip daddr {SERVER} drop"
+    r = in_ns(["nft", cut])
+    assert r.returncode == 0, r.stderr
+    t = time.monotonic()
+    try:
+        lost = c.wait("reconnecting", 30)
+        lost_after = time.monotonic() - t
+        assert up["ifname"] in links(), "the interface went away with the call"
+        time.sleep(max(0.0, 15 - (time.monotonic() - t)))
+    finally:
+        in_ns(["nft", "delete table ip labcut"])
+    back = time.monotonic()
+    again = c.wait("up", 90)
+    took = time.monotonic() - back
+    assert again["ifname"] == up["ifname"], (up, again)
+    ping(again["peer"])
+    c.stop()
+    code = c.exit_code(10)
+    assert code == 0, f"exit {code}; stderr {''.join(c.stderr)[-1000:]}"
+    assert up["ifname"] not in links() and routes() == before, routes()
+    t = time.monotonic()
+    c = Client(["--server", "198.18.0.1", "--user", "alice", "--persist", "--maxfail", "2"])
+    down = c.wait("down", 30)
+    code = c.exit_code(10)
+    assert code == 11 and down["reason"] == "peer-unreachable", (code, down)
+    return (f"lost {lost_after:.0f} s into the cut ({lost['reason']}), up again on {again['ifname']} "
+            f"{took:.0f} s after it ended ({up['local']} then {again['local']}), pinged, SIGTERM clean; "
+            f"--maxfail 2 with no server: exit 11 after {time.monotonic() - t:.1f} s")
+
+
 SCENARIOS = [
     scenario_nothing_listening,
     scenario_mschapv2_mppe128,
@@ -440,6 +483,7 @@ SCENARIOS = [
     scenario_gre_blocked,
     scenario_vm_killed_while_up,
     scenario_tunnel_device_deleted,
+    scenario_persist_across_an_outage,
     scenario_forged_gre_stateless,
     scenario_mppe40,
     scenario_mppe128_stateful,
