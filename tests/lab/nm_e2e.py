@@ -8,9 +8,11 @@ import pty
 import re
 import select
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 # NetworkManager meets the server behind a router, as users do: with the VPN as
@@ -664,6 +666,133 @@ def scenario_path_outage():
             f"path came back ({addr} then {addr2}), pinged; nothing left after down")
 
 
+def services():
+    """PIDs of running nm-pptp-service processes."""
+    return set(int(p) for p in nm("pgrep", "-x", "nm-pptp-service", check=False).stdout.split())
+
+
+def no_leftovers(dev, routes_before, resolv_before, services_before):
+    """Nothing of a VPN that went down is left: its device, its routes, its DNS,
+    its service process."""
+    wait_gone(dev)
+    settles(routes, routes_before, "routes")
+    settles(resolv, resolv_before, "resolv.conf")
+    end = time.monotonic() + 10
+    while (left := services() - services_before) and time.monotonic() < end:
+        time.sleep(0.2)
+    assert not left, f"nm-pptp-service {left} still running"
+
+
+def until_not_activated(name, limit):
+    t = time.monotonic()
+    while connection_state(name) == "activated":
+        assert time.monotonic() - t < limit, f"{name} still activated after {limit} s"
+        time.sleep(0.2)
+    return time.monotonic() - t
+
+
+def up_with(name, persistent=False):
+    add_vpn(name)
+    if persistent:
+        nm("nmcli", "connection", "modify", name, "vpn.persistent", "yes")
+    before = (routes(), resolv(), services())
+    nm("nmcli", "connection", "up", name)
+    dev, addr = vpn_device(name)
+    return dev, addr, before
+
+
+def back_up(name, dev, limit=90):
+    """A persistent VPN is activated again on the same device and passes traffic."""
+    t = time.monotonic()
+    while connection_state(name) != "activated":
+        assert time.monotonic() - t < limit, f"{name} not up again within {limit} s"
+        time.sleep(0.5)
+    dev2, addr = vpn_device(name)
+    assert dev2 == dev, f"came back on {dev2}, not {dev}"
+    nm("ping", "-c", "2", "-W", "3", "-I", dev, "198.19.0.1")
+    return time.monotonic() - t, addr
+
+
+def scenario_plugin_killed():
+    """NetworkManager-CI's rule: the plugin SIGKILLed while up; NetworkManager
+    shows the VPN down within 5 s and restores routes and DNS."""
+    dev, _, before = up_with("PALK9")
+    svc = services() - before[2]
+    assert len(svc) == 1, svc
+    os.kill(svc.pop(), 9)
+    took = until_not_activated("PALK9", 5)
+    no_leftovers(dev, *before)
+    nm("nmcli", "connection", "delete", "PALK9")
+    return f"NetworkManager showed it down {took:.1f} s after the SIGKILL; routes and DNS restored"
+
+
+def scenario_gre_blocked_midway():
+    """The router starts dropping GRE mid-session (TCP 1723 still passes): the
+    link's echoes go unanswered and the VPN fails, leaving nothing."""
+    dev, _, before = up_with("PALG")
+    rule = ("add table ip labgre; add chain ip labgre forward_gre { type filter hook forward priority 0; }; "
+            "add rule ip labgre forward_gre ip protocol gre drop")
+    r = interop.sh(["ip", "netns", "exec", "pptplab-t", "nft", rule])
+    assert r.returncode == 0, r.stderr
+    try:
+        took = until_not_activated("PALG", 30)
+        no_leftovers(dev, *before)
+    finally:
+        interop.sh(["ip", "netns", "exec", "pptplab-t", "nft", "delete table ip labgre"])
+    nm("nmcli", "connection", "delete", "PALG")
+    return f"failed {took:.0f} s after GRE was blocked; nothing left"
+
+
+def pause_vm(seconds):
+    with open(os.path.join(interop.STATE, "qemu.pid")) as f:
+        pid = int(f.read())
+    os.kill(pid, signal.SIGSTOP)
+    try:
+        time.sleep(seconds)
+    finally:
+        os.kill(pid, signal.SIGCONT)
+
+
+def scenario_server_paused():
+    """The server VM stopped (SIGSTOP) for 20 s: without persistent the VPN fails
+    and nothing is left; with it, the VPN is up again after the server resumes."""
+    dev, _, before = up_with("PALZ")
+    t = time.monotonic()
+    threading.Thread(target=pause_vm, args=(20,), daemon=True).start()
+    took = until_not_activated("PALZ", 20)
+    no_leftovers(dev, *before)
+    time.sleep(max(0.0, 21 - (time.monotonic() - t)))
+    nm("nmcli", "connection", "delete", "PALZ")
+    dev, _, before = up_with("PALY", persistent=True)
+    pause_vm(20)
+    again, addr = back_up("PALY", dev)
+    nm("nmcli", "connection", "down", "PALY")
+    no_leftovers(dev, *before)
+    nm("nmcli", "connection", "delete", "PALY")
+    return (f"without persistent: failed {took:.0f} s into the pause, nothing left; with persistent: "
+            f"up again ({addr}) {again:.0f} s after the server resumed, pinged; nothing left after down")
+
+
+def scenario_lan_reactivated():
+    """NetworkManager re-activates the physical connection while the VPN is up
+    (as after a Wi-Fi roam or `nmcli connection up` on it): without persistent
+    the VPN goes down with it and nothing is left; with it (can-persist) the VPN
+    is up again on the same device."""
+    dev, _, before = up_with("PALL")
+    nm("nmcli", "connection", "up", "lan")
+    took = until_not_activated("PALL", 15)
+    no_leftovers(dev, *before)
+    nm("nmcli", "connection", "delete", "PALL")
+    dev, _, before = up_with("PALM", persistent=True)
+    nm("nmcli", "connection", "up", "lan")
+    again, addr = back_up("PALM", dev)
+    nm("nmcli", "connection", "down", "PALM")
+    no_leftovers(dev, *before)
+    nm("nmcli", "connection", "delete", "PALM")
+    return (f"without persistent: down {took:.1f} s after the LAN went, nothing left; with persistent: "
+            f"activated {again:.1f} s later on {dev} ({addr}), pinged; nothing left after down")
+
+
 def scenario_two_at_once():
     add_vpn("PAL2")
     add_vpn("PAL3")
@@ -801,7 +930,8 @@ def demo():
 SCENARIOS = [scenario_up_and_down, scenario_wrong_password, scenario_fixed_address, scenario_ask_password,
              scenario_a_refused_password_is_asked_again, scenario_import_peers,
              scenario_gnome_settings, scenario_nm_connection_editor, scenario_cinnamon_settings, scenario_two_at_once, scenario_networkmanager_killed,
-             scenario_server_killed, scenario_split_routes, scenario_path_outage]
+             scenario_server_killed, scenario_split_routes, scenario_path_outage,
+             scenario_plugin_killed, scenario_gre_blocked_midway, scenario_server_paused, scenario_lan_reactivated]
 
 
 def main():
