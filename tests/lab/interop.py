@@ -158,8 +158,9 @@ ECHO_CHECK = textwrap.dedent("""
             b = s.recv(65536)
             if not b: break
             got.update(b); n[0] += len(b)
+    limit = float(sys.argv[3]) if len(sys.argv) > 3 else 120
     t0 = time.monotonic(); th = threading.Thread(target=rx); th.start()
-    s.sendall(data); th.join(120); s.close()
+    s.sendall(data); th.join(limit); s.close()
     print(json.dumps({"sent": size, "received": n[0], "same": got.hexdigest() == hashlib.sha256(data).hexdigest(),
                       "seconds": round(time.monotonic() - t0, 2)}))
 """)

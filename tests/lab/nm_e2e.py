@@ -793,6 +793,73 @@ def scenario_lan_reactivated():
             f"activated {again:.1f} s later on {dev} ({addr}), pinged; nothing left after down")
 
 
+# The path's faults, server -> client from the VM's own netem and client ->
+# server dropped by the router: (name, netem, % the router drops).
+NETEM_ROWS = [
+    ("loss1", "loss,1%", 1),
+    ("loss5", "loss,5%", 5),
+    ("loss20", "loss,20%", 20),
+    ("reorder", "delay,10ms,reorder,25%,50%", 0),
+    ("duplicate", "duplicate,5%", 0),
+    ("delay200", "delay,200ms", 0),
+]
+TRANSFER = 20 * 1024 * 1024
+
+
+def netem_row(row, stateful):
+    """A 20 MB echo each way through the VPN on a faulty path: every byte back
+    in order (SHA-256), throughput recorded, nothing left after down."""
+    _, netem, drop = next(r for r in NETEM_ROWS if r[0] == row)
+    opts = {"netem": netem}
+    if stateful:
+        opts["mppe"] = "128-stateful"
+    interop.reboot_vm(**opts)
+    rule = ("add table ip labloss; add chain ip labloss lossy { type filter hook forward priority 0; }; "
+            f"add rule ip labloss lossy ip daddr {interop.SERVER} numgen random mod 100 < {drop} drop")
+    if drop:
+        r = interop.sh(["ip", "netns", "exec", "pptplab-t", "nft", rule])
+        assert r.returncode == 0, r.stderr
+    name = f"PAL-{row}"
+    try:
+        add_vpn(name, extra="mppe-stateful=yes" if stateful else "")
+        before = (routes(), resolv(), services())
+        t = time.monotonic()
+        nm("nmcli", "--wait", "90", "connection", "up", name, timeout=120)
+        up_after = time.monotonic() - t
+        dev, _ = vpn_device(name)
+        r = nm("python3", "-c", interop.ECHO_CHECK, interop.TUNNEL_SERVER, str(TRANSFER), "1500", timeout=1600)
+        res = __import__("json").loads(r.stdout)
+        assert res["received"] == res["sent"] and res["same"], f"echo mismatch: {res}"
+        rate = 2 * TRANSFER / res["seconds"] / 1e6
+        nm("nmcli", "connection", "down", name)
+        no_leftovers(dev, *before)
+        nm("nmcli", "connection", "delete", name)
+    finally:
+        if drop:
+            interop.sh(["ip", "netns", "exec", "pptplab-t", "nft", "delete table ip labloss"])
+        interop.reboot_vm()
+    mode = "stateful" if stateful else "stateless"
+    return (f"{netem} (router drops {drop}%), {mode}: up in {up_after:.1f} s; 20 MB each way in "
+            f"{res['seconds']} s ({rate:.2f} MB/s both ways), checksums equal; nothing left")
+
+
+def scenario_netem_duplicate_stateless():
+    return netem_row("duplicate", False)
+
+
+def netem_scenarios():
+    """Every row in both MPPE modes: `nm_e2e.py netem` (README's fault-matrix
+    command). The loss rows fail against the lab's pptpd today: see README."""
+    out = []
+    for row, _, _ in NETEM_ROWS:
+        for stateful in (False, True):
+            def s(row=row, stateful=stateful):
+                return netem_row(row, stateful)
+            s.__name__ = f"scenario_netem_{row}_{'stateful' if stateful else 'stateless'}"
+            out.append(s)
+    return out
+
+
 def scenario_two_at_once():
     add_vpn("PAL2")
     add_vpn("PAL3")
@@ -931,7 +998,8 @@ SCENARIOS = [scenario_up_and_down, scenario_wrong_password, scenario_fixed_addre
              scenario_a_refused_password_is_asked_again, scenario_import_peers,
              scenario_gnome_settings, scenario_nm_connection_editor, scenario_cinnamon_settings, scenario_two_at_once, scenario_networkmanager_killed,
              scenario_server_killed, scenario_split_routes, scenario_path_outage,
-             scenario_plugin_killed, scenario_gre_blocked_midway, scenario_server_paused, scenario_lan_reactivated]
+             scenario_plugin_killed, scenario_gre_blocked_midway, scenario_server_paused, scenario_lan_reactivated,
+             scenario_netem_duplicate_stateless]
 
 
 def main():
@@ -946,9 +1014,12 @@ def main():
         if demo_mode:
             demo()
             return
-        for s in SCENARIOS:
+        # `netem` alone: the whole path-fault matrix (long); otherwise by name.
+        chosen = netem_scenarios() if wanted == ["netem"] else SCENARIOS + [
+            s for s in netem_scenarios() if s.__name__.removeprefix("scenario_") in wanted]
+        for s in chosen:
             name = s.__name__.removeprefix("scenario_")
-            if wanted and name not in wanted:
+            if wanted and wanted != ["netem"] and name not in wanted:
                 continue
             print(f"--- nm {name}", flush=True)
             t = time.monotonic()
