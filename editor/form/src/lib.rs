@@ -1,7 +1,8 @@
 //! The editor's fields as plain values, read from and written to the VPN
 //! setting through the one connection model. No GTK here, so it is tested alone.
 
-use nm_pptp_libnm::connection::VpnSetting;
+use nm_pptp_libnm::connection::{ConnectionRef, VpnSetting};
+use nm_pptp_libnm::ffi::NMSetting;
 use nm_pptp_settings::connection::{Connection, MppeStrength, Password};
 use nm_pptp_settings::keys;
 use nm_pptp_settings::nm::{flags, SettingsError, SERVICE};
@@ -220,6 +221,27 @@ impl Form {
             persistent: v.persistent,
             ..Form::from_connection(c)
         }
+    }
+
+    /// The form for the connection an editor opens, and the setting libnma's
+    /// password menu reads the flags from: none for a new connection (no data
+    /// yet), which starts from the form's default (ask every time).
+    pub fn opened(connection: ConnectionRef) -> (Form, *mut NMSetting) {
+        let vpn = connection.vpn();
+        let setting = match &vpn {
+            Some(v) if !v.data.is_empty() => connection.vpn_setting_ptr(),
+            _ => std::ptr::null_mut(),
+        };
+        (Form::from_setting(vpn.as_ref()), setting)
+    }
+
+    /// Writes these fields into `connection` (keeping its `vpn.user-name`), or
+    /// says which field stops it, leaving the connection as it was.
+    pub fn save(&self, connection: ConnectionRef) -> Result<(), FieldError> {
+        let mut s = self.to_setting()?;
+        s.user_name = connection.vpn().and_then(|v| v.user_name);
+        connection.set_vpn(&s);
+        Ok(())
     }
 
     /// MPPE needs MS-CHAP keys: without an MS-CHAP method, no MPPE.

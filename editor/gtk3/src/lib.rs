@@ -52,18 +52,9 @@ mod imp {
 
         fn update_connection(&self, connection: ConnectionRef) -> Result<(), glib::Error> {
             let page = self.page.get().expect("set by the factory");
-            match page.form().to_setting() {
-                Ok(mut s) => {
-                    page.mark_error(None);
-                    s.user_name = connection.vpn().and_then(|v| v.user_name);
-                    connection.set_vpn(&s);
-                    Ok(())
-                }
-                Err(e) => {
-                    page.mark_error(e.field);
-                    Err(error::invalid(e.to_string()))
-                }
-            }
+            let saved = page.form().save(connection);
+            page.mark_error(saved.as_ref().err().and_then(|e| e.field));
+            saved.map_err(|e| error::invalid(e.to_string()))
         }
     }
 }
@@ -78,14 +69,8 @@ impl PptpEditor {
     pub fn new(connection: ConnectionRef) -> Self {
         let editor: PptpEditor = glib::Object::new();
         let page = Page::new();
-        let vpn = connection.vpn();
-        // libnma reads the flags from a setting when given one; a new connection
-        // has none yet, and starts from the form's default (ask every time).
-        let setting = match &vpn {
-            Some(v) if !v.data.is_empty() => connection.vpn_setting_ptr(),
-            _ => std::ptr::null_mut(),
-        };
-        page.load(&Form::from_setting(vpn.as_ref()), setting);
+        let (form, setting) = Form::opened(connection);
+        page.load(&form, setting);
         let weak = editor.downgrade();
         page.connect_changed(move || {
             if let Some(e) = weak.upgrade() {
