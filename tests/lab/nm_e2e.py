@@ -302,79 +302,12 @@ def scenario_import_peers():
     return f"imported ({data}); up on {dev} ({addr}), pinged"
 
 
-def scenario_gnome_settings():
-    """GNOME Settings 43 on Xvfb, talking to this NetworkManager: the VPN's page
-    embeds our GTK4 editor, an edit there is applied through NetworkManager, and
-    Settings prints no warning about the plugin. Clicks are at fixed positions
-    in a fixed-size screen with one VPN listed (see docs/gnome-settings-pptp.png)."""
-    for line in nm("nmcli", "-t", "-f", "UUID,TYPE", "connection", "show").stdout.splitlines():
-        uuid, kind = line.split(":", 1)
-        if kind == "vpn":
-            nm("nmcli", "connection", "delete", uuid)
-    add_vpn("PAL")
-    xvfb = subprocess.Popen(["Xvfb", "-displayfd", "1", "-screen", "0", "1280x900x24", "-nolisten", "tcp"],
-                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-    display = ":" + xvfb.stdout.readline().strip()
-    home, run = os.path.join(WORK, "gcc-home"), os.path.join(WORK, "gcc-run")
-    os.makedirs(home, exist_ok=True)
-    os.makedirs(run, mode=0o700, exist_ok=True)
-    log = open(os.path.join(WORK, "gnome-settings.log"), "w")
-    gcc = subprocess.Popen(["nsenter", "-t", str(env_pid), "-m", "-n", "env", "-i", "PATH=/usr/bin:/bin:/usr/sbin:/sbin",
-                            f"HOME={home}", f"XDG_RUNTIME_DIR={run}", f"DISPLAY={display}", "XDG_CURRENT_DESKTOP=GNOME",
-                            "GDK_BACKEND=x11", "dbus-run-session", "--", "gnome-control-center", "network"],
-                           stdout=log, stderr=subprocess.STDOUT)
-    x = {**os.environ, "DISPLAY": display}
-
-    def xdo(*args):
-        return subprocess.run(["xdotool", *args], env=x, capture_output=True, text=True, timeout=30)
-
-    try:
-        r = xdo("search", "--sync", "--name", "^Settings$")
-        assert r.returncode == 0, f"GNOME Settings did not open: {r.stderr}"
-        time.sleep(3)
-        settings_pid = next(int(p) for p in subprocess.run(["pgrep", "-f", "^gnome-control-center network"],
-                                                               capture_output=True, text=True).stdout.split())
-        xdo("mousemove", "871", "167", "click", "1")  # the VPN row's gear
-        time.sleep(3)
-        maps = open(f"/proc/{settings_pid}/maps").read()
-        assert "libnm-gtk4-vpn-plugin-pptp-editor.so" in maps, "Settings did not load our GTK4 editor"
-        xdo("mousemove", "127", "70", "click", "1")  # the Identity tab
-        time.sleep(2)
-        shot = os.path.join(ROOT, "target", "screenshots", "gnome-settings-pptp.png")
-        os.makedirs(os.path.dirname(shot), exist_ok=True)
-        subprocess.run(["import", "-window", "root", shot], env=x, check=True)
-        xdo("mousemove", "344", "415", "click", "1")  # NT Domain
-        xdo("type", "CORP")
-        time.sleep(0.5)
-        xdo("mousemove", "534", "28", "click", "1")  # Apply
-        end = time.monotonic() + 10
-        while "domain = CORP" not in (data := nm("nmcli", "-g", "vpn.data", "connection", "show", "PAL").stdout):
-            assert time.monotonic() < end, f"the edit in Settings did not reach NetworkManager: {data}"
-            time.sleep(0.5)
-        assert "lcp-echo-interval = 2" in data, f"the editor changed a value nobody touched: {data}"
-        log.flush()
-        out = [l.rstrip() for l in open(log.name, errors="replace")
-               if not l.startswith(("dbus-daemon[", "SpiRegistry"))]
-        bad = [l for l in out if any(w in l for w in ("pptp", "plugin", "editor", "VPN", "vpn"))]
-        assert not bad, "Settings printed about the plugin:\n" + "\n".join(bad)
-        return f"editor embedded and applied (vpn.data: {data.strip()}); Settings' own output: {out or 'nothing'}"
-    finally:
-        subprocess.run(["pkill", "-P", str(gcc.pid)], check=False)  # dbus-run-session's children
-        gcc.terminate()
-        try:
-            gcc.wait(10)
-        except subprocess.TimeoutExpired:
-            gcc.kill()
-        xvfb.terminate()
-        xvfb.wait()
-        log.close()
-
-
-def gtk3_connection_editor(work, args, program="nm-connection-editor", path="/usr/bin:/bin:/usr/sbin:/sbin",
-                           desktop="GNOME"):
-    """A GTK 3 host (nm-connection-editor by default) on its own Xvfb, on this
-    NetworkManager. Returns (process, xdotool runner, screenshot, log path, stop)."""
-    xvfb = subprocess.Popen(["Xvfb", "-displayfd", "1", "-screen", "0", "1024x900x24", "-nolisten", "tcp"],
+def gui_on_xvfb(work, args, program="nm-connection-editor", path="/usr/bin:/bin:/usr/sbin:/sbin",
+                desktop="GNOME", screen="1024x900"):
+    """A settings application (nm-connection-editor by default) on its own Xvfb
+    and session bus, on this NetworkManager. Returns (process, xdotool runner,
+    screenshot, log path, stop)."""
+    xvfb = subprocess.Popen(["Xvfb", "-displayfd", "1", "-screen", "0", f"{screen}x24", "-nolisten", "tcp"],
                             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     display = ":" + xvfb.stdout.readline().strip()
     home, run = os.path.join(WORK, f"{work}-home"), os.path.join(WORK, f"{work}-run")
@@ -408,6 +341,49 @@ def gtk3_connection_editor(work, args, program="nm-connection-editor", path="/us
         xvfb.wait()
         log.close()
     return p, xdo, shot, log_path, stop
+
+
+def scenario_gnome_settings():
+    """GNOME Settings 43 on Xvfb, talking to this NetworkManager: the VPN's page
+    embeds our GTK4 editor, an edit there is applied through NetworkManager, and
+    Settings prints no warning about the plugin. Clicks are at fixed positions
+    in a fixed-size screen with one VPN listed (see docs/gnome-settings-pptp.png)."""
+    for line in nm("nmcli", "-t", "-f", "UUID,TYPE", "connection", "show").stdout.splitlines():
+        uuid, kind = line.split(":", 1)
+        if kind == "vpn":
+            nm("nmcli", "connection", "delete", uuid)
+    add_vpn("PAL")
+    _, xdo, shot, log_path, stop = gui_on_xvfb("gcc", ["network"], program="gnome-control-center",
+                                                 screen="1280x900")
+    try:
+        r = xdo("search", "--sync", "--name", "^Settings$")
+        assert r.returncode == 0, f"GNOME Settings did not open: {r.stderr}"
+        time.sleep(3)
+        settings_pid = next(int(p) for p in subprocess.run(["pgrep", "-f", "^gnome-control-center network"],
+                                                               capture_output=True, text=True).stdout.split())
+        xdo("mousemove", "871", "167", "click", "1")  # the VPN row's gear
+        time.sleep(3)
+        maps = open(f"/proc/{settings_pid}/maps").read()
+        assert "libnm-gtk4-vpn-plugin-pptp-editor.so" in maps, "Settings did not load our GTK4 editor"
+        xdo("mousemove", "127", "70", "click", "1")  # the Identity tab
+        time.sleep(2)
+        shot("gnome-settings-pptp.png")
+        xdo("mousemove", "344", "415", "click", "1")  # NT Domain
+        xdo("type", "CORP")
+        time.sleep(0.5)
+        xdo("mousemove", "534", "28", "click", "1")  # Apply
+        end = time.monotonic() + 10
+        while "domain = CORP" not in (data := nm("nmcli", "-g", "vpn.data", "connection", "show", "PAL").stdout):
+            assert time.monotonic() < end, f"the edit in Settings did not reach NetworkManager: {data}"
+            time.sleep(0.5)
+        assert "lcp-echo-interval = 2" in data, f"the editor changed a value nobody touched: {data}"
+        out = [l.rstrip() for l in open(log_path, errors="replace")
+               if not l.startswith(("dbus-daemon[", "SpiRegistry"))]
+        bad = [l for l in out if any(w in l for w in ("pptp", "plugin", "editor", "VPN", "vpn"))]
+        assert not bad, "Settings printed about the plugin:\n" + "\n".join(bad)
+        return f"editor embedded and applied (vpn.data: {data.strip()}); Settings' own output: {out or 'nothing'}"
+    finally:
+        stop()
 
 
 def focus(xdo, win):
@@ -456,7 +432,7 @@ def scenario_nm_connection_editor():
     a keyboard user would, on the VPN tab the editor opens on."""
     add_vpn("PALE")
     uuid = nm("nmcli", "-g", "connection.uuid", "connection", "show", "PALE").stdout.strip()
-    p, xdo, shot, log_path, stop = gtk3_connection_editor("nce-edit", ["--edit", uuid])
+    p, xdo, shot, log_path, stop = gui_on_xvfb("nce-edit", ["--edit", uuid])
     seen = []
     try:
         r = xdo("search", "--sync", "--name", "^Editing PALE$")
@@ -487,7 +463,7 @@ def scenario_nm_connection_editor():
     assert not bad, "nm-connection-editor printed about the plugin while editing:\n" + "\n".join(bad)
 
     before = set(nm("nmcli", "-g", "NAME", "connection", "show").stdout.split("\n"))
-    p, xdo, shot, log_path, stop = gtk3_connection_editor("nce-add", ["--create", "--type", "vpn:" + "org.freedesktop.NetworkManager.pptp"])
+    p, xdo, shot, log_path, stop = gui_on_xvfb("nce-add", ["--create", "--type", "vpn:" + "org.freedesktop.NetworkManager.pptp"])
     try:
         r = xdo("search", "--sync", "--name", "^Editing ")
         assert r.returncode == 0, f"nm-connection-editor did not open a new connection: {r.stderr}"
@@ -542,7 +518,7 @@ def scenario_cinnamon_settings():
     with open(os.path.join(shim, "cinnamon-settings"), "w") as f:
         f.write("#!/bin/sh\nexit 0\n")
     os.chmod(os.path.join(shim, "cinnamon-settings"), 0o755)
-    p, xdo, shot, log_path, stop = gtk3_connection_editor(
+    p, xdo, shot, log_path, stop = gui_on_xvfb(
         "cinnamon", ["network"], program="cinnamon-control-center",
         path=f"{shim}:/usr/bin:/bin:/usr/sbin:/sbin", desktop="X-Cinnamon")
     try:
