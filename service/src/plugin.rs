@@ -108,18 +108,11 @@ fn vpn_timeout(conn: &Settings) -> Option<std::time::Duration> {
     (secs > 0).then(|| std::time::Duration::from_secs(secs as u64))
 }
 
-/// `ipv4.never-default`: the connection is not to take the default route.
-fn never_default(conn: &Settings) -> bool {
-    conn.get("ipv4")
-        .and_then(|s| s.get("never-default"))
-        .and_then(|v| bool::try_from(v).ok())
-        .unwrap_or(false)
-}
-
-/// `vpn.persistent`: the user wants the VPN kept up across lost calls.
-fn persistent(conn: &Settings) -> bool {
-    conn.get("vpn")
-        .and_then(|s| s.get("persistent"))
+/// A boolean property of the connection (false when absent, as NetworkManager
+/// leaves out defaults).
+fn flag(conn: &Settings, setting: &str, key: &str) -> bool {
+    conn.get(setting)
+        .and_then(|s| s.get(key))
         .and_then(|v| bool::try_from(v).ok())
         .unwrap_or(false)
 }
@@ -138,8 +131,9 @@ impl ConnectOptions {
     fn of(conn: &Settings) -> Self {
         ConnectOptions {
             timeout: vpn_timeout(conn),
-            never_default: never_default(conn),
-            persistent: persistent(conn),
+            // The connection is not to take the default route.
+            never_default: flag(conn, "ipv4", "never-default"),
+            persistent: flag(conn, "vpn", "persistent"),
         }
     }
 }
