@@ -72,9 +72,9 @@ fn main() {
             }
         }
         if server_up && client.is_up() && received[0] < 1000 {
-            let n = client.send_ip(&payload, &mut buf).expect("up");
+            let n = client.send_ip(now, &payload, &mut buf).expect("up");
             wire.push_back((now + latency, true, false, buf[..n].to_vec()));
-            let n = server.send_ip(&payload, &mut buf).expect("up");
+            let n = server.send_ip(now, &payload, &mut buf).expect("up");
             wire.push_back((now + latency, false, false, buf[..n].to_vec()));
         } else if received[0] >= 1000 && !client.is_dead() && client.is_up() {
             client.close(now);

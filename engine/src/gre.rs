@@ -161,6 +161,18 @@ impl Shared {
         Some(last)
     }
 
+    /// The last sequence number received, to acknowledge again even if it was
+    /// acknowledged already.
+    fn ack_again(&self) -> Option<u32> {
+        self.received_any.load(Relaxed).then(|| {
+            let last = self.last_received.load(Relaxed);
+            self.last_acked.store(last, Relaxed);
+            self.acked_any.store(true, Relaxed);
+            self.unacked.store(0, Relaxed);
+            last
+        })
+    }
+
     pub fn unacked(&self) -> u32 {
         self.unacked.load(Relaxed)
     }
@@ -220,8 +232,27 @@ impl Sender {
         })
     }
 
-    #[cfg(test)]
-    fn in_flight(&self) -> u32 {
+    /// An ack-only packet even when no ack is owed (it repeats the last one):
+    /// any packet at all from us is what some servers wait for.
+    pub fn ack_again(&mut self) -> Option<Header> {
+        let ack = self.shared.ack_again()?;
+        Some(Header {
+            call_id: self.peer_call_id,
+            payload_len: 0,
+            seq: None,
+            ack: Some(ack),
+        })
+    }
+
+    /// The peer's latest acknowledgement of our packets.
+    pub fn peer_ack(&self) -> u32 {
+        self.shared.peer_ack.load(Relaxed)
+    }
+
+    /// Our packets the peer has not acknowledged. (RFC 2637 acks the highest
+    /// number received; pptpd acks the last one it delivered in order, so
+    /// there this also counts what waits in its reorder queue.)
+    pub fn in_flight(&self) -> u32 {
         self.next_seq
             .wrapping_sub(1)
             .wrapping_sub(self.shared.peer_ack.load(Relaxed))

@@ -360,9 +360,9 @@ impl Sim {
                 let len = 40 + (i * 37 + usize::from(from_client) * 11) % 1300;
                 let ip = ipv4_packet(&mut self.rng, len, i as u32, from_client);
                 let r = if from_client {
-                    self.client.send_ip(&ip, &mut self.buf)
+                    self.client.send_ip(self.now, &ip, &mut self.buf)
                 } else {
-                    self.server.send_ip(&ip, &mut self.buf)
+                    self.server.send_ip(self.now, &ip, &mut self.buf)
                 };
                 let n = r.expect("send while up");
                 let pkt = self.buf[..n].to_vec();
@@ -918,7 +918,10 @@ fn close_is_polite_and_bounded() {
     sim.client.close(sim.now);
     assert_eq!(sim.wait_down(Duration::from_secs(5)), DownReason::Stopped);
     assert!(sim.now.duration_since(start) <= Duration::from_secs(3));
-    assert!(sim.client.send_ip(&[0x45; 20], &mut [0u8; 64]).is_err());
+    assert!(sim
+        .client
+        .send_ip(sim.now, &[0x45; 20], &mut [0u8; 64])
+        .is_err());
 }
 
 #[test]
@@ -991,7 +994,7 @@ fn one_way_traffic_gets_standalone_acks_within_the_delay() {
     let mut sim = mppe_sim(Strength::Bits128, false);
     sim.connect();
     let ip = ipv4_packet(&mut sim.rng, 100, 0, true);
-    let n = sim.client.send_ip(&ip, &mut sim.buf).unwrap();
+    let n = sim.client.send_ip(sim.now, &ip, &mut sim.buf).unwrap();
     let pkt = sim.buf[..n].to_vec();
     let sent_seq = parse_gre(&pkt).unwrap().1.unwrap();
     sim.enqueue(true, false, pkt);
@@ -1019,6 +1022,70 @@ fn one_way_traffic_gets_standalone_acks_within_the_delay() {
     );
 }
 
+/// Runs the simulation for `d`, returning when each ack-only packet the client
+/// put on the wire to the server was sent.
+fn client_ack_only_for(sim: &mut Sim, d: Duration) -> Vec<Instant> {
+    let end = sim.now + d;
+    let mut seen = std::collections::BTreeMap::new();
+    while sim.now < end {
+        for p in sim.queue.iter().filter(|p| p.to_server && !p.tcp) {
+            if matches!(parse_gre(&p.data), Some((_, None, Some(_), None))) {
+                seen.insert(p.seq, p.at - sim.delay);
+            }
+        }
+        if !sim.step() {
+            break;
+        }
+    }
+    seen.into_values().collect()
+}
+
+/// While the server's ack stands still with our data unacknowledged (a packet
+/// lost on the way), an ack-only packet goes out every 300 ms: what releases
+/// pptpd's reorder queue. Data acknowledged in time gets none.
+#[test]
+fn an_unacknowledged_data_packet_is_followed_by_flush_nudges() {
+    let mut sim = mppe_sim(Strength::Bits128, false);
+    sim.connect();
+    client_ack_only_for(&mut sim, Duration::from_secs(1));
+    // From here the client alone is driven: the server hears nothing more.
+    let t0 = sim.now;
+    let ip = ipv4_packet(&mut sim.rng, 100, 0, true);
+    sim.client.send_ip(t0, &ip, &mut sim.buf).unwrap();
+    let mut nudges = Vec::new();
+    for ms in (0..=1000).step_by(10) {
+        let now = t0 + Duration::from_millis(ms);
+        sim.client.handle_timeout(now);
+        while let Some(p) = sim.client.poll_gre_transmit() {
+            if matches!(parse_gre(&p), Some((_, None, Some(_), None))) {
+                nudges.push(ms);
+            }
+        }
+    }
+    assert_eq!(nudges, [300, 600, 900]);
+
+    // Delivered, and acknowledged by the server's reply within 300 ms: no nudge.
+    let ip = ipv4_packet(&mut sim.rng, 100, 1, true);
+    let n = sim.client.send_ip(sim.now, &ip, &mut sim.buf).unwrap();
+    let pkt = sim.buf[..n].to_vec();
+    sim.enqueue(true, false, pkt);
+    client_ack_only_for(&mut sim, Duration::from_millis(20));
+    let ip = ipv4_packet(&mut sim.rng, 100, 2, false);
+    let n = sim.server.send_ip(sim.now, &ip, &mut sim.buf).unwrap();
+    let pkt = sim.buf[..n].to_vec();
+    sim.enqueue(false, false, pkt);
+    let start = sim.now;
+    let late: Vec<Duration> = client_ack_only_for(&mut sim, Duration::from_secs(2))
+        .iter()
+        .map(|t| t.duration_since(start))
+        .filter(|d| *d > Duration::from_millis(300))
+        .collect();
+    assert!(
+        late.is_empty(),
+        "a nudge although the server acknowledged: {late:?}"
+    );
+}
+
 /// A packet from the server to the client, forged with the Key and the next
 /// sequence number of the server's own traffic (one real packet is spent, never
 /// delivered, to learn them).
@@ -1036,7 +1103,7 @@ fn forge_many(
     seq_ahead: u32,
 ) -> (Vec<u8>, Vec<Vec<u8>>) {
     let ip = ipv4_packet(&mut sim.rng, 60, 0, false);
-    let n = sim.server.send_ip(&ip, &mut sim.buf).unwrap();
+    let n = sim.server.send_ip(sim.now, &ip, &mut sim.buf).unwrap();
     let spent = sim.buf[..n].to_vec();
     let (call_id, Some(seq), _, _) = parse_gre(&sim.buf[..n]).unwrap() else {
         panic!("data without sequence")
@@ -1091,7 +1158,10 @@ fn ccp_restart_never_reuses_the_keystream() {
             "{d}"
         );
         // Nothing was encrypted after the restart: no data left once it began.
-        assert!(sim.client.send_ip(&[0x45; 20], &mut [0u8; 64]).is_err());
+        assert!(sim
+            .client
+            .send_ip(sim.now, &[0x45; 20], &mut [0u8; 64])
+            .is_err());
     }
 }
 
@@ -1180,7 +1250,7 @@ fn unknown_protocols_get_protocol_reject() {
     // Forge an IPV6CP Configure-Request from the server: take the Key and sequence
     // from the server's last packet to the client.
     let ip = ipv4_packet(&mut sim.rng, 60, 0, false);
-    let n = sim.server.send_ip(&ip, &mut sim.buf).unwrap();
+    let n = sim.server.send_ip(sim.now, &ip, &mut sim.buf).unwrap();
     let (call_id, Some(seq), _, _) = parse_gre(&sim.buf[..n]).unwrap() else {
         panic!("data without sequence")
     };
@@ -1544,13 +1614,13 @@ fn tcp_syns_are_clamped_to_the_tunnel_mtu_both_ways() {
         let want = if clamp { up.mtu - 40 } else { 1460 };
         let n = sim
             .client
-            .send_ip(&tcp_syn(1460, false), &mut sim.buf)
+            .send_ip(sim.now, &tcp_syn(1460, false), &mut sim.buf)
             .unwrap();
         let pkt = sim.buf[..n].to_vec();
         sim.enqueue(true, false, pkt);
         let n = sim
             .server
-            .send_ip(&tcp_syn(1460, true), &mut sim.buf)
+            .send_ip(sim.now, &tcp_syn(1460, true), &mut sim.buf)
             .unwrap();
         let pkt = sim.buf[..n].to_vec();
         sim.enqueue(false, false, pkt);

@@ -59,6 +59,7 @@ impl Outbound {
         gre: &GreSocket,
     ) {
         let mut n = n;
+        let now = Instant::now();
         // Drain what else is waiting, up to a bound that keeps the other
         // direction and the timers served.
         for round in 0..4 {
@@ -66,7 +67,7 @@ impl Outbound {
             for i in 0..n {
                 let ip = &self.tun_in[i][..self.tun_in_sizes[i]];
                 let k = self.gre_out_lens.len();
-                match session.send_ip(ip, &mut self.gre_out[k]) {
+                match session.send_ip(now, ip, &mut self.gre_out[k]) {
                     Ok(len) => self.gre_out_lens.push(len),
                     Err(e) => debug!(error = %e, "packet from the tunnel not sent"),
                 }

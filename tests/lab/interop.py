@@ -148,21 +148,34 @@ def ping(addr):
     assert r.returncode == 0, f"ping {addr} through the tunnel failed:\n{r.stdout}{r.stderr}"
 
 
+# Sends SIZE random bytes to the echo service and checks what comes back. A
+# stall is 60 s without progress either way (socket timeout per call: Python's
+# sendall would apply it to the whole transfer, which a slow path exceeds without
+# stalling); LIMIT (argv[3], default 120 s) bounds the whole transfer.
 ECHO_CHECK = textwrap.dedent("""
     import hashlib, os, socket, sys, threading, time, json
     size = int(sys.argv[2]); data = os.urandom(size)
-    s = socket.create_connection((sys.argv[1], 5001), timeout=60)
-    got = hashlib.sha256(); n = [0]
-    def rx():
-        while n[0] < size:
-            b = s.recv(65536)
-            if not b: break
-            got.update(b); n[0] += len(b)
     limit = float(sys.argv[3]) if len(sys.argv) > 3 else 120
+    s = socket.create_connection((sys.argv[1], 5001), timeout=60)
+    got = hashlib.sha256(); n = [0]; err = []
+    def rx():
+        try:
+            while n[0] < size:
+                b = s.recv(65536)
+                if not b: break
+                got.update(b); n[0] += len(b)
+        except OSError as e:
+            err.append(f"receive: {e}")
     t0 = time.monotonic(); th = threading.Thread(target=rx); th.start()
-    s.sendall(data); th.join(limit); s.close()
-    print(json.dumps({"sent": size, "received": n[0], "same": got.hexdigest() == hashlib.sha256(data).hexdigest(),
-                      "seconds": round(time.monotonic() - t0, 2)}))
+    view = memoryview(data); off = 0
+    try:
+        while off < size and time.monotonic() - t0 < limit:
+            off += s.send(view[off:off + 65536])
+    except OSError as e:
+        err.append(f"send: {e}")
+    th.join(max(0, limit - (time.monotonic() - t0))); s.close()
+    print(json.dumps({"sent": off, "received": n[0], "same": off == size and got.hexdigest() == hashlib.sha256(data).hexdigest(),
+                      "seconds": round(time.monotonic() - t0, 2), "errors": err}))
 """)
 
 

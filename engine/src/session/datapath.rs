@@ -76,6 +76,11 @@ impl Tx {
     pub fn ack_only(&mut self, out: &mut [u8]) -> Option<usize> {
         self.gre.ack_only().map(|h| h.encode(out))
     }
+
+    /// An ack-only packet repeating the last ack (see `Link`'s flush nudge).
+    pub fn ack_again(&mut self, out: &mut [u8]) -> Option<usize> {
+        self.gre.ack_again().map(|h| h.encode(out))
+    }
 }
 
 fn clamp(mss_max: Option<u16>, protocol: u16, ip: &mut [u8]) {

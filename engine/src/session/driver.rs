@@ -184,11 +184,16 @@ impl<C: ControlSide> Session<C> {
     }
 
     /// Encapsulate an IPv4 packet from the tunnel into a GRE packet written to `out`.
-    pub fn send_ip(&mut self, ip: &[u8], out: &mut [u8]) -> Result<usize, SendError> {
+    /// One IPv4 packet from the tunnel interface, framed (and encrypted) into
+    /// `out`; `now` is when it is sent.
+    pub fn send_ip(&mut self, now: Instant, ip: &[u8], out: &mut [u8]) -> Result<usize, SendError> {
         if self.ending.is_some() {
             return Err(SendError::NotUp);
         }
-        self.link.as_mut().ok_or(SendError::NotUp)?.send_ip(ip, out)
+        self.link
+            .as_mut()
+            .ok_or(SendError::NotUp)?
+            .send_ip(now, ip, out)
     }
 
     pub fn poll_tcp_transmit(&mut self) -> Option<Vec<u8>> {

@@ -11,6 +11,7 @@ use tracing::{debug, info, warn};
 use zeroize::Zeroize;
 
 use super::datapath::{Rx, RxOutcome, SendError, Tx};
+use super::flush_nudge::FlushNudge;
 use super::{DownReason, Event, Phase, PppConfig, UpInfo};
 use crate::auth::authenticator::{self, Authenticator};
 use crate::auth::peer::{AuthPeer, Outcome};
@@ -105,6 +106,7 @@ pub(crate) struct Link {
     terminating: bool,
     /// While terminating: when to stop waiting for the Terminate-Ack.
     terminate_deadline: Option<Instant>,
+    nudge: FlushNudge,
     rng: StdRng,
 }
 
@@ -169,6 +171,7 @@ impl Link {
             last_reset_request: None,
             terminating: false,
             terminate_deadline: None,
+            nudge: FlushNudge::default(),
             rng,
         };
         l.events.push_back(Event::Phase(Phase::Establish));
@@ -264,6 +267,7 @@ impl Link {
             self.echo_next,
             self.reset_retry,
             self.terminate_deadline,
+            self.nudge.poll_timeout(),
             self.inform.as_ref().and_then(dhcp::Inform::poll_timeout),
         ]
         .into_iter()
@@ -320,6 +324,13 @@ impl Link {
             debug!("no answer to DHCPINFORM: carrying on without");
             self.inform = None;
         }
+        let (in_flight, peer_ack) = (self.tx.gre.in_flight(), self.tx.gre.peer_ack());
+        if self.phase == Phase::Up && self.nudge.on_timeout(now, in_flight, peer_ack) {
+            let mut buf = [0u8; gre::MAX_HEADER_LEN];
+            if let Some(n) = self.tx.ack_again(&mut buf) {
+                self.gre_out.push_back(buf[..n].to_vec());
+            }
+        }
         let ack_due =
             self.epoch + Duration::from_nanos(self.shared.oldest_unacked_ns()) + self.cfg.ack_delay;
         if self.shared.unacked() > 0 && ack_due <= now {
@@ -338,11 +349,13 @@ impl Link {
         self.last_reset_request = Some(now);
     }
 
-    pub fn send_ip(&mut self, ip: &[u8], out: &mut [u8]) -> Result<usize, SendError> {
+    pub fn send_ip(&mut self, now: Instant, ip: &[u8], out: &mut [u8]) -> Result<usize, SendError> {
         if self.phase != Phase::Up {
             return Err(SendError::NotUp);
         }
-        self.tx.encapsulate(frame::IPV4, ip, out)
+        let n = self.tx.encapsulate(frame::IPV4, ip, out)?;
+        self.nudge.on_send(now, self.tx.gre.peer_ack());
+        Ok(n)
     }
 
     /// One GRE packet from the peer; returns the range of an IPv4 packet for the tunnel.

@@ -4,6 +4,7 @@
 pub mod client;
 pub mod datapath;
 pub mod driver;
+mod flush_nudge;
 mod link;
 pub mod server;
 

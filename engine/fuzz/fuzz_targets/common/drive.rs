@@ -18,7 +18,7 @@ pub fn drive(s: &mut ClientSession, data: &[u8], mut now: Instant) {
                 s.handle_timeout(now);
             }
             Some(3) => {
-                let _ = s.send_ip(&chunk[1..], &mut out);
+                let _ = s.send_ip(now, &chunk[1..], &mut out);
             }
             _ => s.close(now),
         }

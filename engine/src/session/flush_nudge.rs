@@ -1,0 +1,135 @@
+//! When a peer stops acknowledging our data, one ack-only packet at a time.
+//!
+//! pptpd (1.4, the common Linux server, and pptp-linux's own receiver) holds
+//! every packet that follows a lost one in a reorder queue, and looks at that
+//! queue again only when another GRE packet from us arrives, releasing what
+//! waited past its 0.3 s hold. Right after a loss, TCP above us has usually
+//! filled its window and waits for acks that sit in that queue, so nothing
+//! arrives until its retransmission timer fires, and each loss costs a
+//! backed-off RTO or more. An ack-only packet once the peer's ack has stood
+//! still for the hold releases the queue; to a server without such a queue it
+//! is one more 12-byte ack.
+
+use std::time::{Duration, Instant};
+
+/// How long the peer's ack may stand still, with our data unacknowledged,
+/// before a nudge: pptpd's hold (0.3 s, counted from when the first packet
+/// after the gap reached it, which is after our last acknowledged one left).
+pub const STALL: Duration = Duration::from_millis(300);
+/// How often the ack is looked at while our data is unacknowledged.
+const CHECK: Duration = Duration::from_millis(50);
+
+#[derive(Debug, Default)]
+pub struct FlushNudge {
+    watch: Option<Watch>,
+    pub sent: u64,
+}
+
+#[derive(Debug)]
+struct Watch {
+    /// The peer's ack at the last check, and since when it has not moved.
+    seen: u32,
+    since: Instant,
+    next_check: Instant,
+}
+
+impl FlushNudge {
+    /// We sent a data packet; `peer_ack` is the peer's latest ack.
+    pub fn on_send(&mut self, now: Instant, peer_ack: u32) {
+        if self.watch.is_none() {
+            self.watch = Some(Watch {
+                seen: peer_ack,
+                since: now,
+                next_check: now + CHECK,
+            });
+        }
+    }
+
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        self.watch.as_ref().map(|w| w.next_check)
+    }
+
+    /// At or after [`FlushNudge::poll_timeout`]: true when a nudge is due now.
+    /// `in_flight` counts our packets the peer has not acknowledged.
+    pub fn on_timeout(&mut self, now: Instant, in_flight: u32, peer_ack: u32) -> bool {
+        let Some(w) = self.watch.as_mut() else {
+            return false;
+        };
+        if now < w.next_check {
+            return false;
+        }
+        if in_flight == 0 {
+            self.watch = None;
+            return false;
+        }
+        w.next_check = now + CHECK;
+        if peer_ack != w.seen {
+            w.seen = peer_ack;
+            w.since = now;
+            return false;
+        }
+        if now.duration_since(w.since) < STALL {
+            return false;
+        }
+        // Again after another hold if this one released nothing.
+        w.since = now;
+        self.sent += 1;
+        true
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run(
+        n: &mut FlushNudge,
+        t0: Instant,
+        ms: u64,
+        in_flight: u32,
+        ack: impl Fn(u64) -> u32,
+    ) -> Vec<u64> {
+        let mut fired = Vec::new();
+        for t in (0..=ms).step_by(10) {
+            let now = t0 + Duration::from_millis(t);
+            if n.poll_timeout().is_some_and(|d| d <= now) && n.on_timeout(now, in_flight, ack(t)) {
+                fired.push(t);
+            }
+        }
+        fired
+    }
+
+    #[test]
+    fn a_stalled_ack_gets_a_nudge_per_hold() {
+        let t0 = Instant::now();
+        let mut n = FlushNudge::default();
+        n.on_send(t0, 7);
+        assert_eq!(run(&mut n, t0, 1000, 3, |_| 7), [300, 600, 900]);
+        assert_eq!(n.sent, 3);
+    }
+
+    #[test]
+    fn a_moving_ack_gets_none() {
+        let t0 = Instant::now();
+        let mut n = FlushNudge::default();
+        n.on_send(t0, 7);
+        // The ack moves every 200 ms: never a 300 ms stall.
+        assert!(run(&mut n, t0, 2000, 3, |t| 7 + (t / 200) as u32).is_empty());
+        // It stops moving at 2000: a nudge 300 to 350 ms later.
+        let t1 = t0 + Duration::from_millis(2010);
+        let fired = run(&mut n, t1, 600, 3, |_| 99);
+        assert!(
+            matches!(fired[..], [t] if (290..=350).contains(&t)),
+            "{fired:?}"
+        );
+    }
+
+    #[test]
+    fn nothing_unacknowledged_ends_the_watch() {
+        let t0 = Instant::now();
+        let mut n = FlushNudge::default();
+        n.on_send(t0, 7);
+        assert!(run(&mut n, t0, 1000, 0, |_| 7).is_empty());
+        assert_eq!(n.poll_timeout(), None);
+    }
+}
