@@ -104,6 +104,12 @@ fn main() {
         }
         client.handle_timeout(now);
         server.handle_timeout(now);
+        while server.poll_released_ip().is_some() {
+            received[0] += 1;
+        }
+        while client.poll_released_ip().is_some() {
+            received[1] += 1;
+        }
     }
     eprintln!("the demo did not finish within its simulated minute");
     std::process::exit(1);

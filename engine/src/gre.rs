@@ -281,6 +281,10 @@ pub struct RxStats {
     pub unverified: u64,
     /// Our packets sent beyond the peer's advertised window (advisory only).
     pub window_exceeded: u64,
+    /// Packets after a gap held until the gap's packet came (reordering repaired).
+    pub reordered: u64,
+    /// Holds that ran out: the gap was a loss.
+    pub hold_expired: u64,
     /// MPPE key changes a stateless receiver did, forged packets' included (each
     /// a SHA-1 and an RC4 key schedule): what the jump budget bounds.
     pub mppe_rekeys: u64,
@@ -357,6 +361,24 @@ impl Receiver {
         }
         self.pending = Some(seq);
         Received::Payload(payload)
+    }
+
+    /// The next sequence number in order, once anything was received.
+    pub fn expected(&self) -> Option<u32> {
+        let s = &self.shared;
+        s.received_any
+            .load(Relaxed)
+            .then(|| s.last_received.load(Relaxed).wrapping_add(1))
+    }
+
+    /// For a packet of this call that comes after a gap (its sequence number
+    /// beyond the next expected one): that number and the expected one.
+    /// Nothing is checked or committed.
+    pub fn after_gap(&self, pkt: &[u8]) -> Option<(u32, u32)> {
+        let (h, _) = Header::decode(pkt).ok()?;
+        let seq = h.seq.filter(|_| h.call_id == self.call_id)?;
+        let expected = self.expected()?;
+        seq_after(seq, expected).then_some((seq, expected))
     }
 
     /// How far the pending packet would move the window (0 for the first).

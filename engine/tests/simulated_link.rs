@@ -223,6 +223,13 @@ impl Sim {
         while let Some(d) = self.server.poll_gre_transmit() {
             self.enqueue(false, false, d);
         }
+        // After the packet that released them, or after the hold's timer.
+        while let Some(ip) = self.client.poll_released_ip() {
+            self.client_ip.push(ip);
+        }
+        while let Some(ip) = self.server.poll_released_ip() {
+            self.server_ip.push(ip);
+        }
         while let Some(e) = self.client.poll_event() {
             self.client_events.push(e);
         }
@@ -384,8 +391,14 @@ impl Sim {
             }
             self.now = until;
         }
+        // The last packets in flight, and what waits in a reorder hold.
         let until = self.now + Duration::from_secs(1);
-        while self.queue.iter().any(|p| p.at <= until) {
+        while self.queue.iter().any(|p| p.at <= until)
+            || [self.client.poll_timeout(), self.server.poll_timeout()]
+                .into_iter()
+                .flatten()
+                .any(|t| t <= until)
+        {
             self.step();
         }
         (sent_c, sent_s)
@@ -561,9 +574,11 @@ fn data_stateless_under_loss_reorder_duplication() {
         let sim = data_run(s, false, LOSSY, 0.9);
         let st = sim.client.stats().unwrap();
         assert!(st.lost > 0 && st.delivered > st.lost, "{st:?}");
-        // Reordered packets that arrive after a newer one are dropped as late.
-        let sim = data_run(s, false, REORDERING, 0.9);
-        assert!(sim.client.stats().unwrap().late > 0);
+        // Packets overtaken by up to 20 ms wait in the hold and arrive in order;
+        // none is dropped as late.
+        let sim = data_run(s, false, REORDERING, 1.0);
+        let st = sim.client.stats().unwrap();
+        assert!(st.reordered > 0 && st.late == 0, "{st:?}");
         let sim = data_run(s, false, DUPLICATING, 1.0);
         assert!(
             sim.client.stats().unwrap().late > 0,
@@ -581,6 +596,8 @@ fn data_stateful_recovers_through_reset_request() {
             "{:?}",
             sim.reset_requests
         );
+        // Stateful MPPE has no reorder hold (a loss must be resynchronised at
+        // once): a reordered packet is a loss to it.
         let sim = data_run(s, true, REORDERING, 0.8);
         assert!(sim.reset_requests[0] > 0, "{:?}", sim.reset_requests);
         data_run(s, true, DUPLICATING, 1.0);
@@ -1259,7 +1276,8 @@ fn unknown_protocols_get_protocol_reject() {
     let h = Header {
         call_id,
         payload_len: (4 + info.len()) as u16,
-        seq: Some(seq + 1),
+        // The spent packet's own number: next in order at the client.
+        seq: Some(seq),
         ack: None,
     };
     let hl = h.encode(&mut pkt);
@@ -1699,8 +1717,10 @@ fn dhcp_inform_brings_the_servers_routes_after_up() {
         } else {
             Duration::ZERO
         };
+        // The resent request follows a gap: the server's reorder hold keeps
+        // it up to its 50 ms before giving the gap up as lost.
         assert!(
-            after >= resend && after < resend + Duration::from_millis(50),
+            after >= resend && after < resend + Duration::from_millis(110),
             "{after:?}"
         );
         assert!(sim.client_ip.is_empty(), "the answer went to the tunnel");

@@ -98,6 +98,27 @@ impl Outbound {
 }
 
 impl Inbound {
+    /// Write what the reorder hold released on a timer.
+    pub async fn released_to_tun<C: ControlSide>(
+        &mut self,
+        session: &mut Session<C>,
+        tun: Option<&AsyncDevice>,
+    ) {
+        let mut used = 0;
+        while let Some(ip) = session.poll_released_ip() {
+            push(&mut self.tun_out, used, &ip);
+            used += 1;
+        }
+        if let (Some(tun), true) = (tun, used > 0) {
+            if let Err(e) = tun
+                .send_multiple(&mut self.gro, &mut self.tun_out[..used], VIRTIO_NET_HDR_LEN)
+                .await
+            {
+                debug!(error = %e, "TUN write failed");
+            }
+        }
+    }
+
     pub fn new() -> Self {
         Inbound {
             gre_in: vec![vec![0; GRE_BUF]; BATCH],
@@ -122,18 +143,15 @@ impl Inbound {
                 continue;
             }
             let pkt = &mut self.gre_in[i][range];
-            let Some(ip) = session.handle_gre(now, pkt) else {
-                continue;
-            };
-            if self.tun_out.len() <= used {
-                self.tun_out.push(Vec::with_capacity(PACKET_BUF));
+            if let Some(ip) = session.handle_gre(now, pkt) {
+                push(&mut self.tun_out, used, &pkt[ip]);
+                used += 1;
             }
-            // The merge below grows buffers in place; start each from the header.
-            let out = &mut self.tun_out[used];
-            out.clear();
-            out.resize(VIRTIO_NET_HDR_LEN, 0);
-            out.extend_from_slice(&pkt[ip]);
-            used += 1;
+            // What this packet released from the reorder hold comes after it.
+            while let Some(ip) = session.poll_released_ip() {
+                push(&mut self.tun_out, used, &ip);
+                used += 1;
+            }
         }
         let Some(tun) = tun else { return };
         if used > 0 {
@@ -145,4 +163,16 @@ impl Inbound {
             }
         }
     }
+}
+
+/// Put one IP packet in the `i`th TUN output buffer.
+fn push(tun_out: &mut Vec<Vec<u8>>, i: usize, ip: &[u8]) {
+    if tun_out.len() <= i {
+        tun_out.push(Vec::with_capacity(PACKET_BUF));
+    }
+    // The merge grows buffers in place; start each from the header.
+    let out = &mut tun_out[i];
+    out.clear();
+    out.resize(VIRTIO_NET_HDR_LEN, 0);
+    out.extend_from_slice(ip);
 }

@@ -407,6 +407,9 @@ where
             },
             _ = async { tokio::time::sleep_until(deadline.expect("guarded")).await }, if deadline.is_some() => {
                 session.handle_timeout(Instant::now());
+                if let Some(b) = inbound.as_mut() {
+                    b.released_to_tun(&mut session, tun.as_ref()).await;
+                }
             }
             pw = async { passwords.as_mut().expect("guarded").recv().await }, if passwords.is_some() => match pw {
                 Some(pw) => {
@@ -439,6 +442,8 @@ where
             unverified = s.unverified,
             mppe_rekeys = s.mppe_rekeys,
             window_exceeded = s.window_exceeded,
+            reordered = s.reordered,
+            hold_expired = s.hold_expired,
             "GRE counters at the end of the call"
         );
     }

@@ -197,6 +197,10 @@ impl Decryptor {
         self.sanity_errors
     }
 
+    pub fn is_stateful(&self) -> bool {
+        self.stateful
+    }
+
     pub fn is_fatal(&self) -> bool {
         self.sanity_errors >= FATAL_SANITY_ERRORS
     }

@@ -183,7 +183,13 @@ impl<C: ControlSide> Session<C> {
         r
     }
 
-    /// Encapsulate an IPv4 packet from the tunnel into a GRE packet written to `out`.
+    /// An IPv4 packet for the tunnel that waited in the reorder hold: drain
+    /// after each [`Session::handle_gre`] (it follows that packet's) and after
+    /// [`Session::handle_timeout`].
+    pub fn poll_released_ip(&mut self) -> Option<Vec<u8>> {
+        self.link.as_mut()?.poll_released()
+    }
+
     /// One IPv4 packet from the tunnel interface, framed (and encrypted) into
     /// `out`; `now` is when it is sent.
     pub fn send_ip(&mut self, now: Instant, ip: &[u8], out: &mut [u8]) -> Result<usize, SendError> {

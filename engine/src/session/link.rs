@@ -12,6 +12,7 @@ use zeroize::Zeroize;
 
 use super::datapath::{Rx, RxOutcome, SendError, Tx};
 use super::flush_nudge::FlushNudge;
+use super::reorder::ReorderHold;
 use super::{DownReason, Event, Phase, PppConfig, UpInfo};
 use crate::auth::authenticator::{self, Authenticator};
 use crate::auth::peer::{AuthPeer, Outcome};
@@ -107,6 +108,9 @@ pub(crate) struct Link {
     /// While terminating: when to stop waiting for the Terminate-Ack.
     terminate_deadline: Option<Instant>,
     nudge: FlushNudge,
+    hold: ReorderHold,
+    /// IPv4 packets for the tunnel that left the reorder hold.
+    released: VecDeque<Vec<u8>>,
     rng: StdRng,
 }
 
@@ -172,6 +176,8 @@ impl Link {
             terminating: false,
             terminate_deadline: None,
             nudge: FlushNudge::default(),
+            hold: ReorderHold::default(),
+            released: VecDeque::new(),
             rng,
         };
         l.events.push_back(Event::Phase(Phase::Establish));
@@ -223,6 +229,8 @@ impl Link {
     pub fn stats(&self) -> crate::gre::RxStats {
         crate::gre::RxStats {
             window_exceeded: self.tx.gre.window_exceeded,
+            reordered: self.hold.stats.reordered,
+            hold_expired: self.hold.stats.expired,
             mppe_rekeys: self.rx.mppe.as_ref().map_or(0, Decryptor::rekeys),
             ..self.rx.gre.stats
         }
@@ -268,6 +276,7 @@ impl Link {
             self.reset_retry,
             self.terminate_deadline,
             self.nudge.poll_timeout(),
+            self.hold.poll_timeout(),
             self.inform.as_ref().and_then(dhcp::Inform::poll_timeout),
         ]
         .into_iter()
@@ -276,6 +285,7 @@ impl Link {
     }
 
     pub fn handle_timeout(&mut self, now: Instant) {
+        self.release_expired(now);
         self.lcp.handle_timeout(now);
         self.ipcp.handle_timeout(now);
         self.ccp.handle_timeout(now);
@@ -358,8 +368,64 @@ impl Link {
         Ok(n)
     }
 
-    /// One GRE packet from the peer; returns the range of an IPv4 packet for the tunnel.
+    /// One GRE packet from the peer; returns the range of an IPv4 packet for the
+    /// tunnel. A packet after a gap may be held instead; packets that leave the
+    /// hold come out of [`Link::poll_released`], which the caller drains after
+    /// each call (to keep the order) and after timeouts.
     pub fn input_gre(&mut self, now: Instant, pkt: &mut [u8]) -> Option<Range<usize>> {
+        // Stateful MPPE is not held: after a loss it must ask for a resync at
+        // once, and every packet behind the gap is lost to it anyway.
+        let hold = !self.rx.mppe.as_ref().is_some_and(Decryptor::is_stateful);
+        if let Some((seq, expected)) = self.rx.gre.after_gap(pkt).filter(|_| hold) {
+            if self.hold.is_full() {
+                // Room first: what waits is older than this packet.
+                while let Some(mut p) = self.hold.take_lowest(expected) {
+                    self.open_held(now, &mut p);
+                }
+            }
+            if let Some(expected) = self.rx.gre.expected() {
+                if self.hold.offer(now, seq, expected, pkt) {
+                    return None;
+                }
+            }
+        }
+        let r = self.open_gre(now, pkt);
+        self.release_in_order(now);
+        r
+    }
+
+    /// An IPv4 packet for the tunnel that left the reorder hold.
+    pub fn poll_released(&mut self) -> Option<Vec<u8>> {
+        self.released.pop_front()
+    }
+
+    /// Held packets whose gap has now been filled, in order.
+    fn release_in_order(&mut self, now: Instant) {
+        while let Some(mut p) = self.rx.gre.expected().and_then(|e| self.hold.take(e)) {
+            self.open_held(now, &mut p);
+        }
+    }
+
+    fn release_expired(&mut self, now: Instant) {
+        while let Some(mut p) = self
+            .rx
+            .gre
+            .expected()
+            .and_then(|e| self.hold.take_expired(now, e))
+        {
+            self.open_held(now, &mut p);
+            self.release_in_order(now);
+        }
+    }
+
+    fn open_held(&mut self, now: Instant, p: &mut Vec<u8>) {
+        if let Some(r) = self.open_gre(now, p) {
+            self.released.push_back(p[r].to_vec());
+        }
+        p.zeroize();
+    }
+
+    fn open_gre(&mut self, now: Instant, pkt: &mut [u8]) -> Option<Range<usize>> {
         let ns = self.ns(now);
         let outcome = self.rx.decapsulate(pkt, ns);
         match outcome {

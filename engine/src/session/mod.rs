@@ -6,6 +6,7 @@ pub mod datapath;
 pub mod driver;
 mod flush_nudge;
 mod link;
+mod reorder;
 pub mod server;
 
 use std::net::Ipv4Addr;

@@ -22,6 +22,10 @@ pub fn drive(s: &mut ClientSession, data: &[u8], mut now: Instant) {
             }
             _ => s.close(now),
         }
-        while s.poll_tcp_transmit().is_some() || s.poll_gre_transmit().is_some() || s.poll_event().is_some() {}
+        while s.poll_tcp_transmit().is_some()
+            || s.poll_gre_transmit().is_some()
+            || s.poll_event().is_some()
+            || s.poll_released_ip().is_some()
+        {}
     }
 }
