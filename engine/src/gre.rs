@@ -281,9 +281,9 @@ pub struct RxStats {
     pub unverified: u64,
     /// Our packets sent beyond the peer's advertised window (advisory only).
     pub window_exceeded: u64,
-    /// Packets after a gap held until the gap's packet came (reordering repaired).
-    pub reordered: u64,
-    /// Holds that ran out: the gap was a loss.
+    /// Packets after a gap that waited in the reorder hold, then left in order.
+    pub held: u64,
+    /// Gaps the hold gave up on (counted as loss).
     pub hold_expired: u64,
     /// MPPE key changes a stateless receiver did, forged packets' included (each
     /// a SHA-1 and an RC4 key schedule): what the jump budget bounds.

@@ -442,7 +442,7 @@ where
             unverified = s.unverified,
             mppe_rekeys = s.mppe_rekeys,
             window_exceeded = s.window_exceeded,
-            reordered = s.reordered,
+            held = s.held,
             hold_expired = s.hold_expired,
             "GRE counters at the end of the call"
         );

@@ -489,6 +489,47 @@ def scenario_persist_across_an_outage():
             f"--maxfail 2 with no server: exit 11 after {time.monotonic() - t:.1f} s")
 
 
+# Each phase of a connect, by the debug line that starts it.
+PHASES = [
+    ("control", "send Start-Control-Connection-Request"),
+    ("call", "send Outgoing-Call-Request"),
+    ("LCP", "sent [LCP ConfReq"),
+    ("authentication", "phase=Authenticate"),
+    ("CCP", "sent [CCP ConfReq"),
+    ("IPCP", "sent [IPCP ConfReq"),
+    ("up", "tunnel interface up"),
+]
+
+
+def scenario_sigterm_in_every_phase():
+    """SIGTERM the moment each phase of a connect begins (the server's answers
+    held back 400 ms by the VM's netem, so each phase lasts): pptp-client ends
+    within 5 s with status 0, leaving no interface or route; the server then
+    takes the next connect at once."""
+    vm(netem="delay,400ms")
+    before_routes, before_links = routes(), links()
+    took = []
+    for phase, marker in PHASES:
+        c = Client(["--server", SERVER, "--user", "alice", "--debug"])
+        end = time.monotonic() + 30
+        while marker not in "".join(c.stderr):
+            assert time.monotonic() < end and c.p.poll() is None, \
+                f"{phase}: never reached; stderr {''.join(c.stderr)[-1500:]}"
+            time.sleep(0.01)
+        t = time.monotonic()
+        c.stop()
+        code = c.exit_code(5)
+        took.append(f"{phase} {time.monotonic() - t:.2f} s")
+        assert code == 0, f"{phase}: exit {code}; stderr {''.join(c.stderr)[-1500:]}"
+        assert links() == before_links, f"{phase}: interfaces left:\n{links()}"
+        assert routes() == before_routes, f"{phase}: routes left:\n{routes()}"
+    up = Client(["--server", SERVER, "--user", "alice"])
+    up.wait("up", 30)
+    up.stop()
+    assert up.exit_code(10) == 0
+    return "exit 0, nothing left, after SIGTERM in " + ", ".join(took) + "; the next connect came up"
+
+
 SCENARIOS = [
     scenario_nothing_listening,
     scenario_mschapv2_mppe128,
@@ -498,6 +539,7 @@ SCENARIOS = [
     scenario_vm_killed_while_up,
     scenario_tunnel_device_deleted,
     scenario_persist_across_an_outage,
+    scenario_sigterm_in_every_phase,
     scenario_forged_gre_stateless,
     scenario_mppe40,
     scenario_mppe128_stateful,

@@ -69,9 +69,12 @@ def start_nm():
 
 def add_vpn(name, password="pass word", extra=""):
     """password=None: not saved ("ask every time"), so an agent must supply it."""
-    data = f"gateway={interop.SERVER},user=alice,require-mppe-128=yes,lcp-echo-interval=2,lcp-echo-failure=3"
-    if extra:
-        data += "," + extra
+    items = dict(kv.split("=", 1) for kv in
+                 f"gateway={interop.SERVER},user=alice,require-mppe-128=yes,lcp-echo-interval=2,lcp-echo-failure=3"
+                 .split(","))
+    # EXTRA's keys win over those defaults.
+    items.update(kv.split("=", 1) for kv in extra.split(",") if kv)
+    data = ",".join(f"{k}={v}" for k, v in items.items())
     secrets = ["vpn.secrets", f"password={password}"] if password is not None else []
     if password is None:
         data += ",password-flags=2"
@@ -746,6 +749,41 @@ def scenario_gre_blocked_midway():
     return f"failed {took:.0f} s after GRE was blocked; nothing left"
 
 
+def scenario_control_connection_reset():
+    """The router answers TCP 1723 with resets (both ways) while two VPNs are
+    up, one with persistent: each control connection dies at its next message
+    (PPTP's 60 s echo at the latest). Without persistent the VPN fails and
+    leaves nothing; with it, "connecting" until the router lets 1723 through
+    again, then up on the same device."""
+    dev_p, _, before_p = up_with("PALRP", persistent=True)
+    dev_n, _, before_n = up_with("PALRN")
+    rule = ("add table ip labrst; add chain ip labrst fwd { type filter hook forward priority 0; }; "
+            "add rule ip labrst fwd tcp dport 1723 reject with tcp reset; "
+            "add rule ip labrst fwd tcp sport 1723 reject with tcp reset")
+    r = interop.sh(["ip", "netns", "exec", "pptplab-t", "nft", rule])
+    assert r.returncode == 0, r.stderr
+    t = time.monotonic()
+    try:
+        failed_after = until_not_activated("PALRN", 90)
+        end = time.monotonic() + 90
+        while connection_state("PALRP") == "activated":
+            assert time.monotonic() < end, "the persistent VPN never noticed the reset"
+            time.sleep(0.2)
+        lost_after = time.monotonic() - t
+        assert connection_state("PALRP") == "activating", connection_state("PALRP")
+    finally:
+        interop.sh(["ip", "netns", "exec", "pptplab-t", "nft", "delete table ip labrst"])
+    took, _ = back_up("PALRP", dev_p)
+    nm("nmcli", "connection", "down", "PALRP")
+    no_leftovers(dev_p, before_p[0], before_p[1], before_p[2])
+    wait_gone(dev_n)
+    for name in ("PALRP", "PALRN"):
+        nm("nmcli", "connection", "delete", name)
+    return (f"without persistent: failed {failed_after:.0f} s after the resets began; with persistent: "
+            f"lost {lost_after:.0f} s in, connecting, up on {dev_p} {took:.0f} s after 1723 passed again; "
+            f"nothing left")
+
+
 def pause_vm(seconds):
     with open(os.path.join(interop.STATE, "qemu.pid")) as f:
         pid = int(f.read())
@@ -797,22 +835,27 @@ def scenario_lan_reactivated():
 
 
 # The path's faults, server -> client from the VM's own netem and client ->
-# server dropped by the router: (name, netem, % the router drops).
-NETEM_ROWS = [
-    ("loss1", "loss,1%", 1),
-    ("loss5", "loss,5%", 5),
-    ("loss20", "loss,20%", 20),
-    ("reorder", "delay,10ms,reorder,25%,50%", 0),
-    ("duplicate", "duplicate,5%", 0),
-    ("delay200", "delay,200ms", 0),
-]
+# server dropped by the router: (name, netem, % the router drops, bytes moved
+# each way). At 20 % loss each way (36 % of segment-and-ack round trips) TCP
+# itself barely moves: straight to the VM, without the tunnel, 2 MB did not
+# get through in 125 s. That row moves 256 KB, and the VPN counts 10 missed
+# echoes, not 3, as dead (3 in a row are lost every ~40 s at that rate).
 TRANSFER = 20 * 1024 * 1024
+NETEM_ROWS = [
+    ("loss1", "loss,1%", 1, TRANSFER),
+    ("loss5", "loss,5%", 5, TRANSFER),
+    ("loss20", "loss,20%", 20, 256 * 1024),
+    ("reorder", "delay,10ms,reorder,25%,50%", 0, TRANSFER),
+    ("duplicate", "duplicate,5%", 0, TRANSFER),
+    ("delay200", "delay,200ms", 0, TRANSFER),
+]
 
 
 def netem_row(row, stateful):
-    """A 20 MB echo each way through the VPN on a faulty path: every byte back
-    in order (SHA-256), throughput recorded, nothing left after down."""
-    _, netem, drop = next(r for r in NETEM_ROWS if r[0] == row)
+    """An echo each way through the VPN on a faulty path (20 MB but for the
+    20 % row): every byte back in order (SHA-256), throughput recorded,
+    nothing left after down."""
+    _, netem, drop, size = next(r for r in NETEM_ROWS if r[0] == row)
     opts = {"netem": netem}
     if stateful:
         opts["mppe"] = "128-stateful"
@@ -824,16 +867,19 @@ def netem_row(row, stateful):
         assert r.returncode == 0, r.stderr
     name = f"PAL-{row}"
     try:
-        add_vpn(name, extra="mppe-stateful=yes" if stateful else "")
+        extra = ["mppe-stateful=yes"] if stateful else []
+        if drop >= 20:
+            extra.append("lcp-echo-failure=10")
+        add_vpn(name, extra=",".join(extra))
         before = (routes(), resolv(), services())
         t = time.monotonic()
         nm("nmcli", "--wait", "90", "connection", "up", name, timeout=120)
         up_after = time.monotonic() - t
         dev, _ = vpn_device(name)
-        r = nm("python3", "-c", interop.ECHO_CHECK, interop.TUNNEL_SERVER, str(TRANSFER), "1500", timeout=1600)
+        r = nm("python3", "-c", interop.ECHO_CHECK, interop.TUNNEL_SERVER, str(size), "1500", timeout=1600)
         res = __import__("json").loads(r.stdout)
         assert res["received"] == res["sent"] and res["same"], f"echo mismatch: {res}"
-        rate = 2 * TRANSFER / res["seconds"] / 1e6
+        rate = 2 * size / res["seconds"] / 1e6
         nm("nmcli", "connection", "down", name)
         no_leftovers(dev, *before)
         nm("nmcli", "connection", "delete", name)
@@ -842,7 +888,7 @@ def netem_row(row, stateful):
             interop.sh(["ip", "netns", "exec", "pptplab-t", "nft", "delete table ip labloss"])
         interop.reboot_vm()
     mode = "stateful" if stateful else "stateless"
-    return (f"{netem} (router drops {drop}%), {mode}: up in {up_after:.1f} s; 20 MB each way in "
+    return (f"{netem} (router drops {drop}%), {mode}: up in {up_after:.1f} s; {size / 2**20:g} MiB each way in "
             f"{res['seconds']} s ({rate:.2f} MB/s both ways), checksums equal; nothing left")
 
 
@@ -850,13 +896,79 @@ def netem_scenarios():
     """Every row in both MPPE modes: `nm_e2e.py netem` (README's fault-matrix
     command). The loss rows fail against the lab's pptpd today: see README."""
     out = []
-    for row, _, _ in NETEM_ROWS:
+    for row, *_ in NETEM_ROWS:
         for stateful in (False, True):
             def s(row=row, stateful=stateful):
                 return netem_row(row, stateful)
             s.__name__ = f"scenario_netem_{row}_{'stateful' if stateful else 'stateless'}"
             out.append(s)
     return out
+
+
+def stop_in_every_phase(how):
+    """For each phase of a connect (interop.PHASES, seen in the plugin's debug
+    log), stop it the moment it begins: `nmcli connection down` (NetworkManager's
+    Disconnect) or SIGTERM to the plugin. The activation fails, the plugin
+    exits, nothing is left; returns how long each stop took."""
+    log = os.path.join(WORK, "nm", "nm.log")
+    add_vpn("PAL-ph")
+    before = (routes(), resolv(), services())
+    links_before = nm("ip", "-o", "link").stdout
+    took = []
+    for phase, marker in interop.PHASES:
+        start = os.path.getsize(log)
+        up = subprocess.Popen(["nsenter", "-t", str(env_pid), "-m", "-n", "nmcli", "--wait", "60",
+                               "connection", "up", "PAL-ph"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                              text=True)
+        end = time.monotonic() + 40
+        while True:
+            with open(log, errors="replace") as f:
+                f.seek(start)
+                if marker in f.read():
+                    break
+            assert time.monotonic() < end and up.poll() is None, f"{phase}: never reached"
+            time.sleep(0.01)
+        t = time.monotonic()
+        if how == "disconnect":
+            nm("nmcli", "connection", "down", "PAL-ph", check=False)
+        else:
+            svc = services() - before[2]
+            assert len(svc) == 1, svc
+            os.kill(svc.pop(), signal.SIGTERM)
+        out, _ = up.communicate(timeout=30)
+        if phase != "up":
+            assert up.returncode != 0, f"{phase}: activation succeeded after the stop: {out}"
+        end = time.monotonic() + 10
+        while services() - before[2] and time.monotonic() < end:
+            time.sleep(0.1)
+        assert not services() - before[2], f"{phase}: plugin still running 10 s after the stop"
+        took.append(f"{phase} {time.monotonic() - t:.1f} s")
+        assert connection_state("PAL-ph") in ("", "deactivated"), connection_state("PAL-ph")
+        settles(lambda: nm("ip", "-o", "link").stdout, links_before, f"{phase}: interfaces")
+        settles(routes, before[0], f"{phase}: routes")
+        settles(resolv, before[1], f"{phase}: resolv.conf")
+    nm("nmcli", "connection", "delete", "PAL-ph")
+    return took
+
+
+def scenario_stop_in_every_phase():
+    """Disconnect and SIGTERM in every phase (control, call, LCP,
+    authentication, CCP, IPCP, up), the server's answers delayed 400 ms so
+    each phase lasts."""
+    interop.reboot_vm(netem="delay,400ms")
+    # The phases show in the plugin's debug log, which NetworkManager asks of
+    # it (NM_VPN_LOG_LEVEL=7) only at its own TRACE level for VPN_PLUGIN.
+    logging = nm("nmcli", "-t", "general", "logging").stdout.strip().split(":", 1)
+    traced = [d for d in logging[1].split(",") if d != "VPN_PLUGIN"] + ["VPN_PLUGIN:TRACE"]
+    nm("nmcli", "general", "logging", "level", logging[0], "domains", ",".join(traced))
+    try:
+        down = stop_in_every_phase("disconnect")
+        term = stop_in_every_phase("sigterm")
+    finally:
+        nm("nmcli", "general", "logging", "level", logging[0], "domains", logging[1])
+        interop.reboot_vm()
+    return ("plugin gone and nothing left after Disconnect in " + ", ".join(down)
+            + "; after SIGTERM in " + ", ".join(term))
 
 
 # Echo transfers back to back until a deadline, each one checked (SHA-256).
@@ -1075,7 +1187,7 @@ SCENARIOS = [scenario_up_and_down, scenario_wrong_password, scenario_fixed_addre
              scenario_gnome_settings, scenario_nm_connection_editor, scenario_cinnamon_settings, scenario_two_at_once, scenario_networkmanager_killed,
              scenario_server_killed, scenario_split_routes, scenario_path_outage,
              scenario_plugin_killed, scenario_gre_blocked_midway, scenario_server_paused, scenario_lan_reactivated,
-             scenario_soak_short]
+             scenario_control_connection_reset, scenario_stop_in_every_phase, scenario_soak_short]
 # The path rows' representative case in the default suite (`netem` runs them all).
 DEFAULT_PATH_ROWS = {"netem_loss1_stateless"}
 

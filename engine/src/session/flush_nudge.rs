@@ -68,7 +68,9 @@ impl FlushNudge {
             w.since = now;
             return false;
         }
-        if now.duration_since(w.since) < STALL {
+        // A peer that has never acknowledged anything (our numbers start at
+        // 1) does not ack at all: nothing to read into its silence.
+        if peer_ack == 0 || now.duration_since(w.since) < STALL {
             return false;
         }
         // Again after another hold if this one released nothing.
@@ -122,6 +124,14 @@ mod tests {
             matches!(fired[..], [t] if (290..=350).contains(&t)),
             "{fired:?}"
         );
+    }
+
+    #[test]
+    fn a_peer_that_never_acks_gets_none() {
+        let t0 = Instant::now();
+        let mut n = FlushNudge::default();
+        n.on_send(t0, 0);
+        assert!(run(&mut n, t0, 2000, 50, |_| 0).is_empty());
     }
 
     #[test]

@@ -229,7 +229,7 @@ impl Link {
     pub fn stats(&self) -> crate::gre::RxStats {
         crate::gre::RxStats {
             window_exceeded: self.tx.gre.window_exceeded,
-            reordered: self.hold.stats.reordered,
+            held: self.hold.stats.held,
             hold_expired: self.hold.stats.expired,
             mppe_rekeys: self.rx.mppe.as_ref().map_or(0, Decryptor::rekeys),
             ..self.rx.gre.stats
