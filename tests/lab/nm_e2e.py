@@ -755,30 +755,33 @@ def scenario_control_connection_reset():
     (PPTP's 60 s echo at the latest). Without persistent the VPN fails and
     leaves nothing; with it, "connecting" until the router lets 1723 through
     again, then up on the same device."""
-    dev_p, _, before_p = up_with("PALRP", persistent=True)
-    dev_n, _, before_n = up_with("PALRN")
-    rule = ("add table ip labrst; add chain ip labrst fwd { type filter hook forward priority 0; }; "
-            "add rule ip labrst fwd tcp dport 1723 reject with tcp reset; "
-            "add rule ip labrst fwd tcp sport 1723 reject with tcp reset")
-    r = interop.sh(["ip", "netns", "exec", "pptplab-t", "nft", rule])
-    assert r.returncode == 0, r.stderr
-    t = time.monotonic()
     try:
-        failed_after = until_not_activated("PALRN", 90)
-        end = time.monotonic() + 90
-        while connection_state("PALRP") == "activated":
-            assert time.monotonic() < end, "the persistent VPN never noticed the reset"
-            time.sleep(0.2)
-        lost_after = time.monotonic() - t
-        assert connection_state("PALRP") == "activating", connection_state("PALRP")
+        dev_p, _, before_p = up_with("PALRP", persistent=True)
+        dev_n, _, _ = up_with("PALRN")
+        rule = ("add table ip labrst; add chain ip labrst forward_rst { type filter hook forward priority 0; }; "
+                "add rule ip labrst forward_rst tcp dport 1723 reject with tcp reset; "
+                "add rule ip labrst forward_rst tcp sport 1723 reject with tcp reset")
+        r = interop.sh(["ip", "netns", "exec", "pptplab-t", "nft", rule])
+        assert r.returncode == 0, r.stderr
+        t = time.monotonic()
+        try:
+            failed_after = until_not_activated("PALRN", 90)
+            end = time.monotonic() + 90
+            while connection_state("PALRP") == "activated":
+                assert time.monotonic() < end, "the persistent VPN never noticed the reset"
+                time.sleep(0.2)
+            lost_after = time.monotonic() - t
+            assert connection_state("PALRP") == "activating", connection_state("PALRP")
+        finally:
+            interop.sh(["ip", "netns", "exec", "pptplab-t", "nft", "delete table ip labrst"])
+        took, _ = back_up("PALRP", dev_p)
+        nm("nmcli", "connection", "down", "PALRP")
+        no_leftovers(dev_p, before_p[0], before_p[1], before_p[2])
+        wait_gone(dev_n)
     finally:
-        interop.sh(["ip", "netns", "exec", "pptplab-t", "nft", "delete table ip labrst"])
-    took, _ = back_up("PALRP", dev_p)
-    nm("nmcli", "connection", "down", "PALRP")
-    no_leftovers(dev_p, before_p[0], before_p[1], before_p[2])
-    wait_gone(dev_n)
-    for name in ("PALRP", "PALRN"):
-        nm("nmcli", "connection", "delete", name)
+        # Whatever failed, the next scenario starts with neither VPN.
+        for name in ("PALRP", "PALRN"):
+            nm("nmcli", "connection", "delete", name, check=False)
     return (f"without persistent: failed {failed_after:.0f} s after the resets began; with persistent: "
             f"lost {lost_after:.0f} s in, connecting, up on {dev_p} {took:.0f} s after 1723 passed again; "
             f"nothing left")
