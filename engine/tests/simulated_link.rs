@@ -579,6 +579,12 @@ fn data_stateless_under_loss_reorder_duplication() {
         let sim = data_run(s, false, REORDERING, 1.0);
         let st = sim.client.stats().unwrap();
         assert!(st.held > 0 && st.late == 0, "{st:?}");
+        // A copy of a held packet does not jump the window past the gap.
+        let both = Impairment {
+            duplicate: 0.05,
+            ..REORDERING
+        };
+        data_run(s, false, both, 1.0);
         let sim = data_run(s, false, DUPLICATING, 1.0);
         assert!(
             sim.client.stats().unwrap().late > 0,

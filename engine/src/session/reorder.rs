@@ -53,14 +53,18 @@ impl Drop for Held {
 
 impl ReorderHold {
     /// Keep `packet` (sequence `seq`, `expected` being the next in order) if it
-    /// is ahead of a gap and there is room; false means handle it now.
+    /// is ahead of a gap and there is room; false means handle it now. A copy
+    /// of a packet already held is taken and dropped: handled now, it would
+    /// move the window past the gap and make the gap's packet late.
     pub fn offer(&mut self, now: Instant, seq: u32, expected: u32, packet: &[u8]) -> bool {
         let ahead = seq.wrapping_sub(expected);
-        if ahead == 0
-            || ahead > MAX_AHEAD
-            || self.held.len() >= MAX_HELD
-            || self.held.iter().any(|h| h.seq == seq)
-        {
+        if ahead == 0 || ahead > MAX_AHEAD {
+            return false;
+        }
+        if self.held.iter().any(|h| h.seq == seq) {
+            return true;
+        }
+        if self.held.len() >= MAX_HELD {
             return false;
         }
         self.held.push(Held {
@@ -115,11 +119,12 @@ mod tests {
         assert!(h.offer(t, 12, 10, b"12"));
         assert!(h.offer(t, 11, 10, b"11"));
         assert!(
-            !h.offer(t, 11, 10, b"11 again"),
-            "one copy per sequence number"
+            h.offer(t, 11, 10, b"11 again"),
+            "a copy is taken, and dropped"
         );
         assert_eq!(h.take(10), None);
         assert_eq!(h.take(11).as_deref(), Some(&b"11"[..]));
+        assert_eq!(h.take(11), None, "one copy per sequence number");
         assert_eq!(h.take(12).as_deref(), Some(&b"12"[..]));
         assert_eq!(h.poll_timeout(), None);
         assert_eq!(h.stats.held, 2);
