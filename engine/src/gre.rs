@@ -155,22 +155,23 @@ impl Shared {
         if self.acked_any.load(Relaxed) && self.last_acked.load(Relaxed) == last {
             return None;
         }
-        self.last_acked.store(last, Relaxed);
-        self.acked_any.store(true, Relaxed);
-        self.unacked.store(0, Relaxed);
-        Some(last)
+        Some(self.acked(last))
     }
 
     /// The last sequence number received, to acknowledge again even if it was
     /// acknowledged already.
     fn ack_again(&self) -> Option<u32> {
-        self.received_any.load(Relaxed).then(|| {
-            let last = self.last_received.load(Relaxed);
-            self.last_acked.store(last, Relaxed);
-            self.acked_any.store(true, Relaxed);
-            self.unacked.store(0, Relaxed);
-            last
-        })
+        self.received_any
+            .load(Relaxed)
+            .then(|| self.acked(self.last_received.load(Relaxed)))
+    }
+
+    /// `last` goes on the wire as our ack: nothing is owed any more.
+    fn acked(&self, last: u32) -> u32 {
+        self.last_acked.store(last, Relaxed);
+        self.acked_any.store(true, Relaxed);
+        self.unacked.store(0, Relaxed);
+        last
     }
 
     pub fn unacked(&self) -> u32 {

@@ -109,7 +109,13 @@ impl Inbound {
             push(&mut self.tun_out, used, &ip);
             used += 1;
         }
-        if let (Some(tun), true) = (tun, used > 0) {
+        self.write(used, tun).await;
+    }
+
+    /// Merge and write the first `used` output buffers to the TUN.
+    async fn write(&mut self, used: usize, tun: Option<&AsyncDevice>) {
+        let Some(tun) = tun else { return };
+        if used > 0 {
             if let Err(e) = tun
                 .send_multiple(&mut self.gro, &mut self.tun_out[..used], VIRTIO_NET_HDR_LEN)
                 .await
@@ -153,15 +159,7 @@ impl Inbound {
                 used += 1;
             }
         }
-        let Some(tun) = tun else { return };
-        if used > 0 {
-            if let Err(e) = tun
-                .send_multiple(&mut self.gro, &mut self.tun_out[..used], VIRTIO_NET_HDR_LEN)
-                .await
-            {
-                debug!(error = %e, "TUN write failed");
-            }
-        }
+        self.write(used, tun).await;
     }
 }
 
