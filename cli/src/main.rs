@@ -4,7 +4,7 @@
 mod routes;
 
 use std::io::Read;
-use std::net::Ipv4Addr;
+use std::net::{Ipv4Addr, Ipv6Addr};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -91,6 +91,9 @@ struct UpArgs {
     /// Do not ask the server for routes and a DNS domain (DHCPINFORM) once up.
     #[arg(long)]
     no_dhcp_inform: bool,
+    /// Do not negotiate IPv6 (IPV6CP); the link carries IPv4 only.
+    #[arg(long)]
+    no_ipv6: bool,
     /// Without --default-route: route the assigned address's classful network
     /// through the tunnel while the server pushes no routes (as Windows does).
     #[arg(long)]
@@ -340,6 +343,9 @@ fn plan(a: &UpArgs) -> Result<Plan, String> {
     if a.no_dhcp_inform {
         conn.dhcp_inform = false;
     }
+    if a.no_ipv6 {
+        conn.ipv6 = false;
+    }
     if a.class_route {
         conn.class_route = true;
     }
@@ -544,6 +550,7 @@ async fn call(
     let engine = tokio::spawn(runtime::run(servers, cfg, tun, ev_tx, stop_rx, None));
     let mut tunnel: Option<String> = None;
     let mut class_route: Option<(Ipv4Addr, u8)> = None;
+    let mut ipv6_routes: Vec<(Ipv6Addr, u8)> = Vec::new();
     let mut was_up = false;
     loop {
         tokio::select! {
@@ -553,6 +560,7 @@ async fn call(
                     tunnel = Some(ifname.clone());
                     // A call after a lost one: its routes replace the last call's.
                     routes.remove_all();
+                    ipv6_routes.clear();
                     if plan.host_route {
                         if let Err(e) = routes.pin_server(server) {
                             eprintln!("pptp-client: warning: cannot pin the route to {server}: {e}");
@@ -577,9 +585,13 @@ async fn call(
                             "nbns": info.nbns.iter().map(Ipv4Addr::to_string).collect::<Vec<_>>(),
                             "mtu": info.mtu, "mppe": info.mppe_name(), "mppe_receive": info.mppe_receive_name(),
                             "auth": info.auth.map(|a| a.name()),
+                            "ipv6_local": info.ipv6.map(|v| v.local.to_string()),
                         }));
                     } else {
                         println!("pptp-client: up on {ifname}: {} -> {}, MTU {}, MPPE {}", info.local, info.peer, info.mtu, info.mppe_name());
+                        if let Some(v6) = info.ipv6 {
+                            println!("pptp-client: IPv6 link-local {}", v6.local);
+                        }
                         if !info.dns.is_empty() {
                             println!("pptp-client: DNS servers: {}", info.dns.iter().map(Ipv4Addr::to_string).collect::<Vec<_>>().join(" "));
                         }
@@ -610,6 +622,32 @@ async fn call(
                         if let Some(d) = &p.domain {
                             println!("pptp-client: DNS domain from the server: {d}");
                         }
+                    }
+                }
+                Some(RuntimeEvent::Session(Event::Router(r))) => {
+                    if let Some(ifname) = &tunnel {
+                        let mut v6: Vec<(Ipv6Addr, u8)> = r.routes.clone();
+                        if plan.default_route && r.default_route {
+                            v6.extend([(Ipv6Addr::UNSPECIFIED, 1), (Ipv6Addr::new(0x8000, 0, 0, 0, 0, 0, 0, 0), 1)]);
+                        }
+                        // A later advertisement repeats routes already there.
+                        v6.retain(|x| !ipv6_routes.contains(x));
+                        if let Err(e) = routes.via6(ifname, &v6) {
+                            eprintln!("pptp-client: warning: cannot add IPv6 routes through {ifname}: {e}");
+                        }
+                        ipv6_routes.extend(v6);
+                    }
+                    let addresses: Vec<String> = r.addresses.iter().map(Ipv6Addr::to_string).collect();
+                    let dns: Vec<String> = r.dns.iter().map(Ipv6Addr::to_string).collect();
+                    let routes_text: Vec<String> = r.routes.iter().map(|(d, p)| format!("{d}/{p}")).collect();
+                    if json {
+                        println!("{}", json!({
+                            "event": "router", "addresses": addresses, "dns": dns,
+                            "routes": routes_text, "default_route": r.default_route,
+                        }));
+                    } else {
+                        println!("pptp-client: IPv6 from the server: addresses {}; DNS {}; routes {}",
+                            addresses.join(" "), dns.join(" "), routes_text.join(" "));
                     }
                 }
                 Some(RuntimeEvent::Session(Event::Down(_))) => {}

@@ -4,7 +4,7 @@
 //! deleting it, so nothing needs restoring if we die).
 
 use std::io;
-use std::net::{IpAddr, Ipv4Addr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use route_manager::{Route, RouteManager};
 use tracing::{info, warn};
@@ -61,6 +61,21 @@ impl Routes {
         }
         if !routes.is_empty() {
             info!(ifname, ?routes, "routes through the tunnel");
+        }
+        Ok(())
+    }
+
+    /// IPv6 routes through the tunnel (the router advertisement's; with the
+    /// default route, ::/1 and 8000::/1 as for IPv4).
+    pub fn via6(&mut self, ifname: &str, routes: &[(Ipv6Addr, u8)]) -> io::Result<()> {
+        let mut m = RouteManager::new()?;
+        for &(dest, prefix) in routes {
+            let r = Route::new(IpAddr::V6(dest), prefix).with_if_name(ifname.to_string());
+            m.add(&r)?;
+            self.added.push(r);
+        }
+        if !routes.is_empty() {
+            info!(ifname, ?routes, "IPv6 routes through the tunnel");
         }
         Ok(())
     }

@@ -52,6 +52,7 @@ fn main() {
                 Event::Phase(p) => println!("{t:>6} ms  client phase {p:?}"),
                 Event::Pushed(p) => println!("{t:>6} ms  pushed routes {:?}", p.routes),
                 Event::PasswordWanted(f) => println!("{t:>6} ms  password wanted: {f}"),
+                Event::Router(r) => println!("{t:>6} ms  IPv6 addresses {:?}", r.addresses),
                 Event::Up(u) => println!(
                     "{t:>6} ms  UP  local {} peer {} dns {:?} mtu {} mppe {} auth {:?}",
                     u.local,

@@ -1,5 +1,5 @@
 //! The Internet checksum (RFC 1071) for IPv4 headers and for TCP/UDP with the
-//! IPv4 pseudo-header: shared by everything that edits or builds packets.
+//! IPv4 or IPv6 pseudo-header: shared by everything that edits or builds packets.
 
 /// Sum of big-endian 16-bit words, an odd last byte padded with zero.
 fn add_words(mut sum: u32, data: &[u8]) -> u32 {
@@ -29,6 +29,14 @@ pub fn header_checksum(header: &[u8]) -> u16 {
 /// TCP or UDP checksum over the pseudo-header (`src`, `dst`, `protocol`, length)
 /// and `segment`, whose own checksum field is zero (or, to verify, 0 means right).
 pub fn transport_checksum(src: [u8; 4], dst: [u8; 4], protocol: u8, segment: &[u8]) -> u16 {
+    let mut sum = add_words(0, &src);
+    sum = add_words(sum, &dst);
+    sum += u32::from(protocol) + segment.len() as u32;
+    fold(add_words(sum, segment))
+}
+
+/// The same with the IPv6 pseudo-header (RFC 8200 §8.1).
+pub fn transport_checksum_v6(src: [u8; 16], dst: [u8; 16], protocol: u8, segment: &[u8]) -> u16 {
     let mut sum = add_words(0, &src);
     sum = add_words(sum, &dst);
     sum += u32::from(protocol) + segment.len() as u32;

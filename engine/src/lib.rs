@@ -1,11 +1,12 @@
 //! A userspace PPTP engine: PPTP control, enhanced GRE, PPP (LCP, authentication,
-//! CCP, IPCP) and MPPE, as pure state machines fed bytes and time.
+//! CCP, IPCP, IPV6CP), IPv6 router discovery and MPPE, as pure state machines fed bytes and time.
 
 pub mod auth;
 pub mod dhcp;
 pub mod gre;
 pub mod ipv4;
 pub mod mppe;
+pub mod ndisc;
 pub mod ppp;
 pub mod pptp;
 pub mod redial;

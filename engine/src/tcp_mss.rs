@@ -5,6 +5,8 @@
 
 /// IPv4 header (20) + TCP header (20): what an MTU leaves for the segment.
 pub const OVERHEAD_V4: u16 = 40;
+/// IPv6 header (40) + TCP header (20).
+pub const OVERHEAD_V6: u16 = 60;
 
 const TCP: u8 = 6;
 
@@ -36,6 +38,39 @@ pub fn clamp_v4(ip: &mut [u8], max: u16) -> bool {
         return false;
     }
     let (header, tcp) = ip.split_at_mut(ihl);
+    if !lower_mss(tcp, max) {
+        return false;
+    }
+    let sum = transport_checksum(addr(&header[12..16]), addr(&header[16..20]), TCP, tcp);
+    tcp[16..18].copy_from_slice(&sum.to_be_bytes());
+    true
+}
+
+/// The same for an IPv6 SYN whose TCP header follows the fixed header (a SYN
+/// with extension headers is left alone).
+pub fn clamp_v6(ip: &mut [u8], max: u16) -> bool {
+    if ip.len() < 60 || ip[0] >> 4 != 6 || ip[6] != TCP {
+        return false;
+    }
+    if usize::from(u16::from_be_bytes([ip[4], ip[5]])) + 40 != ip.len() {
+        return false;
+    }
+    let (header, tcp) = ip.split_at_mut(40);
+    if !lower_mss(tcp, max) {
+        return false;
+    }
+    let a = |b: &[u8]| <[u8; 16]>::try_from(b).unwrap_or_default();
+    let sum = crate::ipv4::transport_checksum_v6(a(&header[8..24]), a(&header[24..40]), TCP, tcp);
+    tcp[16..18].copy_from_slice(&sum.to_be_bytes());
+    true
+}
+
+/// Lower the MSS option of a SYN segment to `max`, zeroing its checksum for the
+/// caller to fill. False when there is nothing to lower.
+fn lower_mss(tcp: &mut [u8], max: u16) -> bool {
+    if tcp.len() < 20 {
+        return false;
+    }
     let doff = usize::from(tcp[12] >> 4) * 4;
     if tcp[13] & SYN == 0 || doff < 20 || doff > tcp.len() {
         return false;
@@ -48,8 +83,6 @@ pub fn clamp_v4(ip: &mut [u8], max: u16) -> bool {
     }
     tcp[at..at + 2].copy_from_slice(&max.to_be_bytes());
     tcp[16..18].fill(0);
-    let sum = transport_checksum(addr(&header[12..16]), addr(&header[16..20]), TCP, tcp);
-    tcp[16..18].copy_from_slice(&sum.to_be_bytes());
     true
 }
 
@@ -191,5 +224,37 @@ mod tests {
             prop_assert_eq!(mss_of(&p), Some(mss.min(max)));
             prop_assert!(valid(&p));
         }
+    }
+
+    #[test]
+    fn an_ipv6_syn_is_clamped_with_a_valid_checksum() {
+        use crate::ipv4::transport_checksum_v6;
+        let (src, dst): (std::net::Ipv6Addr, std::net::Ipv6Addr) = (
+            "2001:db8::1".parse().unwrap(),
+            "2001:db8:77::1".parse().unwrap(),
+        );
+        let mut tcp = vec![0u8; 20 + LINUX_SYN.len()];
+        tcp[12] = (((20 + LINUX_SYN.len()) / 4) as u8) << 4;
+        tcp[13] = SYN;
+        tcp[20..].copy_from_slice(&LINUX_SYN);
+        let sum = |t: &[u8]| transport_checksum_v6(src.octets(), dst.octets(), TCP, t);
+        let c = sum(&tcp);
+        tcp[16..18].copy_from_slice(&c.to_be_bytes());
+        let mut p = vec![0u8; 40];
+        p[0] = 0x60;
+        p[4..6].copy_from_slice(&(tcp.len() as u16).to_be_bytes());
+        p[6] = TCP;
+        p[7] = 64;
+        p[8..24].copy_from_slice(&src.octets());
+        p[24..40].copy_from_slice(&dst.octets());
+        p.extend_from_slice(&tcp);
+        assert!(clamp_v6(&mut p, 1336));
+        assert_eq!(u16::from_be_bytes([p[62], p[63]]), 1336);
+        assert_eq!(sum(&p[40..]), 0, "checksum still valid");
+        assert!(!clamp_v6(&mut p, 1400), "already small enough");
+        let mut v4 = p.clone();
+        v4[0] = 0x45;
+        assert!(!clamp_v6(&mut v4, 1000));
+        assert!(!clamp_v6(&mut p[..50].to_vec(), 1000));
     }
 }

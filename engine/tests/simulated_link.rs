@@ -74,8 +74,12 @@ struct Sim {
     rng: StdRng,
     client_events: Vec<Event>,
     server_events: Vec<Event>,
+    /// IPv4 packets each end wrote to its tunnel.
     client_ip: Vec<Vec<u8>>,
     server_ip: Vec<Vec<u8>>,
+    /// IPv6 packets (the client's router solicitations among them).
+    client_ip6: Vec<Vec<u8>>,
+    server_ip6: Vec<Vec<u8>>,
     /// CCP Reset-Requests seen on the wire, per direction (to server, to client).
     reset_requests: [u32; 2],
     /// The PPP protocol of every GRE packet the client sent.
@@ -128,6 +132,8 @@ impl Sim {
             server_events: Vec::new(),
             client_ip: Vec::new(),
             server_ip: Vec::new(),
+            client_ip6: Vec::new(),
+            server_ip6: Vec::new(),
             reset_requests: [0; 2],
             client_protocols: Vec::new(),
             buf: vec![0; 2048],
@@ -225,10 +231,10 @@ impl Sim {
         }
         // After the packet that released them, or after the hold's timer.
         while let Some(ip) = self.client.poll_released_ip() {
-            self.client_ip.push(ip);
+            self.write_tunnel(false, ip);
         }
         while let Some(ip) = self.server.poll_released_ip() {
-            self.server_ip.push(ip);
+            self.write_tunnel(true, ip);
         }
         while let Some(e) = self.client.poll_event() {
             self.client_events.push(e);
@@ -297,14 +303,24 @@ impl Sim {
             (false, true) => self.client.handle_tcp_data(now, &p.data),
             (true, false) => {
                 if let Some(r) = self.server.handle_gre(now, &mut p.data) {
-                    self.server_ip.push(p.data[r].to_vec());
+                    self.write_tunnel(true, p.data[r].to_vec());
                 }
             }
             (false, false) => {
                 if let Some(r) = self.client.handle_gre(now, &mut p.data) {
-                    self.client_ip.push(p.data[r].to_vec());
+                    self.write_tunnel(false, p.data[r].to_vec());
                 }
             }
+        }
+    }
+
+    /// What an end writes to its tunnel interface, sorted by IP version.
+    fn write_tunnel(&mut self, at_server: bool, ip: Vec<u8>) {
+        match (at_server, ip[0] >> 4) {
+            (true, 6) => self.server_ip6.push(ip),
+            (false, 6) => self.client_ip6.push(ip),
+            (true, _) => self.server_ip.push(ip),
+            (false, _) => self.client_ip.push(ip),
         }
     }
 
@@ -1270,7 +1286,7 @@ fn forged_mppe_flood(stateful: bool) {
 fn unknown_protocols_get_protocol_reject() {
     let mut sim = mppe_sim(Strength::Bits128, false);
     sim.connect();
-    // Forge an IPV6CP Configure-Request from the server: take the Key and sequence
+    // Forge an MPLSCP Configure-Request from the server: take the Key and sequence
     // from the server's last packet to the client.
     let ip = ipv4_packet(&mut sim.rng, 60, 0, false);
     let n = sim.server.send_ip(sim.now, &ip, &mut sim.buf).unwrap();
@@ -1288,7 +1304,7 @@ fn unknown_protocols_get_protocol_reject() {
     };
     let hl = h.encode(&mut pkt);
     pkt.truncate(hl);
-    pkt.extend_from_slice(&[0xFF, 0x03, 0x80, 0x57]);
+    pkt.extend_from_slice(&[0xFF, 0x03, 0x82, 0x81]);
     pkt.extend_from_slice(&info);
     assert!(sim.client.handle_gre(sim.now, &mut pkt).is_none());
     let rejects: Vec<_> = std::iter::from_fn(|| sim.client.poll_gre_transmit())
@@ -1297,7 +1313,7 @@ fn unknown_protocols_get_protocol_reject() {
         .filter(|(p, i)| *p == frame::LCP && i[0] == 8)
         .collect();
     assert_eq!(rejects.len(), 1);
-    assert_eq!(&rejects[0].1[4..], &[0x80, 0x57, 1, 1, 0, 4]);
+    assert_eq!(&rejects[0].1[4..], &[0x82, 0x81, 1, 1, 0, 4]);
 }
 
 /// Applies `fate` to the first control packet matching direction, protocol and
@@ -1773,4 +1789,202 @@ fn dhcp_inform_can_be_turned_off() {
     sim.connect();
     idle(&mut sim, Duration::from_secs(6));
     assert!(sim.server_ip.is_empty(), "{:?}", sim.server_ip.len());
+}
+
+/// An IPv6 packet (UDP, valid lengths) tagged with `tag` at bytes 44..48.
+fn ipv6_packet(rng: &mut StdRng, len: usize, tag: u32) -> Vec<u8> {
+    let mut ip = vec![0u8; len];
+    rng.fill(&mut ip[40..]);
+    ip[0] = 0x60;
+    ip[4..6].copy_from_slice(&((len - 40) as u16).to_be_bytes());
+    ip[6] = 17;
+    ip[7] = 64;
+    ip[8..24].copy_from_slice(
+        &"2001:db8:77::2"
+            .parse::<std::net::Ipv6Addr>()
+            .unwrap()
+            .octets(),
+    );
+    ip[24..40].copy_from_slice(
+        &"2001:db8:78::1"
+            .parse::<std::net::Ipv6Addr>()
+            .unwrap()
+            .octets(),
+    );
+    ip[44..48].copy_from_slice(&tag.to_be_bytes());
+    ip
+}
+
+/// A router advertisement from the server's link-local address: a /64 for
+/// SLAAC, a name server and a route.
+fn router_advert(src: std::net::Ipv6Addr) -> Vec<u8> {
+    let dst: std::net::Ipv6Addr = "ff02::1".parse().unwrap();
+    let mut icmp = vec![134u8, 0, 0, 0, 64, 0, 0x07, 0x08, 0, 0, 0, 0, 0, 0, 0, 0];
+    // Prefix information: /64, on-link and autonomous.
+    icmp.extend_from_slice(&[
+        3, 4, 64, 0xC0, 0, 1, 0x51, 0x80, 0, 0, 0x38, 0x40, 0, 0, 0, 0,
+    ]);
+    icmp.extend_from_slice(
+        &"2001:db8:77::"
+            .parse::<std::net::Ipv6Addr>()
+            .unwrap()
+            .octets(),
+    );
+    // RDNSS, one server.
+    icmp.extend_from_slice(&[25, 3, 0, 0, 0, 0, 2, 0x58]);
+    icmp.extend_from_slice(
+        &"2001:db8:77::53"
+            .parse::<std::net::Ipv6Addr>()
+            .unwrap()
+            .octets(),
+    );
+    // Route information: 2001:db8:78::/64.
+    icmp.extend_from_slice(&[
+        24, 2, 64, 0, 0, 0, 7, 8, 0x20, 0x01, 0x0d, 0xb8, 0, 0x78, 0, 0,
+    ]);
+    let sum = pptp_engine::ipv4::transport_checksum_v6(src.octets(), dst.octets(), 58, &icmp);
+    icmp[2..4].copy_from_slice(&sum.to_be_bytes());
+    let mut ip = vec![0x60, 0, 0, 0, 0, 0, 58, 255];
+    ip[4..6].copy_from_slice(&(icmp.len() as u16).to_be_bytes());
+    ip.extend_from_slice(&src.octets());
+    ip.extend_from_slice(&dst.octets());
+    ip.extend_from_slice(&icmp);
+    ip
+}
+
+fn router_event(sim: &Sim) -> Option<&pptp_engine::session::RouterInfo> {
+    sim.client_events.iter().find_map(|e| match e {
+        Event::Router(r) => Some(r),
+        _ => None,
+    })
+}
+
+/// IPv6 both ways, byte-exact and in order, under each MPPE mode; the client
+/// solicits a router as soon as the link is up.
+#[test]
+fn ipv6_packets_cross_byte_exact_under_mppe() {
+    for stateful in [false, true] {
+        let mut sim = mppe_sim(Strength::Bits128, stateful);
+        let up = sim.connect();
+        let v6 = up.ipv6.expect("IPV6CP came up");
+        assert_eq!(v6.local.segments()[0], 0xfe80);
+        assert!(v6.peer.is_some_and(|p| p != v6.local));
+        sim.run_until(Duration::from_millis(100), |s| !s.server_ip6.is_empty());
+        let rs = sim.server_ip6.remove(0);
+        assert_eq!((rs[6], rs[40]), (58, 133), "a router solicitation first");
+        assert_eq!(
+            &rs[8..24],
+            &v6.local.octets(),
+            "from our link-local address"
+        );
+        let (mut sent_c, mut sent_s) = (Vec::new(), Vec::new());
+        for i in 0..500u32 {
+            let len = 48 + (i as usize * 53) % 1300;
+            let a = ipv6_packet(&mut sim.rng, len, i);
+            let n = sim.client.send_ip(sim.now, &a, &mut sim.buf).unwrap();
+            let pkt = sim.buf[..n].to_vec();
+            sim.enqueue(true, false, pkt);
+            let b = ipv6_packet(&mut sim.rng, len, i);
+            let n = sim.server.send_ip(sim.now, &b, &mut sim.buf).unwrap();
+            let pkt = sim.buf[..n].to_vec();
+            sim.enqueue(false, false, pkt);
+            sent_c.push(a);
+            sent_s.push(b);
+            idle(&mut sim, Duration::from_millis(5));
+        }
+        idle(&mut sim, Duration::from_millis(500));
+        assert_eq!(sim.server_ip6, sent_c, "stateful={stateful}");
+        assert_eq!(sim.client_ip6, sent_s, "stateful={stateful}");
+        assert!(sim.server_ip.is_empty() && sim.client_ip.is_empty());
+    }
+}
+
+#[test]
+fn a_router_advertisement_gives_addresses_dns_and_routes_and_stays_with_us() {
+    let mut sim = mppe_sim(Strength::Bits128, false);
+    let up = sim.connect();
+    let v6 = up.ipv6.unwrap();
+    let ra = router_advert(v6.peer.unwrap());
+    let n = sim.server.send_ip(sim.now, &ra, &mut sim.buf).unwrap();
+    let pkt = sim.buf[..n].to_vec();
+    sim.enqueue(false, false, pkt);
+    sim.run_until(Duration::from_secs(1), |s| router_event(s).is_some());
+    let info = router_event(&sim).expect("router event").clone();
+    let mut want = "2001:db8:77::"
+        .parse::<std::net::Ipv6Addr>()
+        .unwrap()
+        .octets();
+    want[8..].copy_from_slice(&v6.local.octets()[8..]);
+    assert_eq!(info.addresses, vec![std::net::Ipv6Addr::from(want)]);
+    assert_eq!(
+        info.dns,
+        vec!["2001:db8:77::53".parse::<std::net::Ipv6Addr>().unwrap()]
+    );
+    assert_eq!(info.routes, vec![("2001:db8:78::".parse().unwrap(), 64)]);
+    assert!(info.default_route);
+    assert!(
+        sim.client_ip6.is_empty(),
+        "the advertisement is not for the kernel"
+    );
+    // The same advertisement again reports nothing new.
+    let n = sim.server.send_ip(sim.now, &ra, &mut sim.buf).unwrap();
+    let pkt = sim.buf[..n].to_vec();
+    sim.enqueue(false, false, pkt);
+    idle(&mut sim, Duration::from_secs(1));
+    let routers = sim
+        .client_events
+        .iter()
+        .filter(|e| matches!(e, Event::Router(_)))
+        .count();
+    assert_eq!(routers, 1);
+}
+
+/// A server without IPv6 (pppd without `+ipv6`) rejects the protocol: the link
+/// comes up at once, IPv4 only, and IPv6 from the tunnel is refused.
+#[test]
+fn a_server_without_ipv6_brings_the_link_up_ipv4_only_at_once() {
+    let mut c = client_cfg("correct horse battery");
+    c.mppe = policy(Strength::Bits128, false);
+    let mut s = server_cfg();
+    s.mppe = policy(Strength::Bits128, false);
+    s.ppp.ipv6 = false;
+    let mut sim = Sim::new(c, s);
+    let start = sim.now;
+    let up = sim.connect();
+    assert_eq!(up.ipv6, None);
+    assert!(
+        sim.now - start < Duration::from_secs(1),
+        "no wait for IPV6CP: {:?}",
+        sim.now - start
+    );
+    let a = ipv6_packet(&mut sim.rng, 100, 1);
+    assert_eq!(
+        sim.client.send_ip(sim.now, &a, &mut sim.buf),
+        Err(pptp_engine::session::SendError::NoIpv6)
+    );
+    assert_eq!(
+        sim.client.send_ip(sim.now, &[0x10; 40], &mut sim.buf),
+        Err(pptp_engine::session::SendError::NotIp)
+    );
+}
+
+/// A client with IPv6 turned off answers the server's IPV6CP with a
+/// Protocol-Reject, and neither end carries IPv6.
+#[test]
+fn ipv6_turned_off_on_the_client() {
+    let mut c = client_cfg("correct horse battery");
+    c.mppe = policy(Strength::Bits128, false);
+    c.ppp.ipv6 = false;
+    let mut s = server_cfg();
+    s.mppe = policy(Strength::Bits128, false);
+    let mut sim = Sim::new(c, s);
+    let start = sim.now;
+    let up = sim.connect();
+    assert_eq!(up.ipv6, None);
+    assert!(sim.now - start < Duration::from_secs(1));
+    let server_up = sim.server_events.iter().find_map(|e| match e {
+        Event::Up(u) => Some(u.clone()),
+        _ => None,
+    });
+    assert_eq!(server_up.map(|u| u.ipv6), Some(None));
 }

@@ -337,6 +337,9 @@ where
                 Event::Up(info) => match open_tun(&tun_opts, info) {
                     Ok((dev, name)) => {
                         info!(ifname = %name, "tunnel interface up");
+                        if let Some(v6) = info.ipv6.filter(|_| tun_opts.assign_address) {
+                            add_ipv6(&dev, v6.local);
+                        }
                         tun = Some(dev);
                         outbound.get_or_insert_with(batch::Outbound::new);
                         inbound.get_or_insert_with(batch::Inbound::new);
@@ -353,6 +356,13 @@ where
                     }
                 },
                 Event::Down(r) => reason = r.clone(),
+                Event::Router(r) => {
+                    if let Some(dev) = tun.as_ref().filter(|_| tun_opts.assign_address) {
+                        for a in &r.addresses {
+                            add_ipv6(dev, *a);
+                        }
+                    }
+                }
                 Event::Phase(_) | Event::Pushed(_) | Event::PasswordWanted(_) => {}
             }
             let _ = events.send(RuntimeEvent::Session(e));
@@ -448,6 +458,18 @@ where
         );
     }
     reason
+}
+
+/// An IPv6 address (/64: link-local or SLAAC) on the tunnel interface. A kept
+/// interface may hold it already from the last call.
+fn add_ipv6(dev: &tun_rs::AsyncDevice, a: std::net::Ipv6Addr) {
+    match dev.add_address_v6(a, 64u8) {
+        Ok(()) => info!(address = %a, "IPv6 address on the tunnel interface"),
+        Err(e) if e.raw_os_error() == Some(libc::EEXIST) => {}
+        Err(e) => {
+            warn!(error = %e, address = %a, "cannot put the IPv6 address on the tunnel interface")
+        }
+    }
 }
 
 fn open_tun(opts: &TunOptions, up: &UpInfo) -> io::Result<(tun_rs::AsyncDevice, String)> {
@@ -619,6 +641,7 @@ mod tests {
             mppe: None,
             mppe_receive: None,
             auth: None,
+            ipv6: None,
         };
         let slot = TunSlot::default();
         let opts = TunOptions {

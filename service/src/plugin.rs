@@ -20,7 +20,7 @@ use pptp_engine::auth::{AuthError, FailureKind};
 use pptp_engine::dhcp::Pushed;
 use pptp_engine::redial::{self, Backoff};
 use pptp_engine::secret::Password;
-use pptp_engine::session::{DownReason, Event, UpInfo};
+use pptp_engine::session::{DownReason, Event, Ipv6Link, RouterInfo, UpInfo};
 use pptp_runtime::{RuntimeEvent, TunOptions, TunSlot};
 
 use crate::tunnel::TunnelRunner;
@@ -551,7 +551,7 @@ async fn run_tunnel(
                 config.insert("gateway", Value::from(nm_addr(server)));
                 config.insert("mtu", Value::from(info.mtu as u32));
                 config.insert("has-ip4", Value::from(true));
-                config.insert("has-ip6", Value::from(false));
+                config.insert("has-ip6", Value::from(info.ipv6.is_some()));
                 if opts.persistent {
                     // NetworkManager then leaves the VPN up when the physical
                     // link drops, and takes a new Config and Ip4Config from the
@@ -562,6 +562,9 @@ async fn run_tunnel(
                 let class = settings.class_route(info.local, !never_default, false);
                 let ip4 = ip4_config(&info, None, class);
                 let _ = Plugin::ip4_config(emitter, ip4).await;
+                if let Some(v6) = info.ipv6 {
+                    let _ = Plugin::ip6_config(emitter, ip6_config(v6, None)).await;
+                }
                 info!(%ifname, local = %info.local, peer = %info.peer, mtu = info.mtu, mppe = %info.mppe_name(), "VPN up");
                 set_state(iface, emitter, state::STARTED).await;
                 up_info = Some(info);
@@ -579,6 +582,14 @@ async fn run_tunnel(
                         settings.class_route(info.local, !never_default, !pushed.routes.is_empty());
                     let _ =
                         Plugin::ip4_config(emitter, ip4_config(info, Some(&pushed), class)).await;
+                }
+            }
+            // The server's router advertisement: the global address, name
+            // servers and routes replace the link-local-only configuration.
+            RuntimeEvent::Session(Event::Router(r)) => {
+                if let Some(v6) = up_info.as_ref().and_then(|i| i.ipv6) {
+                    info!(addresses = ?r.addresses, dns = ?r.dns, routes = r.routes.len(), "IPv6 from the server");
+                    let _ = Plugin::ip6_config(emitter, ip6_config(v6, Some(&r))).await;
                 }
             }
             RuntimeEvent::Session(Event::PasswordWanted(f)) => {
@@ -672,6 +683,41 @@ fn ip4_config(
         }
     }
     ip4
+}
+
+/// NetworkManager's Ip6Config: the link-local address until a router
+/// advertisement gives a global one, then that address (NetworkManager takes one
+/// per VPN; further SLAAC addresses are left out), its name servers and routes,
+/// and a default route only when the server offers itself as default router.
+fn ip6_config(
+    link: Ipv6Link,
+    router: Option<&RouterInfo>,
+) -> HashMap<&'static str, Value<'static>> {
+    let mut ip6: HashMap<&str, Value<'_>> = HashMap::new();
+    let address = router
+        .and_then(|r| r.addresses.first().copied())
+        .unwrap_or(link.local);
+    ip6.insert("address", Value::from(address.octets().to_vec()));
+    ip6.insert("prefix", Value::from(64u32));
+    ip6.insert(
+        "never-default",
+        Value::from(!router.is_some_and(|r| r.default_route && !r.addresses.is_empty())),
+    );
+    let Some(r) = router else { return ip6 };
+    if !r.dns.is_empty() {
+        let dns: Vec<Vec<u8>> = r.dns.iter().map(|a| a.octets().to_vec()).collect();
+        ip6.insert("dns", Value::from(dns));
+    }
+    // (destination, prefix, next hop, metric); the next hop is the tunnel.
+    let routes: Vec<(Vec<u8>, u32, Vec<u8>, u32)> = r
+        .routes
+        .iter()
+        .map(|(d, p)| (d.octets().to_vec(), u32::from(*p), vec![0u8; 16], 0))
+        .collect();
+    if !routes.is_empty() {
+        ip6.insert("routes", Value::from(routes));
+    }
+    ip6
 }
 
 /// A tunnel task that panicked is a failure, not a clean stop.

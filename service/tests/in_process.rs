@@ -277,6 +277,7 @@ fn up_info() -> UpInfo {
         mppe: None,
         mppe_receive: None,
         auth: Some(AuthProtocol::MsChapV2),
+        ipv6: None,
     }
 }
 

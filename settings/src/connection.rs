@@ -75,6 +75,8 @@ pub struct Connection {
     pub mss_clamp: bool,
     /// Send a DHCPINFORM once up and apply the routes and domain it brings.
     pub dhcp_inform: bool,
+    /// Negotiate IPV6CP and carry IPv6.
+    pub ipv6: bool,
     /// Route the assigned address's classful network through the tunnel when it
     /// is not the default route and the server pushed no routes.
     pub class_route: bool,
@@ -103,6 +105,7 @@ impl Default for Connection {
             mru: None,
             mss_clamp: true,
             dhcp_inform: true,
+            ipv6: true,
             class_route: false,
             local_address: None,
             accept_local: false,
@@ -295,6 +298,7 @@ impl Connection {
         }
         c.ppp.mss_clamp = self.mss_clamp;
         c.ppp.dhcp_inform = self.dhcp_inform;
+        c.ppp.ipv6 = self.ipv6;
         c.local_address = self.local_address;
         c.accept_local = self.accept_local;
         Ok(c)

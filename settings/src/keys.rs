@@ -35,6 +35,7 @@ pub const MTU: &str = "mtu";
 pub const MRU: &str = "mru";
 pub const MSS_CLAMP: &str = "mss-clamp";
 pub const DHCP_INFORM: &str = "dhcp-inform";
+pub const IPV6: &str = "ipv6";
 pub const CLASS_ROUTE: &str = "class-route";
 pub const LOCAL_ADDRESS: &str = "local-address";
 pub const IPCP_ACCEPT_LOCAL: &str = "ipcp-accept-local";
@@ -417,6 +418,20 @@ pub static KEYS: &[Key] = &[
         default: Value::Bool(true),
         get: |c| Value::Bool(c.dhcp_inform),
         set: |c, v| c.dhcp_inform = boolean(v),
+    },
+    // IPV6CP and IPv6 through the tunnel, with addresses, routes and DNS from
+    // the server's router advertisements. On by default, unlike pppd: a server
+    // without IPv6 rejects the protocol and costs nothing.
+    Key {
+        name: IPV6,
+        kind: Kind::Bool,
+        pppd: Pppd::Flag {
+            on: &["+ipv6"],
+            off: &["noipv6", "-ipv6"],
+        },
+        default: Value::Bool(true),
+        get: |c| Value::Bool(c.ipv6),
+        set: |c, v| c.ipv6 = boolean(v),
     },
     // Windows' "use default gateway on remote network" turned off: the classful
     // network of the assigned address goes through the tunnel when the

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Build the lab's VM (Debian 12 + pptpd + ppp + kernel MPPE, dnsmasq for
-# DHCPINFORM, and pptp-linux for the reference client role) from Debian packages only. Output: $LAB_CACHE/vmlinuz and $LAB_CACHE/initrd.gz.
+# DHCPINFORM, radvd for IPv6 router advertisements, and pptp-linux for the reference client role) from Debian packages only. Output: $LAB_CACHE/vmlinuz and $LAB_CACHE/initrd.gz.
 # Cached: does nothing when both exist and the recipe (this file and init.sh)
 # has not changed; rebuilt from scratch otherwise.
 set -euo pipefail
@@ -21,7 +21,7 @@ trap 'rm -rf "$work"' EXIT
 root=$work/root
 echo "build-image: debootstrap $suite (about a minute)" >&2
 debootstrap --variant=minbase \
-    --include=pptpd,pptp-linux,ppp,kmod,iproute2,busybox,linux-image-amd64,procps,iptables,dnsmasq-base \
+    --include=pptpd,pptp-linux,ppp,kmod,iproute2,busybox,linux-image-amd64,procps,iptables,dnsmasq-base,radvd \
     "$suite" "$root" http://deb.debian.org/debian >"$work/debootstrap.log" 2>&1 \
     || { tail -30 "$work/debootstrap.log" >&2; exit 1; }
 

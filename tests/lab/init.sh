@@ -93,6 +93,8 @@ CONF
     # lab.acceptremote=1: a client may keep the address it asks for (Windows
     # RRAS's "assign a static IP address"); otherwise pppd Naks it with the pool's.
     if [ "$(arg acceptremote)" = 1 ]; then echo "ipcp-accept-remote"; fi
+    # lab.ipv6=1: IPV6CP on every call (pppd's default is IPv4 only).
+    if [ "$(arg ipv6)" = 1 ]; then echo "+ipv6"; fi
 } >/etc/ppp/pptpd-options
 
 users | while read -r name pw; do echo "\"$name\" pptpd \"$pw\" *"; done >/etc/ppp/chap-secrets
@@ -111,6 +113,33 @@ if [ "$(arg dhcp)" = 1 ]; then
         --dhcp-option=249,10.200.0.0/16,0.0.0.0 \
         --dhcp-option=15,corp.example --dhcp-option=6,198.19.0.60 \
         --log-dhcp --log-facility=/dev/console &
+fi
+
+# lab.ipv6=1: the server routes 2001:db8:77::/64 to each call and advertises it
+# there (SLAAC prefix, a name server by RDNSS, one more route by Route
+# Information), as an IPv6-capable PPTP server with radvd does. 2001:db8:77::1
+# is the server's own address on the tunnel; 2001:db8:78::1 sits behind the
+# advertised route.
+if [ "$(arg ipv6)" = 1 ]; then
+    echo 1 >/proc/sys/net/ipv6/conf/all/forwarding
+    ip -6 addr add 2001:db8:78::1/128 dev lo
+    cat >/etc/ppp/ipv6-up <<'UP'
+#!/bin/sh
+ip -6 addr add 2001:db8:77::1/64 dev "$1"
+UP
+    chmod 755 /etc/ppp/ipv6-up
+    for i in 0 1 2 3; do
+        cat <<RA
+interface ppp$i {
+    IgnoreIfMissing on; AdvSendAdvert on;
+    MinRtrAdvInterval 30; MaxRtrAdvInterval 60; AdvDefaultLifetime 1800;
+    prefix 2001:db8:77::/64 { AdvOnLink on; AdvAutonomous on; };
+    RDNSS 2001:db8:77::53 { };
+    route 2001:db8:78::/64 { };
+};
+RA
+    done >/etc/radvd.conf
+    radvd --nodaemon --config=/etc/radvd.conf --logmethod=stderr --debug=1 --pidfile=/run/radvd.pid &
 fi
 
 # An echo service for transfer checks through the tunnel (10 MB each way).

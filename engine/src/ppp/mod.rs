@@ -4,6 +4,7 @@ pub mod ccp;
 pub mod frame;
 pub mod fsm;
 pub mod ipcp;
+pub mod ipv6cp;
 pub mod lcp;
 pub mod packet;
 pub mod trace;

@@ -14,6 +14,10 @@ pub enum SendError {
     NotUp,
     #[error("packet of {0} bytes is larger than the link allows")]
     TooBig(usize),
+    #[error("IPv6 is not negotiated on this link")]
+    NoIpv6,
+    #[error("not an IPv4 or IPv6 packet")]
+    NotIp,
 }
 
 pub struct Tx {
@@ -83,16 +87,25 @@ impl Tx {
     }
 }
 
+/// `mss_max` is what an IPv4 segment may carry; IPv6's header is 20 bytes more.
 fn clamp(mss_max: Option<u16>, protocol: u16, ip: &mut [u8]) {
-    if let Some(max) = mss_max.filter(|_| protocol == frame::IPV4) {
-        crate::tcp_mss::clamp_v4(ip, max);
+    let Some(max) = mss_max else { return };
+    match protocol {
+        frame::IPV4 => {
+            crate::tcp_mss::clamp_v4(ip, max);
+        }
+        frame::IPV6 => {
+            crate::tcp_mss::clamp_v6(ip, max.saturating_sub(20));
+        }
+        _ => {}
     }
 }
 
 /// What one received GRE packet turned out to be.
 #[derive(Debug, PartialEq, Eq)]
 pub enum RxOutcome {
-    /// An IPv4 packet at this range of the input buffer.
+    /// An IPv4 or IPv6 packet at this range of the input buffer (its version
+    /// nibble says which: it was checked against the PPP protocol).
     Ip(Range<usize>),
     /// A PPP packet for the control plane (protocol, range of its information field).
     Control(u16, Range<usize>),
@@ -209,7 +222,7 @@ impl Rx {
                     );
                 };
                 match dec.decrypt_checked(&mut pkt[info.clone()], plausible_payload, now_ns) {
-                    Ok((frame::IPV4, r)) => (
+                    Ok((frame::IPV4 | frame::IPV6, r)) => (
                         RxOutcome::Ip(info.start + r.start..info.start + r.end),
                         true,
                     ),
@@ -220,14 +233,14 @@ impl Rx {
                     Err(e) => (RxOutcome::Mppe(e), false),
                 }
             }
-            frame::IPV4 if self.require_encryption => (
+            frame::IPV4 | frame::IPV6 if self.require_encryption => (
                 RxOutcome::Dropped("unencrypted packet on an MPPE link"),
                 false,
             ),
-            frame::IPV4 if !plausible_packet(frame::IPV4, &pkt[info.clone()]) => {
-                (RxOutcome::Dropped("malformed IPv4 packet"), false)
+            frame::IPV4 | frame::IPV6 if !plausible_packet(proto, &pkt[info.clone()]) => {
+                (RxOutcome::Dropped("malformed IP packet"), false)
             }
-            frame::IPV4 => (RxOutcome::Ip(info), false),
+            frame::IPV4 | frame::IPV6 => (RxOutcome::Ip(info), false),
             p => (RxOutcome::Control(p, info), false),
         }
     }

@@ -1,4 +1,5 @@
-//! PPP over one GRE call: LCP → authentication → CCP + IPCP → up, for either role.
+//! PPP over one GRE call: LCP → authentication → CCP + IPCP (+ IPV6CP) → up, for
+//! either role.
 
 use std::collections::VecDeque;
 use std::net::Ipv4Addr;
@@ -13,17 +14,19 @@ use zeroize::Zeroize;
 use super::datapath::{Rx, RxOutcome, SendError, Tx};
 use super::flush_nudge::FlushNudge;
 use super::reorder::ReorderHold;
-use super::{DownReason, Event, Phase, PppConfig, UpInfo};
+use super::{DownReason, Event, Ipv6Link, Phase, PppConfig, UpInfo};
 use crate::auth::authenticator::{self, Authenticator};
 use crate::auth::peer::{AuthPeer, Outcome};
 use crate::auth::{AuthError, AuthProtocol, MppeKeys};
 use crate::dhcp;
 use crate::gre;
 use crate::mppe::{self, Decryptor, Encryptor, MppeError};
+use crate::ndisc::{self, Offer, RouterDiscovery};
 use crate::ppp::ccp::{Ccp, MppePolicy};
 use crate::ppp::frame::{self, Framing};
 use crate::ppp::fsm::{Failure, Fsm, LayerEvent, State};
 use crate::ppp::ipcp::{Ipcp, IpcpConfig};
+use crate::ppp::ipv6cp::Ipv6cp;
 use crate::ppp::lcp::{Lcp, LcpConfig};
 use crate::ppp::packet;
 use crate::ppp::trace::Trace;
@@ -67,6 +70,10 @@ const RESET_RETRY: Duration = Duration::from_millis(100);
 /// Any packet can claim a stateful loss; this spaces the Reset-Requests such
 /// claims cause (a held one goes out by the retry timer).
 const RESET_MIN_GAP: Duration = Duration::from_millis(20);
+/// How long the link waits, once IPv4 is ready, for IPV6CP to finish before it
+/// comes up without IPv6. A server without IPv6 rejects the protocol at once;
+/// this bounds a server that neither rejects nor answers.
+const IPV6_WAIT: Duration = Duration::from_secs(2);
 
 pub(crate) struct Link {
     cfg: PppConfig,
@@ -74,6 +81,14 @@ pub(crate) struct Link {
     pub phase: Phase,
     lcp: Fsm<Lcp>,
     ipcp: Fsm<Ipcp>,
+    /// None when the connection turned IPv6 off.
+    ipv6cp: Option<Fsm<Ipv6cp>>,
+    /// When IPv4 was ready to come up and IPV6CP had not finished.
+    ipv6_wait_until: Option<Instant>,
+    /// IPv6 is carried (IPV6CP opened and the link is up with it).
+    ipv6_up: bool,
+    /// Router solicitations and advertisements (client role, IPv6 up).
+    ndisc: Option<RouterDiscovery>,
     ccp: Fsm<Ccp>,
     mppe_policy: MppePolicy,
     ccp_done: bool,
@@ -131,9 +146,16 @@ impl Link {
         use rand::SeedableRng;
         let shared = Arc::new(gre::Shared::default());
         let lcp_rng = StdRng::from_rng(&mut rng);
+        let ipv6_rng = StdRng::from_rng(&mut rng);
         let mut l = Link {
             lcp: Fsm::new(Lcp::new(lcp_cfg, lcp_rng), cfg.timers),
             ipcp: Fsm::new(Ipcp::new(ipcp_cfg), cfg.timers),
+            ipv6cp: cfg
+                .ipv6
+                .then(|| Fsm::new(Ipv6cp::new(ipv6_rng, None), cfg.timers)),
+            ipv6_wait_until: None,
+            ipv6_up: false,
+            ndisc: None,
             ccp: {
                 let mut ccp = Fsm::new(Ccp::new(mppe_policy), cfg.timers);
                 ccp.hold_mirrored_retransmit();
@@ -269,6 +291,9 @@ impl Link {
         [
             self.lcp.poll_timeout(),
             self.ipcp.poll_timeout(),
+            self.ipv6cp.as_ref().and_then(Fsm::poll_timeout),
+            self.ipv6_wait_until,
+            self.ndisc.as_ref().and_then(RouterDiscovery::poll_timeout),
             self.ccp.poll_timeout(),
             auth,
             ack,
@@ -288,6 +313,9 @@ impl Link {
         self.release_expired(now);
         self.lcp.handle_timeout(now);
         self.ipcp.handle_timeout(now);
+        if let Some(f) = &mut self.ipv6cp {
+            f.handle_timeout(now);
+        }
         self.ccp.handle_timeout(now);
         let outcome = match &mut self.auth {
             AuthSide::Peer(p) => p.handle_timeout(now),
@@ -330,6 +358,7 @@ impl Link {
             i.handle_timeout(now);
         }
         self.flush_inform();
+        self.flush_ndisc(now);
         if self.inform.as_ref().is_some_and(dhcp::Inform::is_done) {
             debug!("no answer to DHCPINFORM: carrying on without");
             self.inform = None;
@@ -363,12 +392,18 @@ impl Link {
         if self.phase != Phase::Up {
             return Err(SendError::NotUp);
         }
-        let n = self.tx.encapsulate(frame::IPV4, ip, out)?;
+        let protocol = match ip.first().map(|b| b >> 4) {
+            Some(4) => frame::IPV4,
+            Some(6) if self.ipv6_up => frame::IPV6,
+            Some(6) => return Err(SendError::NoIpv6),
+            _ => return Err(SendError::NotIp),
+        };
+        let n = self.tx.encapsulate(protocol, ip, out)?;
         self.nudge.on_send(now, self.tx.gre.peer_ack());
         Ok(n)
     }
 
-    /// One GRE packet from the peer; returns the range of an IPv4 packet for the
+    /// One GRE packet from the peer; returns the range of an IP packet for the
     /// tunnel. A packet after a gap may be held instead; packets that leave the
     /// hold come out of [`Link::poll_released`], which the caller drains after
     /// each call (to keep the order) and after timeouts.
@@ -394,7 +429,7 @@ impl Link {
         r
     }
 
-    /// An IPv4 packet for the tunnel that left the reorder hold.
+    /// An IP packet for the tunnel that left the reorder hold.
     pub fn poll_released(&mut self) -> Option<Vec<u8>> {
         self.released.pop_front()
     }
@@ -437,6 +472,9 @@ impl Link {
                 }
                 if self.phase != Phase::Up {
                     return None;
+                }
+                if pkt[r.start] >> 4 == 6 {
+                    return self.ipv6_input(pkt, r);
                 }
                 if let Some(answer) = self.inform.as_mut().and_then(|i| i.offer(&pkt[r.clone()])) {
                     match answer {
@@ -493,6 +531,52 @@ impl Link {
         }
         self.drive(now);
         None
+    }
+
+    /// An IPv6 packet from the peer: a router advertisement is ours, the rest
+    /// goes to the tunnel while IPV6CP is open.
+    fn ipv6_input(&mut self, pkt: &mut [u8], r: Range<usize>) -> Option<Range<usize>> {
+        if !self.ipv6_up {
+            debug!("IPv6 packet without IPV6CP dropped");
+            return None;
+        }
+        if let Some(d) = &mut self.ndisc {
+            match d.input(&pkt[r.clone()]) {
+                Offer::NotForUs => {}
+                Offer::Same => return None,
+                Offer::New(info) => {
+                    info!(
+                        addresses = ?info.addresses,
+                        dns = ?info.dns,
+                        routes = info.routes.len(),
+                        default_route = info.default_route,
+                        "router advertisement"
+                    );
+                    self.events.push_back(Event::Router(info));
+                    return None;
+                }
+                Offer::Bad(e) => {
+                    debug!(error = %e);
+                    return None;
+                }
+            }
+        }
+        if let Some(max) = self.mss_max {
+            crate::tcp_mss::clamp_v6(&mut pkt[r.clone()], max.saturating_sub(20));
+        }
+        Some(r)
+    }
+
+    /// Router solicitations go as data, beside the control packets.
+    fn flush_ndisc(&mut self, now: Instant) {
+        let Some(rs) = self.ndisc.as_mut().and_then(|d| d.poll_transmit(now)) else {
+            return;
+        };
+        let mut buf = [0u8; gre::MAX_HEADER_LEN + gre::MAX_PAYLOAD];
+        match self.tx.encapsulate(frame::IPV6, &rs, &mut buf) {
+            Ok(n) => self.gre_out.push_back(buf[..n].to_vec()),
+            Err(e) => debug!(error = %e, "router solicitation not sent"),
+        }
     }
 
     fn mppe_error(&mut self, now: Instant, e: MppeError) {
@@ -555,10 +639,20 @@ impl Link {
                 self.ipcp.open(now);
                 self.ipcp.input(now, info)
             }
+            frame::IPV6CP if self.ipv6cp.is_some() && self.phase >= Phase::Network => {
+                if let Some(f) = &mut self.ipv6cp {
+                    f.open(now);
+                    f.input(now, info);
+                }
+            }
             frame::CCP if self.mppe_policy.enabled() && self.phase >= Phase::Network => {
                 self.ccp.input(now, info)
             }
-            frame::IPCP | frame::CCP if self.mppe_policy.enabled() || proto == frame::IPCP => {
+            frame::IPCP | frame::CCP | frame::IPV6CP
+                if (proto == frame::CCP && self.mppe_policy.enabled())
+                    || proto == frame::IPCP
+                    || (proto == frame::IPV6CP && self.ipv6cp.is_some()) =>
+            {
                 if self.phase == Phase::Authenticate && self.held_ncp.len() < HELD_NCP {
                     debug!(proto, "NCP packet during authentication held");
                     self.held_ncp.push((proto, info.to_vec()));
@@ -628,7 +722,7 @@ impl Link {
         // required, which costs a 3 s restart timeout; so, like pppd, start IPCP
         // after CCP in that case.
         if !self.mppe_policy.required {
-            self.ipcp.open(now);
+            self.open_ncps(now);
         }
         if self.mppe_policy.enabled() {
             self.ccp.open(now);
@@ -642,7 +736,24 @@ impl Link {
 
     fn ccp_finished(&mut self, now: Instant) {
         self.ccp_done = true;
+        self.open_ncps(now);
+    }
+
+    fn open_ncps(&mut self, now: Instant) {
         self.ipcp.open(now);
+        if let Some(f) = &mut self.ipv6cp {
+            f.open(now);
+        }
+    }
+
+    /// IPV6CP has nothing more to say before Up: open, or given up on.
+    fn ipv6_settled(&self) -> bool {
+        self.ipv6cp.as_ref().is_none_or(|f| {
+            matches!(
+                f.state(),
+                State::Opened | State::Closed | State::Stopped | State::Initial
+            )
+        })
     }
 
     fn lcp_up(&mut self, now: Instant) {
@@ -719,6 +830,11 @@ impl Link {
         // Their Down events are this restart, not a failure.
         while self.ccp.poll_event().is_some() {}
         while self.ipcp.poll_event().is_some() {}
+        if let Some(f) = &mut self.ipv6cp {
+            f.down();
+            while f.poll_event().is_some() {}
+        }
+        self.ipv6_wait_until = None;
         if self.mppe_started() {
             self.spent_keys = self.keys.take();
         }
@@ -834,6 +950,12 @@ impl Link {
                         now,
                         DownReason::NegotiationFailed("the server rejected IPCP".into()),
                     ),
+                    frame::IPV6CP => {
+                        info!("the server does not do IPv6 (it rejected IPV6CP)");
+                        if let Some(f) = &mut self.ipv6cp {
+                            f.protocol_rejected(now);
+                        }
+                    }
                     _ => debug!(proto = p, "peer rejected protocol"),
                 }
             }
@@ -883,6 +1005,20 @@ impl Link {
                     self.fail(now, r);
                 }
             }
+            if let Some(f) = &mut self.ipv6cp {
+                while let Some(e) = f.poll_event() {
+                    changed = true;
+                    match e {
+                        LayerEvent::Down | LayerEvent::Finished if self.ipv6_up => {
+                            warn!("IPV6CP went down: IPv6 stops, IPv4 carries on");
+                            self.ipv6_up = false;
+                            self.ndisc = None;
+                        }
+                        LayerEvent::Finished => debug!("IPV6CP finished without IPv6"),
+                        _ => {}
+                    }
+                }
+            }
             if self.ccp.opts.reset_requests > 0 {
                 self.ccp.opts.reset_requests = 0;
                 if let Some(e) = self.tx.mppe.as_mut() {
@@ -895,8 +1031,11 @@ impl Link {
                 && self.ipcp.is_opened()
                 && self.ccp_done
             {
-                self.network_up(now);
-                changed = true;
+                let wait = *self.ipv6_wait_until.get_or_insert(now + IPV6_WAIT);
+                if self.ipv6_settled() || now >= wait {
+                    self.network_up(now);
+                    changed = true;
+                }
             }
             if !changed {
                 break;
@@ -946,7 +1085,6 @@ impl Link {
     }
 
     fn network_up(&mut self, now: Instant) {
-        let _ = now;
         let ip = &self.ipcp.opts;
         let Some(local) = ip.local else {
             return self.fail(now, DownReason::NoIpAddress);
@@ -982,11 +1120,14 @@ impl Link {
             .mss_clamp
             .then(|| mtu.saturating_sub(crate::tcp_mss::OVERHEAD_V4));
         self.tx.mss_max = self.mss_max;
+        let (dns, nbns) = (ip.dns(), ip.nbns());
+        let ipv6 = self.ipv6_link(now, mtu);
         let up = UpInfo {
+            ipv6,
             local,
             peer,
-            dns: ip.dns(),
-            nbns: ip.nbns(),
+            dns,
+            nbns,
             mtu,
             mppe: self.ccp.opts.tx.filter(|_| self.tx.mppe.is_some()),
             mppe_receive: self.ccp.opts.rx.filter(|_| self.rx.mppe.is_some()),
@@ -999,6 +1140,40 @@ impl Link {
             self.inform = Some(dhcp::Inform::new(local, &mut self.rng, now));
             self.flush_inform();
         }
+        self.flush_ndisc(now);
+    }
+
+    /// IPv6 for the link coming up, if IPV6CP opened and the MTU carries it;
+    /// starts router discovery for a client.
+    fn ipv6_link(&mut self, now: Instant, mtu: u16) -> Option<Ipv6Link> {
+        self.ipv6_wait_until = None;
+        let f = self.ipv6cp.as_mut()?;
+        if !f.is_opened() {
+            if !matches!(f.state(), State::Closed | State::Stopped | State::Initial) {
+                info!("IPV6CP did not finish in time: the link comes up without IPv6");
+                f.close(now);
+            }
+            return None;
+        }
+        if u32::from(mtu) < ndisc::MIN_MTU {
+            warn!(
+                mtu,
+                "the tunnel MTU is below IPv6's minimum of 1280: no IPv6"
+            );
+            f.close(now);
+            return None;
+        }
+        let id = f.opts.local?;
+        self.ipv6_up = true;
+        if matches!(self.role, Role::Client { .. }) {
+            self.ndisc = Some(RouterDiscovery::new(id, now));
+        }
+        let link = Ipv6Link {
+            local: crate::ppp::ipv6cp::link_local(id),
+            peer: f.opts.peer.map(crate::ppp::ipv6cp::link_local),
+        };
+        info!(local = %link.local, "IPv6 up");
+        Some(link)
     }
 
     /// The DHCPINFORM goes as data (encrypted when MPPE is on), beside the
@@ -1039,6 +1214,11 @@ impl Link {
         }
         while let Some(p) = self.ipcp.poll_transmit() {
             queue.push((frame::IPCP, p));
+        }
+        if let Some(f) = &mut self.ipv6cp {
+            while let Some(p) = f.poll_transmit() {
+                queue.push((frame::IPV6CP, p));
+            }
         }
         while let Some(p) = self.ccp.poll_transmit() {
             queue.push((frame::CCP, p));

@@ -9,9 +9,10 @@ mod link;
 mod reorder;
 pub mod server;
 
-use std::net::Ipv4Addr;
+use std::net::{Ipv4Addr, Ipv6Addr};
 use std::time::Duration;
 
+pub use crate::ndisc::RouterInfo;
 pub use client::{ClientConfig, ClientSession};
 pub use datapath::{RxOutcome, SendError};
 pub use driver::{ControlSide, Session};
@@ -48,6 +49,16 @@ pub struct UpInfo {
     /// stateful mode and the other only allows it (pppd's `mppe-stateful`).
     pub mppe_receive: Option<MppeParams>,
     pub auth: Option<AuthProtocol>,
+    /// IPv6, when IPV6CP came up (global addresses follow in [`Event::Router`]).
+    pub ipv6: Option<Ipv6Link>,
+}
+
+/// The link-local addresses IPV6CP's interface identifiers give.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Ipv6Link {
+    pub local: Ipv6Addr,
+    /// None when the server sent no identifier of its own.
+    pub peer: Option<Ipv6Addr>,
 }
 
 impl UpInfo {
@@ -170,6 +181,9 @@ pub enum Event {
     /// with `Session::retry_password`. Without an answer the refusal ends the
     /// call after [`crate::auth::peer::PASSWORD_PROMPT_WAIT`].
     PasswordWanted(crate::auth::ServerFailure),
+    /// A router advertisement through the tunnel said something new: addresses,
+    /// routes and name servers for IPv6 (client role, after Up with IPv6).
+    Router(crate::ndisc::RouterInfo),
     Down(DownReason),
 }
 
@@ -193,6 +207,9 @@ pub struct PppConfig {
     pub mss_clamp: bool,
     /// Ask the server for routes and the DNS domain with a DHCPINFORM once up.
     pub dhcp_inform: bool,
+    /// Negotiate IPV6CP and carry IPv6 (a server without it rejects the
+    /// protocol and the link stays IPv4-only).
+    pub ipv6: bool,
 }
 
 impl Default for PppConfig {
@@ -206,6 +223,7 @@ impl Default for PppConfig {
             close_timeout: Duration::from_secs(3),
             mss_clamp: true,
             dhcp_inform: true,
+            ipv6: true,
         }
     }
 }
