@@ -570,6 +570,16 @@ async fn call(
                         if let Err(e) = routes.default_via(&ifname) {
                             eprintln!("pptp-client: warning: cannot route through {ifname}: {e}");
                         }
+                        // IPv6 into the tunnel as well, whatever the server gives,
+                        // so that it cannot leak around it (refused there without
+                        // IPv6 from the server).
+                        if plan.conn.block_ipv6_leak {
+                            let all = [(Ipv6Addr::UNSPECIFIED, 1), (Ipv6Addr::new(0x8000, 0, 0, 0, 0, 0, 0, 0), 1)];
+                            match routes.via6(&ifname, &all) {
+                                Ok(()) => ipv6_routes.extend(all),
+                                Err(e) => eprintln!("pptp-client: warning: cannot route IPv6 through {ifname}: {e}"),
+                            }
+                        }
                     }
                     class_route = plan.conn.class_route(info.local, plan.default_route, false);
                     if let Some(c) = class_route {

@@ -4,6 +4,7 @@
 pub mod auth;
 pub mod dhcp;
 pub mod gre;
+pub mod icmpv6;
 pub mod ipv4;
 pub mod mppe;
 pub mod ndisc;

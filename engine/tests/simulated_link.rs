@@ -1962,6 +1962,21 @@ fn a_server_without_ipv6_brings_the_link_up_ipv4_only_at_once() {
         sim.client.send_ip(sim.now, &a, &mut sim.buf),
         Err(pptp_engine::session::SendError::NoIpv6)
     );
+    // Refused back into the tunnel interface, from the packet's destination.
+    let refusal = sim.client.poll_released_ip().expect("an ICMPv6 refusal");
+    assert_eq!((refusal[6], refusal[40], refusal[41]), (58, 1, 1));
+    assert_eq!(&refusal[8..24], &a[24..40]);
+    // A burst gets a bounded number of refusals.
+    for _ in 0..100 {
+        let _ = sim.client.send_ip(sim.now, &a, &mut sim.buf);
+    }
+    assert_eq!(
+        std::iter::from_fn(|| sim.client.poll_released_ip()).count(),
+        0
+    );
+    idle(&mut sim, Duration::from_millis(20));
+    let _ = sim.client.send_ip(sim.now, &a, &mut sim.buf);
+    assert!(sim.client.poll_released_ip().is_some());
     assert_eq!(
         sim.client.send_ip(sim.now, &[0x10; 40], &mut sim.buf),
         Err(pptp_engine::session::SendError::NotIp)

@@ -98,7 +98,7 @@ impl Outbound {
 }
 
 impl Inbound {
-    /// Write what the reorder hold released on a timer.
+    /// Write what the reorder hold released on a timer, and ICMPv6 refusals.
     pub async fn released_to_tun<C: ControlSide>(
         &mut self,
         session: &mut Session<C>,

@@ -410,6 +410,10 @@ where
                     tun_errors.ok();
                     let b = outbound.as_mut().expect("guarded");
                     b.tun_to_gre(&mut session, n, tun.as_ref().expect("guarded"), &gre).await;
+                    // ICMPv6 refusals of IPv6 the link does not carry.
+                    if let Some(b) = inbound.as_mut() {
+                        b.released_to_tun(&mut session, tun.as_ref()).await;
+                    }
                 }
                 Err(e) => if let Some(r) = tun_errors.failed("reading the tunnel interface", &e) {
                     session.fail(Instant::now(), r);

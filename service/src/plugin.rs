@@ -1,7 +1,7 @@
 //! `org.freedesktop.NetworkManager.VPN.Plugin` at `/org/freedesktop/NetworkManager/VPN/Plugin`.
 
 use std::collections::{BTreeMap, HashMap};
-use std::net::Ipv4Addr;
+use std::net::{Ipv4Addr, Ipv6Addr};
 use std::sync::Arc;
 
 use tokio::sync::{mpsc, oneshot, watch};
@@ -20,7 +20,7 @@ use pptp_engine::auth::{AuthError, FailureKind};
 use pptp_engine::dhcp::Pushed;
 use pptp_engine::redial::{self, Backoff};
 use pptp_engine::secret::Password;
-use pptp_engine::session::{DownReason, Event, Ipv6Link, RouterInfo, UpInfo};
+use pptp_engine::session::{DownReason, Event, RouterInfo, UpInfo};
 use pptp_runtime::{RuntimeEvent, TunOptions, TunSlot};
 
 use crate::tunnel::TunnelRunner;
@@ -551,7 +551,15 @@ async fn run_tunnel(
                 config.insert("gateway", Value::from(nm_addr(server)));
                 config.insert("mtu", Value::from(info.mtu as u32));
                 config.insert("has-ip4", Value::from(true));
-                config.insert("has-ip6", Value::from(info.ipv6.is_some()));
+                // A full-tunnel VPN takes IPv6 too, whatever the server gives:
+                // without IPv6 from it, an address of our own on the link
+                // carries the route, and the engine refuses what comes.
+                let full_tunnel = !never_default && settings.block_ipv6_leak;
+                let link6 = info
+                    .ipv6
+                    .map(|l| l.local)
+                    .or_else(|| full_tunnel.then(made_up_link_local));
+                config.insert("has-ip6", Value::from(link6.is_some()));
                 if opts.persistent {
                     // NetworkManager then leaves the VPN up when the physical
                     // link drops, and takes a new Config and Ip4Config from the
@@ -562,8 +570,12 @@ async fn run_tunnel(
                 let class = settings.class_route(info.local, !never_default, false);
                 let ip4 = ip4_config(&info, None, class);
                 let _ = Plugin::ip4_config(emitter, ip4).await;
-                if let Some(v6) = info.ipv6 {
-                    let _ = Plugin::ip6_config(emitter, ip6_config(v6, None)).await;
+                if let Some(ll) = link6 {
+                    let ip6 = ip6_config(ll, None, full_tunnel);
+                    let _ = Plugin::ip6_config(emitter, ip6).await;
+                    if info.ipv6.is_none() {
+                        info!("no IPv6 from the server: IPv6 goes into the tunnel and is refused there");
+                    }
                 }
                 info!(%ifname, local = %info.local, peer = %info.peer, mtu = info.mtu, mppe = %info.mppe_name(), "VPN up");
                 set_state(iface, emitter, state::STARTED).await;
@@ -589,7 +601,9 @@ async fn run_tunnel(
             RuntimeEvent::Session(Event::Router(r)) => {
                 if let Some(v6) = up_info.as_ref().and_then(|i| i.ipv6) {
                     info!(addresses = ?r.addresses, dns = ?r.dns, routes = r.routes.len(), "IPv6 from the server");
-                    let _ = Plugin::ip6_config(emitter, ip6_config(v6, Some(&r))).await;
+                    let full_tunnel = !never_default && settings.block_ipv6_leak;
+                    let ip6 = ip6_config(v6.local, Some(&r), full_tunnel);
+                    let _ = Plugin::ip6_config(emitter, ip6).await;
                 }
             }
             RuntimeEvent::Session(Event::PasswordWanted(f)) => {
@@ -687,22 +701,22 @@ fn ip4_config(
 
 /// NetworkManager's Ip6Config: the link-local address until a router
 /// advertisement gives a global one, then that address (NetworkManager takes one
-/// per VPN; further SLAAC addresses are left out), its name servers and routes,
-/// and a default route only when the server offers itself as default router.
+/// per VPN; further SLAAC addresses are left out), its name servers and routes.
+/// The default route goes through the tunnel when the server offers itself as
+/// default router, and always for a full-tunnel VPN that blocks IPv6 leaks.
 fn ip6_config(
-    link: Ipv6Link,
+    link_local: Ipv6Addr,
     router: Option<&RouterInfo>,
+    full_tunnel: bool,
 ) -> HashMap<&'static str, Value<'static>> {
     let mut ip6: HashMap<&str, Value<'_>> = HashMap::new();
     let address = router
         .and_then(|r| r.addresses.first().copied())
-        .unwrap_or(link.local);
+        .unwrap_or(link_local);
     ip6.insert("address", Value::from(address.octets().to_vec()));
     ip6.insert("prefix", Value::from(64u32));
-    ip6.insert(
-        "never-default",
-        Value::from(!router.is_some_and(|r| r.default_route && !r.addresses.is_empty())),
-    );
+    let offered = router.is_some_and(|r| r.default_route && !r.addresses.is_empty());
+    ip6.insert("never-default", Value::from(!(full_tunnel || offered)));
     let Some(r) = router else { return ip6 };
     if !r.dns.is_empty() {
         let dns: Vec<Vec<u8>> = r.dns.iter().map(|a| a.octets().to_vec()).collect();
@@ -718,6 +732,16 @@ fn ip6_config(
         ip6.insert("routes", Value::from(routes));
     }
     ip6
+}
+
+/// A link-local address for a tunnel without IPv6 from the server, to carry
+/// the IPv6 routes that keep IPv6 from leaking around the VPN (NetworkManager
+/// wants an address in every Ip6Config). Random, as link-local identifiers
+/// may be (RFC 8981); it never leaves this host.
+fn made_up_link_local() -> Ipv6Addr {
+    let mut id: [u8; 8] = rand::random();
+    id[0] &= !0x02;
+    pptp_engine::ppp::ipv6cp::link_local(id)
 }
 
 /// A tunnel task that panicked is a failure, not a clean stop.

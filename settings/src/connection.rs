@@ -77,6 +77,9 @@ pub struct Connection {
     pub dhcp_inform: bool,
     /// Negotiate IPV6CP and carry IPv6.
     pub ipv6: bool,
+    /// As the IPv4 default route, take IPv6 into the tunnel even without IPv6
+    /// from the server (refused there), so it cannot leak around it.
+    pub block_ipv6_leak: bool,
     /// Route the assigned address's classful network through the tunnel when it
     /// is not the default route and the server pushed no routes.
     pub class_route: bool,
@@ -106,6 +109,7 @@ impl Default for Connection {
             mss_clamp: true,
             dhcp_inform: true,
             ipv6: true,
+            block_ipv6_leak: true,
             class_route: false,
             local_address: None,
             accept_local: false,

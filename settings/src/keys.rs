@@ -36,6 +36,7 @@ pub const MRU: &str = "mru";
 pub const MSS_CLAMP: &str = "mss-clamp";
 pub const DHCP_INFORM: &str = "dhcp-inform";
 pub const IPV6: &str = "ipv6";
+pub const BLOCK_IPV6_LEAK: &str = "block-ipv6-leak";
 pub const CLASS_ROUTE: &str = "class-route";
 pub const LOCAL_ADDRESS: &str = "local-address";
 pub const IPCP_ACCEPT_LOCAL: &str = "ipcp-accept-local";
@@ -432,6 +433,17 @@ pub static KEYS: &[Key] = &[
         default: Value::Bool(true),
         get: |c| Value::Bool(c.ipv6),
         set: |c, v| c.ipv6 = boolean(v),
+    },
+    // When the VPN is the IPv4 default route, IPv6 goes into the tunnel too,
+    // even when the server gives no IPv6 (it is then refused there with an
+    // ICMPv6 error), instead of around the tunnel through the local network.
+    Key {
+        name: BLOCK_IPV6_LEAK,
+        kind: Kind::Bool,
+        pppd: Pppd::Directive,
+        default: Value::Bool(true),
+        get: |c| Value::Bool(c.block_ipv6_leak),
+        set: |c, v| c.block_ipv6_leak = boolean(v),
     },
     // Windows' "use default gateway on remote network" turned off: the classful
     // network of the assigned address goes through the tunnel when the

@@ -93,8 +93,9 @@ CONF
     # lab.acceptremote=1: a client may keep the address it asks for (Windows
     # RRAS's "assign a static IP address"); otherwise pppd Naks it with the pool's.
     if [ "$(arg acceptremote)" = 1 ]; then echo "ipcp-accept-remote"; fi
-    # lab.ipv6=1: IPV6CP on every call (pppd's default is IPv4 only).
-    if [ "$(arg ipv6)" = 1 ]; then echo "+ipv6"; fi
+    # lab.ipv6=1: IPV6CP on every call; lab.ipv6=0: none (IPV6CP rejected, as
+    # by a server without IPv6); unset: this pppd's default.
+    case "$(arg ipv6)" in 1) echo "+ipv6" ;; 0) echo "noipv6" ;; esac
 } >/etc/ppp/pptpd-options
 
 users | while read -r name pw; do echo "\"$name\" pptpd \"$pw\" *"; done >/etc/ppp/chap-secrets

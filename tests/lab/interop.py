@@ -143,6 +143,11 @@ def routes():
     return in_ns(["ip", "-4", "route"]).stdout
 
 
+def routes6():
+    # The kernel's own link-local routes come and go with interfaces.
+    return "".join(l for l in in_ns(["ip", "-6", "route"]).stdout.splitlines(True) if not l.startswith("fe80::") and "multicast" not in l)
+
+
 def ping(addr):
     r = in_ns(["ping", "-c", "3", "-i", "0.3", "-W", "3", addr])
     assert r.returncode == 0, f"ping {addr} through the tunnel failed:\n{r.stdout}{r.stderr}"
@@ -530,6 +535,91 @@ def scenario_sigterm_in_every_phase():
     return "exit 0, nothing left, after SIGTERM in " + ", ".join(took) + "; the next connect came up"
 
 
+def scenario_ipv6():
+    """A server with IPv6 (pppd +ipv6, radvd on its ppp interfaces): the link
+    gets a SLAAC address from the advertised prefix and our IPV6CP identifier,
+    the advertised route and name server, and IPv6 crosses the tunnel both ways
+    (full-size packets too); SIGTERM leaves no IPv6 route behind."""
+    import ipaddress
+    vm(ipv6=1)
+    before = routes6()
+    t = time.monotonic()
+    c = Client(["--server", SERVER, "--user", "alice", "--default-route"])
+    up = c.wait("up", 90)
+    local = ipaddress.IPv6Address(up["ipv6_local"])
+    assert local in ipaddress.IPv6Network("fe80::/64"), up
+    router = c.wait("router", 15)
+    took = time.monotonic() - t
+    want = str(ipaddress.IPv6Address(int(ipaddress.IPv6Address("2001:db8:77::")) | (int(local) & (2**64 - 1))))
+    assert router["addresses"] == [want], router
+    assert router["dns"] == ["2001:db8:77::53"], router
+    assert router["routes"] == ["2001:db8:78::/64"], router
+    assert router["default_route"], router
+    addrs = in_ns(["ip", "-6", "addr", "show", "dev", up["ifname"]]).stdout
+    assert want in addrs and str(local) in addrs, addrs
+    r6 = in_ns(["ip", "-6", "route"]).stdout
+    assert "2001:db8:78::/64 dev " + up["ifname"] in r6 and "::/1 dev " + up["ifname"] in r6, r6
+    for dest in ["2001:db8:77::1", "2001:db8:78::1", "2001:db8:79::1"]:
+        # 79 is nowhere: it must still go into the tunnel (the default route),
+        # where the server answers it cannot reach it.
+        r = in_ns(["ping", "-6", "-c", "3", "-i", "0.3", "-W", "3", "-s", "1300", dest])
+        if dest.endswith("79::1"):
+            assert "0 received" in r.stdout or r.returncode != 0, r.stdout
+            continue
+        assert r.returncode == 0, f"ping -6 {dest} failed:\n{r.stdout}{r.stderr}"
+        assert f"from {dest}" in r.stdout, r.stdout
+    # Which way would a global IPv6 packet leave? Through the tunnel.
+    get = in_ns(["ip", "-6", "route", "get", "2001:db8:79::1"]).stdout
+    assert f"dev {up['ifname']}" in get, get
+    c.stop()
+    code = c.exit_code(10)
+    assert code == 0, f"exit {code}; stderr {''.join(c.stderr)[-1000:]}"
+    assert up["ifname"] not in links()
+    assert routes6() == before, f"IPv6 routes left:\n{routes6()}\nbefore:\n{before}"
+    return f"address {want} and the route/DNS from radvd {took:.1f} s after start; ping -6 -s 1300 to the server and behind its route"
+
+
+def scenario_ipv6_no_leak():
+    """A server without IPv6 (IPV6CP rejected) on a dual-stack LAN: with the
+    default route through the tunnel, IPv6 goes into the tunnel too, where it is
+    refused at once (ICMPv6 administratively prohibited), and not one packet to
+    a global IPv6 address leaves by the LAN."""
+    vm(ipv6=0)
+    lan = [["ip", "-6", "addr", "add", "2001:db8:100::2/64", "dev", "c0", "nodad"],
+           ["ip", "-6", "route", "add", "default", "via", "2001:db8:100::1", "dev", "c0"]]
+    count = ("add table ip6 lableak; add chain ip6 lableak out { type filter hook output priority 0; }; "
+             "add rule ip6 lableak out oifname c0 ip6 daddr 2001:db8:79::/48 counter")
+    for cmd in lan:
+        r = in_ns(cmd)
+        assert r.returncode == 0, r.stderr
+    try:
+        assert "dev c0" in in_ns(["ip", "-6", "route", "get", "2001:db8:79::1"]).stdout, "the LAN has IPv6"
+        assert in_ns(["nft", count]).returncode == 0
+        before = routes6()
+        c = Client(["--server", SERVER, "--user", "alice", "--default-route"])
+        up = c.wait("up", 90)
+        assert up["ipv6_local"] is None, up
+        get = in_ns(["ip", "-6", "route", "get", "2001:db8:79::1"]).stdout
+        assert f"dev {up['ifname']}" in get, get
+        t = time.monotonic()
+        r = in_ns(["ping", "-6", "-c", "2", "-i", "0.3", "-W", "2", "2001:db8:79::1"])
+        assert "Administratively prohibited" in r.stdout, r.stdout + r.stderr
+        t = time.monotonic()
+        tcp = in_ns(["python3", "-c", "import socket\ntry:\n socket.create_connection(('2001:db8:79::1', 443), timeout=10)\nexcept OSError as e:\n print(type(e).__name__, e.errno)"])
+        refused_in = time.monotonic() - t
+        assert refused_in < 2 and tcp.stdout.strip(), (tcp.stdout, tcp.stderr, refused_in)
+        leaked = in_ns(["nft", "list", "table", "ip6", "lableak"]).stdout
+        assert "packets 0 " in leaked, f"IPv6 left by the LAN:\n{leaked}"
+        c.stop()
+        assert c.exit_code(10) == 0
+        assert routes6() == before, f"IPv6 routes left:\n{routes6()}"
+    finally:
+        in_ns(["nft", "delete table ip6 lableak"])
+        in_ns(["ip", "-6", "route", "del", "default", "via", "2001:db8:100::1", "dev", "c0"])
+        in_ns(["ip", "-6", "addr", "del", "2001:db8:100::2/64", "dev", "c0"])
+    return f"IPv6 routed into the tunnel; ping refused (administratively prohibited); TCP connect refused in {refused_in * 1000:.0f} ms ({tcp.stdout.strip()}); 0 packets by the LAN"
+
+
 SCENARIOS = [
     scenario_nothing_listening,
     scenario_mschapv2_mppe128,
@@ -550,6 +640,8 @@ SCENARIOS = [
     scenario_class_route,
     scenario_dhcp_routes,
     scenario_fixed_address,
+    scenario_ipv6,
+    scenario_ipv6_no_leak,
 ]
 
 

@@ -183,14 +183,16 @@ impl<C: ControlSide> Session<C> {
         r
     }
 
-    /// An IPv4 packet for the tunnel that waited in the reorder hold: drain
-    /// after each [`Session::handle_gre`] (it follows that packet's) and after
-    /// [`Session::handle_timeout`].
+    /// A packet for the tunnel interface that did not come out of
+    /// [`Session::handle_gre`]: one that waited in the reorder hold, or an
+    /// ICMPv6 refusal of IPv6 the link does not carry. Drain after each
+    /// [`Session::handle_gre`] (it follows that packet's), after
+    /// [`Session::handle_timeout`] and after [`Session::send_ip`].
     pub fn poll_released_ip(&mut self) -> Option<Vec<u8>> {
         self.link.as_mut()?.poll_released()
     }
 
-    /// One IPv4 packet from the tunnel interface, framed (and encrypted) into
+    /// One IP packet from the tunnel interface, framed (and encrypted) into
     /// `out`; `now` is when it is sent.
     pub fn send_ip(&mut self, now: Instant, ip: &[u8], out: &mut [u8]) -> Result<usize, SendError> {
         if self.ending.is_some() {

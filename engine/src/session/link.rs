@@ -74,6 +74,9 @@ const RESET_MIN_GAP: Duration = Duration::from_millis(20);
 /// comes up without IPv6. A server without IPv6 rejects the protocol at once;
 /// this bounds a server that neither rejects nor answers.
 const IPV6_WAIT: Duration = Duration::from_secs(2);
+/// ICMPv6 refusals of IPv6 on a link without it: at most one per this gap
+/// (RFC 4443 §2.4 (f) asks for a limit).
+const REFUSAL_GAP: Duration = Duration::from_millis(10);
 
 pub(crate) struct Link {
     cfg: PppConfig,
@@ -124,8 +127,10 @@ pub(crate) struct Link {
     terminate_deadline: Option<Instant>,
     nudge: FlushNudge,
     hold: ReorderHold,
-    /// IPv4 packets for the tunnel that left the reorder hold.
+    /// Packets for the tunnel interface: those that left the reorder hold, and
+    /// ICMPv6 refusals.
     released: VecDeque<Vec<u8>>,
+    last_refusal: Option<Instant>,
     rng: StdRng,
 }
 
@@ -200,6 +205,7 @@ impl Link {
             nudge: FlushNudge::default(),
             hold: ReorderHold::default(),
             released: VecDeque::new(),
+            last_refusal: None,
             rng,
         };
         l.events.push_back(Event::Phase(Phase::Establish));
@@ -395,7 +401,10 @@ impl Link {
         let protocol = match ip.first().map(|b| b >> 4) {
             Some(4) => frame::IPV4,
             Some(6) if self.ipv6_up => frame::IPV6,
-            Some(6) => return Err(SendError::NoIpv6),
+            Some(6) => {
+                self.refuse_ipv6(now, ip);
+                return Err(SendError::NoIpv6);
+            }
             _ => return Err(SendError::NotIp),
         };
         let n = self.tx.encapsulate(protocol, ip, out)?;
@@ -429,7 +438,21 @@ impl Link {
         r
     }
 
-    /// An IP packet for the tunnel that left the reorder hold.
+    /// IPv6 the routes sent into a tunnel without IPv6 (so that it does not
+    /// leak around a full-tunnel VPN) is refused with an ICMPv6 error, at most
+    /// one per [`REFUSAL_GAP`], so the application gives up on IPv6 at once.
+    fn refuse_ipv6(&mut self, now: Instant, ip: &[u8]) {
+        if self.last_refusal.is_some_and(|t| now < t + REFUSAL_GAP) {
+            return;
+        }
+        if let Some(e) = crate::icmpv6::unreachable(ip, crate::icmpv6::ADMIN_PROHIBITED) {
+            self.last_refusal = Some(now);
+            self.released.push_back(e);
+        }
+    }
+
+    /// An IP packet for the tunnel interface that did not come straight from
+    /// [`Link::input_gre`]: one that left the reorder hold, or a refusal.
     pub fn poll_released(&mut self) -> Option<Vec<u8>> {
         self.released.pop_front()
     }

@@ -1,0 +1,116 @@
+//! ICMPv6 errors we send back into the tunnel interface (RFC 4443).
+//!
+//! When the link carries no IPv6 but the routes send IPv6 into the tunnel (so
+//! that it cannot leak around a full-tunnel VPN), each refused packet gets a
+//! "destination unreachable, administratively prohibited" answer: the
+//! application sees its connection refused at once (and tries IPv4) instead of
+//! waiting for a timeout.
+
+use std::net::Ipv6Addr;
+
+const ICMPV6: u8 = 58;
+const DST_UNREACHABLE: u8 = 1;
+/// "Communication with destination administratively prohibited".
+pub const ADMIN_PROHIBITED: u8 = 1;
+/// An error message may not exceed the minimum MTU (RFC 4443 §2.4 (c)).
+const MAX_ERROR: usize = 1280;
+
+fn addr(b: &[u8]) -> Ipv6Addr {
+    Ipv6Addr::from(<[u8; 16]>::try_from(b).unwrap_or_default())
+}
+
+/// The destination-unreachable answer to `original`, from its destination to
+/// its source, or None where RFC 4443 §2.4 (e) forbids one: the packet is not
+/// IPv6, is itself an ICMPv6 error, or has a multicast or unspecified address.
+pub fn unreachable(original: &[u8], code: u8) -> Option<Vec<u8>> {
+    if original.len() < 40 || original[0] >> 4 != 6 {
+        return None;
+    }
+    let (src, dst) = (addr(&original[8..24]), addr(&original[24..40]));
+    if src.is_unspecified() || src.is_multicast() || dst.is_multicast() || dst.is_unspecified() {
+        return None;
+    }
+    // Only an error right after the fixed header is recognised; an error behind
+    // extension headers is rare enough to answer.
+    if original[6] == ICMPV6 && original.get(40).is_some_and(|t| *t < 128) {
+        return None;
+    }
+    let quoted = &original[..original.len().min(MAX_ERROR - 48)];
+    let len = 8 + quoted.len();
+    let mut p = vec![0u8; 40 + len];
+    p[0] = 0x60;
+    p[4..6].copy_from_slice(&(len as u16).to_be_bytes());
+    p[6] = ICMPV6;
+    p[7] = 64;
+    p[8..24].copy_from_slice(&dst.octets());
+    p[24..40].copy_from_slice(&src.octets());
+    p[40] = DST_UNREACHABLE;
+    p[41] = code;
+    p[48..].copy_from_slice(quoted);
+    let sum = crate::ipv4::transport_checksum_v6(dst.octets(), src.octets(), ICMPV6, &p[40..]);
+    p[42..44].copy_from_slice(&sum.to_be_bytes());
+    Some(p)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn packet(next: u8, first: u8, src: &str, dst: &str, len: usize) -> Vec<u8> {
+        let mut p = vec![0u8; len];
+        p[0] = 0x60;
+        p[4..6].copy_from_slice(&((len - 40) as u16).to_be_bytes());
+        p[6] = next;
+        p[7] = 64;
+        p[8..24].copy_from_slice(&src.parse::<Ipv6Addr>().unwrap().octets());
+        p[24..40].copy_from_slice(&dst.parse::<Ipv6Addr>().unwrap().octets());
+        p[40] = first;
+        p
+    }
+
+    #[test]
+    fn a_tcp_syn_gets_an_answer_from_its_destination() {
+        let syn = packet(6, 0, "2001:db8::2", "2001:db8:79::1", 80);
+        let e = unreachable(&syn, ADMIN_PROHIBITED).unwrap();
+        assert_eq!(&e[8..24], &syn[24..40], "from the destination");
+        assert_eq!(&e[24..40], &syn[8..24], "to the source");
+        assert_eq!((e[40], e[41]), (1, 1));
+        assert_eq!(&e[48..], &syn[..]);
+        let sum = crate::ipv4::transport_checksum_v6(
+            e[8..24].try_into().unwrap(),
+            e[24..40].try_into().unwrap(),
+            ICMPV6,
+            &e[40..],
+        );
+        assert_eq!(sum, 0, "checksum verifies");
+        assert!(crate::session::datapath::plausible_packet(
+            crate::ppp::frame::IPV6,
+            &e
+        ));
+    }
+
+    #[test]
+    fn what_gets_no_answer() {
+        for p in [
+            packet(58, 1, "2001:db8::2", "2001:db8:79::1", 80), // an error
+            packet(6, 0, "::", "2001:db8:79::1", 80),
+            packet(17, 0, "2001:db8::2", "ff02::1", 80),
+            packet(17, 0, "ff02::1", "2001:db8::1", 80),
+            vec![0x45; 60],
+            vec![0x60; 20],
+        ] {
+            assert_eq!(unreachable(&p, ADMIN_PROHIBITED), None);
+        }
+        // An echo request is answered.
+        assert!(unreachable(&packet(58, 128, "2001:db8::2", "2001:db8::1", 64), 1).is_some());
+    }
+
+    #[test]
+    fn the_answer_fits_the_minimum_mtu() {
+        let big = packet(17, 0, "2001:db8::2", "2001:db8:79::1", 1500);
+        assert_eq!(
+            unreachable(&big, ADMIN_PROHIBITED).unwrap().len(),
+            MAX_ERROR
+        );
+    }
+}
