@@ -1160,6 +1160,88 @@ def scenario_split_routes():
             f" '{search}'; 10.200.0.1 answered; all gone after down")
 
 
+def routes6():
+    return "".join(l for l in nm("ip", "-6", "route").stdout.splitlines(True)
+                   if not l.startswith(("fe80::", "multicast")))
+
+
+def scenario_ipv6():
+    """A server with IPv6 (pppd +ipv6, radvd): NetworkManager gets the SLAAC
+    address, the RDNSS name server and the advertised route from our Ip6Config,
+    the IPv6 default route goes through the tunnel, ping -6 reaches the server
+    and the network behind its route; after down all of it is gone."""
+    interop.reboot_vm(ipv6="1")
+    before_routes, before_resolv, before6 = routes(), resolv(), routes6()
+    add_vpn("PAL6")
+    t = time.monotonic()
+    nm("nmcli", "connection", "up", "PAL6")
+    took = time.monotonic() - t
+    dev, _ = vpn_device("PAL6")
+    # The advertisement follows Up by a round trip or two: a second Ip6Config.
+    end = time.monotonic() + 10
+    def addresses6():
+        # -g escapes the colons.
+        return nm("nmcli", "-g", "IP6.ADDRESS", "connection", "show", "PAL6").stdout.replace("\\:", ":")
+    while "2001:db8:77:" not in (a6 := addresses6()) and time.monotonic() < end:
+        time.sleep(0.2)
+    assert "2001:db8:77:" in a6, f"no address from the advertised prefix: {a6!r}"
+    got = time.monotonic() - t
+    r6 = nm("ip", "-6", "route").stdout
+    assert f"2001:db8:78::/64 dev {dev}" in r6, r6
+    assert f"default dev {dev}" in r6, f"the IPv6 default route is not through {dev}:\n{r6}"
+    while "2001:db8:77::53" not in (rc := resolv()) and time.monotonic() < end:
+        time.sleep(0.2)
+    assert "2001:db8:77::53" in rc, rc
+    for dest in ("2001:db8:77::1", "2001:db8:78::1"):
+        nm("ping", "-6", "-c", "3", "-W", "3", "-s", "1300", dest)
+    dns6 = nm("nmcli", "-g", "IP6.DNS", "connection", "show", "PAL6").stdout.strip().replace("\\:", ":")
+    nm("nmcli", "connection", "down", "PAL6")
+    wait_gone(dev)
+    settles(routes, before_routes, "routes")
+    settles(routes6, before6, "IPv6 routes")
+    settles(resolv, before_resolv, "resolv.conf")
+    return (f"activated in {took:.1f} s, {a6.strip()} {got:.1f} s after up was asked, DNS {dns6}; "
+            f"ping -6 -s 1300 to the server and behind its route; all gone after down")
+
+
+def scenario_ipv6_no_leak():
+    """A server without IPv6 on a dual-stack LAN: with the VPN as default route,
+    NetworkManager routes IPv6 into the tunnel too (our Ip6Config), where it is
+    refused at once, and no IPv6 to a global address leaves by the LAN."""
+    interop.reboot_vm(ipv6="0")
+    count = ("add table ip6 lableak; add chain ip6 lableak out { type filter hook output priority 0; }; "
+             "add rule ip6 lableak out oifname c0 ip6 daddr 2001:db8:79::/48 counter")
+    nm("nmcli", "connection", "modify", "lan", "ipv6.method", "manual", "ipv6.addresses", "2001:db8:100::2/64",
+       "ipv6.gateway", "2001:db8:100::1")
+    nm("nmcli", "connection", "up", "lan")
+    try:
+        end = time.monotonic() + 10
+        while "dev c0" not in (get := nm("ip", "-6", "route", "get", "2001:db8:79::1", check=False).stdout) \
+                and time.monotonic() < end:
+            time.sleep(0.2)  # duplicate address detection first
+        assert "dev c0" in get, f"the LAN has no IPv6 route: {get}"
+        nm("nft", count)
+        before6 = routes6()
+        add_vpn("PALV4")
+        nm("nmcli", "connection", "up", "PALV4")
+        dev, _ = vpn_device("PALV4")
+        get = nm("ip", "-6", "route", "get", "2001:db8:79::1").stdout
+        assert f"dev {dev}" in get, f"IPv6 would leave around the tunnel: {get}\n{nm('ip', '-6', 'route').stdout}"
+        r = nm("ping", "-6", "-c", "2", "-i", "0.3", "-W", "2", "2001:db8:79::1", check=False)
+        assert "Administratively prohibited" in r.stdout, r.stdout + r.stderr
+        leaked = nm("nft", "list", "table", "ip6", "lableak").stdout
+        assert "packets 0 " in leaked, f"IPv6 left by the LAN:\n{leaked}"
+        nm("nmcli", "connection", "down", "PALV4")
+        wait_gone(dev)
+        settles(routes6, before6, "IPv6 routes")
+        assert "dev c0" in nm("ip", "-6", "route", "get", "2001:db8:79::1").stdout
+    finally:
+        nm("nft", "delete table ip6 lableak", check=False)
+        nm("nmcli", "connection", "modify", "lan", "ipv6.method", "disabled", "ipv6.addresses", "", "ipv6.gateway", "")
+        nm("nmcli", "connection", "up", "lan")
+    return "IPv6 routed into the tunnel while up, ping refused there (administratively prohibited), 0 packets by the LAN; LAN route back after down"
+
+
 def restart_nm():
     """NetworkManager again, in the same mount and network namespace, config and
     keyfiles (nm-env.sh's trap ends it by the PID file at the end)."""
@@ -1199,7 +1281,7 @@ def demo():
 SCENARIOS = [scenario_up_and_down, scenario_wrong_password, scenario_fixed_address, scenario_ask_password,
              scenario_a_refused_password_is_asked_again, scenario_import_peers,
              scenario_gnome_settings, scenario_nm_connection_editor, scenario_cinnamon_settings, scenario_two_at_once, scenario_networkmanager_killed,
-             scenario_server_killed, scenario_split_routes, scenario_path_outage,
+             scenario_server_killed, scenario_split_routes, scenario_ipv6, scenario_ipv6_no_leak, scenario_path_outage,
              scenario_plugin_killed, scenario_gre_blocked_midway, scenario_server_paused, scenario_lan_reactivated,
              scenario_control_connection_reset, scenario_stop_in_every_phase, scenario_soak_short]
 # The path rows' representative case in the default suite (`netem` runs them all).
