@@ -4,7 +4,7 @@
 //! test says so. No root, no bus daemon, no network.
 
 use std::collections::HashMap;
-use std::net::Ipv4Addr;
+use std::net::{Ipv4Addr, Ipv6Addr};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -15,7 +15,7 @@ use pptp_engine::auth::{AuthError, ServerFailure};
 use pptp_engine::dhcp::{Pushed, Route};
 use pptp_engine::ppp::lcp::AuthProtocol;
 use pptp_engine::secret::Password;
-use pptp_engine::session::{ClientConfig, DownReason, Event, UpInfo};
+use pptp_engine::session::{ClientConfig, DownReason, Event, Ipv6Link, RouterInfo, UpInfo};
 use pptp_runtime::{RuntimeEvent, TunOptions};
 use tokio::sync::{mpsc, oneshot, watch};
 use zbus::message::Type as MessageType;
@@ -263,6 +263,11 @@ fn error_name(e: &zbus::Error) -> (String, String) {
     }
 }
 
+fn ip6_addr(v: &OwnedValue) -> Ipv6Addr {
+    let b: Vec<u8> = v.try_clone().unwrap().try_into().unwrap();
+    Ipv6Addr::from(<[u8; 16]>::try_from(b).unwrap())
+}
+
 fn nm_addr(a: &str) -> u32 {
     u32::from_ne_bytes(a.parse::<Ipv4Addr>().unwrap().octets())
 }
@@ -303,6 +308,8 @@ async fn expect_up(h: &mut Harness, call: &Call, can_persist: bool) {
         "{c:?}"
     );
     assert_eq!(h.signal().await.0, "Ip4Config");
+    // A full-tunnel VPN routes IPv6 into the tunnel (block-ipv6-leak).
+    assert_eq!(h.signal().await.0, "Ip6Config");
     h.expect_state_signal(state::STARTED).await;
 }
 
@@ -366,7 +373,9 @@ async fn connect_reports_exact_config_then_started_and_disconnects() {
     assert_eq!(u32::try_from(&c["gateway"]).unwrap(), nm_addr("192.0.2.1"));
     assert_eq!(u32::try_from(&c["mtu"]).unwrap(), 1400);
     assert!(bool::try_from(&c["has-ip4"]).unwrap());
-    assert!(!bool::try_from(&c["has-ip6"]).unwrap());
+    // No IPv6 from the server, but the VPN is the default route: IPv6 goes
+    // into the tunnel (and is refused there) rather than around it.
+    assert!(bool::try_from(&c["has-ip6"]).unwrap());
     assert_eq!(c.len(), 5, "{c:?}");
     let (member, m) = h.signal().await;
     assert_eq!(member, "Ip4Config");
@@ -378,6 +387,13 @@ async fn connect_reports_exact_config_then_started_and_disconnects() {
     assert_eq!(dns, [nm_addr("10.0.0.53"), nm_addr("10.0.0.54")]);
     let nbns: Vec<u32> = ip4["nbns"].try_clone().unwrap().try_into().unwrap();
     assert_eq!(nbns, [nm_addr("10.0.0.55")]);
+    let (member, m) = h.signal().await;
+    assert_eq!(member, "Ip6Config");
+    let ip6: HashMap<String, OwnedValue> = m.body().deserialize().unwrap();
+    let address = ip6_addr(&ip6["address"]);
+    assert!(address.is_unicast_link_local(), "{address}");
+    assert_eq!(u32::try_from(&ip6["prefix"]).unwrap(), 64);
+    assert!(!bool::try_from(&ip6["never-default"]).unwrap());
     h.expect_state_signal(state::STARTED).await;
     assert_eq!(h.state().await, state::STARTED);
 
@@ -436,7 +452,7 @@ async fn routes_and_domain_from_the_server_follow_as_a_second_ip4config() {
     let call = h.next_call().await;
     assert!(call.cfg.ppp.dhcp_inform, "on by default");
     call.up();
-    for want in ["Config", "Ip4Config"] {
+    for want in ["Config", "Ip4Config", "Ip6Config"] {
         assert_eq!(h.signal().await.0, want);
     }
     h.expect_state_signal(state::STARTED).await;
@@ -502,6 +518,9 @@ async fn the_class_route_stands_in_for_pushed_routes() {
         let class = vec![nm_addr("10.0.0.0"), 8, 0, 0];
         let want = never_default.then(|| vec![class.clone()]);
         assert_eq!(routes_of(&m), want, "never-default {never_default}");
+        if !never_default {
+            assert_eq!(h.signal().await.0, "Ip6Config");
+        }
         h.expect_state_signal(state::STARTED).await;
         let pushed = Pushed {
             routes: if pushed_routes {
@@ -828,7 +847,7 @@ async fn a_refused_password_is_asked_again_when_someone_can_answer() {
     let call = h.next_call().await;
     assert_eq!(call.cfg.password.expose(), SECRET);
     call.up();
-    for want in ["Config", "Ip4Config"] {
+    for want in ["Config", "Ip4Config", "Ip6Config"] {
         assert_eq!(h.signal().await.0, want);
     }
     h.expect_state_signal(state::STARTED).await;
@@ -922,7 +941,7 @@ async fn a_retry_on_the_link_gets_the_new_password() {
     let got = call.passwords.as_mut().unwrap().recv().await.unwrap();
     assert_eq!(got.expose(), SECRET);
     call.up();
-    for want in ["Config", "Ip4Config"] {
+    for want in ["Config", "Ip4Config", "Ip6Config"] {
         assert_eq!(h.signal().await.0, want);
     }
     h.expect_state_signal(state::STARTED).await;
@@ -1181,4 +1200,101 @@ async fn every_key_refuses_a_bad_value_by_name() {
         assert!(error_name(&e).1.contains(needle), "{data:?}");
     }
     assert_eq!(h.state().await, state::INIT);
+}
+
+/// IPv6 from the server: Config says has-ip6, the first Ip6Config carries the
+/// link-local address, and the router advertisement a second one with the
+/// SLAAC address, its name server and route; the default route goes through the
+/// tunnel.
+#[tokio::test]
+async fn ipv6_from_the_server_follows_as_ip6config() {
+    let mut h = Harness::new().await;
+    h.connect_to("vpn.example.org").await;
+    h.expect_state_signal(state::STARTING).await;
+    let call = h.next_call().await;
+    assert!(call.cfg.ppp.ipv6, "on by default");
+    let local: Ipv6Addr = "fe80::1:2:3:4".parse().unwrap();
+    let mut info = up_info();
+    info.ipv6 = Some(Ipv6Link {
+        local,
+        peer: Some("fe80::9".parse().unwrap()),
+    });
+    call.events
+        .send(RuntimeEvent::TunnelUp {
+            ifname: "tun0".into(),
+            info,
+        })
+        .unwrap();
+    let (_, m) = h.signal().await;
+    let c: HashMap<String, OwnedValue> = m.body().deserialize().unwrap();
+    assert!(bool::try_from(&c["has-ip6"]).unwrap());
+    assert_eq!(h.signal().await.0, "Ip4Config");
+    let (member, m) = h.signal().await;
+    assert_eq!(member, "Ip6Config");
+    let ip6: HashMap<String, OwnedValue> = m.body().deserialize().unwrap();
+    assert_eq!(ip6_addr(&ip6["address"]), local);
+    h.expect_state_signal(state::STARTED).await;
+    let global: Ipv6Addr = "2001:db8:77::1:2:3:4".parse().unwrap();
+    let router = RouterInfo {
+        router: "fe80::9".parse().unwrap(),
+        default_route: true,
+        addresses: vec![global],
+        prefixes: vec![("2001:db8:77::".parse().unwrap(), 64)],
+        routes: vec![("2001:db8:78::".parse().unwrap(), 48)],
+        dns: vec!["2001:db8:77::53".parse().unwrap()],
+        mtu: None,
+    };
+    call.events
+        .send(RuntimeEvent::Session(Event::Router(router)))
+        .unwrap();
+    let (member, m) = h.signal().await;
+    assert_eq!(member, "Ip6Config");
+    let ip6: HashMap<String, OwnedValue> = m.body().deserialize().unwrap();
+    assert_eq!(ip6_addr(&ip6["address"]), global);
+    assert_eq!(u32::try_from(&ip6["prefix"]).unwrap(), 64);
+    assert!(!bool::try_from(&ip6["never-default"]).unwrap());
+    let dns: Vec<Vec<u8>> = ip6["dns"].try_clone().unwrap().try_into().unwrap();
+    let want: Ipv6Addr = "2001:db8:77::53".parse().unwrap();
+    assert_eq!(dns, [want.octets().to_vec()]);
+    let routes: Vec<(Vec<u8>, u32, Vec<u8>, u32)> =
+        ip6["routes"].try_clone().unwrap().try_into().unwrap();
+    assert_eq!(
+        routes,
+        [(
+            "2001:db8:78::"
+                .parse::<Ipv6Addr>()
+                .unwrap()
+                .octets()
+                .to_vec(),
+            48,
+            vec![0; 16],
+            0
+        )]
+    );
+}
+
+/// A split tunnel (ipv4.never-default) without IPv6 from the server says
+/// nothing about IPv6; one that turned block-ipv6-leak off likewise.
+#[tokio::test]
+async fn a_split_tunnel_or_no_leak_block_reports_no_ipv6() {
+    for (never_default, block) in [(true, "yes"), (false, "no")] {
+        let mut h = Harness::new().await;
+        let mut s = settings(
+            &[("gateway", "g"), ("user", "u"), ("block-ipv6-leak", block)],
+            &[("password", SECRET)],
+        );
+        s.insert(
+            "ipv4",
+            HashMap::from([("never-default", Value::from(never_default))]),
+        );
+        h.call("Connect", &(s,)).await.unwrap();
+        h.expect_state_signal(state::STARTING).await;
+        let call = h.next_call().await;
+        call.up();
+        let (_, m) = h.signal().await;
+        let c: HashMap<String, OwnedValue> = m.body().deserialize().unwrap();
+        assert!(!bool::try_from(&c["has-ip6"]).unwrap());
+        assert_eq!(h.signal().await.0, "Ip4Config");
+        h.expect_state_signal(state::STARTED).await;
+    }
 }
