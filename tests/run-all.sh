@@ -49,7 +49,7 @@ echo "== lab: 10 connects per MPPE mode over a lossy, reordering path, beside pp
 python3 tests/lab/lossy.py 10
 echo "== lab: the core scenarios against Debian 13's server (pppd 2.5.2, pptpd 1.5.0)"
 LAB_SUITE=trixie LAB_CACHE=/var/cache/nm-pptp-lab-trixie \
-    python3 tests/lab/interop.py mschapv2_mppe128 wrong_password mppe40 mppe128_stateful unencrypted_chap
+    python3 tests/lab/interop.py mschapv2_mppe128 wrong_password mppe40 mppe128_stateful unencrypted_chap ipv6 ipv6_no_leak
 
 echo "== benchmark smoke run: every tunnel passes traffic (bare veth, boringtun, ours x3)"
 python3 bench/run.py --smoke

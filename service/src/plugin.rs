@@ -125,6 +125,10 @@ struct ConnectOptions {
     /// Dial again after a lost call (announced to NetworkManager as
     /// `can-persist`), until Disconnect or a refused login.
     persistent: bool,
+    /// `ipv6.method` is `disabled` or `ignore`: NetworkManager would not apply
+    /// an Ip6Config, so IPv6 is neither negotiated nor reported (NetworkManager's
+    /// PPP-based plugins map it to pppd's `noipv6` likewise).
+    ipv6_ignored: bool,
 }
 
 impl ConnectOptions {
@@ -134,6 +138,11 @@ impl ConnectOptions {
             // The connection is not to take the default route.
             never_default: flag(conn, "ipv4", "never-default"),
             persistent: flag(conn, "vpn", "persistent"),
+            ipv6_ignored: conn
+                .get("ipv6")
+                .and_then(|s| s.get("method"))
+                .and_then(|v| <&str>::try_from(v).ok())
+                .is_some_and(|m| m == "disabled" || m == "ignore"),
         }
     }
 }
@@ -496,6 +505,12 @@ async fn run_tunnel(
         }
     };
     cfg.password_retry = pw_tx.is_some();
+    if opts.ipv6_ignored {
+        cfg.ppp.ipv6 = false;
+    }
+    // A full-tunnel VPN takes IPv6 too, whatever the server gives (see
+    // block-ipv6-leak).
+    let full_tunnel = !never_default && settings.block_ipv6_leak && !opts.ipv6_ignored;
     info!(gateway = %settings.gateway, addresses = ?servers, user = %cfg.user, "connecting");
     // The address in use, once the runtime says which one answered.
     let mut server = servers[0];
@@ -551,10 +566,9 @@ async fn run_tunnel(
                 config.insert("gateway", Value::from(nm_addr(server)));
                 config.insert("mtu", Value::from(info.mtu as u32));
                 config.insert("has-ip4", Value::from(true));
-                // A full-tunnel VPN takes IPv6 too, whatever the server gives:
-                // without IPv6 from it, an address of our own on the link
-                // carries the route, and the engine refuses what comes.
-                let full_tunnel = !never_default && settings.block_ipv6_leak;
+                // Without IPv6 from the server, an address of our own on the
+                // link carries a full tunnel's IPv6 route, and the engine
+                // refuses what comes.
                 let link6 = info
                     .ipv6
                     .map(|l| l.local)
@@ -601,7 +615,6 @@ async fn run_tunnel(
             RuntimeEvent::Session(Event::Router(r)) => {
                 if let Some(v6) = up_info.as_ref().and_then(|i| i.ipv6) {
                     info!(addresses = ?r.addresses, dns = ?r.dns, routes = r.routes.len(), "IPv6 from the server");
-                    let full_tunnel = !never_default && settings.block_ipv6_leak;
                     let ip6 = ip6_config(v6.local, Some(&r), full_tunnel);
                     let _ = Plugin::ip6_config(emitter, ip6).await;
                 }

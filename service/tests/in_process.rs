@@ -1274,10 +1274,16 @@ async fn ipv6_from_the_server_follows_as_ip6config() {
 }
 
 /// A split tunnel (ipv4.never-default) without IPv6 from the server says
-/// nothing about IPv6; one that turned block-ipv6-leak off likewise.
+/// nothing about IPv6; one that turned block-ipv6-leak off likewise; and with
+/// ipv6.method=disabled (or ignore) IPv6 is not even negotiated.
 #[tokio::test]
-async fn a_split_tunnel_or_no_leak_block_reports_no_ipv6() {
-    for (never_default, block) in [(true, "yes"), (false, "no")] {
+async fn a_split_tunnel_no_leak_block_or_ipv6_disabled_reports_no_ipv6() {
+    for (never_default, block, method) in [
+        (true, "yes", "auto"),
+        (false, "no", "auto"),
+        (false, "yes", "disabled"),
+        (false, "yes", "ignore"),
+    ] {
         let mut h = Harness::new().await;
         let mut s = settings(
             &[("gateway", "g"), ("user", "u"), ("block-ipv6-leak", block)],
@@ -1287,9 +1293,11 @@ async fn a_split_tunnel_or_no_leak_block_reports_no_ipv6() {
             "ipv4",
             HashMap::from([("never-default", Value::from(never_default))]),
         );
+        s.insert("ipv6", HashMap::from([("method", Value::from(method))]));
         h.call("Connect", &(s,)).await.unwrap();
         h.expect_state_signal(state::STARTING).await;
         let call = h.next_call().await;
+        assert_eq!(call.cfg.ppp.ipv6, method == "auto", "{method}");
         call.up();
         let (_, m) = h.signal().await;
         let c: HashMap<String, OwnedValue> = m.body().deserialize().unwrap();
