@@ -53,29 +53,30 @@ impl Routes {
     /// The server's split routes (from its DHCPINFORM answer), or the class
     /// route, through the tunnel.
     pub fn via(&mut self, ifname: &str, routes: &[(Ipv4Addr, u8)]) -> io::Result<()> {
-        let mut m = RouteManager::new()?;
-        for &(dest, prefix) in routes {
-            let r = Route::new(IpAddr::V4(dest), prefix).with_if_name(ifname.to_string());
-            m.add(&r)?;
-            self.added.push(r);
-        }
-        if !routes.is_empty() {
-            info!(ifname, ?routes, "routes through the tunnel");
-        }
-        Ok(())
+        self.add_through(ifname, routes.iter().map(|&(d, p)| (IpAddr::V4(d), p)))
     }
 
     /// IPv6 routes through the tunnel (the router advertisement's; with the
     /// default route, ::/1 and 8000::/1 as for IPv4).
     pub fn via6(&mut self, ifname: &str, routes: &[(Ipv6Addr, u8)]) -> io::Result<()> {
+        self.add_through(ifname, routes.iter().map(|&(d, p)| (IpAddr::V6(d), p)))
+    }
+
+    fn add_through(
+        &mut self,
+        ifname: &str,
+        routes: impl Iterator<Item = (IpAddr, u8)>,
+    ) -> io::Result<()> {
         let mut m = RouteManager::new()?;
-        for &(dest, prefix) in routes {
-            let r = Route::new(IpAddr::V6(dest), prefix).with_if_name(ifname.to_string());
+        let mut added = Vec::new();
+        for (dest, prefix) in routes {
+            let r = Route::new(dest, prefix).with_if_name(ifname.to_string());
             m.add(&r)?;
             self.added.push(r);
+            added.push(format!("{dest}/{prefix}"));
         }
-        if !routes.is_empty() {
-            info!(ifname, ?routes, "IPv6 routes through the tunnel");
+        if !added.is_empty() {
+            info!(ifname, routes = ?added, "routes through the tunnel");
         }
         Ok(())
     }

@@ -36,20 +36,25 @@ pub fn unreachable(original: &[u8], code: u8) -> Option<Vec<u8>> {
         return None;
     }
     let quoted = &original[..original.len().min(MAX_ERROR - 48)];
-    let len = 8 + quoted.len();
-    let mut p = vec![0u8; 40 + len];
+    let mut msg = vec![DST_UNREACHABLE, code, 0, 0, 0, 0, 0, 0];
+    msg.extend_from_slice(quoted);
+    Some(packet(dst, src, 64, &msg))
+}
+
+/// An IPv6 packet carrying this ICMPv6 message (type, code, zero checksum,
+/// body), its checksum filled in.
+pub fn packet(src: Ipv6Addr, dst: Ipv6Addr, hop_limit: u8, message: &[u8]) -> Vec<u8> {
+    let mut p = vec![0u8; 40 + message.len()];
     p[0] = 0x60;
-    p[4..6].copy_from_slice(&(len as u16).to_be_bytes());
+    p[4..6].copy_from_slice(&(message.len() as u16).to_be_bytes());
     p[6] = ICMPV6;
-    p[7] = 64;
-    p[8..24].copy_from_slice(&dst.octets());
-    p[24..40].copy_from_slice(&src.octets());
-    p[40] = DST_UNREACHABLE;
-    p[41] = code;
-    p[48..].copy_from_slice(quoted);
-    let sum = crate::ipv4::transport_checksum_v6(dst.octets(), src.octets(), ICMPV6, &p[40..]);
+    p[7] = hop_limit;
+    p[8..24].copy_from_slice(&src.octets());
+    p[24..40].copy_from_slice(&dst.octets());
+    p[40..].copy_from_slice(message);
+    let sum = crate::ipv4::transport_checksum_v6(src.octets(), dst.octets(), ICMPV6, &p[40..]);
     p[42..44].copy_from_slice(&sum.to_be_bytes());
-    Some(p)
+    p
 }
 
 #[cfg(test)]

@@ -73,17 +73,12 @@ pub fn is_router_advert(ip: &[u8]) -> bool {
 /// A router solicitation from `src` to all routers, without a link-layer
 /// address option (PPP has no link-layer addresses).
 pub fn router_solicitation(src: Ipv6Addr) -> Vec<u8> {
-    let mut p = vec![0u8; 48];
-    p[0] = 0x60;
-    p[4..6].copy_from_slice(&8u16.to_be_bytes());
-    p[6] = ICMPV6;
-    p[7] = 255;
-    p[8..24].copy_from_slice(&src.octets());
-    p[24..40].copy_from_slice(&ALL_ROUTERS.octets());
-    p[40] = ROUTER_SOLICIT;
-    let mut icmp = Icmpv6Packet::new_unchecked(&mut p[40..]);
-    icmp.fill_checksum(&src, &ALL_ROUTERS);
-    p
+    crate::icmpv6::packet(
+        src,
+        ALL_ROUTERS,
+        255,
+        &[ROUTER_SOLICIT, 0, 0, 0, 0, 0, 0, 0],
+    )
 }
 
 fn mask(a: Ipv6Addr, len: u8) -> Ipv6Addr {
@@ -290,22 +285,12 @@ pub(crate) mod tests {
 
     /// A router advertisement from fe80::1 with these options, checksummed.
     pub(crate) fn advert(lifetime: u16, options: &[u8]) -> Vec<u8> {
-        let src: Ipv6Addr = "fe80::1".parse().unwrap();
-        let dst: Ipv6Addr = "ff02::1".parse().unwrap();
-        let len = 16 + options.len();
-        let mut p = vec![0u8; 40 + len];
-        p[0] = 0x60;
-        p[4..6].copy_from_slice(&(len as u16).to_be_bytes());
-        p[6] = ICMPV6;
-        p[7] = 255;
-        p[8..24].copy_from_slice(&src.octets());
-        p[24..40].copy_from_slice(&dst.octets());
-        p[40] = ROUTER_ADVERT;
-        p[44] = 64;
-        p[46..48].copy_from_slice(&lifetime.to_be_bytes());
-        p[56..].copy_from_slice(options);
-        Icmpv6Packet::new_unchecked(&mut p[40..]).fill_checksum(&src, &dst);
-        p
+        let mut msg = vec![ROUTER_ADVERT, 0, 0, 0, 64, 0];
+        msg.extend_from_slice(&lifetime.to_be_bytes());
+        msg.extend_from_slice(&[0; 8]);
+        msg.extend_from_slice(options);
+        let (src, dst) = ("fe80::1".parse().unwrap(), "ff02::1".parse().unwrap());
+        crate::icmpv6::packet(src, dst, 255, &msg)
     }
 
     pub(crate) fn prefix_opt(p: &str, len: u8, flags: u8, valid: u32, preferred: u32) -> Vec<u8> {

@@ -1842,14 +1842,7 @@ fn router_advert(src: std::net::Ipv6Addr) -> Vec<u8> {
     icmp.extend_from_slice(&[
         24, 2, 64, 0, 0, 0, 7, 8, 0x20, 0x01, 0x0d, 0xb8, 0, 0x78, 0, 0,
     ]);
-    let sum = pptp_engine::ipv4::transport_checksum_v6(src.octets(), dst.octets(), 58, &icmp);
-    icmp[2..4].copy_from_slice(&sum.to_be_bytes());
-    let mut ip = vec![0x60, 0, 0, 0, 0, 0, 58, 255];
-    ip[4..6].copy_from_slice(&(icmp.len() as u16).to_be_bytes());
-    ip.extend_from_slice(&src.octets());
-    ip.extend_from_slice(&dst.octets());
-    ip.extend_from_slice(&icmp);
-    ip
+    pptp_engine::icmpv6::packet(src, dst, 255, &icmp)
 }
 
 fn router_event(sim: &Sim) -> Option<&pptp_engine::session::RouterInfo> {
