@@ -9,7 +9,8 @@ does the same. Prints both tables: success rate and time to Up (median, worst).
 
     lossy.py [RUNS] [stateless|stateful] [--ours-only]
         (10 in README's test command; 50 for the full comparison; a mode runs only
-        that one; --ours-only skips the reference, for trying a change quickly)
+        that one; --ours-only skips the reference, for trying a change quickly;
+        LOSSY_ARGS="--no-ipv6 ..." adds pptp-client options, to compare a setting)
 
 Passes when pptp-client fails at most one connect in 50 and never succeeds less
 often than the reference (a run shorter than 50 allows two failures and one
@@ -31,7 +32,7 @@ def ours(runs, args):
     results = []
     for _ in range(runs):
         t = time.monotonic()
-        c = Client(["--server", SERVER, "--user", "alice", "--debug"] + args)
+        c = Client(["--server", SERVER, "--user", "alice", "--debug"] + args + os.environ.get("LOSSY_ARGS", "").split())
         failure = None
         try:
             up = c.wait("up", 60)
