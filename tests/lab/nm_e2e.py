@@ -908,7 +908,7 @@ def netem_row(row, stateful):
 
 def netem_scenarios():
     """Every row in both MPPE modes: `nm_e2e.py netem` (README's fault-matrix
-    command). The loss rows fail against the lab's pptpd today: see README."""
+    command); README's Faults section has the figures."""
     out = []
     for row, *_ in NETEM_ROWS:
         for stateful in (False, True):
