@@ -550,7 +550,6 @@ async fn call(
     let engine = tokio::spawn(runtime::run(servers, cfg, tun, ev_tx, stop_rx, None));
     let mut tunnel: Option<String> = None;
     let mut class_route: Option<(Ipv4Addr, u8)> = None;
-    let mut ipv6_routes: Vec<(Ipv6Addr, u8)> = Vec::new();
     let mut was_up = false;
     loop {
         tokio::select! {
@@ -560,7 +559,6 @@ async fn call(
                     tunnel = Some(ifname.clone());
                     // A call after a lost one: its routes replace the last call's.
                     routes.remove_all();
-                    ipv6_routes.clear();
                     if plan.host_route {
                         if let Err(e) = routes.pin_server(server) {
                             eprintln!("pptp-client: warning: cannot pin the route to {server}: {e}");
@@ -574,10 +572,8 @@ async fn call(
                         // so that it cannot leak around it (refused there without
                         // IPv6 from the server).
                         if plan.conn.block_ipv6_leak {
-                            let all = [(Ipv6Addr::UNSPECIFIED, 1), (Ipv6Addr::new(0x8000, 0, 0, 0, 0, 0, 0, 0), 1)];
-                            match routes.via6(&ifname, &all) {
-                                Ok(()) => ipv6_routes.extend(all),
-                                Err(e) => eprintln!("pptp-client: warning: cannot route IPv6 through {ifname}: {e}"),
+                            if let Err(e) = routes.default_via6(&ifname) {
+                                eprintln!("pptp-client: warning: cannot route IPv6 through {ifname}: {e}");
                             }
                         }
                     }
@@ -636,16 +632,13 @@ async fn call(
                 }
                 Some(RuntimeEvent::Session(Event::Router(r))) => {
                     if let Some(ifname) = &tunnel {
-                        let mut v6: Vec<(Ipv6Addr, u8)> = r.routes.clone();
+                        let mut added = routes.via6(ifname, &r.routes);
                         if plan.default_route && r.default_route {
-                            v6.extend([(Ipv6Addr::UNSPECIFIED, 1), (Ipv6Addr::new(0x8000, 0, 0, 0, 0, 0, 0, 0), 1)]);
+                            added = added.and(routes.default_via6(ifname));
                         }
-                        // A later advertisement repeats routes already there.
-                        v6.retain(|x| !ipv6_routes.contains(x));
-                        if let Err(e) = routes.via6(ifname, &v6) {
+                        if let Err(e) = added {
                             eprintln!("pptp-client: warning: cannot add IPv6 routes through {ifname}: {e}");
                         }
-                        ipv6_routes.extend(v6);
                     }
                     let addresses: Vec<String> = r.addresses.iter().map(Ipv6Addr::to_string).collect();
                     let dns: Vec<String> = r.dns.iter().map(Ipv6Addr::to_string).collect();

@@ -56,10 +56,30 @@ impl Routes {
         self.add_through(ifname, routes.iter().map(|&(d, p)| (IpAddr::V4(d), p)))
     }
 
-    /// IPv6 routes through the tunnel (the router advertisement's; with the
-    /// default route, ::/1 and 8000::/1 as for IPv4).
+    /// IPv6 routes through the tunnel (the router advertisement's). Routers
+    /// repeat their advertisements: a route already added is skipped.
     pub fn via6(&mut self, ifname: &str, routes: &[(Ipv6Addr, u8)]) -> io::Result<()> {
-        self.add_through(ifname, routes.iter().map(|&(d, p)| (IpAddr::V6(d), p)))
+        let new: Vec<(IpAddr, u8)> = routes
+            .iter()
+            .map(|&(d, p)| (IpAddr::V6(d), p))
+            .filter(|&(d, p)| {
+                !self.added.iter().any(|r| {
+                    r.destination() == d
+                        && r.prefix() == p
+                        && r.if_name().is_some_and(|n| n == ifname)
+                })
+            })
+            .collect();
+        self.add_through(ifname, new.into_iter())
+    }
+
+    /// The IPv6 default route through the tunnel, as two /1 routes like IPv4's.
+    pub fn default_via6(&mut self, ifname: &str) -> io::Result<()> {
+        let halves = [
+            (Ipv6Addr::UNSPECIFIED, 1),
+            (Ipv6Addr::new(0x8000, 0, 0, 0, 0, 0, 0, 0), 1),
+        ];
+        self.via6(ifname, &halves)
     }
 
     fn add_through(

@@ -46,6 +46,17 @@ pub fn clamp_v4(ip: &mut [u8], max: u16) -> bool {
     true
 }
 
+/// Lower the MSS of a SYN of either IP version, by its version nibble;
+/// `max_v4` is what an IPv4 segment may carry (MTU − 40): IPv6's fixed header
+/// is 20 bytes longer.
+pub fn clamp(ip: &mut [u8], max_v4: u16) -> bool {
+    match ip.first().map(|b| b >> 4) {
+        Some(4) => clamp_v4(ip, max_v4),
+        Some(6) => clamp_v6(ip, max_v4.saturating_sub(OVERHEAD_V6 - OVERHEAD_V4)),
+        _ => false,
+    }
+}
+
 /// The same for an IPv6 SYN whose TCP header follows the fixed header (a SYN
 /// with extension headers is left alone).
 pub fn clamp_v6(ip: &mut [u8], max: u16) -> bool {

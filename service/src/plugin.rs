@@ -752,9 +752,8 @@ fn ip6_config(
 /// wants an address in every Ip6Config). Random, as link-local identifiers
 /// may be (RFC 8981); it never leaves this host.
 fn made_up_link_local() -> Ipv6Addr {
-    let mut id: [u8; 8] = rand::random();
-    id[0] &= !0x02;
-    pptp_engine::ppp::ipv6cp::link_local(id)
+    use pptp_engine::ppp::ipv6cp::{link_local, random_id};
+    link_local(random_id(&mut rand::rng(), None))
 }
 
 /// A tunnel task that panicked is a failure, not a clean stop.

@@ -143,9 +143,14 @@ def routes():
     return in_ns(["ip", "-4", "route"]).stdout
 
 
+def global_routes6(text):
+    """`ip -6 route` output less the kernel's own link-local and multicast
+    routes, which come and go with interfaces."""
+    return "".join(l for l in text.splitlines(True) if not l.startswith(("fe80::", "multicast")))
+
+
 def routes6():
-    # The kernel's own link-local routes come and go with interfaces.
-    return "".join(l for l in in_ns(["ip", "-6", "route"]).stdout.splitlines(True) if not l.startswith("fe80::") and "multicast" not in l)
+    return global_routes6(in_ns(["ip", "-6", "route"]).stdout)
 
 
 def ping(addr):

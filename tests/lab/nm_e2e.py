@@ -1161,8 +1161,7 @@ def scenario_split_routes():
 
 
 def routes6():
-    return "".join(l for l in nm("ip", "-6", "route").stdout.splitlines(True)
-                   if not l.startswith(("fe80::", "multicast")))
+    return interop.global_routes6(nm("ip", "-6", "route").stdout)
 
 
 def scenario_ipv6():

@@ -45,7 +45,7 @@ pub struct Ipv6cp {
 
 impl Ipv6cp {
     pub fn new(mut rng: StdRng, assign_peer: Option<InterfaceId>) -> Self {
-        let first = fresh(&mut rng, None);
+        let first = random_id(&mut rng, None);
         Ipv6cp {
             req_id: Some(first),
             assign_peer,
@@ -64,7 +64,7 @@ impl Ipv6cp {
 
 /// A random, non-zero identifier different from `not`. The universal/local bit
 /// is cleared: the identifier is local to this link (RFC 4291 appendix A).
-fn fresh(rng: &mut StdRng, not: Option<InterfaceId>) -> InterfaceId {
+pub fn random_id<R: RngCore + ?Sized>(rng: &mut R, not: Option<InterfaceId>) -> InterfaceId {
     loop {
         let mut v = [0u8; 8];
         rng.fill_bytes(&mut v);
@@ -85,7 +85,7 @@ impl Options for Ipv6cp {
         self.peer_requested = None;
         if self.req_id.is_none() {
             // A new negotiation may find the option welcome again.
-            self.req_id = Some(fresh(&mut self.rng, None));
+            self.req_id = Some(random_id(&mut self.rng, None));
         }
     }
 
@@ -100,7 +100,7 @@ impl Options for Ipv6cp {
         // (RFC 5072 §4.1): there must be one to form a link-local address.
         let own = self
             .req_id
-            .unwrap_or_else(|| fresh(&mut self.rng, self.peer_requested));
+            .unwrap_or_else(|| random_id(&mut self.rng, self.peer_requested));
         self.req_id = Some(own);
         self.local = Some(own);
     }
@@ -111,7 +111,7 @@ impl Options for Ipv6cp {
             // pick another ourselves.
             self.req_id = Some(match id(o.value) {
                 Some(v) if v != [0; 8] && Some(v) != self.peer_requested => v,
-                _ => fresh(&mut self.rng, self.peer_requested),
+                _ => random_id(&mut self.rng, self.peer_requested),
             });
         }
         Ok(())
@@ -142,7 +142,7 @@ impl Options for Ipv6cp {
                         let suggest = self
                             .assign_peer
                             .filter(|a| Some(*a) != ours)
-                            .unwrap_or_else(|| fresh(&mut self.rng, ours));
+                            .unwrap_or_else(|| random_id(&mut self.rng, ours));
                         put_option(&mut naks, OPT_INTERFACE_ID, &suggest);
                     } else {
                         peer = Some(v);

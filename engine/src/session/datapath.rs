@@ -87,17 +87,10 @@ impl Tx {
     }
 }
 
-/// `mss_max` is what an IPv4 segment may carry; IPv6's header is 20 bytes more.
+/// `mss_max` is what an IPv4 segment may carry (see [`crate::tcp_mss::clamp`]).
 fn clamp(mss_max: Option<u16>, protocol: u16, ip: &mut [u8]) {
-    let Some(max) = mss_max else { return };
-    match protocol {
-        frame::IPV4 => {
-            crate::tcp_mss::clamp_v4(ip, max);
-        }
-        frame::IPV6 => {
-            crate::tcp_mss::clamp_v6(ip, max.saturating_sub(20));
-        }
-        _ => {}
+    if let Some(max) = mss_max.filter(|_| protocol == frame::IPV4 || protocol == frame::IPV6) {
+        crate::tcp_mss::clamp(ip, max);
     }
 }
 

@@ -528,7 +528,7 @@ impl Link {
                     }
                 }
                 if let Some(max) = self.mss_max {
-                    crate::tcp_mss::clamp_v4(&mut pkt[r.clone()], max);
+                    crate::tcp_mss::clamp(&mut pkt[r.clone()], max);
                 }
                 return Some(r);
             }
@@ -585,7 +585,7 @@ impl Link {
             }
         }
         if let Some(max) = self.mss_max {
-            crate::tcp_mss::clamp_v6(&mut pkt[r.clone()], max.saturating_sub(20));
+            crate::tcp_mss::clamp(&mut pkt[r.clone()], max);
         }
         Some(r)
     }
@@ -1170,9 +1170,10 @@ impl Link {
     /// starts router discovery for a client.
     fn ipv6_link(&mut self, now: Instant, mtu: u16) -> Option<Ipv6Link> {
         self.ipv6_wait_until = None;
+        let settled = self.ipv6_settled();
         let f = self.ipv6cp.as_mut()?;
         if !f.is_opened() {
-            if !matches!(f.state(), State::Closed | State::Stopped | State::Initial) {
+            if !settled {
                 info!("IPV6CP did not finish in time: the link comes up without IPv6");
                 f.close(now);
             }
