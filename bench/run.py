@@ -28,6 +28,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 NS_A, NS_B = "pptpbench-a", "pptpbench-b"
 A_IP, B_IP = "198.18.10.1", "198.18.10.2"
 WG_A, WG_B = "10.99.0.1", "10.99.0.2"
+OVPN_A, OVPN_B = "10.98.0.2", "10.98.0.1"
 PPTP_SERVER_TUN, PPTP_CLIENT_TUN = "192.168.99.1", "192.168.99.2"
 BORINGTUN_VERSION = "0.7.1"
 BORINGTUN_ROOT = "/var/cache/nm-pptp-bench/boringtun"
@@ -91,7 +92,7 @@ def build():
         print(f"installing boringtun-cli {BORINGTUN_VERSION} into {BORINGTUN_ROOT}", flush=True)
         subprocess.run(["cargo", "install", "--locked", "boringtun-cli", "--version", BORINGTUN_VERSION,
                         "--root", BORINGTUN_ROOT], check=True)
-    for tool in ("iperf3", "wg", "ping"):
+    for tool in ("iperf3", "wg", "ping", "openvpn", "openssl"):
         if not shutil.which(tool):
             raise RuntimeError(f"{tool} is missing (tests/install-deps.sh installs it)")
 
@@ -178,6 +179,56 @@ class Boringtun(Tunnel):
         shutil.rmtree(self.work, ignore_errors=True)
 
 
+class OpenVpn(Tunnel):
+    """OpenVPN 2.6 in userspace (no data-channel offload), UDP, AES-256-GCM, a
+    point-to-point TLS pair with certificates from a throwaway CA made here."""
+    name = "OpenVPN"
+    target = OVPN_B
+
+    def pki(self):
+        def req(name, ext=None):
+            key, cert = os.path.join(self.work, name + ".key"), os.path.join(self.work, name + ".crt")
+            if ext is None:
+                sh(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+                    "-keyout", key, "-out", cert, "-days", "2", "-subj", f"/CN=bench-{name}"])
+                return
+            csr, extfile = os.path.join(self.work, name + ".csr"), os.path.join(self.work, name + ".ext")
+            with open(extfile, "w") as f:
+                f.write(ext)
+            sh(["openssl", "req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+                "-keyout", key, "-out", csr, "-subj", f"/CN=bench-{name}"])
+            sh(["openssl", "x509", "-req", "-in", csr, "-CA", os.path.join(self.work, "ca.crt"),
+                "-CAkey", os.path.join(self.work, "ca.key"), "-CAcreateserial", "-days", "2",
+                "-extfile", extfile, "-out", cert])
+        req("ca")
+        req("server", "keyUsage=digitalSignature,keyAgreement\nextendedKeyUsage=serverAuth\n")
+        req("client", "keyUsage=digitalSignature,keyAgreement\nextendedKeyUsage=clientAuth\n")
+
+    def up(self):
+        self.work = tempfile.mkdtemp(prefix="bench-ovpn-")
+        self.pki()
+        common = ["openvpn", "--dev", "tun", "--proto", "udp", "--disable-dco", "--data-ciphers", "AES-256-GCM",
+                  "--ca", os.path.join(self.work, "ca.crt"), "--verb", "1", "--ping", "10"]
+        w = lambda n: os.path.join(self.work, n)  # noqa: E731
+        server = common + ["--local", B_IP, "--lport", "1194", "--tls-server", "--dh", "none",
+                           "--cert", w("server.crt"), "--key", w("server.key"), "--ifconfig", OVPN_B, OVPN_A]
+        client = common + ["--remote", B_IP, "1194", "--nobind", "--tls-client", "--remote-cert-tls", "server",
+                           "--cert", w("client.crt"), "--key", w("client.key"), "--ifconfig", OVPN_A, OVPN_B]
+        self.procs = [spawn(NS_B, server, stdout=subprocess.DEVNULL),
+                      spawn(NS_A, client, stdout=subprocess.DEVNULL)]
+        self.pids = [p.pid for p in self.procs]
+        wait_for(lambda: ns(NS_A, ["ping", "-c", "1", "-W", "1", OVPN_B], check=False).returncode == 0,
+                 "a ping through OpenVPN", timeout=30)
+        for p in self.procs:
+            if p.poll() is not None:
+                raise RuntimeError(f"openvpn exited ({p.returncode})")
+
+    def down(self):
+        for p in self.procs:
+            stop(p)
+        shutil.rmtree(self.work, ignore_errors=True)
+
+
 class Pptp(Tunnel):
     target = PPTP_SERVER_TUN
 
@@ -186,7 +237,7 @@ class Pptp(Tunnel):
         self.name = {"128": "ours, MPPE-128 stateless", "128-stateful": "ours, MPPE-128 stateful",
                      "off": "ours, no MPPE"}[mppe]
 
-    def start_peer(self, calls=None):
+    def start_peer(self, calls=None, parallel=1):
         self.work = tempfile.mkdtemp(prefix="bench-pptp-")
         with open(os.path.join(self.work, "chap-secrets"), "w") as f:
             f.write(f'{USER} * "{SECRET}" *\n')
@@ -196,16 +247,18 @@ class Pptp(Tunnel):
                "--assign", PPTP_CLIENT_TUN]
         if calls:
             cmd += ["--calls", str(calls)]
+        if parallel > 1:
+            cmd += ["--parallel", str(parallel)]
         self.peer = spawn(NS_B, cmd, stdout=subprocess.DEVNULL)
         wait_for(lambda: ":1723 " in ns(NS_B, ["ss", "-ltn"]).stdout, "pptp-testpeer listening")
 
-    def start_client(self):
-        """Starts pptp-client; returns (process, seconds from start to its up event)."""
+    def start_client(self, ifname="pptpc0"):
+        """Starts pptp-client; returns (process, seconds from start to its up event, the event)."""
         mppe = {"128": ["--mppe", "128"], "128-stateful": ["--mppe", "128", "--mppe-stateful"],
                 "off": ["--mppe", "off"]}[self.mppe]
         t = time.monotonic()
         p = spawn(NS_A, [os.path.join(ROOT, "target/release/pptp-client"), "up", "--server", B_IP, "--user", USER,
-                         "--password-stdin", "--ifname", "pptpc0", "--no-host-route", "--events", "json"] + mppe,
+                         "--password-stdin", "--ifname", ifname, "--no-host-route", "--events", "json"] + mppe,
                   stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
         p.stdin.write(SECRET + "\n")
         p.stdin.close()
@@ -299,6 +352,58 @@ def setup_times(runs):
             "all_ms": [round(x * 1000, 2) for x in times]}
 
 
+def multi_tunnel(counts, seconds):
+    """`n` MPPE-128 stateless tunnels at once from NS_A to one pptp-testpeer, one
+    iperf3 stream up each: the aggregate, and what each pptp-client costs."""
+    rows = {}
+    for n in counts:
+        print(f"== {n} tunnel(s) at once", flush=True)
+        t = Pptp("128")
+        t.start_peer(parallel=n)
+        clients, servers = [], []
+        try:
+            for k in range(n):
+                p, _, ev = t.start_client(f"pptpc{k}")
+                clients.append((p, ev))
+            for k in range(n):
+                servers.append(spawn(NS_B, ["iperf3", "-s", "-p", str(5201 + k)], stdout=subprocess.DEVNULL,
+                                     stderr=subprocess.DEVNULL))
+            wait_for(lambda: all(f":{5201 + k} " in ns(NS_B, ["ss", "-ltn"]).stdout for k in range(n)), "iperf3 -s")
+            pids = [p.pid for p, _ in clients]
+            cpu0 = [cpu_seconds(x) for x in pids + [t.peer.pid]]
+            runs = [subprocess.Popen(["ip", "netns", "exec", NS_A, "iperf3", "-c", ev["peer"], "-p", str(5201 + k),
+                                      "-t", str(seconds), "-J"], stdout=subprocess.PIPE, text=True)
+                    for k, (_, ev) in enumerate(clients)]
+            outs = [r.communicate(timeout=seconds + 60)[0] for r in runs]
+            cpu1 = [cpu_seconds(x) for x in pids + [t.peer.pid]]
+            got = [json.loads(o)["end"]["sum_received"] for o in outs]
+            total_bytes = sum(g["bytes"] for g in got)
+            if any(g["bytes"] <= 0 for g in got):
+                raise RuntimeError(f"a tunnel of {n} moved nothing")
+            client_cpu = [b - a for a, b in zip(cpu0[:-1], cpu1[:-1])]
+            rss = [peak_rss_kib(x) for x in pids]
+            rows[str(n)] = {
+                "aggregate_mbit_s": round(sum(g["bits_per_second"] for g in got) / 1e6, 1),
+                "per_tunnel_mbit_s": [round(g["bits_per_second"] / 1e6, 1) for g in got],
+                "client_cpu_s_each": [round(c, 3) for c in client_cpu],
+                "peer_cpu_s": round(cpu1[-1] - cpu0[-1], 3),
+                "cpu_s_per_gb": round((sum(cpu1) - sum(cpu0)) / (total_bytes / 1e9), 3),
+                "client_peak_rss_kib_max": max(rss),
+                "client_peak_rss_kib_each": rss,
+            }
+            r = rows[str(n)]
+            print(f"   aggregate {r['aggregate_mbit_s']} Mbit/s, {r['cpu_s_per_gb']} CPU s/GB, "
+                  f"client RSS max {r['client_peak_rss_kib_max']} KiB", flush=True)
+        finally:
+            for p in servers:
+                stop(p)
+            for p, _ in clients:
+                stop(p)
+            stop(t.peer)
+            shutil.rmtree(t.work, ignore_errors=True)
+    return rows
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--smoke", action="store_true", help="a few seconds per tunnel; check traffic passes")
@@ -317,9 +422,10 @@ def main():
         "tunnels": {},
     }
     try:
-        tunnels = [Bare(), Boringtun(), Pptp("128"), Pptp("128-stateful"), Pptp("off")]
+        tunnels = [Bare(), Boringtun(), OpenVpn(), Pptp("128"), Pptp("128-stateful"), Pptp("off")]
         for t in tunnels:
             results["tunnels"][t.name] = measure(t, args.smoke)
+        results["multi_tunnel"] = multi_tunnel([1, 4] if args.smoke else [1, 4, 16], 2 if args.smoke else 10)
         results["setup"] = setup_times(3 if args.smoke else 20)
         print(f"== setup time against pptp-testpeer: median {results['setup']['median_ms']} ms", flush=True)
     finally:
@@ -341,12 +447,17 @@ def summarize(r):
     base = bare["ping"]["median_ms"]
     for name, t in tun.items():
         t["added_latency_ms"] = round(t["ping"]["median_ms"] - base, 4)
+    ovpn = tun["OpenVPN"]
     r["ratios"] = {
         "throughput_1_stream_ours_over_boringtun": round(ours["tcp_1_up"]["mbit_s"] / bt["tcp_1_up"]["mbit_s"], 3),
+        "throughput_1_stream_ours_over_openvpn": round(ours["tcp_1_up"]["mbit_s"] / ovpn["tcp_1_up"]["mbit_s"], 3),
         "throughput_1_stream_ours_over_bare": round(ours["tcp_1_up"]["mbit_s"] / bare["tcp_1_up"]["mbit_s"], 3),
         "added_latency_ours_over_boringtun": round(ours["added_latency_ms"] / bt["added_latency_ms"], 3)
         if bt["added_latency_ms"] > 0 else None,
+        "added_latency_ours_over_openvpn": round(ours["added_latency_ms"] / ovpn["added_latency_ms"], 3)
+        if ovpn["added_latency_ms"] > 0 else None,
         "cpu_per_gb_ours_over_boringtun": round(ours["tcp_1_up"]["cpu_s_per_gb"] / bt["tcp_1_up"]["cpu_s_per_gb"], 3),
+        "cpu_per_gb_ours_over_openvpn": round(ours["tcp_1_up"]["cpu_s_per_gb"] / ovpn["tcp_1_up"]["cpu_s_per_gb"], 3),
     }
     cols = ["tcp_1_up", "tcp_1_down", "tcp_4_up", "tcp_4_down"]
     print()
@@ -356,7 +467,11 @@ def summarize(r):
         cpu = t["tcp_1_up"]["cpu_s_per_gb"]
         rss = t.get("peak_rss_kib", {}).get("0", "-")
         print(f"{name:28} {mb} {t['added_latency_ms']:>9} {cpu if cpu is not None else '-':>9} {rss:>8}")
-    print(f"setup (median of {r['setup']['runs']}): {r['setup']['median_ms']} ms")
+    for n, m in r["multi_tunnel"].items():
+        print(f"{n:>2} tunnel(s) at once: {m['aggregate_mbit_s']} Mbit/s in all, {m['cpu_s_per_gb']} CPU s/GB, "
+              f"pptp-client peak RSS up to {m['client_peak_rss_kib_max']} KiB")
+    print(f"setup (median of {r['setup']['runs']}): {r['setup']['median_ms']} ms, "
+          f"worst {max(r['setup']['all_ms'])} ms")
     print("ratios:", json.dumps(r["ratios"]))
 
 

@@ -1,6 +1,6 @@
 //! `pptp-testpeer`: the engine's server role behind a TUN device, speaking real
 //! PPTP over TCP and GRE. A test tool for the benchmark and fault tests, not a
-//! product: one call at a time, users from a chap-secrets file.
+//! product: one call at a time (or `--parallel` calls), users from a chap-secrets file.
 
 use std::net::Ipv4Addr;
 use std::path::PathBuf;
@@ -67,9 +67,14 @@ struct Cli {
     /// Tunnel interface name.
     #[arg(long)]
     ifname: Option<String>,
-    /// Serve this many calls, one after another, then exit (default: forever).
+    /// Serve this many calls, then exit (default: forever).
     #[arg(long)]
     calls: Option<u64>,
+    /// Serve up to this many calls at once. Call slot k (from 0) gets the
+    /// `--local` and `--assign` addresses with k added to the third octet, and
+    /// `--ifname` with k appended.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u8).range(1..=64))]
+    parallel: u8,
     /// Print one JSON object per event on standard output.
     #[arg(long)]
     events_json: bool,
@@ -154,9 +159,71 @@ async fn serve(cli: Cli, users: Vec<(String, pptp_engine::secret::Password)>) ->
         let _ = tokio::signal::ctrl_c().await;
         let _ = stop_tx.send(true);
     });
+    let cli = std::sync::Arc::new(cli);
+    let users = std::sync::Arc::new(users);
+    // Each call runs on a thread of its own, so calls at once use both cores.
+    let (freed_tx, mut freed_rx) = mpsc::unbounded_channel::<u8>();
+    let mut free: Vec<u8> = (0..cli.parallel).rev().collect();
     let mut served = 0u64;
-    while cli.calls.is_none_or(|n| served < n) {
-        let mut cfg = ServerConfig::new(users.clone(), runtime::os_seed());
+    while cli.calls.is_none_or(|n| served < n) && !*stop_rx.borrow() {
+        let slot = match free.pop() {
+            Some(s) => s,
+            None => match freed_rx.recv().await {
+                Some(s) => s,
+                None => break,
+            },
+        };
+        let tcp = match listener.accept().await.and_then(|(t, _)| t.into_std()) {
+            Ok(t) => t,
+            Err(e) => {
+                eprintln!("pptp-testpeer: accepting a call failed: {e}");
+                free.push(slot);
+                continue;
+            }
+        };
+        let (cli, users, stop, freed) = (
+            cli.clone(),
+            users.clone(),
+            stop_rx.clone(),
+            freed_tx.clone(),
+        );
+        std::thread::spawn(move || {
+            call(&cli, &users, slot, tcp, stop);
+            let _ = freed.send(slot);
+        });
+        served += 1;
+    }
+    // Let the calls still running end.
+    while free.len() < usize::from(cli.parallel) {
+        match freed_rx.recv().await {
+            Some(s) => free.push(s),
+            None => break,
+        }
+    }
+    ExitCode::SUCCESS
+}
+
+/// Serve one accepted call in slot `slot` until it ends.
+fn call(
+    cli: &Cli,
+    users: &[(String, pptp_engine::secret::Password)],
+    slot: u8,
+    tcp: std::net::TcpStream,
+    stop: watch::Receiver<bool>,
+) {
+    let rt = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => return eprintln!("pptp-testpeer: {e}"),
+    };
+    rt.block_on(async move {
+        let tcp = match tokio::net::TcpStream::from_std(tcp) {
+            Ok(t) => t,
+            Err(e) => return eprintln!("pptp-testpeer: {e}"),
+        };
+        let mut cfg = ServerConfig::new(users.to_vec(), runtime::os_seed());
         cfg.auth = Some(match cli.auth {
             AuthArg::Mschapv2 => AuthProtocol::MsChapV2,
             AuthArg::Mschap => AuthProtocol::MsChapV1,
@@ -164,11 +231,16 @@ async fn serve(cli: Cli, users: Vec<(String, pptp_engine::secret::Password)>) ->
             AuthArg::Pap => AuthProtocol::Pap,
         });
         cfg.mppe = mppe_policy(cli.mppe);
-        cfg.local = cli.local;
-        cfg.assign = cli.assign;
+        cfg.local = in_slot(cli.local, slot);
+        cfg.assign = in_slot(cli.assign, slot);
         cfg.servers[0] = cli.dns;
+        let ifname = match (&cli.ifname, cli.parallel) {
+            (Some(n), 1) => Some(n.clone()),
+            (Some(n), _) => Some(format!("{n}{slot}")),
+            (None, _) => None,
+        };
         let tun = TunOptions {
-            ifname: cli.ifname.clone(),
+            ifname,
             assign_address: true,
             keep: None,
         };
@@ -195,19 +267,15 @@ async fn serve(cli: Cli, users: Vec<(String, pptp_engine::secret::Password)>) ->
                 }
             }
         });
-        let stop = stop_rx.clone();
-        if *stop.borrow() {
-            break;
-        }
-        match runtime::serve(&listener, cfg, tun, ev_tx, stop).await {
-            Ok(_) => {}
-            Err(e) => eprintln!("pptp-testpeer: call failed: {e}"),
+        if let Err(e) = runtime::serve_accepted(tcp, cfg, tun, ev_tx, stop).await {
+            eprintln!("pptp-testpeer: call failed: {e}");
         }
         let _ = printer.await;
-        served += 1;
-        if *stop_rx.borrow() {
-            break;
-        }
-    }
-    ExitCode::SUCCESS
+    })
+}
+
+/// Slot `slot`'s copy of a tunnel address: the third octet moves by the slot,
+/// so 192.168.99.1 serves slot 0 and 192.168.100.1 slot 1.
+fn in_slot(a: Ipv4Addr, slot: u8) -> Ipv4Addr {
+    Ipv4Addr::from(u32::from(a).wrapping_add(u32::from(slot) << 8))
 }

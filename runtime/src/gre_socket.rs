@@ -7,7 +7,7 @@ use std::io;
 use std::net::{Ipv4Addr, SocketAddrV4};
 use std::os::fd::AsRawFd;
 
-use socket2::{Domain, Protocol, Socket, Type};
+use socket2::{Domain, Protocol, SockFilter, Socket, Type};
 use tokio::io::unix::AsyncFd;
 
 /// Packets per recvmmsg/sendmmsg call.
@@ -18,10 +18,16 @@ pub struct GreSocket {
 }
 
 impl GreSocket {
-    /// Needs CAP_NET_RAW.
-    pub fn connect(server: Ipv4Addr) -> io::Result<Self> {
+    /// A socket for the GRE packets `server` sends to `call_id`. Needs CAP_NET_RAW.
+    pub fn connect(server: Ipv4Addr, call_id: u16) -> io::Result<Self> {
         let s = Socket::new(Domain::IPV4, Type::RAW, Some(Protocol::from(47)))?;
         s.set_nonblocking(true)?;
+        // Every raw GRE socket sees every GRE packet from its peer: with several
+        // calls to one server (or a server with several clients behind one
+        // address), each would wake for, copy and reject all the others'
+        // traffic. The kernel drops those instead. The engine still checks the
+        // call ID itself; this filter only saves work.
+        s.attach_filter(&call_id_filter(call_id))?;
         s.connect(&SocketAddrV4::new(server, 0).into())?;
         // Large buffers absorb bursts while the other direction is busy.
         let _ = s.set_recv_buffer_size(4 << 20);
@@ -56,6 +62,22 @@ impl GreSocket {
             }
         }
     }
+}
+
+/// A classic BPF program for a raw IPv4 socket: keep a packet whose GRE call-ID
+/// field (bytes 6–7 after the IPv4 header, RFC 2637 §4.1) is `call_id`.
+fn call_id_filter(call_id: u16) -> [SockFilter; 5] {
+    const LDX_MSH: u16 = 0xb1; // X = 4 * (packet[k] & 0x0f): the IPv4 header length
+    const LDH_IND: u16 = 0x48; // A = the 16-bit big-endian value at X + k
+    const JEQ_K: u16 = 0x15;
+    const RET_K: u16 = 0x06;
+    [
+        SockFilter::new(LDX_MSH, 0, 0, 0),
+        SockFilter::new(LDH_IND, 0, 0, 6),
+        SockFilter::new(JEQ_K, 0, 1, u32::from(call_id)),
+        SockFilter::new(RET_K, 0, 0, u32::MAX),
+        SockFilter::new(RET_K, 0, 0, 0),
+    ]
 }
 
 /// The GRE packet inside a raw IPv4 datagram of `n` bytes, or why there is none.
@@ -244,7 +266,7 @@ mod tests {
         listener
             .set_read_timeout(Some(std::time::Duration::from_secs(2)))
             .unwrap();
-        let gre = GreSocket::connect(Ipv4Addr::LOCALHOST).unwrap();
+        let gre = GreSocket::connect(Ipv4Addr::LOCALHOST, 0x0102).unwrap();
         // The middle one is larger than any IPv4 datagram: EMSGSIZE.
         let bufs = vec![
             vec![1u8; 40],
@@ -265,5 +287,52 @@ mod tests {
             }
         }
         assert_eq!(got, [1, 3, 4]);
+    }
+
+    /// Two calls from one peer address: each socket gets its own call's packets
+    /// and never the other's.
+    #[tokio::test]
+    async fn each_socket_gets_only_its_call_ids_packets() {
+        if std::env::var_os("NM_PPTP_SYSTEM_TESTS").is_none_or(|v| v != "1") {
+            eprintln!("skipped: needs a raw socket in a namespace of its own (root); set NM_PPTP_SYSTEM_TESTS=1");
+            return;
+        }
+        // SAFETY: unshare only changes this thread's namespace membership.
+        assert_eq!(unsafe { libc::unshare(libc::CLONE_NEWNET) }, 0, "unshare");
+        let lo = std::process::Command::new("ip")
+            .args(["link", "set", "lo", "up"])
+            .status()
+            .unwrap();
+        assert!(lo.success());
+        let ours = GreSocket::connect(Ipv4Addr::LOCALHOST, 0x1234).unwrap();
+        let other = GreSocket::connect(Ipv4Addr::LOCALHOST, 0x5678).unwrap();
+        let sender = Socket::new(Domain::IPV4, Type::RAW, Some(Protocol::from(47))).unwrap();
+        sender
+            .connect(&SocketAddrV4::new(Ipv4Addr::LOCALHOST, 0).into())
+            .unwrap();
+        for id in [0x5678u16, 0x1234, 0x5678] {
+            let [hi, lo] = id.to_be_bytes();
+            sender
+                .send(&[0x30, 0x01, 0x88, 0x0b, 0, 0, hi, lo, 0, 0, 0, 1])
+                .unwrap();
+        }
+        let wait = std::time::Duration::from_secs(2);
+        let mut buf = [0u8; 2048];
+        let r = tokio::time::timeout(wait, ours.recv(&mut buf))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(buf[r][6..8], [0x12, 0x34]);
+        let quiet = std::time::Duration::from_millis(300);
+        assert!(tokio::time::timeout(quiet, ours.recv(&mut buf))
+            .await
+            .is_err());
+        for _ in 0..2 {
+            let r = tokio::time::timeout(wait, other.recv(&mut buf))
+                .await
+                .unwrap()
+                .unwrap();
+            assert_eq!(buf[r][6..8], [0x56, 0x78]);
+        }
     }
 }

@@ -205,14 +205,6 @@ pub async fn run(
     };
     let _ = events.send(RuntimeEvent::Resolved(server));
     let _ = tcp.set_nodelay(true);
-    let gre = match GreSocket::connect(server) {
-        Ok(g) => g,
-        Err(e) => {
-            return DownReason::PeerUnreachable(format!(
-                "cannot open a raw GRE socket (needs CAP_NET_RAW): {e}"
-            ))
-        }
-    };
     let session = ClientSession::new(
         ClientConfig {
             server: Some(server),
@@ -220,6 +212,14 @@ pub async fn run(
         },
         Instant::now(),
     );
+    let gre = match GreSocket::connect(server, session.call_id()) {
+        Ok(g) => g,
+        Err(e) => {
+            return DownReason::PeerUnreachable(format!(
+                "cannot open a raw GRE socket (needs CAP_NET_RAW): {e}"
+            ))
+        }
+    };
     let (tcp_rx, tcp_tx) = tcp.into_split();
     drive(
         session, tcp_rx, tcp_tx, gre, tun_opts, events, stop, passwords,
@@ -236,7 +236,19 @@ pub async fn serve(
     events: mpsc::UnboundedSender<RuntimeEvent>,
     stop: watch::Receiver<bool>,
 ) -> io::Result<DownReason> {
-    let (tcp, from) = listener.accept().await?;
+    let (tcp, _) = listener.accept().await?;
+    serve_accepted(tcp, cfg, tun_opts, events, stop).await
+}
+
+/// Serve the call of a client already accepted on TCP 1723.
+pub async fn serve_accepted(
+    tcp: TcpStream,
+    cfg: ServerConfig,
+    tun_opts: TunOptions,
+    events: mpsc::UnboundedSender<RuntimeEvent>,
+    stop: watch::Receiver<bool>,
+) -> io::Result<DownReason> {
+    let from = tcp.peer_addr()?;
     let IpAddr::V4(client) = from.ip() else {
         return Err(io::Error::new(
             io::ErrorKind::Unsupported,
@@ -245,8 +257,8 @@ pub async fn serve(
     };
     let _ = tcp.set_nodelay(true);
     let _ = events.send(RuntimeEvent::Resolved(client));
-    let gre = GreSocket::connect(client)?;
     let session = ServerSession::new(cfg, Instant::now());
+    let gre = GreSocket::connect(client, session.call_id())?;
     let (tcp_rx, tcp_tx) = tcp.into_split();
     Ok(drive(session, tcp_rx, tcp_tx, gre, tun_opts, events, stop, None).await)
 }
@@ -529,10 +541,11 @@ mod tests {
     ) {
         let (client_end, server_end) = tokio::io::duplex(64);
         let (rx, tx) = tokio::io::split(client_end);
-        let gre = GreSocket::connect(Ipv4Addr::LOCALHOST).expect("raw GRE socket");
         let mut cfg = ClientConfig::new("alice", Password::new("pw"), [7; 32]);
         cfg.server = Some(Ipv4Addr::LOCALHOST);
         let session = ClientSession::new(cfg, Instant::now());
+        let gre =
+            GreSocket::connect(Ipv4Addr::LOCALHOST, session.call_id()).expect("raw GRE socket");
         let (events, _) = mpsc::unbounded_channel();
         let (stop_tx, stop_rx) = watch::channel(false);
         let task = tokio::spawn(drive(

@@ -144,6 +144,12 @@ impl<C: ControlSide> Session<C> {
         self.dead
     }
 
+    /// Our call ID: the one the peer puts in every GRE packet it sends us,
+    /// fixed from the start of the session.
+    pub fn call_id(&self) -> u16 {
+        self.control.call_id()
+    }
+
     /// The call's GRE counters, once PPP has started.
     pub fn stats(&self) -> Option<crate::gre::RxStats> {
         self.link.as_ref().map(Link::stats)
