@@ -115,6 +115,12 @@ impl GreSocket {
             match guard.try_io(|s| recv_many(s.get_ref(), &mut bufs[..count], ranges)) {
                 Ok(r) => {
                     let got = r?;
+                    // A short batch emptied the queue: saying so now saves the
+                    // next call's EAGAIN (a packet arriving since is a new edge
+                    // the reactor has yet to see, so nothing is missed).
+                    if got < count {
+                        guard.clear_ready();
+                    }
                     for (buf, range) in bufs.iter().zip(ranges.iter_mut()).take(got) {
                         *range = strip_ipv4(buf, range.end).unwrap_or(0..0);
                     }

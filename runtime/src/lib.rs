@@ -314,6 +314,12 @@ where
     let mut inbound: Option<batch::Inbound> = None;
     let mut tcp_open = true;
     let mut reason = DownReason::Stopped;
+    // One timer for the loop's life, moved only when the session's deadline
+    // moves: building and dropping one per packet cost a timer-wheel insert
+    // and removal each time.
+    let mut armed: Option<Instant> = None;
+    let timer = tokio::time::sleep_until(tokio::time::Instant::now());
+    tokio::pin!(timer);
 
     loop {
         while let Some(b) = session.poll_tcp_transmit() {
@@ -382,7 +388,11 @@ where
         if session.is_dead() {
             break;
         }
-        let deadline = session.poll_timeout().map(tokio::time::Instant::from_std);
+        let deadline = session.poll_timeout();
+        if let Some(d) = deadline.filter(|d| armed != Some(*d)) {
+            timer.as_mut().reset(tokio::time::Instant::from_std(d));
+            armed = Some(d);
+        }
         tokio::select! {
             r = tcp_rx.read(&mut tcp_buf), if tcp_open => match r {
                 Ok(0) | Err(_) => {
@@ -431,7 +441,8 @@ where
                     session.fail(Instant::now(), r);
                 },
             },
-            _ = async { tokio::time::sleep_until(deadline.expect("guarded")).await }, if deadline.is_some() => {
+            _ = &mut timer, if deadline.is_some() => {
+                armed = None;
                 session.handle_timeout(Instant::now());
                 if let Some(b) = inbound.as_mut() {
                     b.released_to_tun(&mut session, tun.as_ref()).await;
