@@ -51,7 +51,7 @@ echo "== lab: the core scenarios against Debian 13's server (pppd 2.5.2, pptpd 1
 LAB_SUITE=trixie LAB_CACHE=/var/cache/nm-pptp-lab-trixie \
     python3 tests/lab/interop.py mschapv2_mppe128 wrong_password mppe40 mppe128_stateful unencrypted_chap ipv6 ipv6_no_leak
 
-echo "== benchmark smoke run: every tunnel passes traffic (bare veth, boringtun, ours x3)"
+echo "== benchmark smoke run: every tunnel passes traffic (bare veth, boringtun, OpenVPN, ours x3, 1 and 4 tunnels at once)"
 python3 bench/run.py --smoke
 
 echo "== NetworkManager: the plugin staged by meson install, real NetworkManager 1.42, real pptpd"

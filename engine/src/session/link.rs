@@ -417,6 +417,12 @@ impl Link {
     /// hold come out of [`Link::poll_released`], which the caller drains after
     /// each call (to keep the order) and after timeouts.
     pub fn input_gre(&mut self, now: Instant, pkt: &mut [u8]) -> Option<Range<usize>> {
+        let r = self.take_gre(now, pkt);
+        self.nudge.on_ack(now, self.tx.gre.peer_ack());
+        r
+    }
+
+    fn take_gre(&mut self, now: Instant, pkt: &mut [u8]) -> Option<Range<usize>> {
         // Stateful MPPE is not held: after a loss it must ask for a resync at
         // once, and every packet behind the gap is lost to it anyway.
         let hold = !self.rx.mppe.as_ref().is_some_and(Decryptor::is_stateful);
