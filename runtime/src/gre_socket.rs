@@ -253,13 +253,12 @@ fn recv_raw(s: &Socket, buf: &mut [u8]) -> io::Result<usize> {
 mod tests {
     use super::*;
 
-    /// A packet the kernel refuses in the middle of a batch costs that packet
-    /// only: the ones after it still leave, and the refusal is reported.
-    #[tokio::test]
-    async fn a_refused_packet_does_not_take_the_rest_of_the_batch() {
+    /// Moves this thread into a new network namespace with loopback up, or
+    /// says why the test is skipped (it needs root, so it is gated).
+    fn in_a_namespace_of_our_own() -> bool {
         if std::env::var_os("NM_PPTP_SYSTEM_TESTS").is_none_or(|v| v != "1") {
             eprintln!("skipped: needs a raw socket in a namespace of its own (root); set NM_PPTP_SYSTEM_TESTS=1");
-            return;
+            return false;
         }
         // SAFETY: unshare only changes this thread's namespace membership.
         assert_eq!(unsafe { libc::unshare(libc::CLONE_NEWNET) }, 0, "unshare");
@@ -268,6 +267,16 @@ mod tests {
             .status()
             .unwrap();
         assert!(lo.success());
+        true
+    }
+
+    /// A packet the kernel refuses in the middle of a batch costs that packet
+    /// only: the ones after it still leave, and the refusal is reported.
+    #[tokio::test]
+    async fn a_refused_packet_does_not_take_the_rest_of_the_batch() {
+        if !in_a_namespace_of_our_own() {
+            return;
+        }
         let listener = Socket::new(Domain::IPV4, Type::RAW, Some(Protocol::from(47))).unwrap();
         listener
             .set_read_timeout(Some(std::time::Duration::from_secs(2)))
@@ -299,17 +308,9 @@ mod tests {
     /// and never the other's.
     #[tokio::test]
     async fn each_socket_gets_only_its_call_ids_packets() {
-        if std::env::var_os("NM_PPTP_SYSTEM_TESTS").is_none_or(|v| v != "1") {
-            eprintln!("skipped: needs a raw socket in a namespace of its own (root); set NM_PPTP_SYSTEM_TESTS=1");
+        if !in_a_namespace_of_our_own() {
             return;
         }
-        // SAFETY: unshare only changes this thread's namespace membership.
-        assert_eq!(unsafe { libc::unshare(libc::CLONE_NEWNET) }, 0, "unshare");
-        let lo = std::process::Command::new("ip")
-            .args(["link", "set", "lo", "up"])
-            .status()
-            .unwrap();
-        assert!(lo.success());
         let ours = GreSocket::connect(Ipv4Addr::LOCALHOST, 0x1234).unwrap();
         let other = GreSocket::connect(Ipv4Addr::LOCALHOST, 0x5678).unwrap();
         let sender = Socket::new(Domain::IPV4, Type::RAW, Some(Protocol::from(47))).unwrap();
