@@ -43,13 +43,17 @@ impl FlushNudge {
         }
     }
 
-    /// A packet from the peer was taken in; `peer_ack` is its latest ack. The
-    /// ack is watched as it arrives, so the only timer is the stall's own
-    /// deadline: while acks keep moving it keeps moving too, and never fires
-    /// (a periodic look every 50 ms woke an idle-looking tunnel 20 times a
-    /// second).
-    pub fn on_ack(&mut self, now: Instant, peer_ack: u32) {
-        if let Some(w) = self.watch.as_mut().filter(|w| w.seen != peer_ack) {
+    /// A packet from the peer was taken in; `peer_ack` is its latest ack and
+    /// `in_flight` what of ours it leaves unacknowledged. The ack is watched as
+    /// it arrives, so the only timer is the stall's own deadline: while acks
+    /// keep moving it keeps moving too, and never fires (a periodic look every
+    /// 50 ms woke an idle-looking tunnel 20 times a second). Once everything is
+    /// acknowledged the watch ends, so the next stall is timed from the next
+    /// send and not from an older ack.
+    pub fn on_ack(&mut self, now: Instant, peer_ack: u32, in_flight: u32) {
+        if in_flight == 0 {
+            self.watch = None;
+        } else if let Some(w) = self.watch.as_mut().filter(|w| w.seen != peer_ack) {
             w.seen = peer_ack;
             w.since = now;
         }
@@ -104,7 +108,7 @@ mod tests {
         for t in (0..=ms).step_by(10) {
             let now = t0 + Duration::from_millis(t);
             // A packet from the peer every 10 ms, carrying its current ack.
-            n.on_ack(now, ack(t));
+            n.on_ack(now, ack(t), in_flight);
             if n.poll_timeout().is_some_and(|d| d <= now) && n.on_timeout(now, in_flight, ack(t)) {
                 fired.push(t);
             }
@@ -144,10 +148,24 @@ mod tests {
         n.on_send(t0, 1);
         for t in (10..5000).step_by(10) {
             let now = t0 + Duration::from_millis(t);
-            n.on_ack(now, 1 + (t / 10) as u32);
+            n.on_ack(now, 1 + (t / 10) as u32, 3);
             n.on_send(now, 1 + (t / 10) as u32);
             assert!(n.poll_timeout().is_some_and(|d| d > now), "due at {t} ms");
         }
+    }
+
+    /// Everything acknowledged, then quiet, then a send that is lost: the
+    /// stall is timed from that send, not from the last ack before the quiet.
+    #[test]
+    fn a_stall_after_a_quiet_spell_counts_from_the_next_send() {
+        let t0 = Instant::now();
+        let mut n = FlushNudge::default();
+        n.on_send(t0, 1);
+        n.on_ack(t0 + Duration::from_millis(10), 2, 0);
+        assert_eq!(n.poll_timeout(), None);
+        let t1 = t0 + Duration::from_millis(200);
+        n.on_send(t1, 2);
+        assert_eq!(n.poll_timeout(), Some(t1 + STALL));
     }
 
     #[test]

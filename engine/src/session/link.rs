@@ -418,7 +418,8 @@ impl Link {
     /// each call (to keep the order) and after timeouts.
     pub fn input_gre(&mut self, now: Instant, pkt: &mut [u8]) -> Option<Range<usize>> {
         let r = self.take_gre(now, pkt);
-        self.nudge.on_ack(now, self.tx.gre.peer_ack());
+        let (peer_ack, in_flight) = (self.tx.gre.peer_ack(), self.tx.gre.in_flight());
+        self.nudge.on_ack(now, peer_ack, in_flight);
         r
     }
 
