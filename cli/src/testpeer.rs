@@ -267,7 +267,7 @@ fn call(
                 }
             }
         });
-        if let Err(e) = runtime::serve_accepted(tcp, cfg, tun, ev_tx, stop).await {
+        if let Err(e) = runtime::serve(tcp, cfg, tun, ev_tx, stop).await {
             eprintln!("pptp-testpeer: call failed: {e}");
         }
         let _ = printer.await;

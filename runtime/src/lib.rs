@@ -12,7 +12,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpStream;
 use tokio::sync::{mpsc, watch};
 use tracing::{debug, info, warn};
 use zeroize::Zeroize;
@@ -227,21 +227,9 @@ pub async fn run(
     .await
 }
 
-/// Accept one client on `listener` and serve its call until it ends (the server
+/// Serve the call of a client accepted on TCP 1723 until it ends (the server
 /// role, for tests and benchmarks: not a product).
 pub async fn serve(
-    listener: &TcpListener,
-    cfg: ServerConfig,
-    tun_opts: TunOptions,
-    events: mpsc::UnboundedSender<RuntimeEvent>,
-    stop: watch::Receiver<bool>,
-) -> io::Result<DownReason> {
-    let (tcp, _) = listener.accept().await?;
-    serve_accepted(tcp, cfg, tun_opts, events, stop).await
-}
-
-/// Serve the call of a client already accepted on TCP 1723.
-pub async fn serve_accepted(
     tcp: TcpStream,
     cfg: ServerConfig,
     tun_opts: TunOptions,
@@ -317,7 +305,6 @@ where
     // One timer for the loop's life, moved only when the session's deadline
     // moves: building and dropping one per packet cost a timer-wheel insert
     // and removal each time.
-    let mut armed: Option<Instant> = None;
     let timer = tokio::time::sleep_until(tokio::time::Instant::now());
     tokio::pin!(timer);
 
@@ -388,10 +375,9 @@ where
         if session.is_dead() {
             break;
         }
-        let deadline = session.poll_timeout();
-        if let Some(d) = deadline.filter(|d| armed != Some(*d)) {
-            timer.as_mut().reset(tokio::time::Instant::from_std(d));
-            armed = Some(d);
+        let deadline = session.poll_timeout().map(tokio::time::Instant::from_std);
+        if let Some(d) = deadline.filter(|&d| d != timer.deadline()) {
+            timer.as_mut().reset(d);
         }
         tokio::select! {
             r = tcp_rx.read(&mut tcp_buf), if tcp_open => match r {
@@ -442,7 +428,6 @@ where
                 },
             },
             _ = &mut timer, if deadline.is_some() => {
-                armed = None;
                 session.handle_timeout(Instant::now());
                 if let Some(b) = inbound.as_mut() {
                     b.released_to_tun(&mut session, tun.as_ref()).await;
@@ -532,6 +517,7 @@ fn open_tun(opts: &TunOptions, up: &UpInfo) -> io::Result<(tun_rs::AsyncDevice, 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use tokio::net::TcpListener;
 
     /// Opening a raw GRE socket needs root: run with NM_PPTP_SYSTEM_TESTS=1
     /// (README's test command sets it) so that `cargo test` passes without.
