@@ -310,7 +310,10 @@ def ping(t, count):
     times = [float(x) for x in re.findall(r"time=([0-9.]+) ms", r.stdout)]
     if not times:
         raise RuntimeError(f"no ping replies through {t.name}: {r.stdout}{r.stderr}")
-    return {"median_ms": round(statistics.median(times), 4), "received": len(times), "sent": count}
+    times.sort()
+    p99 = times[max(0, int(len(times) * 0.99) - 1)]
+    return {"median_ms": round(statistics.median(times), 4), "p99_ms": p99, "max_ms": times[-1],
+            "received": len(times), "sent": count}
 
 
 def measure(t, smoke):
@@ -328,8 +331,8 @@ def measure(t, smoke):
             if res[key]["bytes"] <= 0:
                 raise RuntimeError(f"no traffic through {t.name}")
         res["ping"] = ping(t, 20 if smoke else 1000)
-        print(f"   ping: median {res['ping']['median_ms']} ms ({res['ping']['received']}/{res['ping']['sent']})",
-              flush=True)
+        print(f"   ping: median {res['ping']['median_ms']} ms, 99th percentile {res['ping']['p99_ms']} ms, "
+              f"worst {res['ping']['max_ms']} ms ({res['ping']['received']}/{res['ping']['sent']})", flush=True)
         if t.pids:
             res["peak_rss_kib"] = {str(i): peak_rss_kib(p) for i, p in enumerate(t.pids)}
         stop(iperf_server)
