@@ -56,6 +56,10 @@ pub fn decide(
             .filter(|s| !s.is_empty())
     };
     let ask = req.allow_interaction && (not_saved || req.reprompt || value.is_none());
+    // Asked again because the last one failed: the known value is the one the
+    // server refused. Offered as the entry's text, it is what GNOME Shell's
+    // prompt shows and what the user's typing would be appended to.
+    let value = value.filter(|_| !(ask && req.reprompt));
     Some(Password { value, ask })
 }
 
@@ -151,11 +155,14 @@ mod tests {
     }
 
     #[test]
-    fn reprompt_asks_with_the_known_value_kept() {
-        assert_eq!(
-            run(req(flags::AGENT_OWNED, None, true, true), Some("k")),
-            (pw(Some("k"), true), true)
-        );
+    fn reprompt_asks_with_an_empty_entry() {
+        // The refused password is not offered back to be typed after.
+        for sent in [None, Some("s")] {
+            assert_eq!(
+                run(req(flags::AGENT_OWNED, sent, true, true), Some("k")),
+                (pw(None, true), sent.is_none())
+            );
+        }
         // Without interaction, a reprompt cannot ask: the value is all there is.
         assert_eq!(
             run(req(flags::AGENT_OWNED, None, false, true), Some("k")),

@@ -817,10 +817,24 @@ impl Plugin {
         Ok(())
     }
 
-    async fn disconnect(&mut self) -> Result<(), VpnError> {
+    async fn disconnect(
+        &mut self,
+        #[zbus(signal_emitter)] emitter: SignalEmitter<'_>,
+    ) -> Result<(), VpnError> {
         match self.state {
             state::STOPPING => Err(VpnError::StoppingInProgress("already stopping".into())),
-            state::STOPPED | state::INIT => Err(VpnError::AlreadyStopped("not connected".into())),
+            state::STOPPED => Err(VpnError::AlreadyStopped("not connected".into())),
+            state::INIT => {
+                // NetworkManager gave up before Connect (the user cancelled the
+                // password prompt): accepted, as libnm's plugins do, and the
+                // service leaves now instead of lingering as root until its
+                // idle timer.
+                self.state = state::STOPPED;
+                let _ = self.state_changed(&emitter).await;
+                let _ = Plugin::vpn_state_changed(&emitter, state::STOPPED).await;
+                let _ = self.stopped.send(());
+                Ok(())
+            }
             _ => {
                 if let Some(s) = &self.stop {
                     let _ = s.send(true);

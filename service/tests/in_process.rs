@@ -1033,12 +1033,15 @@ async fn a_manual_ipv4_address_is_asked_for() {
 #[tokio::test]
 async fn disconnect_in_every_state() {
     let mut h = Harness::new().await;
-    // INIT.
-    let e = h.call("Disconnect", &()).await.unwrap_err();
-    assert_eq!(
-        error_name(&e).0,
-        "org.freedesktop.NetworkManager.VPN.Error.AlreadyStopped"
-    );
+    // INIT: NetworkManager gave up before connecting (a cancelled password
+    // prompt). Accepted, and the service is told to leave instead of idling.
+    h.call("Disconnect", &()).await.unwrap();
+    let seen = h.until_stopped().await;
+    assert_eq!(seen, [("StateChanged".to_string(), Some(state::STOPPED))]);
+    tokio::time::timeout(WAIT, h.stopped.recv())
+        .await
+        .expect("the service to be told to leave")
+        .unwrap();
 
     // STARTING, waiting for a password: no tunnel, no failure.
     let data = [("gateway", "g"), ("user", "u"), ("password-flags", "2")];

@@ -331,7 +331,9 @@ async fn methods_states_and_bad_arguments() {
         assert!(!msg.contains(SECRET));
     }
 
-    // Wrong states.
+    // Wrong states. (Disconnect before any Connect is accepted: NetworkManager
+    // sends it when the user cancels the password prompt.)
+    p.call::<_, _, ()>("Disconnect", &()).await.unwrap();
     let e = p.call::<_, _, ()>("Disconnect", &()).await.unwrap_err();
     assert_eq!(
         error_name(&e).0,
@@ -455,6 +457,33 @@ async fn exits_when_stopped_without_persist() {
             text.contains("VPN connection failed"),
             "no log without a journal: {text}"
         );
+    }
+}
+
+/// The user cancelled the password prompt: NetworkManager disconnects a
+/// service it never asked to connect. It leaves at once, not after its idle
+/// timer (three minutes as root).
+#[tokio::test(flavor = "current_thread")]
+async fn disconnected_before_connect_exits_at_once() {
+    if !system_tests("root and dbus-daemon") {
+        return;
+    }
+    let bus = Bus::start();
+    let (mut svc, _log) = bus.service("Connection_9", &[], &[]);
+    let conn = bus.client().await;
+    let p = proxy(&conn, "Connection_9").await;
+    p.call::<_, _, ()>("Disconnect", &()).await.unwrap();
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        if let Some(status) = svc.try_wait().unwrap() {
+            assert!(status.success(), "{status}");
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the service did not exit after a Disconnect before Connect"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
 

@@ -31,10 +31,10 @@ path=$work/keyfiles
 unmanaged-devices=interface-name:lo
 [logging]
 level=DEBUG
-domains=VPN_PLUGIN,VPN,CORE,DNS,IP4
+domains=VPN_PLUGIN,VPN,CORE,DNS,IP4,AGENTS
 CONF
 dbus-daemon --system --fork --print-pid >"$work/dbus.pid"
-NetworkManager --no-daemon --config="$work/NetworkManager.conf" >"$work/nm.log" 2>&1 &
+NetworkManager --debug --config="$work/NetworkManager.conf" >"$work/nm.log" 2>&1 &
 echo $! >"$work/nm.pid"
 for _ in $(seq 100); do nmcli -t general status >/dev/null 2>&1 && break; sleep 0.2; done
 echo ready >"$work/ready"

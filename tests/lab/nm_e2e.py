@@ -20,6 +20,7 @@ import time
 os.environ.setdefault("LAB_TOPOLOGY", "routed")
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import interop  # noqa: E402  (lab helpers: vm(), kill_vm(), server_log(), sh())
+import gnome_desktop  # noqa: E402
 
 ROOT = interop.ROOT
 WORK = tempfile.mkdtemp(prefix="nm-pptp-e2e-")
@@ -312,9 +313,10 @@ def scenario_import_peers():
 
 
 def gui_on_xvfb(work, args, program="nm-connection-editor", path="/usr/bin:/bin:/usr/sbin:/sbin",
-                desktop="GNOME", screen="1024x900"):
+                desktop="GNOME", screen="1024x900", session=None):
     """A settings application (nm-connection-editor by default) on its own Xvfb
-    and session bus, on this NetworkManager. Returns (process, xdotool runner,
+    and on this NetworkManager: on its own session bus, or in `session` (a
+    GnomeDesktop: its bus, keyring and Shell). Returns (process, xdotool runner,
     screenshot, log path, stop)."""
     xvfb = subprocess.Popen(["Xvfb", "-displayfd", "1", "-screen", "0", f"{screen}x24", "-nolisten", "tcp"],
                             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
@@ -324,11 +326,14 @@ def gui_on_xvfb(work, args, program="nm-connection-editor", path="/usr/bin:/bin:
     os.makedirs(run, mode=0o700, exist_ok=True)
     log_path = os.path.join(WORK, f"{work}.log")
     log = open(log_path, "w")
-    p = subprocess.Popen(["nsenter", "-t", str(env_pid), "-m", "-n", "env", "-i", f"PATH={path}",
-                          f"XDG_CURRENT_DESKTOP={desktop}",
-                          f"HOME={home}", f"XDG_RUNTIME_DIR={run}", f"DISPLAY={display}", "GDK_BACKEND=x11",
-                          "LANG=C.UTF-8", "NO_AT_BRIDGE=1", "dbus-run-session", "--", program, *args],
-                         stdout=log, stderr=subprocess.STDOUT)
+    if session is None:
+        argv = ["nsenter", "-t", str(env_pid), "-m", "-n", "env", "-i", f"PATH={path}",
+                f"XDG_CURRENT_DESKTOP={desktop}",
+                f"HOME={home}", f"XDG_RUNTIME_DIR={run}", f"DISPLAY={display}", "GDK_BACKEND=x11",
+                "LANG=C.UTF-8", "NO_AT_BRIDGE=1", "dbus-run-session", "--", program, *args]
+    else:
+        argv = session.command(program, *args, XDG_CURRENT_DESKTOP=desktop, DISPLAY=display, GDK_BACKEND="x11")
+    p = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT)
     x = {**os.environ, "DISPLAY": display}
 
     def xdo(*a):
@@ -393,6 +398,271 @@ def scenario_gnome_settings():
         return f"editor embedded and applied (vpn.data: {data.strip()}); Settings' own output: {out or 'nothing'}"
     finally:
         stop()
+
+
+_desktop = None
+
+
+def desktop():
+    """The lab's GNOME session, started for the first scenario that needs it."""
+    global _desktop
+    if _desktop is None:
+        _desktop = gnome_desktop.GnomeDesktop(env_pid, os.path.join(WORK, "gnome"))
+    return _desktop
+
+
+def only_vpn(name, **kw):
+    """Deletes every VPN, so that Settings lists `name` alone, where the
+    scenarios click."""
+    for line in nm("nmcli", "-t", "-f", "UUID,TYPE", "connection", "show").stdout.splitlines():
+        uuid, kind = line.split(":", 1)
+        if kind == "vpn":
+            nm("nmcli", "connection", "delete", uuid)
+    add_vpn(name, **kw)
+    return nm("nmcli", "-g", "connection.uuid", "connection", "show", name).stdout.strip()
+
+
+def pixel(path, x, y):
+    """(r, g, b) of one pixel of a PNG, 0-255."""
+    out = subprocess.run(["convert", path, "-format", f"%[fx:int(255*p{{{x},{y}}}.r)],%[fx:int(255*p{{{x},{y}}}.g)],"
+                          f"%[fx:int(255*p{{{x},{y}}}.b)]", "info:"], capture_output=True, text=True, check=True).stdout
+    return tuple(int(v) for v in out.split(","))
+
+
+# The VPN row's switch in GNOME Settings' Network panel (1280x900 screen, one
+# VPN listed: docs/gnome-settings-switch-on.png): where to click, and a point of
+# its track that is Adwaita's blue only when the switch is on.
+SWITCH = ("823", "167")
+SWITCH_TRACK = (808, 167)
+
+
+class SettingsSwitch:
+    """GNOME Settings' Network panel in the GNOME session, and its VPN switch."""
+
+    def __init__(self, session):
+        self.proc, self.xdo, self.shot, self.log_path, self.stop = gui_on_xvfb(
+            "gcc-switch", ["network"], program="gnome-control-center", screen="1280x900", session=session)
+        r = self.xdo("search", "--sync", "--name", "^Settings$")
+        assert r.returncode == 0, f"GNOME Settings did not open: {r.stderr}"
+        time.sleep(3)
+
+    def flip(self):
+        self.xdo("mousemove", *SWITCH, "click", "1")
+
+    def shows_on(self, name="gnome-settings-switch.png"):
+        self.shot(name)
+        r, g, b = pixel(os.path.join(ROOT, "target", "screenshots", name), *SWITCH_TRACK)
+        return b > r + 60
+
+    def settles(self, on, name, timeout=10):
+        end = time.monotonic() + timeout
+        while self.shows_on(name) != on:
+            assert time.monotonic() < end, f"the switch does not show {'on' if on else 'off'} (target/screenshots/{name})"
+            time.sleep(0.5)
+
+
+def wait_state(name, want, timeout=60):
+    """Polls the connection's activation state; None stands for "not active"."""
+    end = time.monotonic() + timeout
+    while True:
+        got = nm("nmcli", "-g", "GENERAL.STATE", "connection", "show", name, check=False).stdout.strip() or None
+        if got == want:
+            return
+        assert time.monotonic() < end, f"{name} is {got!r}, not {want!r}, after {timeout} s"
+        time.sleep(0.3)
+
+
+def keyring_holds(d, uuid, want, timeout=10):
+    """NetworkManager returns from an add before the agent has saved: poll."""
+    end = time.monotonic() + timeout
+    while (got := d.keyring_password(uuid)) != want:
+        assert time.monotonic() < end, f"the keyring holds {'a different password' if got else 'no password'} for {uuid}"
+        time.sleep(0.3)
+
+
+def shell_asked(name, since, count, timeout=60):
+    """Waits until NetworkManager has asked GNOME Shell's agent for `name`'s VPN
+    secrets `count` times since log offset `since`, then for the Shell to run
+    our dialog and open its prompt from what the dialog printed. (NetworkManager
+    asks once without interaction, for what is saved, and again with it.)"""
+    end = time.monotonic() + timeout
+    while True:
+        asked = [l for l in nm_log_since(since) if "org.gnome.Shell.NetworkAgent" in l
+                 and "agent getting secrets for request [" in l and f'/"{name}"/"vpn"]' in l]
+        if len(asked) >= count:
+            time.sleep(2)  # the dialog runs, the Shell opens its prompt with an animation
+            return
+        assert time.monotonic() < end, f"GNOME Shell's agent was asked {len(asked)} times for {name}, not {count}"
+        time.sleep(0.2)
+
+
+def shell_answered(name, since):
+    return [l for l in nm_log_since(since) if "org.gnome.Shell.NetworkAgent" in l
+            and "agent returned secrets for request" in l and f'/"{name}"/"vpn"]' in l]
+
+
+def nm_log_from():
+    return os.path.getsize(os.path.join(WORK, "nm", "nm.log"))
+
+
+def nm_log_since(offset):
+    with open(os.path.join(WORK, "nm", "nm.log"), errors="replace") as f:
+        f.seek(offset)
+        return f.read().splitlines()
+
+
+# What counts as a complaint about us in the Shell's, Settings' and
+# NetworkManager's output: a warning or error naming our plugin, its dialog, a
+# VPN or the agent.
+ABOUT_US = ("pptp", "vpn", "auth-dialog", "networkagent", "secret", "keyfile")
+SEVERE = ("warn", "error", "critical", "js error", "exception")
+
+
+def complaints_about_us(lines, expected=()):
+    return [l for l in lines if any(w in l.lower() for w in ABOUT_US) and any(w in l.lower() for w in SEVERE)
+            and not any(e in l for e in expected)]
+
+
+def gnome_output(d, gcc_log, nm_from, expected=()):
+    """Everything the Shell, Settings and NetworkManager printed since the
+    scenario began, and the complaints about us in it (leaving out `expected`,
+    what the scenario itself provokes)."""
+    lines = d.new_log() + [l.rstrip() for l in open(gcc_log, errors="replace")] + nm_log_since(nm_from)
+    return lines, complaints_about_us(lines, expected)
+
+
+# NetworkManager's own report of a cancelled prompt: the scenario's doing.
+CANCELLED = "User canceled the secrets request."
+
+
+def scenario_gnome_switch_keyring():
+    """The password is kept "for this user only" (password-flags=1): NetworkManager
+    hands it to GNOME Shell's agent, which keeps it in the login keyring. The VPN
+    switch in GNOME Settings then brings the VPN up with it (the Shell's agent
+    finds it and runs our dialog in external-UI mode, which asks nothing), and
+    down again, with routes and DNS restored."""
+    d = desktop()
+    d.mark()
+    nm_from = nm_log_from()
+    uuid = only_vpn("PAL", extra="password-flags=1")
+    keyring_holds(d, uuid, "pass word")
+    keyfile = nm("sh", "-c", f"cat {WORK}/nm/keyfiles/PAL*").stdout
+    assert "password-flags=1" in keyfile and "pass word" not in keyfile, keyfile
+    before = (routes(), resolv(), services())
+    gcc = SettingsSwitch(d)
+    try:
+        assert not gcc.shows_on("gnome-settings-switch-off.png"), "the switch shows on before it was flipped"
+        t = time.monotonic()
+        gcc.flip()
+        wait_state("PAL", "activated")
+        took = time.monotonic() - t
+        assert shell_answered("PAL", nm_from), "the secrets did not come from GNOME Shell's agent"
+        gcc.settles(True, "gnome-settings-switch-on.png")
+        dev, addr = vpn_device("PAL")
+        nm("ping", "-c", "2", "-W", "3", "198.19.0.1")
+        gcc.flip()
+        no_leftovers(dev, *before)
+        gcc.settles(False, "gnome-settings-switch-off.png")
+        lines, bad = gnome_output(d, gcc.log_path, nm_from)
+        assert not bad, "complaints about the VPN:\n" + "\n".join(bad)
+        return (f"keyring held the password, the switch brought PAL up in {took:.1f} s on {dev} ({addr}), "
+                f"pinged, down, restored; {len(lines)} lines of output, none about us")
+    finally:
+        gcc.stop()
+
+
+def scenario_gnome_ask_every_time():
+    """password-flags=2: the switch makes GNOME Shell ask, with our dialog's
+    words (external-UI mode); the answer brings the VPN up. Cancelling the
+    prompt leaves it down, once, with nothing left running."""
+    d = desktop()
+    d.mark()
+    nm_from = nm_log_from()
+    uuid = only_vpn("PALASK", password=None)
+    assert d.keyring_password(uuid) is None
+    before = (routes(), resolv(), services())
+    gcc = SettingsSwitch(d)
+    try:
+        gcc.flip()
+        shell_asked("PALASK", nm_from, count=2)
+        d.screenshot("gnome-shell-vpn-prompt.png")
+        d.type("pass word")
+        wait_state("PALASK", "activated")
+        gcc.settles(True, "gnome-settings-switch-on.png")
+        dev, addr = vpn_device("PALASK")
+        nm("ping", "-c", "2", "-W", "3", "198.19.0.1")
+        assert d.keyring_password(uuid) is None, "an ask-every-time password was kept in the keyring"
+        gcc.flip()
+        no_leftovers(dev, *before)
+        # Again, and cancel the prompt this time.
+        cancel_from = nm_log_from()
+        gcc.flip()
+        shell_asked("PALASK", cancel_from, count=2)
+        d.key("Escape")
+        wait_state("PALASK", None, timeout=20)
+        gcc.settles(False, "gnome-settings-switch-off.png")
+        time.sleep(3)  # would anything try again on its own?
+        after_cancel = nm_log_since(cancel_from)
+        asked = [l for l in after_cancel if "agent getting secrets for request" in l]
+        started = [l for l in after_cancel if ": starting pptp" in l]
+        assert len(asked) == 2, "after the cancel NetworkManager asked again:\n" + "\n".join(asked)
+        assert nm("nmcli", "-g", "GENERAL.STATE", "connection", "show", "PALASK").stdout.strip() == ""
+        end = time.monotonic() + 10
+        while (left := services() - before[2]) and time.monotonic() < end:
+            time.sleep(0.2)
+        assert not left, f"nm-pptp-service {left} still running after the cancel"
+        lines, bad = gnome_output(d, gcc.log_path, nm_from, expected=(CANCELLED,))
+        assert not bad, "complaints about the VPN:\n" + "\n".join(bad)
+        return (f"the Shell asked (docs: gnome-shell-vpn-prompt.png), up on {dev} ({addr}) with the typed "
+                f"password, down; cancelled: one request, {len(started)} service start(s), none left; "
+                f"{len(lines)} lines of output, none about us")
+    finally:
+        gcc.stop()
+
+
+def scenario_gnome_wrong_saved_password():
+    """The keyring holds a wrong password: the server refuses it, and instead of
+    failing or reusing it the Shell asks, with the server's reason from our
+    dialog. Cancelling turns the switch off; flipping it again asks again; the
+    right answer brings the VPN up and replaces the keyring's password."""
+    d = desktop()
+    d.mark()
+    nm_from = nm_log_from()
+    uuid = only_vpn("PAL", password="wrong one", extra="password-flags=1")
+    keyring_holds(d, uuid, "wrong one")
+    before = (routes(), resolv(), services())
+    gcc = SettingsSwitch(d)
+    try:
+        gcc.flip()
+        # Asked twice: for the keyring's password (nothing shown), then, after
+        # the server's refusal, with the reason.
+        shell_asked("PAL", nm_from, count=2)
+        d.screenshot("gnome-shell-vpn-rejected.png")
+        d.key("Escape")
+        wait_state("PAL", None, timeout=30)
+        gcc.settles(False, "gnome-settings-switch-off.png")
+        again = nm_log_from()
+        gcc.flip()
+        shell_asked("PAL", again, count=2)
+        d.type("pass word")
+        wait_state("PAL", "activated")
+        dev, addr = vpn_device("PAL")
+        nm("ping", "-c", "2", "-W", "3", "198.19.0.1")
+        keyring_holds(d, uuid, "pass word")
+        gcc.flip()
+        no_leftovers(dev, *before)
+        # Expected: NetworkManager's note of the cancel, and our plugin's
+        # reason for that attempt's failure (once: one cancelled attempt).
+        lines, bad = gnome_output(d, gcc.log_path, nm_from, expected=(CANCELLED, "(E=691): Access denied"))
+        reasons = [l for l in nm_log_since(nm_from) if "E=691" in l]
+        assert reasons, "the server's refusal is not in NetworkManager's log"
+        failed = [l for l in lines if "VPN connection failed" in l]
+        assert len(failed) == 1, "one cancelled attempt, yet:\n" + "\n".join(failed)
+        assert not bad, "complaints about the VPN:\n" + "\n".join(bad)
+        return (f"refused, the Shell asked with the reason (docs: gnome-shell-vpn-rejected.png), cancel turned "
+                f"the switch off, asked again, up on {dev} ({addr}); the keyring now holds the right password")
+    finally:
+        gcc.stop()
 
 
 def focus(xdo, win):
@@ -1251,7 +1521,7 @@ def restart_nm():
     """NetworkManager again, in the same mount and network namespace, config and
     keyfiles (nm-env.sh's trap ends it by the PID file at the end)."""
     d = os.path.join(WORK, "nm")
-    nm("sh", "-c", f"NetworkManager --no-daemon --config={d}/NetworkManager.conf >>{d}/nm.log 2>&1 & "
+    nm("sh", "-c", f"NetworkManager --debug --config={d}/NetworkManager.conf >>{d}/nm.log 2>&1 & "
                    f"echo $! >{d}/nm.pid")
     t = time.monotonic()
     while nm("nmcli", "-t", "general", "status", check=False).returncode != 0:
@@ -1285,7 +1555,8 @@ def demo():
 
 SCENARIOS = [scenario_up_and_down, scenario_wrong_password, scenario_fixed_address, scenario_ask_password,
              scenario_a_refused_password_is_asked_again, scenario_import_peers,
-             scenario_gnome_settings, scenario_nm_connection_editor, scenario_cinnamon_settings, scenario_two_at_once, scenario_networkmanager_killed,
+             scenario_gnome_settings, scenario_gnome_switch_keyring, scenario_gnome_ask_every_time,
+             scenario_gnome_wrong_saved_password, scenario_nm_connection_editor, scenario_cinnamon_settings, scenario_two_at_once, scenario_networkmanager_killed,
              scenario_server_killed, scenario_split_routes, scenario_ipv6, scenario_ipv6_no_leak, scenario_path_outage,
              scenario_plugin_killed, scenario_gre_blocked_midway, scenario_server_paused, scenario_lan_reactivated,
              scenario_control_connection_reset, scenario_stop_in_every_phase, scenario_soak_short]
@@ -1327,6 +1598,8 @@ def main():
                               if "vpn" in l.lower() or "pptp" in l.lower())[-4000:]
                 print(f"    FAILED ({time.monotonic() - t:.1f} s): {e}\n--- NetworkManager log tail:\n{log}", flush=True)
     finally:
+        if _desktop is not None:
+            _desktop.stop()
         if envp is not None:
             envp.terminate()
             try:
