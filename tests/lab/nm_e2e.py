@@ -362,10 +362,7 @@ def scenario_gnome_settings():
     embeds our GTK4 editor, an edit there is applied through NetworkManager, and
     Settings prints no warning about the plugin. Clicks are at fixed positions
     in a fixed-size screen with one VPN listed (see docs/gnome-settings-pptp.png)."""
-    for line in nm("nmcli", "-t", "-f", "UUID,TYPE", "connection", "show").stdout.splitlines():
-        uuid, kind = line.split(":", 1)
-        if kind == "vpn":
-            nm("nmcli", "connection", "delete", uuid)
+    delete_vpns()
     add_vpn("PAL")
     _, xdo, shot, log_path, stop = gui_on_xvfb("gcc", ["network"], program="gnome-control-center",
                                                  screen="1280x900")
@@ -414,10 +411,7 @@ def desktop():
 def only_vpn(name, **kw):
     """Deletes every VPN, so that Settings lists `name` alone, where the
     scenarios click."""
-    for line in nm("nmcli", "-t", "-f", "UUID,TYPE", "connection", "show").stdout.splitlines():
-        uuid, kind = line.split(":", 1)
-        if kind == "vpn":
-            nm("nmcli", "connection", "delete", uuid)
+    delete_vpns()
     add_vpn(name, **kw)
     return nm("nmcli", "-g", "connection.uuid", "connection", "show", name).stdout.strip()
 
@@ -535,38 +529,81 @@ def gnome_output(d, gcc_log, nm_from, expected=()):
 CANCELLED = "User canceled the secrets request."
 
 
-def scenario_gnome_switch_keyring():
-    """The password is kept "for this user only" (password-flags=1): NetworkManager
-    hands it to GNOME Shell's agent, which keeps it in the login keyring. The VPN
-    switch in GNOME Settings then brings the VPN up with it (the Shell's agent
-    finds it and runs our dialog in external-UI mode, which asks nothing), and
-    down again, with routes and DNS restored."""
+def delete_vpns():
+    for line in nm("nmcli", "-t", "-f", "UUID,TYPE", "connection", "show").stdout.splitlines():
+        uuid, kind = line.split(":", 1)
+        if kind == "vpn":
+            nm("nmcli", "connection", "delete", uuid)
+
+
+def scenario_gnome_create_and_switch():
+    """As a user does it: GNOME Settings, VPN "+", PPTP, gateway, user, "Store
+    the password only for this user", password, Add. NetworkManager keeps
+    password-flags=1 and no password; GNOME Shell's agent keeps the password in
+    the login keyring. The VPN switch then brings the VPN up with it (the
+    Shell's agent finds it and runs our dialog in external-UI mode, which asks
+    nothing), the switch shows on, ping; off again, routes and DNS restored.
+    Clicks are at fixed positions in a fixed-size screen with no VPN listed
+    (docs/gnome-settings-add-pptp.png)."""
     d = desktop()
     d.mark()
     nm_from = nm_log_from()
-    uuid = only_vpn("PAL", extra="password-flags=1")
-    keyring_holds(d, uuid, "pass word")
-    keyfile = nm("sh", "-c", f"cat {WORK}/nm/keyfiles/PAL*").stdout
-    assert "password-flags=1" in keyfile and "pass word" not in keyfile, keyfile
+    delete_vpns()
     before = (routes(), resolv(), services())
     gcc = SettingsSwitch(d)
     try:
+        x = gcc.xdo
+        x("mousemove", "884", "116", "click", "1")  # VPN's "+"
+        time.sleep(2)
+        x("mousemove", "148", "80", "click", "1")  # Point-to-Point Tunneling Protocol (PPTP)
+        time.sleep(2)
+        maps = open(f"/proc/{gcc.proc.pid}/maps").read()
+        assert "libnm-gtk4-vpn-plugin-pptp-editor.so" in maps, "Settings did not load our GTK4 editor"
+        x("mousemove", "316", "118", "click", "1")  # Name
+        x("key", "ctrl+a")
+        x("type", "PALGUI")
+        x("mousemove", "344", "261", "click", "1")  # Gateway
+        x("type", interop.SERVER)
+        x("mousemove", "344", "301", "click", "1")  # User name
+        x("type", "alice")
+        # The password entry's storage menu: a new connection asks every time
+        # (the entry is insensitive until another choice is made).
+        x("mousemove", "504", "341", "click", "1")
+        time.sleep(1)
+        x("mousemove", "480", "395", "click", "1")  # Store the password only for this user
+        time.sleep(1)
+        x("mousemove", "330", "341", "click", "1")  # Password
+        x("type", "pass word")
+        time.sleep(0.5)
+        gcc.shot("gnome-settings-add-pptp.png")
+        x("mousemove", "534", "28", "click", "1")  # Add
+        end = time.monotonic() + 10
+        while nm("nmcli", "-g", "connection.uuid", "connection", "show", "PALGUI", check=False).returncode != 0:
+            assert time.monotonic() < end, "Add in Settings did not create PALGUI"
+            time.sleep(0.3)
+        uuid = nm("nmcli", "-g", "connection.uuid", "connection", "show", "PALGUI").stdout.strip()
+        data = nm("nmcli", "-g", "vpn.data", "connection", "show", "PALGUI").stdout.strip()
+        assert "password-flags = 1" in data and "user = alice" in data, data
+        keyring_holds(d, uuid, "pass word")
+        keyfile = nm("sh", "-c", f"cat {WORK}/nm/keyfiles/PALGUI*").stdout
+        assert "password-flags=1" in keyfile and "pass word" not in keyfile, keyfile
+        time.sleep(1)
         assert not gcc.shows_on("gnome-settings-switch-off.png"), "the switch shows on before it was flipped"
         t = time.monotonic()
         gcc.flip()
-        wait_state("PAL", "activated")
+        wait_state("PALGUI", "activated")
         took = time.monotonic() - t
-        assert shell_answered("PAL", nm_from), "the secrets did not come from GNOME Shell's agent"
+        assert shell_answered("PALGUI", nm_from), "the secrets did not come from GNOME Shell's agent"
         gcc.settles(True, "gnome-settings-switch-on.png")
-        dev, addr = vpn_device("PAL")
+        dev, addr = vpn_device("PALGUI")
         nm("ping", "-c", "2", "-W", "3", "198.19.0.1")
         gcc.flip()
         no_leftovers(dev, *before)
         gcc.settles(False, "gnome-settings-switch-off.png")
         lines, bad = gnome_output(d, gcc.log_path, nm_from)
         assert not bad, "complaints about the VPN:\n" + "\n".join(bad)
-        return (f"keyring held the password, the switch brought PAL up in {took:.1f} s on {dev} ({addr}), "
-                f"pinged, down, restored; {len(lines)} lines of output, none about us")
+        return (f"created in Settings ({data}), the keyring held the password, the switch brought it up in "
+                f"{took:.1f} s on {dev} ({addr}), pinged, down, restored; {len(lines)} lines of output, none about us")
     finally:
         gcc.stop()
 
@@ -588,7 +625,7 @@ def scenario_gnome_ask_every_time():
         d.screenshot("gnome-shell-vpn-prompt.png")
         d.type("pass word")
         wait_state("PALASK", "activated")
-        gcc.settles(True, "gnome-settings-switch-on.png")
+        gcc.settles(True, "gnome-settings-ask-on.png")
         dev, addr = vpn_device("PALASK")
         nm("ping", "-c", "2", "-W", "3", "198.19.0.1")
         assert d.keyring_password(uuid) is None, "an ask-every-time password was kept in the keyring"
@@ -600,7 +637,7 @@ def scenario_gnome_ask_every_time():
         shell_asked("PALASK", cancel_from, count=2)
         d.key("Escape")
         wait_state("PALASK", None, timeout=20)
-        gcc.settles(False, "gnome-settings-switch-off.png")
+        gcc.settles(False, "gnome-settings-ask-off.png")
         time.sleep(3)  # would anything try again on its own?
         after_cancel = nm_log_since(cancel_from)
         asked = [l for l in after_cancel if "agent getting secrets for request" in l]
@@ -640,7 +677,7 @@ def scenario_gnome_wrong_saved_password():
         d.screenshot("gnome-shell-vpn-rejected.png")
         d.key("Escape")
         wait_state("PAL", None, timeout=30)
-        gcc.settles(False, "gnome-settings-switch-off.png")
+        gcc.settles(False, "gnome-settings-rejected-off.png")
         again = nm_log_from()
         gcc.flip()
         shell_asked("PAL", again, count=2)
@@ -1555,7 +1592,7 @@ def demo():
 
 SCENARIOS = [scenario_up_and_down, scenario_wrong_password, scenario_fixed_address, scenario_ask_password,
              scenario_a_refused_password_is_asked_again, scenario_import_peers,
-             scenario_gnome_settings, scenario_gnome_switch_keyring, scenario_gnome_ask_every_time,
+             scenario_gnome_settings, scenario_gnome_create_and_switch, scenario_gnome_ask_every_time,
              scenario_gnome_wrong_saved_password, scenario_nm_connection_editor, scenario_cinnamon_settings, scenario_two_at_once, scenario_networkmanager_killed,
              scenario_server_killed, scenario_split_routes, scenario_ipv6, scenario_ipv6_no_leak, scenario_path_outage,
              scenario_plugin_killed, scenario_gre_blocked_midway, scenario_server_paused, scenario_lan_reactivated,
