@@ -65,6 +65,7 @@ mod tests {
         let p = Password {
             value: Some(Zeroizing::new(" a\\b".into())),
             ask: false,
+            refused: None,
         };
         assert_eq!(
             render(&T, Some(&p)).as_str(),
@@ -79,8 +80,13 @@ mod tests {
         let p = Password {
             value: None,
             ask: true,
+            refused: Some(Zeroizing::new("old".into())),
         };
         let out = render(&T, Some(&p));
+        assert!(
+            !out.contains("old"),
+            "the refused password is never printed"
+        );
         assert!(
             out.contains("\n[password]\nValue=\nLabel=Password\nIsSecret=true\nShouldAsk=true\n")
         );

@@ -95,6 +95,15 @@ fn main() -> ExitCode {
         }
     });
     drop(details);
+    if let Some(refused) = password.as_ref().and_then(|p| p.refused.as_ref()) {
+        // Before the agent shows anything: the user's new answer is then the
+        // only password the keyring holds.
+        if let Err(miss) = keyring::forget(&args.uuid, keys::PASSWORD, refused) {
+            if debug_enabled() {
+                eprintln!("nm-pptp-auth-dialog: the refused password was not forgotten: {miss}");
+            }
+        }
+    }
 
     let title = gettext("Authenticate VPN");
     let description = args.message.clone().unwrap_or_else(|| {

@@ -25,6 +25,10 @@ pub struct Password {
     pub value: Option<Zeroizing<String>>,
     /// The user must be asked (only ever with interaction allowed).
     pub ask: bool,
+    /// Asked again because the server refused this saved (agent-owned)
+    /// password: the keyring's copy is to be forgotten, so that a later
+    /// connect asks instead of sending it again.
+    pub refused: Option<Zeroizing<String>>,
 }
 
 /// Whether a value is known, never the value.
@@ -33,6 +37,7 @@ impl std::fmt::Debug for Password {
         f.debug_struct("Password")
             .field("value", &self.value.as_ref().map(|_| "<redacted>"))
             .field("ask", &self.ask)
+            .field("refused", &self.refused.as_ref().map(|_| "<redacted>"))
             .finish()
     }
 }
@@ -59,8 +64,16 @@ pub fn decide(
     // Asked again because the last one failed: the known value is the one the
     // server refused. Offered as the entry's text, it is what GNOME Shell's
     // prompt shows and what the user's typing would be appended to.
-    let value = value.filter(|_| !(ask && req.reprompt));
-    Some(Password { value, ask })
+    let (value, refused) = if ask && req.reprompt {
+        (None, value.filter(|_| req.flags == flags::AGENT_OWNED))
+    } else {
+        (value, None)
+    };
+    Some(Password {
+        value,
+        ask,
+        refused,
+    })
 }
 
 #[cfg(test)]
@@ -70,8 +83,10 @@ mod tests {
         let p = Password {
             value: Some(Zeroizing::new("hunter2".into())),
             ask: false,
+            refused: Some(Zeroizing::new("hunter3".into())),
         };
         let d = format!("{p:?}");
+        assert!(!d.contains("hunter3"), "{d}");
         assert!(!d.contains("hunter2") && d.contains("redacted"), "{d}");
     }
 
@@ -100,6 +115,7 @@ mod tests {
         Some(Password {
             value: value.map(|v| Zeroizing::new(v.to_string())),
             ask,
+            refused: None,
         })
     }
 
@@ -155,14 +171,22 @@ mod tests {
     }
 
     #[test]
-    fn reprompt_asks_with_an_empty_entry() {
-        // The refused password is not offered back to be typed after.
-        for sent in [None, Some("s")] {
+    fn reprompt_asks_with_an_empty_entry_and_forgets_the_refused_password() {
+        // The refused password is not offered back to be typed after, and an
+        // agent-owned one is to leave the keyring.
+        for (sent, refused) in [(None, "k"), (Some("s"), "s")] {
+            let mut want = pw(None, true);
+            want.as_mut().unwrap().refused = Some(Zeroizing::new(refused.into()));
             assert_eq!(
                 run(req(flags::AGENT_OWNED, sent, true, true), Some("k")),
-                (pw(None, true), sent.is_none())
+                (want, sent.is_none())
             );
         }
+        // Saved by NetworkManager (flags 0): the keyring is not its home.
+        assert_eq!(
+            run(req(flags::NONE, None, true, true), Some("k")),
+            (pw(None, true), true)
+        );
         // Without interaction, a reprompt cannot ask: the value is all there is.
         assert_eq!(
             run(req(flags::AGENT_OWNED, None, false, true), Some("k")),

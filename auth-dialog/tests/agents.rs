@@ -124,20 +124,50 @@ fn not_required_has_no_password() {
 }
 
 #[test]
-fn reprompt_asks_even_with_a_saved_password() {
+fn reprompt_asks_with_an_empty_entry_and_forgets_the_refused_password() {
     if !common::system_tests("a private session bus and gnome-keyring") {
         return;
     }
+    // Saved by NetworkManager (flags 0): asked again, the keyring left alone.
     let s = keyring_with_saved();
+    let r = s.run_dialog(
+        &agent_args(&["--external-ui-mode", "-i", "-r"]),
+        &flags("0"),
+        &[],
+    );
+    let asked = "[password]\nValue=\nLabel=Password\nIsSecret=true\nShouldAsk=true\n";
+    assert_eq!(password_group(&r.stdout).unwrap(), asked);
+    assert_eq!(s.lookup(UUID).as_deref(), Some(SAVED));
+    // Agent-owned: the refused password leaves the keyring (the next connect
+    // asks instead of sending it again); the other connection's item stays.
     let r = s.run_dialog(
         &agent_args(&["--external-ui-mode", "-i", "-r"]),
         &flags("1"),
         &[],
     );
+    assert_eq!(password_group(&r.stdout).unwrap(), asked);
+    assert!(!r.stdout.contains(SAVED) && !r.stderr.contains(SAVED));
+    assert_eq!(s.lookup(UUID), None, "the refused password is still saved");
     assert_eq!(
-        password_group(&r.stdout).unwrap(),
-        format!("[password]\nValue={SAVED}\nLabel=Password\nIsSecret=true\nShouldAsk=true\n")
+        s.lookup("another-connection").as_deref(),
+        Some("not this one")
     );
+    // One the user changed meanwhile is not the refused one: it stays.
+    s.store(UUID, "changed meanwhile");
+    let r = s.run_dialog(
+        &agent_args(&["--external-ui-mode", "-i", "-r"]),
+        &request(
+            &[("gateway", "198.18.0.2"), ("password-flags", "1")],
+            &[("password", SAVED)],
+        ),
+        &[],
+    );
+    assert_eq!(password_group(&r.stdout).unwrap(), asked);
+    assert_eq!(s.lookup(UUID).as_deref(), Some("changed meanwhile"));
+    // Without interaction nothing is asked, so nothing is forgotten.
+    let r = s.run_dialog(&agent_args(&["--external-ui-mode", "-r"]), &flags("1"), &[]);
+    assert!(r.stdout.contains("ShouldAsk=false"), "{}", r.stdout);
+    assert_eq!(s.lookup(UUID).as_deref(), Some("changed meanwhile"));
     // A hint naming the password means the same; a message hint replaces the text.
     let r = s.run_dialog(
         &agent_args(&[

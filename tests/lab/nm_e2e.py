@@ -659,9 +659,10 @@ def scenario_gnome_ask_every_time():
 
 def scenario_gnome_wrong_saved_password():
     """The keyring holds a wrong password: the server refuses it, and instead of
-    failing or reusing it the Shell asks, with the server's reason from our
-    dialog. Cancelling turns the switch off; flipping it again asks again; the
-    right answer brings the VPN up and replaces the keyring's password."""
+    failing the Shell asks, with the server's reason from our dialog and an
+    empty entry. Cancelling turns the switch off; the refused password is gone
+    from the keyring, so flipping it again asks before dialling; the right
+    answer brings the VPN up and is what the keyring keeps."""
     d = desktop()
     d.mark()
     nm_from = nm_log_from()
@@ -678,9 +679,15 @@ def scenario_gnome_wrong_saved_password():
         d.key("Escape")
         wait_state("PAL", None, timeout=30)
         gcc.settles(False, "gnome-settings-rejected-off.png")
+        # The refused password left the keyring when the Shell asked again: the
+        # next flip asks at once, without sending it to the server again.
+        assert d.keyring_password(uuid) is None, "the refused password is still in the keyring"
         again = nm_log_from()
         gcc.flip()
         shell_asked("PAL", again, count=2)
+        d.screenshot("gnome-shell-vpn-asked-again.png")
+        tried = [l for l in nm_log_since(again) if "PPTP control connection up" in l or "E=691" in l]
+        assert not tried, "the next attempt went to the server before asking:\n" + "\n".join(tried)
         d.type("pass word")
         wait_state("PAL", "activated")
         dev, addr = vpn_device("PAL")
@@ -697,7 +704,8 @@ def scenario_gnome_wrong_saved_password():
         assert len(failed) == 1, "one cancelled attempt, yet:\n" + "\n".join(failed)
         assert not bad, "complaints about the VPN:\n" + "\n".join(bad)
         return (f"refused, the Shell asked with the reason (docs: gnome-shell-vpn-rejected.png), cancel turned "
-                f"the switch off, asked again, up on {dev} ({addr}); the keyring now holds the right password")
+                f"the switch off and the refused password left the keyring, the next flip asked before dialling, "
+                f"up on {dev} ({addr}); the keyring now holds the right password")
     finally:
         gcc.stop()
 

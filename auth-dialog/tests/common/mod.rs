@@ -170,6 +170,26 @@ impl Session {
         assert!(child.wait().unwrap().success(), "secret-tool store failed");
     }
 
+    /// What the keyring holds for `uuid`'s VPN password, as an agent would look.
+    pub fn lookup(&self, uuid: &str) -> Option<String> {
+        let out = self
+            .command("secret-tool")
+            .args([
+                "lookup",
+                "connection-uuid",
+                uuid,
+                "setting-name",
+                "vpn",
+                "setting-key",
+                "password",
+            ])
+            .output()
+            .unwrap();
+        out.status
+            .success()
+            .then(|| String::from_utf8(out.stdout).unwrap())
+    }
+
     /// Locks every collection, as a screen lock or the user would.
     pub fn lock_keyring(&self) {
         let out = self
