@@ -476,18 +476,33 @@ def keyring_holds(d, uuid, want, timeout=10):
 
 def shell_asked(name, since, count, timeout=60):
     """Waits until NetworkManager has asked GNOME Shell's agent for `name`'s VPN
-    secrets `count` times since log offset `since`, then for the Shell to run
-    our dialog and open its prompt from what the dialog printed. (NetworkManager
-    asks once without interaction, for what is saved, and again with it.)"""
+    secrets `count` times since log offset `since`. (NetworkManager asks once
+    without interaction, for what is saved, and again with it.)"""
     end = time.monotonic() + timeout
     while True:
         asked = [l for l in nm_log_since(since) if "org.gnome.Shell.NetworkAgent" in l
                  and "agent getting secrets for request [" in l and f'/"{name}"/"vpn"]' in l]
         if len(asked) >= count:
-            time.sleep(2)  # the dialog runs, the Shell opens its prompt with an animation
             return
         assert time.monotonic() < end, f"GNOME Shell's agent was asked {len(asked)} times for {name}, not {count}"
         time.sleep(0.2)
+
+
+# Points inside GNOME Shell's modal prompt (1280x800 monitor), which are the
+# dialog's own grey once it has faded in, the overview's wallpaper before.
+PROMPT_POINTS = ((640, 465), (450, 300), (830, 470))
+
+
+def prompt_shown(d, name, timeout=20):
+    """Waits until the Shell shows its prompt, fully faded in (the keyboard
+    then types into it); keeps the screenshot as `name`."""
+    end = time.monotonic() + timeout
+    while True:
+        path = d.screenshot(name)
+        if all(all(abs(c - 48) <= 3 for c in pixel(path, x, y)) for x, y in PROMPT_POINTS):
+            return
+        assert time.monotonic() < end, f"GNOME Shell shows no prompt (target/screenshots/{name})"
+        time.sleep(0.3)
 
 
 def shell_answered(name, since):
@@ -622,7 +637,7 @@ def scenario_gnome_ask_every_time():
     try:
         gcc.flip()
         shell_asked("PALASK", nm_from, count=2)
-        d.screenshot("gnome-shell-vpn-prompt.png")
+        prompt_shown(d, "gnome-shell-vpn-prompt.png")
         d.type("pass word")
         wait_state("PALASK", "activated")
         gcc.settles(True, "gnome-settings-ask-on.png")
@@ -635,6 +650,7 @@ def scenario_gnome_ask_every_time():
         cancel_from = nm_log_from()
         gcc.flip()
         shell_asked("PALASK", cancel_from, count=2)
+        prompt_shown(d, "gnome-shell-vpn-prompt-2.png")
         d.key("Escape")
         wait_state("PALASK", None, timeout=20)
         gcc.settles(False, "gnome-settings-ask-off.png")
@@ -675,7 +691,7 @@ def scenario_gnome_wrong_saved_password():
         # Asked twice: for the keyring's password (nothing shown), then, after
         # the server's refusal, with the reason.
         shell_asked("PAL", nm_from, count=2)
-        d.screenshot("gnome-shell-vpn-rejected.png")
+        prompt_shown(d, "gnome-shell-vpn-rejected.png")
         d.key("Escape")
         wait_state("PAL", None, timeout=30)
         gcc.settles(False, "gnome-settings-rejected-off.png")
@@ -685,7 +701,7 @@ def scenario_gnome_wrong_saved_password():
         again = nm_log_from()
         gcc.flip()
         shell_asked("PAL", again, count=2)
-        d.screenshot("gnome-shell-vpn-asked-again.png")
+        prompt_shown(d, "gnome-shell-vpn-asked-again.png")
         tried = [l for l in nm_log_since(again) if "PPTP control connection up" in l or "E=691" in l]
         assert not tried, "the next attempt went to the server before asking:\n" + "\n".join(tried)
         d.type("pass word")
