@@ -726,6 +726,48 @@ def scenario_gnome_wrong_saved_password():
         gcc.stop()
 
 
+def scenario_gnome_wrong_password_saved_for_all():
+    """A wrong password saved in NetworkManager for all users (flags 0): no
+    agent owns it, so nothing asks; the plugin reports LOGIN_FAILED, the switch
+    turns back off and nothing is left. (LOGIN_FAILED, unlike a cancelled
+    prompt's NO_SECRETS, is what makes GNOME Shell post its "Connection
+    failed" notification; a headless session keeps its start-up banners up
+    while idle, so the banner itself is not checked here.)"""
+    d = desktop()
+    d.mark()
+    nm_from = nm_log_from()
+    only_vpn("PAL", password="wrong one")
+    before = (routes(), resolv(), services())
+    gcc = SettingsSwitch(d)
+    try:
+        gcc.flip()
+        end = time.monotonic() + 30
+        while not any("login-failed" in l for l in nm_log_since(nm_from)):
+            assert time.monotonic() < end, "the plugin reported no login failure"
+            time.sleep(0.3)
+        wait_state("PAL", None, timeout=30)
+        gcc.settles(False, "gnome-settings-failed-off.png")
+        asked = [l for l in nm_log_since(nm_from) if "agent getting secrets for request" in l]
+        assert not asked, "a password saved for all users was asked for:\n" + "\n".join(asked)
+        no_leftovers_but_device(before)
+        lines, bad = gnome_output(d, gcc.log_path, nm_from, expected=("(E=691): Access denied", "login-failed"))
+        assert not bad, "complaints about the VPN:\n" + "\n".join(bad)
+        reason = [l for l in nm_log_since(nm_from) if "login-failed" in l][-1]
+        return f"refused without asking, the switch went back off, nothing left; NetworkManager: {reason.split(']: ')[-1]}"
+    finally:
+        gcc.stop()
+
+
+def no_leftovers_but_device(before):
+    """After a connect that never came up: routes, DNS and the service as before."""
+    settles(routes, before[0], "routes")
+    settles(resolv, before[1], "resolv.conf")
+    end = time.monotonic() + 10
+    while (left := services() - before[2]) and time.monotonic() < end:
+        time.sleep(0.2)
+    assert not left, f"nm-pptp-service {left} still running"
+
+
 def focus(xdo, win):
     """Keyboard focus to `win` with no window manager: X gives it to the window
     under the pointer, and xdotool's keys then go through XTEST like a user's
@@ -1617,7 +1659,8 @@ def demo():
 SCENARIOS = [scenario_up_and_down, scenario_wrong_password, scenario_fixed_address, scenario_ask_password,
              scenario_a_refused_password_is_asked_again, scenario_import_peers,
              scenario_gnome_settings, scenario_gnome_create_and_switch, scenario_gnome_ask_every_time,
-             scenario_gnome_wrong_saved_password, scenario_nm_connection_editor, scenario_cinnamon_settings, scenario_two_at_once, scenario_networkmanager_killed,
+             scenario_gnome_wrong_saved_password, scenario_gnome_wrong_password_saved_for_all,
+             scenario_nm_connection_editor, scenario_cinnamon_settings, scenario_two_at_once, scenario_networkmanager_killed,
              scenario_server_killed, scenario_split_routes, scenario_ipv6, scenario_ipv6_no_leak, scenario_path_outage,
              scenario_plugin_killed, scenario_gre_blocked_midway, scenario_server_paused, scenario_lan_reactivated,
              scenario_control_connection_reset, scenario_stop_in_every_phase, scenario_soak_short]
