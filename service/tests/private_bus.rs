@@ -439,18 +439,7 @@ async fn exits_when_stopped_without_persist() {
         )
         .await
         .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        if let Some(status) = svc.try_wait().unwrap() {
-            assert!(status.success(), "{status}");
-            break;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "the service did not exit after STOPPED"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    exits_cleanly(&mut svc, Duration::from_secs(30), "after STOPPED").await;
     if !Path::new("/run/systemd/journal/socket").exists() {
         let text = std::fs::read_to_string(&log).unwrap();
         assert!(
@@ -473,16 +462,23 @@ async fn disconnected_before_connect_exits_at_once() {
     let conn = bus.client().await;
     let p = proxy(&conn, "Connection_9").await;
     p.call::<_, _, ()>("Disconnect", &()).await.unwrap();
-    let deadline = Instant::now() + Duration::from_secs(5);
+    exits_cleanly(
+        &mut svc,
+        Duration::from_secs(5),
+        "after a Disconnect before Connect",
+    )
+    .await;
+}
+
+/// Waits for the service to exit with status 0 within `limit`.
+async fn exits_cleanly(svc: &mut Service, limit: Duration, when: &str) {
+    let deadline = Instant::now() + limit;
     loop {
         if let Some(status) = svc.try_wait().unwrap() {
             assert!(status.success(), "{status}");
-            break;
+            return;
         }
-        assert!(
-            Instant::now() < deadline,
-            "the service did not exit after a Disconnect before Connect"
-        );
+        assert!(Instant::now() < deadline, "the service did not exit {when}");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }

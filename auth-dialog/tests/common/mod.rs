@@ -148,16 +148,8 @@ impl Session {
     pub fn store(&self, uuid: &str, value: &str) {
         let mut child = self
             .command("secret-tool")
-            .args([
-                "store",
-                "--label=VPN password",
-                "connection-uuid",
-                uuid,
-                "setting-name",
-                "vpn",
-                "setting-key",
-                "password",
-            ])
+            .args(["store", "--label=VPN password"])
+            .args(nm_attributes(uuid))
             .stdin(Stdio::piped())
             .spawn()
             .expect("secret-tool (Debian package libsecret-tools) must be installed");
@@ -174,15 +166,8 @@ impl Session {
     pub fn lookup(&self, uuid: &str) -> Option<String> {
         let out = self
             .command("secret-tool")
-            .args([
-                "lookup",
-                "connection-uuid",
-                uuid,
-                "setting-name",
-                "vpn",
-                "setting-key",
-                "password",
-            ])
+            .arg("lookup")
+            .args(nm_attributes(uuid))
             .output()
             .unwrap();
         out.status
@@ -211,6 +196,18 @@ impl Session {
         let mut c = self.command(env!("CARGO_BIN_EXE_nm-pptp-auth-dialog"));
         run(c.args(args).envs(extra_env.iter().copied()), stdin, false)
     }
+}
+
+/// The attributes NetworkManager's agents keep a VPN password under.
+fn nm_attributes(uuid: &str) -> [&str; 6] {
+    [
+        "connection-uuid",
+        uuid,
+        "setting-name",
+        "vpn",
+        "setting-key",
+        "password",
+    ]
 }
 
 /// Runs a command with `stdin` written and then left open (as agents do) or closed.
