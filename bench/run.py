@@ -123,16 +123,23 @@ def wait_for(cond, what, timeout=15):
 
 
 class Tunnel:
-    """Something between NS_A and NS_B; `target` is B's address through it."""
+    """Something between NS_A and NS_B; `target` is B's address through it.
+    `up` leaves what it started in `procs` and its files in `work`, which
+    `down` stops and removes."""
     name = ""
     target = ""
     pids = ()
+    procs = ()
+    work = None
 
     def up(self):
         pass
 
     def down(self):
-        pass
+        for p in self.procs:
+            stop(p)
+        if self.work:
+            shutil.rmtree(self.work, ignore_errors=True)
 
 
 class Bare(Tunnel):
@@ -174,11 +181,6 @@ class Boringtun(Tunnel):
         self.pids = [p.pid for p in self.procs]
         wait_for(lambda: ns(NS_A, ["ping", "-c", "1", "-W", "1", WG_B], check=False).returncode == 0,
                  "a ping through boringtun")
-
-    def down(self):
-        for p in self.procs:
-            stop(p)
-        shutil.rmtree(self.work, ignore_errors=True)
 
 
 class OpenVpn(Tunnel):
@@ -224,11 +226,6 @@ class OpenVpn(Tunnel):
         for p in self.procs:
             if p.poll() is not None:
                 raise RuntimeError(f"openvpn exited ({p.returncode})")
-
-    def down(self):
-        for p in self.procs:
-            stop(p)
-        shutil.rmtree(self.work, ignore_errors=True)
 
 
 class Pptp(Tunnel):
