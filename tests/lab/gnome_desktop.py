@@ -63,10 +63,6 @@ class GnomeDesktop:
                      "setting-key", "password", check=False)
         return r.stdout if r.returncode == 0 else None
 
-    def store_keyring_password(self, uuid, name, password):
-        self.run("secret-tool", "store", "--label", f"Network secret for {name}/vpn/password",
-                 "connection-uuid", uuid, "setting-name", "vpn", "setting-key", "password", input=password)
-
     def mark(self):
         """Remembers where the logs are now, for `new_log` to return only what
         came after."""
