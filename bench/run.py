@@ -15,6 +15,7 @@ by its PID.
 import argparse
 import datetime
 import json
+import math
 import os
 import platform
 import re
@@ -308,7 +309,7 @@ def ping(t, count):
     if not times:
         raise RuntimeError(f"no ping replies through {t.name}: {r.stdout}{r.stderr}")
     times.sort()
-    p99 = times[max(0, int(len(times) * 0.99) - 1)]
+    p99 = times[math.ceil(len(times) * 0.99) - 1]  # nearest rank
     return {"median_ms": round(statistics.median(times), 4), "p99_ms": p99, "max_ms": times[-1],
             "received": len(times), "sent": count}
 
