@@ -12,10 +12,10 @@ work=${GS_WORK:?}
 mount --make-rprivate /
 mkdir -p /run/systemd
 mount -t tmpfs tmpfs /run/systemd
+# The Shell keeps Wayland's socket and its own state under these.
 export HOME=$work/home XDG_RUNTIME_DIR=$work/run LANG=C.UTF-8 NO_AT_BRIDGE=1
 mkdir -p "$HOME"
 mkdir -p -m 700 "$XDG_RUNTIME_DIR"
-# The Shell finds Wayland's socket and its own state under these.
 exec dbus-run-session -- bash -c '
 set -euo pipefail
 work=$GS_WORK
@@ -23,15 +23,18 @@ work=$GS_WORK
 printf %s "login password" | gnome-keyring-daemon --unlock --components=secrets >"$work/keyring.env"
 gnome-shell --headless --wayland --no-x11 --virtual-monitor 1280x800 >"$work/shell.log" 2>&1 &
 shell=$!
-for _ in $(seq 150); do
+up() {
     gdbus call --session -d org.gnome.Shell -o /org/gnome/Shell -m org.freedesktop.DBus.Properties.Get \
-        org.gnome.Shell ShellVersion >/dev/null 2>&1 && break
+        org.gnome.Shell ShellVersion >/dev/null 2>&1
+}
+for _ in $(seq 150); do
+    up && break
     kill -0 $shell 2>/dev/null || { echo "gnome-shell exited" >&2; exit 1; }
     sleep 0.2
 done
+up || { echo "gnome-shell did not answer on the session bus within 30 s" >&2; kill $shell; exit 1; }
 { echo "DBUS_SESSION_BUS_ADDRESS=$DBUS_SESSION_BUS_ADDRESS"; echo "HOME=$HOME"; echo "XDG_RUNTIME_DIR=$XDG_RUNTIME_DIR"
   echo "WAYLAND_DISPLAY=wayland-0"; echo "LANG=$LANG"; echo "NO_AT_BRIDGE=1"; } >"$work/env"
-echo $shell >"$work/shell.pid"
 echo $$ >"$work/session.pid"
 echo ready >"$work/ready"
 trap "kill $shell 2>/dev/null; wait $shell; exit 0" TERM INT

@@ -46,16 +46,19 @@ class GnomeDesktop:
         os.makedirs(os.path.dirname(path), exist_ok=True)
         if os.path.exists(path):
             os.unlink(path)
-        self.run("/usr/bin/python3", os.path.join(HERE, "shell_ctl.py"), "screenshot", path)
+        self.shell_ctl("screenshot", path)
         return path
 
     def type(self, text):
         """Typed on mutter's virtual keyboard into whatever the Shell focuses,
         then Return. `text` never reaches argv: it goes through stdin."""
-        self.run("/usr/bin/python3", os.path.join(HERE, "shell_ctl.py"), "type", "-", input=text)
+        self.shell_ctl("type", "-", input=text)
 
     def key(self, name):
-        self.run("/usr/bin/python3", os.path.join(HERE, "shell_ctl.py"), "key", name)
+        self.shell_ctl("key", name)
+
+    def shell_ctl(self, *args, input=None):
+        self.run("/usr/bin/python3", os.path.join(HERE, "shell_ctl.py"), *args, input=input)
 
     def keyring_password(self, uuid):
         """The VPN password GNOME Shell's agent keeps for `uuid`, or None."""

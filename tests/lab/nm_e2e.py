@@ -81,6 +81,23 @@ def add_vpn(name, password="pass word", extra=""):
         data += ",password-flags=2"
     nm("nmcli", "connection", "add", "type", "vpn", "vpn-type", "pptp", "con-name", name,
        "vpn.data", data, *secrets)
+    return connection_uuid(name)
+
+
+def connection_uuid(name):
+    """`name`'s UUID, or "" when there is no such connection."""
+    return nm("nmcli", "-g", "connection.uuid", "connection", "show", name, check=False).stdout.strip()
+
+
+def nm_log_from():
+    """Where NetworkManager's log (with the plugin's stderr) ends now."""
+    return os.path.getsize(os.path.join(WORK, "nm", "nm.log"))
+
+
+def nm_log_since(offset):
+    with open(os.path.join(WORK, "nm", "nm.log"), errors="replace") as f:
+        f.seek(offset)
+        return f.read().splitlines()
 
 
 def routes():
@@ -408,14 +425,6 @@ def desktop():
     return _desktop
 
 
-def only_vpn(name, **kw):
-    """Deletes every VPN, so that Settings lists `name` alone, where the
-    scenarios click."""
-    delete_vpns()
-    add_vpn(name, **kw)
-    return nm("nmcli", "-g", "connection.uuid", "connection", "show", name).stdout.strip()
-
-
 def pixel(path, x, y):
     """(r, g, b) of one pixel of a PNG, 0-255."""
     out = subprocess.run(["convert", path, "-format", f"%[fx:int(255*p{{{x},{y}}}.r)],%[fx:int(255*p{{{x},{y}}}.g)],"
@@ -459,7 +468,7 @@ def wait_state(name, want, timeout=60):
     """Polls the connection's activation state; None stands for "not active"."""
     end = time.monotonic() + timeout
     while True:
-        got = nm("nmcli", "-g", "GENERAL.STATE", "connection", "show", name, check=False).stdout.strip() or None
+        got = connection_state(name) or None
         if got == want:
             return
         assert time.monotonic() < end, f"{name} is {got!r}, not {want!r}, after {timeout} s"
@@ -474,14 +483,20 @@ def keyring_holds(d, uuid, want, timeout=10):
         time.sleep(0.3)
 
 
+def shell_agent_lines(name, since, what):
+    """NetworkManager's log lines since `since` about GNOME Shell's agent and
+    `name`'s VPN secrets that say `what`."""
+    return [l for l in nm_log_since(since) if "org.gnome.Shell.NetworkAgent" in l and what in l
+            and f'/"{name}"/"vpn"]' in l]
+
+
 def shell_asked(name, since, count, timeout=60):
     """Waits until NetworkManager has asked GNOME Shell's agent for `name`'s VPN
     secrets `count` times since log offset `since`. (NetworkManager asks once
     without interaction, for what is saved, and again with it.)"""
     end = time.monotonic() + timeout
     while True:
-        asked = [l for l in nm_log_since(since) if "org.gnome.Shell.NetworkAgent" in l
-                 and "agent getting secrets for request [" in l and f'/"{name}"/"vpn"]' in l]
+        asked = shell_agent_lines(name, since, "agent getting secrets for request [")
         if len(asked) >= count:
             return
         assert time.monotonic() < end, f"GNOME Shell's agent was asked {len(asked)} times for {name}, not {count}"
@@ -503,21 +518,6 @@ def prompt_shown(d, name, timeout=20):
             return
         assert time.monotonic() < end, f"GNOME Shell shows no prompt (target/screenshots/{name})"
         time.sleep(0.3)
-
-
-def shell_answered(name, since):
-    return [l for l in nm_log_since(since) if "org.gnome.Shell.NetworkAgent" in l
-            and "agent returned secrets for request" in l and f'/"{name}"/"vpn"]' in l]
-
-
-def nm_log_from():
-    return os.path.getsize(os.path.join(WORK, "nm", "nm.log"))
-
-
-def nm_log_since(offset):
-    with open(os.path.join(WORK, "nm", "nm.log"), errors="replace") as f:
-        f.seek(offset)
-        return f.read().splitlines()
 
 
 # What counts as a complaint about us in the Shell's, Settings' and
@@ -551,88 +551,18 @@ def delete_vpns():
             nm("nmcli", "connection", "delete", uuid)
 
 
-def scenario_gnome_create_and_switch():
-    """As a user does it: GNOME Settings, VPN "+", PPTP, gateway, user, "Store
-    the password only for this user", password, Add. NetworkManager keeps
-    password-flags=1 and no password; GNOME Shell's agent keeps the password in
-    the login keyring. The VPN switch then brings the VPN up with it (the
-    Shell's agent finds it and runs our dialog in external-UI mode, which asks
-    nothing), the switch shows on, ping; off again, routes and DNS restored.
-    Clicks are at fixed positions in a fixed-size screen with no VPN listed
-    (docs/gnome-settings-add-pptp.png)."""
-    d = desktop()
-    d.mark()
-    nm_from = nm_log_from()
-    delete_vpns()
-    before = (routes(), resolv(), services())
-    gcc = SettingsSwitch(d)
-    try:
-        x = gcc.xdo
-        x("mousemove", "884", "116", "click", "1")  # VPN's "+"
-        time.sleep(2)
-        x("mousemove", "148", "80", "click", "1")  # Point-to-Point Tunneling Protocol (PPTP)
-        time.sleep(2)
-        maps = open(f"/proc/{gcc.proc.pid}/maps").read()
-        assert "libnm-gtk4-vpn-plugin-pptp-editor.so" in maps, "Settings did not load our GTK4 editor"
-        x("mousemove", "316", "118", "click", "1")  # Name
-        x("key", "ctrl+a")
-        x("type", "PALGUI")
-        x("mousemove", "344", "261", "click", "1")  # Gateway
-        x("type", interop.SERVER)
-        x("mousemove", "344", "301", "click", "1")  # User name
-        x("type", "alice")
-        # The password entry's storage menu: a new connection asks every time
-        # (the entry is insensitive until another choice is made).
-        x("mousemove", "504", "341", "click", "1")
-        time.sleep(1)
-        x("mousemove", "480", "395", "click", "1")  # Store the password only for this user
-        time.sleep(1)
-        x("mousemove", "330", "341", "click", "1")  # Password
-        x("type", "pass word")
-        time.sleep(0.5)
-        gcc.shot("gnome-settings-add-pptp.png")
-        x("mousemove", "534", "28", "click", "1")  # Add
-        end = time.monotonic() + 10
-        while nm("nmcli", "-g", "connection.uuid", "connection", "show", "PALGUI", check=False).returncode != 0:
-            assert time.monotonic() < end, "Add in Settings did not create PALGUI"
-            time.sleep(0.3)
-        uuid = nm("nmcli", "-g", "connection.uuid", "connection", "show", "PALGUI").stdout.strip()
-        data = nm("nmcli", "-g", "vpn.data", "connection", "show", "PALGUI").stdout.strip()
-        assert "password-flags = 1" in data and "user = alice" in data, data
-        keyring_holds(d, uuid, "pass word")
-        keyfile = nm("sh", "-c", f"cat {WORK}/nm/keyfiles/PALGUI*").stdout
-        assert "password-flags=1" in keyfile and "pass word" not in keyfile, keyfile
-        time.sleep(1)
-        assert not gcc.shows_on("gnome-settings-switch-off.png"), "the switch shows on before it was flipped"
-        t = time.monotonic()
-        gcc.flip()
-        wait_state("PALGUI", "activated")
-        took = time.monotonic() - t
-        assert shell_answered("PALGUI", nm_from), "the secrets did not come from GNOME Shell's agent"
-        gcc.settles(True, "gnome-settings-switch-on.png")
-        dev, addr = vpn_device("PALGUI")
-        nm("ping", "-c", "2", "-W", "3", "198.19.0.1")
-        gcc.flip()
-        no_leftovers(dev, *before)
-        gcc.settles(False, "gnome-settings-switch-off.png")
-        lines, bad = gnome_output(d, gcc.log_path, nm_from)
-        assert not bad, "complaints about the VPN:\n" + "\n".join(bad)
-        return (f"created in Settings ({data}), the keyring held the password, the switch brought it up in "
-                f"{took:.1f} s on {dev} ({addr}), pinged, down, restored; {len(lines)} lines of output, none about us")
-    finally:
-        gcc.stop()
-
-
 class SwitchScenario:
     """What each GNOME switch scenario starts from: the session, where the
     logs stand, one VPN `name` (add_vpn's keywords), the state to come back
     to, and GNOME Settings' Network panel."""
 
-    def __init__(self, name, **kw):
+    def __init__(self, name, add=True, **kw):
+        """`add=False`: no VPN at all; the scenario creates `name` itself."""
         self.d = desktop()
         self.d.mark()
         self.nm_from = nm_log_from()
-        self.uuid = only_vpn(name, **kw)
+        delete_vpns()
+        self.uuid = add_vpn(name, **kw) if add else None
         self.before = (routes(), resolv(), services())
         self.gcc = SettingsSwitch(self.d)
         self.name = name
@@ -661,6 +591,73 @@ class SwitchScenario:
         self.gcc.settles(False, off_shot)
 
 
+def scenario_gnome_create_and_switch():
+    """As a user does it: GNOME Settings, VPN "+", PPTP, gateway, user, "Store
+    the password only for this user", password, Add. NetworkManager keeps
+    password-flags=1 and no password; GNOME Shell's agent keeps the password in
+    the login keyring. The VPN switch then brings the VPN up with it (the
+    Shell's agent finds it and runs our dialog in external-UI mode, which asks
+    nothing), the switch shows on, ping; off again, routes and DNS restored.
+    Clicks are at fixed positions in a fixed-size screen with no VPN listed
+    (docs/gnome-settings-add-pptp.png)."""
+    s = SwitchScenario("PALGUI", add=False)
+    d, before, gcc = s.d, s.before, s.gcc
+    try:
+        x = gcc.xdo
+        x("mousemove", "884", "116", "click", "1")  # VPN's "+"
+        time.sleep(2)
+        x("mousemove", "148", "80", "click", "1")  # Point-to-Point Tunneling Protocol (PPTP)
+        time.sleep(2)
+        maps = open(f"/proc/{gcc.proc.pid}/maps").read()
+        assert "libnm-gtk4-vpn-plugin-pptp-editor.so" in maps, "Settings did not load our GTK4 editor"
+        x("mousemove", "316", "118", "click", "1")  # Name
+        x("key", "ctrl+a")
+        x("type", "PALGUI")
+        x("mousemove", "344", "261", "click", "1")  # Gateway
+        x("type", interop.SERVER)
+        x("mousemove", "344", "301", "click", "1")  # User name
+        x("type", "alice")
+        # The password entry's storage menu: a new connection asks every time
+        # (the entry is insensitive until another choice is made).
+        x("mousemove", "504", "341", "click", "1")
+        time.sleep(1)
+        x("mousemove", "480", "395", "click", "1")  # Store the password only for this user
+        time.sleep(1)
+        x("mousemove", "330", "341", "click", "1")  # Password
+        x("type", "pass word")
+        time.sleep(0.5)
+        gcc.shot("gnome-settings-add-pptp.png")
+        x("mousemove", "534", "28", "click", "1")  # Add
+        end = time.monotonic() + 10
+        while not (uuid := connection_uuid("PALGUI")):
+            assert time.monotonic() < end, "Add in Settings did not create PALGUI"
+            time.sleep(0.3)
+        data = nm("nmcli", "-g", "vpn.data", "connection", "show", "PALGUI").stdout.strip()
+        assert "password-flags = 1" in data and "user = alice" in data, data
+        keyring_holds(d, uuid, "pass word")
+        keyfile = nm("sh", "-c", f"cat {WORK}/nm/keyfiles/PALGUI*").stdout
+        assert "password-flags=1" in keyfile and "pass word" not in keyfile, keyfile
+        time.sleep(1)
+        assert not gcc.shows_on("gnome-settings-switch-off.png"), "the switch shows on before it was flipped"
+        t = time.monotonic()
+        gcc.flip()
+        wait_state("PALGUI", "activated")
+        took = time.monotonic() - t
+        assert shell_agent_lines("PALGUI", s.nm_from, "agent returned secrets for request"), \
+            "the secrets did not come from GNOME Shell's agent"
+        gcc.settles(True, "gnome-settings-switch-on.png")
+        dev, addr = vpn_device("PALGUI")
+        nm("ping", "-c", "2", "-W", "3", "198.19.0.1")
+        gcc.flip()
+        no_leftovers(dev, *before)
+        gcc.settles(False, "gnome-settings-switch-off.png")
+        lines = s.said_nothing_about_us()
+        return (f"created in Settings ({data}), the keyring held the password, the switch brought it up in "
+                f"{took:.1f} s on {dev} ({addr}), pinged, down, restored; {len(lines)} lines of output, none about us")
+    finally:
+        gcc.stop()
+
+
 def scenario_gnome_ask_every_time():
     """password-flags=2: the switch makes GNOME Shell ask, with our dialog's
     words (external-UI mode); the answer brings the VPN up. Cancelling the
@@ -686,8 +683,8 @@ def scenario_gnome_ask_every_time():
         asked = [l for l in after_cancel if "agent getting secrets for request" in l]
         started = [l for l in after_cancel if ": starting pptp" in l]
         assert len(asked) == 2, "after the cancel NetworkManager asked again:\n" + "\n".join(asked)
-        assert nm("nmcli", "-g", "GENERAL.STATE", "connection", "show", "PALASK").stdout.strip() == ""
-        no_leftovers_but_device(before)
+        assert connection_state("PALASK") == "", "PALASK came back after the cancel"
+        nothing_left(*before)
         lines = s.said_nothing_about_us(expected=(CANCELLED,))
         return (f"the Shell asked (docs: gnome-shell-vpn-prompt.png), up on {dev} ({addr}) with the typed "
                 f"password, down; cancelled: no request after it, {len(started)} service start(s), none left; "
@@ -755,22 +752,12 @@ def scenario_gnome_wrong_password_saved_for_all():
         gcc.settles(False, "gnome-settings-failed-off.png")
         asked = [l for l in nm_log_since(nm_from) if "agent getting secrets for request" in l]
         assert not asked, "a password saved for all users was asked for:\n" + "\n".join(asked)
-        no_leftovers_but_device(before)
+        nothing_left(*before)
         s.said_nothing_about_us(expected=("(E=691): Access denied", "login-failed"))
         reason = [l for l in nm_log_since(nm_from) if "login-failed" in l][-1]
         return f"refused without asking, the switch went back off, nothing left; NetworkManager: {reason.split(']: ')[-1]}"
     finally:
         gcc.stop()
-
-
-def no_leftovers_but_device(before):
-    """After a connect that never came up: routes, DNS and the service as before."""
-    settles(routes, before[0], "routes")
-    settles(resolv, before[1], "resolv.conf")
-    end = time.monotonic() + 10
-    while (left := services() - before[2]) and time.monotonic() < end:
-        time.sleep(0.2)
-    assert not left, f"nm-pptp-service {left} still running"
 
 
 def focus(xdo, win):
@@ -1065,6 +1052,12 @@ def no_leftovers(dev, routes_before, resolv_before, services_before):
     """Nothing of a VPN that went down is left: its device, its routes, its DNS,
     its service process."""
     wait_gone(dev)
+    nothing_left(routes_before, resolv_before, services_before)
+
+
+def nothing_left(routes_before, resolv_before, services_before):
+    """Routes, DNS and the service processes as they were before a connect
+    (one that never came up has no device to wait for)."""
     settles(routes, routes_before, "routes")
     settles(resolv, resolv_before, "resolv.conf")
     end = time.monotonic() + 10
@@ -1308,22 +1301,17 @@ def stop_in_every_phase(how):
     log), stop it the moment it begins: `nmcli connection down` (NetworkManager's
     Disconnect) or SIGTERM to the plugin. The activation fails, the plugin
     exits, nothing is left; returns how long each stop took."""
-    log = os.path.join(WORK, "nm", "nm.log")
     add_vpn("PAL-ph")
     before = (routes(), resolv(), services())
     links_before = nm("ip", "-o", "link").stdout
     took = []
     for phase, marker in interop.PHASES:
-        start = os.path.getsize(log)
+        start = nm_log_from()
         up = subprocess.Popen(["nsenter", "-t", str(env_pid), "-m", "-n", "nmcli", "--wait", "60",
                                "connection", "up", "PAL-ph"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                               text=True)
         end = time.monotonic() + 40
-        while True:
-            with open(log, errors="replace") as f:
-                f.seek(start)
-                if marker in f.read():
-                    break
+        while not any(marker in l for l in nm_log_since(start)):
             assert time.monotonic() < end and up.poll() is None, f"{phase}: never reached"
             time.sleep(0.01)
         t = time.monotonic()
@@ -1399,8 +1387,7 @@ def soak(minutes):
     """Traffic both ways through the VPN for MINUTES; the plugin's RSS and CPU
     sampled every minute. RSS flat (< 1 MiB above the first minute's), every
     transfer intact, no warning from the plugin, nothing left after down."""
-    log = os.path.join(WORK, "nm", "nm.log")
-    log_from = os.path.getsize(log)
+    log_from = nm_log_from()
     dev, _, before = up_with("PAL-soak")
     (pid,) = services() - before[2]
     secs = minutes * 60
@@ -1423,10 +1410,8 @@ def soak(minutes):
     first = samples[0][1]
     growth = max(r for _, r, _ in samples) - first
     assert growth < 1024, f"RSS grew {growth} KiB over {minutes} min: {samples}"
-    with open(log, errors="replace") as f:
-        f.seek(log_from)
-        warnings = [l for l in f if (" WARN " in l or " ERROR " in l)]
-    assert not warnings, "the plugin warned during the soak:\n" + "".join(warnings[:10])
+    warnings = [l for l in nm_log_since(log_from) if (" WARN " in l or " ERROR " in l)]
+    assert not warnings, "the plugin warned during the soak:\n" + "\n".join(warnings[:10])
     nm("nmcli", "connection", "down", "PAL-soak")
     no_leftovers(dev, *before)
     nm("nmcli", "connection", "delete", "PAL-soak")
