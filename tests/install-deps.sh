@@ -12,7 +12,7 @@ packages="build-essential pkg-config ca-certificates python3 iproute2 iputils-pi
   fonts-dejavu-core gettext iperf3 wireguard-tools openvpn openssl
   libnma-gtk4-dev libgtk-3-0 python3-gi gir1.2-nm-1.0 gir1.2-gtk-4.0 gnome-control-center
   libgtk-3-dev libnma-dev gir1.2-gtk-3.0 network-manager-gnome cinnamon-control-center
-  gnome-shell"
+  gnome-shell debhelper dpkg-dev mmdebstrap lintian appstream"
 missing=""
 for p in $packages; do
     dpkg -s "$p" >/dev/null 2>&1 || missing="$missing $p"

@@ -42,6 +42,17 @@ export RUSTC_BOOTSTRAP=1
         echo "fuzz $t: $(grep -o 'Done [0-9]* runs' "../../target/fuzz-$t.log" || echo ok)"
     done
 )
+echo "== packages: the three .debs built offline from vendored crates, lintian, the AppStream file"
+bash packaging/build-debs.sh
+export NM_PPTP_DEBS=$PWD/target/debian/bookworm
+lintian --fail-on error,warning "$NM_PPTP_DEBS"/*.changes
+metainfo=$(mktemp -d)
+dpkg-deb -x "$NM_PPTP_DEBS"/network-manager-pptp-rs-gnome_*.deb "$metainfo"
+appstreamcli validate --no-net "$metainfo"/usr/share/metainfo/network-manager-pptp.metainfo.xml
+rm -rf "$metainfo"
+echo "== packages: over Debian's network-manager-pptp in clean Debian 12 and 13 roots: replace, connect, upgrade, purge"
+python3 tests/lab/packages.py bookworm trixie
+
 echo "== lab: pptp-client against a real pptpd (qemu VM, pppd 2.4.9, kernel MPPE)"
 cargo build --release -p pptp-client
 python3 tests/lab/interop.py
@@ -54,7 +65,7 @@ LAB_SUITE=trixie LAB_CACHE=/var/cache/nm-pptp-lab-trixie \
 echo "== benchmark smoke run: every tunnel passes traffic (bare veth, boringtun, OpenVPN, ours x3, 1 and 4 tunnels at once)"
 python3 bench/run.py --smoke
 
-echo "== NetworkManager: the plugin staged by meson install, real NetworkManager 1.42, real pptpd"
+echo "== NetworkManager: the plugin's files as its .debs install them, real NetworkManager 1.42, real pptpd"
 python3 tests/lab/nm_e2e.py
 
 echo "== all tests passed"

@@ -1,7 +1,9 @@
 //! `nm-pptp-auth-dialog`: run by NetworkManager's secret agents (GNOME Shell,
 //! nm-applet, `nmcli --ask`) to find a PPTP connection's password in the keyring
-//! or to ask for it. See `../shared/reference/networkmanager-pptp.md` §4 for the
-//! protocol it speaks.
+//! or to ask for it. It speaks libnma's auth-dialog protocol: the connection's
+//! data and secrets on stdin, the answer on stdout, either as `key\nvalue\n`
+//! pairs (nm-applet) or, with `--external-ui-mode`, as a keyfile describing
+//! what the agent should ask (GNOME Shell, nmcli).
 //!
 //! Secrets travel only over stdin and stdout; they are never in argv, the
 //! environment or a message, and every buffer holding one is wiped.

@@ -79,6 +79,17 @@ def kill_vm():
         pass  # it already ended (a panicked kernel with panic=-1 exits qemu)
 
 
+def lan_up(nmcli):
+    """A NetworkManager in the client namespace takes c0 as the user's LAN: a manual
+    address and the router as gateway and DNS. `nmcli(*args)` runs nmcli where
+    that NetworkManager is."""
+    nmcli("device", "set", "c0", "managed", "yes")
+    nmcli("connection", "add", "type", "ethernet", "ifname", "c0", "con-name", "lan",
+          "ipv4.method", "manual", "ipv4.addresses", "198.18.0.1/24", "ipv4.gateway", "198.18.0.254",
+          "ipv4.dns", "198.18.0.254", "ipv6.method", "disabled")
+    nmcli("connection", "up", "lan")
+
+
 def server_log(lines=15):
     try:
         with open(os.path.join(STATE, "console.log"), errors="replace") as f:

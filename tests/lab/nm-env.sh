@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # Runs inside the lab's client network namespace under `unshare -m`: gives a real
 # NetworkManager a private world (its own D-Bus system bus, state dirs, /etc and /usr
-# overlays carrying what `meson install` staged in $STAGE), starts it, and then
+# overlays carrying the plugin's files unpacked from its .debs into $STAGE), starts it, and then
 # waits so that tests can enter this mount namespace with nsenter.
 set -euo pipefail
-stage=${STAGE:?STAGE must point at the DESTDIR of meson install}
+stage=${STAGE:?STAGE must hold the plugin's files at their installed paths}
 work=${NM_WORK:?}
 mkdir -p "$work"/{etc-up,etc-work,nm-state,keyfiles}
 mount --make-rprivate /

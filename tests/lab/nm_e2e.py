@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Real NetworkManager (Debian's 1.42) starting our nm-pptp-service against the
-lab's real pptpd. The plugin is staged by `meson install` and overlaid on /usr
-inside a private mount namespace in the client network namespace (lab-notes.md).
+lab's real pptpd. The plugin's files come from our .deb packages, unpacked and
+overlaid on /usr inside a private mount namespace in the client network
+namespace.
 Run as root: `python3 tests/lab/nm_e2e.py [SCENARIO...]`."""
 import os
 import pty
@@ -21,6 +22,7 @@ os.environ.setdefault("LAB_TOPOLOGY", "routed")
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import interop  # noqa: E402  (lab helpers: vm(), kill_vm(), server_log(), sh())
 import gnome_desktop  # noqa: E402
+import packages  # noqa: E402  (the .deb files of this release)
 
 ROOT = interop.ROOT
 WORK = tempfile.mkdtemp(prefix="nm-pptp-e2e-")
@@ -37,12 +39,13 @@ def nm(*cmd, check=True, timeout=120):
 
 
 def stage_plugin():
-    build = os.path.join(WORK, "build")
-    r = subprocess.run(["meson", "setup", build, "--prefix=/usr"], cwd=ROOT, capture_output=True, text=True)
-    assert r.returncode == 0, r.stdout + r.stderr
-    r = subprocess.run(["meson", "install", "-C", build], cwd=ROOT, capture_output=True, text=True,
-                       env={**os.environ, "DESTDIR": STAGE})
-    assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
+    """The plugin exactly as users get it: this release's .deb files (built by
+    packaging/build-debs.sh, or taken from NM_PPTP_DEBS), unpacked into STAGE
+    with dpkg-deb; nm-env.sh lays STAGE/usr over /usr, so every file sits at the
+    path the packages install it to."""
+    for deb in packages.debs():
+        r = subprocess.run(["dpkg-deb", "-x", deb, STAGE], capture_output=True, text=True)
+        assert r.returncode == 0, f"dpkg-deb -x {deb}: {r.stderr}"
 
 
 def start_nm():
@@ -60,11 +63,7 @@ def start_nm():
         time.sleep(0.2)
     else:
         raise AssertionError("NetworkManager did not start")
-    nm("nmcli", "device", "set", "c0", "managed", "yes")
-    nm("nmcli", "connection", "add", "type", "ethernet", "ifname", "c0", "con-name", "lan",
-       "ipv4.method", "manual", "ipv4.addresses", "198.18.0.1/24", "ipv4.gateway", "198.18.0.254",
-       "ipv4.dns", "198.18.0.254", "ipv6.method", "disabled")
-    nm("nmcli", "connection", "up", "lan")
+    interop.lan_up(lambda *args: nm("nmcli", *args))
     return p
 
 
