@@ -44,6 +44,7 @@ impl GreSocket {
         loop {
             let mut guard = self.fd.readable().await?;
             match guard.try_io(|s| recv_raw(s.get_ref(), buf)) {
+                Ok(Err(e)) if reported_by_icmp(&e) => continue,
                 Ok(r) => {
                     let n = r?;
                     return strip_ipv4(buf, n);
@@ -113,6 +114,7 @@ impl GreSocket {
         loop {
             let mut guard = self.fd.readable().await?;
             match guard.try_io(|s| recv_many(s.get_ref(), &mut bufs[..count], ranges)) {
+                Ok(Err(e)) if reported_by_icmp(&e) => continue,
                 Ok(r) => {
                     let got = r?;
                     // A short batch emptied the queue: saying so now saves the
@@ -181,6 +183,30 @@ impl MsgHeaders {
         }
         n
     }
+}
+
+/// Whether a receive error is one the kernel stored from an ICMP error about our
+/// packets (destination, protocol or port unreachable, fragmentation needed,
+/// parameter problem, time exceeded): Linux reports those hard errors on the next
+/// receive of a connected raw socket. Any host that knows the two addresses can
+/// forge them, so they say nothing about the socket or the path: the receive
+/// skips them and goes on reading. A path that really is gone shows as the
+/// server's silence, which the engine's echo and call timers judge.
+fn reported_by_icmp(e: &io::Error) -> bool {
+    matches!(
+        e.raw_os_error(),
+        Some(
+            libc::ECONNREFUSED
+                | libc::ENOPROTOOPT
+                | libc::EHOSTUNREACH
+                | libc::ENETUNREACH
+                | libc::EHOSTDOWN
+                | libc::ENONET
+                | libc::EMSGSIZE
+                | libc::EPROTO
+                | libc::EOPNOTSUPP
+        )
+    )
 }
 
 /// One recvmmsg call; sets `ranges[i]` to `0..length` of each datagram received.
@@ -302,6 +328,107 @@ mod tests {
             }
         }
         assert_eq!(got, [1, 3, 4]);
+    }
+
+    /// An ICMP "protocol unreachable" from `from` about a GRE packet we sent it:
+    /// what an off-path attacker who knows the two addresses can forge.
+    fn forged_icmp_unreachable(from: Ipv4Addr, to: Ipv4Addr) -> Vec<u8> {
+        fn checksum(b: &[u8]) -> [u8; 2] {
+            let mut sum: u32 = b
+                .chunks(2)
+                .map(|c| u32::from(u16::from_be_bytes([c[0], *c.get(1).unwrap_or(&0)])))
+                .sum();
+            while sum > 0xffff {
+                sum = (sum & 0xffff) + (sum >> 16);
+            }
+            (!(sum as u16)).to_be_bytes()
+        }
+        let ipv4 = |src: Ipv4Addr, dst: Ipv4Addr, proto: u8, len: u16| {
+            let mut h = vec![0x45, 0, 0, 0, 0, 0, 0x40, 0, 64, proto, 0, 0];
+            h[2..4].copy_from_slice(&len.to_be_bytes());
+            h.extend_from_slice(&src.octets());
+            h.extend_from_slice(&dst.octets());
+            let c = checksum(&h);
+            h[10..12].copy_from_slice(&c);
+            h
+        };
+        // The quoted packet: our GRE header to `from`.
+        let mut quoted = ipv4(to, from, 47, 20 + 8);
+        quoted.extend_from_slice(&[0x30, 0x01, 0x88, 0x0b, 0, 0, 0x12, 0x34]);
+        // Type 3 (destination unreachable), code 2 (protocol unreachable).
+        let mut icmp = vec![3, 2, 0, 0, 0, 0, 0, 0];
+        icmp.extend_from_slice(&quoted);
+        let c = checksum(&icmp);
+        icmp[2..4].copy_from_slice(&c);
+        let mut pkt = ipv4(from, to, 1, (20 + icmp.len()) as u16);
+        pkt.extend_from_slice(&icmp);
+        pkt
+    }
+
+    /// A flood of forged ICMP errors about our GRE packets is not a receive
+    /// failure: the socket keeps handing over the peer's GRE packets.
+    #[tokio::test]
+    async fn forged_icmp_errors_do_not_reach_the_reader() {
+        if !in_a_namespace_of_our_own() {
+            return;
+        }
+        let (ours, peer) = (Ipv4Addr::new(127, 0, 0, 1), Ipv4Addr::new(127, 0, 0, 2));
+        let gre = GreSocket::connect(peer, 0x1234).unwrap();
+        // IPPROTO_RAW: we write the whole IPv4 header, so the source is the peer's.
+        let forger = Socket::new(Domain::IPV4, Type::RAW, Some(Protocol::from(255))).unwrap();
+        let icmp = forged_icmp_unreachable(peer, ours);
+        for _ in 0..200 {
+            forger
+                .send_to(&icmp, &SocketAddrV4::new(ours, 0).into())
+                .unwrap();
+        }
+        let mut buf = [0u8; 2048];
+        // The kernel did store them: a plain recv(2) on a socket like ours fails.
+        let plain = Socket::new(Domain::IPV4, Type::RAW, Some(Protocol::from(47))).unwrap();
+        plain.connect(&SocketAddrV4::new(peer, 0).into()).unwrap();
+        plain
+            .set_read_timeout(Some(std::time::Duration::from_secs(2)))
+            .unwrap();
+        forger
+            .send_to(&icmp, &SocketAddrV4::new(ours, 0).into())
+            .unwrap();
+        let e = recv_raw(&plain, &mut buf).unwrap_err();
+        assert!(reported_by_icmp(&e), "unexpected error {e}");
+
+        let sender = Socket::new(Domain::IPV4, Type::RAW, Some(Protocol::from(47))).unwrap();
+        sender.bind(&SocketAddrV4::new(peer, 0).into()).unwrap();
+        sender
+            .send_to(
+                &[0x30, 0x01, 0x88, 0x0b, 0, 0, 0x12, 0x34, 0, 0, 0, 7],
+                &SocketAddrV4::new(ours, 0).into(),
+            )
+            .unwrap();
+        let wait = std::time::Duration::from_secs(2);
+        let r = tokio::time::timeout(wait, gre.recv(&mut buf))
+            .await
+            .expect("the GRE packet after the ICMP flood was not received")
+            .expect("an ICMP error reached the reader");
+        assert_eq!(buf[r][8..12], [0, 0, 0, 7]);
+        // The batch receive skips them too.
+        for _ in 0..200 {
+            forger
+                .send_to(&icmp, &SocketAddrV4::new(ours, 0).into())
+                .unwrap();
+        }
+        sender
+            .send_to(
+                &[0x30, 0x01, 0x88, 0x0b, 0, 0, 0x12, 0x34, 0, 0, 0, 8],
+                &SocketAddrV4::new(ours, 0).into(),
+            )
+            .unwrap();
+        let mut bufs = vec![vec![0u8; 2048]; 4];
+        let mut ranges = vec![0..0; 4];
+        let n = tokio::time::timeout(wait, gre.recv_batch(&mut bufs, &mut ranges))
+            .await
+            .expect("the GRE packet after the second flood was not received")
+            .expect("an ICMP error reached the batch reader");
+        assert_eq!(n, 1);
+        assert_eq!(bufs[0][ranges[0].clone()][8..12], [0, 0, 0, 8]);
     }
 
     /// Two calls from one peer address: each socket gets its own call's packets
