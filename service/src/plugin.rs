@@ -585,7 +585,7 @@ async fn run_tunnel(
                 let ip4 = ip4_config(&info, None, class);
                 let _ = Plugin::ip4_config(emitter, ip4).await;
                 if let Some(ll) = link6 {
-                    let ip6 = ip6_config(ll, None, full_tunnel);
+                    let ip6 = ip6_config(ll, None, full_tunnel, never_default);
                     let _ = Plugin::ip6_config(emitter, ip6).await;
                     if info.ipv6.is_none() {
                         info!("no IPv6 from the server: IPv6 goes into the tunnel and is refused there");
@@ -615,7 +615,7 @@ async fn run_tunnel(
             RuntimeEvent::Session(Event::Router(r)) => {
                 if let Some(v6) = up_info.as_ref().and_then(|i| i.ipv6) {
                     info!(addresses = ?r.addresses, dns = ?r.dns, routes = r.routes.len(), "IPv6 from the server");
-                    let ip6 = ip6_config(v6.local, Some(&r), full_tunnel);
+                    let ip6 = ip6_config(v6.local, Some(&r), full_tunnel, never_default);
                     let _ = Plugin::ip6_config(emitter, ip6).await;
                 }
             }
@@ -715,12 +715,15 @@ fn ip4_config(
 /// NetworkManager's Ip6Config: the link-local address until a router
 /// advertisement gives a global one, then that address (NetworkManager takes one
 /// per VPN; further SLAAC addresses are left out), its name servers and routes.
-/// The default route goes through the tunnel when the server offers itself as
-/// default router, and always for a full-tunnel VPN that blocks IPv6 leaks.
+/// The default route goes through the tunnel always for a full-tunnel VPN that
+/// blocks IPv6 leaks, and when the server offers itself as default router to a
+/// VPN that may take the default route; a split tunnel (`never_default`) keeps
+/// the user's own, whatever the server offers.
 fn ip6_config(
     link_local: Ipv6Addr,
     router: Option<&RouterInfo>,
     full_tunnel: bool,
+    never_default: bool,
 ) -> HashMap<&'static str, Value<'static>> {
     let mut ip6: HashMap<&str, Value<'_>> = HashMap::new();
     let address = router
@@ -729,7 +732,8 @@ fn ip6_config(
     ip6.insert("address", Value::from(address.octets().to_vec()));
     ip6.insert("prefix", Value::from(64u32));
     let offered = router.is_some_and(|r| r.default_route && !r.addresses.is_empty());
-    ip6.insert("never-default", Value::from(!(full_tunnel || offered)));
+    let takes_default = full_tunnel || (offered && !never_default);
+    ip6.insert("never-default", Value::from(!takes_default));
     let Some(r) = router else { return ip6 };
     if !r.dns.is_empty() {
         let dns: Vec<Vec<u8>> = r.dns.iter().map(|a| a.octets().to_vec()).collect();

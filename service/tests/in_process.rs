@@ -1205,14 +1205,20 @@ async fn every_key_refuses_a_bad_value_by_name() {
     assert_eq!(h.state().await, state::INIT);
 }
 
-/// IPv6 from the server: Config says has-ip6, the first Ip6Config carries the
-/// link-local address, and the router advertisement a second one with the
-/// SLAAC address, its name server and route; the default route goes through the
-/// tunnel.
-#[tokio::test]
-async fn ipv6_from_the_server_follows_as_ip6config() {
+/// Up with IPv6 from the server, then its router advertisement offering itself as
+/// the default router; `never_default` is the connection's ipv4.never-default.
+/// Checks the first Ip6Config (the link-local address) and returns the second.
+async fn ip6config_after_router_advertisement(never_default: bool) -> HashMap<String, OwnedValue> {
     let mut h = Harness::new().await;
-    h.connect_to("vpn.example.org").await;
+    let mut s = settings(
+        &[("gateway", "vpn.example.org"), ("user", "u")],
+        &[("password", SECRET)],
+    );
+    s.insert(
+        "ipv4",
+        HashMap::from([("never-default", Value::from(never_default))]),
+    );
+    h.call("Connect", &(s,)).await.unwrap();
     h.expect_state_signal(state::STARTING).await;
     let call = h.next_call().await;
     assert!(call.cfg.ppp.ipv6, "on by default");
@@ -1255,7 +1261,6 @@ async fn ipv6_from_the_server_follows_as_ip6config() {
     let ip6: HashMap<String, OwnedValue> = m.body().deserialize().unwrap();
     assert_eq!(ip6_addr(&ip6["address"]), global);
     assert_eq!(u32::try_from(&ip6["prefix"]).unwrap(), 64);
-    assert!(!bool::try_from(&ip6["never-default"]).unwrap());
     let dns: Vec<Vec<u8>> = ip6["dns"].try_clone().unwrap().try_into().unwrap();
     let want: Ipv6Addr = "2001:db8:77::53".parse().unwrap();
     assert_eq!(dns, [want.octets().to_vec()]);
@@ -1274,6 +1279,26 @@ async fn ipv6_from_the_server_follows_as_ip6config() {
             0
         )]
     );
+    ip6
+}
+
+/// IPv6 from the server: Config says has-ip6, the first Ip6Config carries the
+/// link-local address, and the router advertisement a second one with the
+/// SLAAC address, its name server and route; the default route goes through the
+/// tunnel.
+#[tokio::test]
+async fn ipv6_from_the_server_follows_as_ip6config() {
+    let ip6 = ip6config_after_router_advertisement(false).await;
+    assert!(!bool::try_from(&ip6["never-default"]).unwrap());
+}
+
+/// A split tunnel (ipv4.never-default) takes the server's IPv6 address, name
+/// server and routes, but not its offer to be the default router: the user's
+/// own IPv6 default route stays where it was.
+#[tokio::test]
+async fn a_split_tunnel_does_not_take_the_servers_ipv6_default_route() {
+    let ip6 = ip6config_after_router_advertisement(true).await;
+    assert!(bool::try_from(&ip6["never-default"]).unwrap());
 }
 
 /// A split tunnel (ipv4.never-default) without IPv6 from the server says
