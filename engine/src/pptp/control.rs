@@ -381,7 +381,10 @@ impl Pns {
     fn message(&mut self, now: Instant, m: Message) {
         match (self.state, m) {
             (PnsState::WaitStartReply, Message::StartControlReply(r)) => {
-                if r.result != 1 {
+                // RFC 2637 defines 1 as success; some ADSL modems and servers
+                // send 0 (undefined) for it. pptp-linux goes on with 0 too: the
+                // call request that follows is refused by a server that meant no.
+                if !matches!(r.result, 0 | 1) {
                     return self.down(ControlDown::Refused {
                         request: "start-control-connection request",
                         result: r.result,
@@ -716,6 +719,34 @@ mod tests {
         assert!(matches!(
             c.poll_event(),
             Some(ControlEvent::Down(ControlDown::Timeout(_)))
+        ));
+    }
+
+    /// Result 0 in the Start-Control-Connection-Reply (undefined in RFC 2637,
+    /// sent by some ADSL modems for success) goes on to the call, as with
+    /// pptp-linux.
+    #[test]
+    fn a_start_reply_with_result_0_goes_on_to_the_call() {
+        let now = Instant::now();
+        let mut c = Pns::new(ControlConfig::default(), 1, now);
+        c.poll_transmit();
+        let reply = Message::StartControlReply(StartControl {
+            version: PROTOCOL_VERSION,
+            result: 0,
+            error: 0,
+            framing_caps: 0,
+            bearer_caps: 0,
+            max_channels: 0,
+            firmware: 0,
+            hostname: String::new(),
+            vendor: String::new(),
+        });
+        c.input(now, &reply.encode());
+        assert_eq!(c.poll_event(), None);
+        let sent = c.poll_transmit().expect("an outgoing-call request");
+        assert!(matches!(
+            Message::decode(&sent),
+            Ok(Message::OutgoingCallRequest(_))
         ));
     }
 
