@@ -58,6 +58,7 @@ def debs(codename=None):
     else:
         cmd = (["bash", "packaging/build-debs.sh"] if codename == host_codename()
                else ["bash", "packaging/build-in-chroot.sh", codename, "--reuse-target"])
+        print(f"    (building the {codename} packages: {' '.join(cmd)})", flush=True)
         r = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
         assert r.returncode == 0, f"{' '.join(cmd)} failed:\n{r.stdout[-3000:]}{r.stderr[-3000:]}"
         out = os.path.join(ROOT, "target", "debian", codename)
