@@ -31,9 +31,11 @@ echo "== fuzz targets build and survive a short run"
 if ! command -v cargo-fuzz >/dev/null 2>&1; then
     cargo install cargo-fuzz --locked --version 0.13.2
 fi
-# cargo-fuzz needs nightly features; the stable toolchain is the only one here.
-export RUSTC_BOOTSTRAP=1
 (
+    # cargo-fuzz needs nightly features; the stable toolchain is the only one
+    # here. Only this subshell: proc-macro2 and others rebuild when it changes,
+    # and the package builds after this reuse target/.
+    export RUSTC_BOOTSTRAP=1
     cd engine/fuzz
     cargo fuzz build -O
     for t in $(cargo fuzz list); do
@@ -54,7 +56,7 @@ echo "== packages: over Debian's network-manager-pptp in clean Debian 12 and 13 
 python3 tests/lab/packages.py bookworm trixie
 
 echo "== lab: pptp-client against a real pptpd (qemu VM, pppd 2.4.9, kernel MPPE)"
-cargo build --release -p pptp-client
+# target/release/pptp-client is the one the package build just made.
 python3 tests/lab/interop.py
 echo "== lab: 10 connects per MPPE mode over a lossy, reordering path, beside pppd + pptp-linux (50: python3 tests/lab/lossy.py 50)"
 python3 tests/lab/lossy.py 10
