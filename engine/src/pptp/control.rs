@@ -722,6 +722,21 @@ mod tests {
         ));
     }
 
+    /// A server's Start-Control-Connection-Reply with this result code.
+    fn start_reply(result: u8) -> Message {
+        Message::StartControlReply(StartControl {
+            version: PROTOCOL_VERSION,
+            result,
+            error: 0,
+            framing_caps: 0,
+            bearer_caps: 0,
+            max_channels: 0,
+            firmware: 0,
+            hostname: String::new(),
+            vendor: String::new(),
+        })
+    }
+
     /// Result 0 in the Start-Control-Connection-Reply (undefined in RFC 2637,
     /// sent by some ADSL modems for success) goes on to the call, as with
     /// pptp-linux.
@@ -730,18 +745,7 @@ mod tests {
         let now = Instant::now();
         let mut c = Pns::new(ControlConfig::default(), 1, now);
         c.poll_transmit();
-        let reply = Message::StartControlReply(StartControl {
-            version: PROTOCOL_VERSION,
-            result: 0,
-            error: 0,
-            framing_caps: 0,
-            bearer_caps: 0,
-            max_channels: 0,
-            firmware: 0,
-            hostname: String::new(),
-            vendor: String::new(),
-        });
-        c.input(now, &reply.encode());
+        c.input(now, &start_reply(0).encode());
         assert_eq!(c.poll_event(), None);
         let sent = c.poll_transmit().expect("an outgoing-call request");
         assert!(matches!(
@@ -755,18 +759,7 @@ mod tests {
         let now = Instant::now();
         let mut c = Pns::new(ControlConfig::default(), 1, now);
         c.poll_transmit();
-        let reply = Message::StartControlReply(StartControl {
-            version: PROTOCOL_VERSION,
-            result: 4,
-            error: 0,
-            framing_caps: 0,
-            bearer_caps: 0,
-            max_channels: 0,
-            firmware: 0,
-            hostname: String::new(),
-            vendor: String::new(),
-        });
-        c.input(now, &reply.encode());
+        c.input(now, &start_reply(4).encode());
         let Some(ControlEvent::Down(d)) = c.poll_event() else {
             panic!()
         };
