@@ -43,6 +43,16 @@ pub const IPCP_ACCEPT_LOCAL: &str = "ipcp-accept-local";
 /// NetworkManager may store the connection's name here; it means nothing to us.
 pub const NAME: &str = "name";
 
+/// Other front ends' names for our keys, read in `vpn.data` and never written:
+/// COSMIC (through nmrs) stores the user name as `username`. When a connection
+/// has both, the key's own name wins.
+pub const ALIASES: &[(&str, &str)] = &[("username", USER)];
+
+/// The key an alias stands for.
+pub fn alias_of(name: &str) -> Option<&'static str> {
+    ALIASES.iter().find(|(a, _)| *a == name).map(|(_, k)| *k)
+}
+
 /// What a key holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {

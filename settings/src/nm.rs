@@ -183,9 +183,14 @@ fn read(
     let mut problems = Vec::new();
     let mut c = Connection::default();
     for (name, value) in data {
+        let name = match keys::alias_of(name) {
+            Some(key) if data.contains_key(key) => continue,
+            Some(key) => key,
+            None => name.as_str(),
+        };
         match keys::by_name(name).filter(|k| !k.is_secret()) {
             None => problems.push(SettingsError::UnknownKey {
-                key: name.clone(),
+                key: name.to_string(),
                 value: value.clone(),
             }),
             Some(k) => match k.kind.parse(value) {
@@ -266,6 +271,20 @@ mod tests {
 
     fn parse(data: &[(&str, &str)]) -> Result<Connection, SettingsError> {
         Connection::from_vpn(&map(data), &map(&[]), None)
+    }
+
+    /// COSMIC writes the user name as `username`: read as `user`, which wins
+    /// when both are there, and written back as `user`.
+    #[test]
+    fn other_front_ends_names_for_our_keys() {
+        let c = parse(&[("gateway", "g"), ("username", "alice")]).unwrap();
+        assert_eq!(c.user, "alice");
+        assert_eq!(c.to_vpn().data, map(&[("gateway", "g"), ("user", "alice")]));
+        let c = parse(&[("gateway", "g"), ("username", "alice"), ("user", "bob")]).unwrap();
+        assert_eq!(c.user, "bob");
+        // Only the alias itself: a near miss is still an unknown key.
+        let e = parse(&[("gateway", "g"), ("usernames", "x")]).unwrap_err();
+        assert!(matches!(e, SettingsError::UnknownKey { .. }), "{e:?}");
     }
 
     #[test]
