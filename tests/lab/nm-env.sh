@@ -4,7 +4,7 @@
 # overlays carrying the plugin's files unpacked from its .debs into $STAGE), starts it, and then
 # waits so that tests can enter this mount namespace with nsenter.
 set -euo pipefail
-stage=${STAGE:?STAGE must hold the plugin's files at their installed paths}
+stage=${STAGE:?STAGE must hold the plugin files at their installed paths}
 work=${NM_WORK:?}
 mkdir -p "$work"/{etc-up,etc-work,nm-state,keyfiles}
 mount --make-rprivate /
