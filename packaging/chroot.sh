@@ -42,5 +42,5 @@ test)
 *) echo "chroot.sh: kind must be build or test" >&2; exit 2 ;;
 esac
 root=$(mktemp -d "/var/tmp/nm-pptp-$codename-$kind.XXXXXX")
-tar -xf "$tarball" -C "$root"
+tar -xf "$tarball" -C "$root" || { rm -rf --one-file-system "$root"; exit 1; }
 echo "$root"
