@@ -5,8 +5,8 @@
 #   build: build-essential and debian/control's Build-Depends (nothing else);
 #   test:  NetworkManager and Debian's own network-manager-pptp and
 #          network-manager-pptp-gnome (the C plugin ours replaces), plus what
-#          the install tests drive it with (a keyring, nm-applet as the secret
-#          agent, nm-connection-editor, python3-gi, Xvfb).
+#          the install tests drive it with (a keyring, nm-applet from
+#          network-manager-gnome as the secret agent, python3-gi, Xvfb).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 codename=$1 kind=$2

@@ -77,7 +77,6 @@ def sh(*cmd, check=True, timeout=300, **kw):
 
 class Release:
     def __init__(self, codename):
-        self.codename = codename
         self.root = sh("bash", "packaging/chroot.sh", codename, "test", cwd=ROOT).stdout.strip().splitlines()[-1]
         # Packages installed in the root must not start services on the host.
         blocker = os.path.join(self.root, "usr", "sbin", "policy-rc.d")
