@@ -139,6 +139,9 @@ pub struct Shared {
     acked_any: AtomicBool,
     /// The peer's latest ack of our packets.
     peer_ack: AtomicU32,
+    /// The last sequence number we sent (0 before the first, which is 1): an
+    /// ack beyond it is forged.
+    last_sent: AtomicU32,
     /// Packets received and not yet acknowledged, and when the oldest of them arrived
     /// (in the caller's clock, as nanoseconds since an arbitrary epoch).
     unacked: AtomicU32,
@@ -146,6 +149,16 @@ pub struct Shared {
 }
 
 impl Shared {
+    /// Believe an ack from the peer if it moves forward and acknowledges only
+    /// what we sent: a forged ack far ahead would otherwise stand for the call's
+    /// life (and keep the flush nudge firing).
+    fn take_peer_ack(&self, ack: u32) {
+        let (prev, sent) = (self.peer_ack.load(Relaxed), self.last_sent.load(Relaxed));
+        if seq_after(ack, prev) && !seq_after(ack, sent) {
+            self.peer_ack.store(ack, Relaxed);
+        }
+    }
+
     /// The ack to piggyback on the next packet, if any is owed.
     fn take_ack(&self) -> Option<u32> {
         if !self.received_any.load(Relaxed) {
@@ -209,6 +222,7 @@ impl Sender {
     pub fn data_header(&mut self, payload_len: usize) -> Header {
         let seq = self.next_seq;
         self.next_seq = self.next_seq.wrapping_add(1);
+        self.shared.last_sent.store(seq, Relaxed);
         // RFC 2637 §4.2 flow control is advisory here, as in pptp-linux, the kernel
         // and Cisco's default: count overruns, never stall.
         if seq.wrapping_sub(self.shared.peer_ack.load(Relaxed)) > self.peer_window {
@@ -298,14 +312,20 @@ pub struct Receiver {
     shared: Arc<Shared>,
     pub stats: RxStats,
     /// The sequence number of the packet last accepted by [`Receiver::receive`],
-    /// until the layers above vouch for it with [`Receiver::commit`].
+    /// until the layers above say what it proved with [`Receiver::commit`].
     pending: Option<u32>,
+    /// Whether the window was last set by a packet that decrypted (see [`Proof`]).
+    anchored: bool,
 }
 
-/// How far ahead a packet that proves nothing (a control frame in clear) may move
-/// the sequence. Beyond it the frame is still handled, but the window stays: a
-/// forged frame far ahead would otherwise make every real packet "late".
-pub const UNVERIFIED_ADVANCE: u32 = 256;
+/// What the layers above learnt about a packet [`Receiver::receive`] accepted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Proof {
+    /// It decrypted to a well-formed packet: only the peer holds the key.
+    Decrypted,
+    /// It was handled, but proves nothing: a frame in clear anyone can forge.
+    Clear,
+}
 
 pub enum Received<'a> {
     /// A payload to hand to PPP.
@@ -322,41 +342,43 @@ impl Receiver {
             shared,
             stats: RxStats::default(),
             pending: None,
+            anchored: false,
         }
     }
 
     /// Check one decoded packet against the window. Nothing is committed: the
-    /// sequence number moves only when [`Receiver::commit`] says the payload was
-    /// genuine (decrypted to a well-formed packet).
+    /// sequence number moves only when [`Receiver::commit`] says what the payload
+    /// proved.
+    ///
+    /// Until a packet has decrypted, the window is only a guess made from frames
+    /// anyone can forge (the call ID travels in clear in the Outgoing-Call-Request),
+    /// so nothing is dropped as late against it: a forged frame far ahead before
+    /// the server's first one must not make every genuine packet "late".
     pub fn receive<'a>(&mut self, header: &Header, payload: &'a [u8]) -> Received<'a> {
         self.pending = None;
         if header.call_id != self.call_id {
             return Received::Dropped(Drop::OtherCall(header.call_id));
         }
         if let Some(ack) = header.ack {
-            let prev = self.shared.peer_ack.load(Relaxed);
-            if seq_after(ack, prev) || prev == 0 {
-                self.shared.peer_ack.store(ack, Relaxed);
-            }
+            self.shared.take_peer_ack(ack);
         }
         let Some(seq) = header.seq else {
             self.stats.ack_only += 1;
             return Received::Nothing;
         };
         let s = &self.shared;
-        if s.received_any.load(Relaxed) {
+        if self.anchored {
             let last = s.last_received.load(Relaxed);
             if !seq_after(seq, last) {
+                self.stats.late += 1;
                 // Late control packets go through, uncommitted: a reordered Ack
                 // or Success would otherwise cost a restart timeout, and each
                 // layer tosses what is stale by its identifier. (The kernel lets
                 // late LCP echoes through for the same reason.) Everything else
                 // late must never reach MPPE.
                 if crate::ppp::frame::is_control(payload) {
-                    self.stats.late += 1;
                     return Received::Payload(payload);
                 }
-                self.stats.late += 1;
                 return Received::Dropped(Drop::Late { seq, last });
             }
         }
@@ -382,25 +404,38 @@ impl Receiver {
         seq_after(seq, expected).then_some((seq, expected))
     }
 
-    /// How far the pending packet would move the window (0 for the first).
-    pub fn pending_advance(&self) -> u32 {
-        let s = &self.shared;
-        match (self.pending, s.received_any.load(Relaxed)) {
-            (Some(seq), true) => seq.wrapping_sub(s.last_received.load(Relaxed)),
-            _ => 0,
-        }
-    }
-
-    /// The packet [`Receiver::receive`] accepted was genuine: move the window and
-    /// owe an ack for it. `now_ns` is the caller's clock, used only to time that ack.
-    pub fn commit(&mut self, now_ns: u64) {
+    /// Say what the packet [`Receiver::receive`] accepted proved, and move the
+    /// window as far as that allows:
+    /// - a decrypted packet moves it to its number and anchors it there;
+    /// - a frame in clear, once the window is anchored, moves it only to the next
+    ///   number in order (so a forgery costs at most the one genuine packet whose
+    ///   number it took, never the ones after it); before that, it sets the
+    ///   unanchored window to its own number, forward or back, so that a forged
+    ///   number is forgotten at the next genuine frame.
+    ///
+    /// `now_ns` is the caller's clock, used only to time the ack owed.
+    pub fn commit(&mut self, now_ns: u64, proof: Proof) {
         let Some(seq) = self.pending.take() else {
             return;
         };
         let s = &self.shared;
-        if s.received_any.load(Relaxed) {
-            let last = s.last_received.load(Relaxed);
-            self.stats.lost += u64::from(seq.wrapping_sub(last) - 1);
+        let last = s
+            .received_any
+            .load(Relaxed)
+            .then(|| s.last_received.load(Relaxed));
+        let advance = last.map(|l| seq.wrapping_sub(l));
+        let was_anchored = self.anchored;
+        match proof {
+            Proof::Decrypted => self.anchored = true,
+            Proof::Clear if self.anchored && advance != Some(1) => {
+                self.stats.unverified += 1;
+                return;
+            }
+            Proof::Clear => {}
+        }
+        // An unanchored window was a guess: jumps from it are not losses.
+        if let Some(a) = advance.filter(|_| was_anchored) {
+            self.stats.lost += u64::from(a - 1);
         }
         s.last_received.store(seq, Relaxed);
         s.received_any.store(true, Relaxed);
@@ -428,7 +463,7 @@ mod tests {
     fn recv_commit<'a>(rx: &mut Receiver, h: &Header, p: &'a [u8]) -> Received<'a> {
         let r = rx.receive(h, p);
         if matches!(r, Received::Payload(_)) {
-            rx.commit(0);
+            rx.commit(0, Proof::Decrypted);
         }
         r
     }

@@ -1228,6 +1228,108 @@ fn forged_gre_far_ahead_does_not_blackhole_the_tunnel() {
     assert!(st.unverified >= 2, "{st:?}");
 }
 
+/// A clear GRE frame for the client's call with this sequence number.
+fn clear_frame(call_id: u16, seq: u32, protocol: u16, info: &[u8]) -> Vec<u8> {
+    let mut pkt = vec![0u8; 16];
+    let h = Header {
+        call_id,
+        payload_len: (4 + info.len()) as u16,
+        seq: Some(seq),
+        ack: None,
+    };
+    let hl = h.encode(&mut pkt);
+    pkt.truncate(hl);
+    pkt.extend_from_slice(&[0xFF, 0x03]);
+    pkt.extend_from_slice(&protocol.to_be_bytes());
+    pkt.extend_from_slice(info);
+    pkt
+}
+
+#[test]
+fn a_forged_frame_before_the_servers_first_does_not_own_the_window() {
+    // The attacker read the call ID from the clear Outgoing-Call-Request and
+    // gets a frame to the client before the server's first LCP packet.
+    for (protocol, info) in [
+        (frame::LCP, vec![9, 7, 0, 8, 0, 0, 0, 0]),
+        (frame::IPV4, vec![0x45; 20]),
+    ] {
+        let mut sim = mppe_sim(Strength::Bits128, false);
+        let call_id = loop {
+            let first = sim
+                .queue
+                .iter()
+                .find(|p| !p.to_server && !p.tcp)
+                .and_then(|p| parse_gre(&p.data));
+            if let Some((call_id, ..)) = first {
+                break call_id;
+            }
+            assert!(sim.step(), "the server never sent GRE");
+        };
+        let mut forged = clear_frame(call_id, 1 << 30, protocol, &info);
+        let _ = sim.client.handle_gre(sim.now, &mut forged);
+        sim.connect();
+        let before = sim.client_ip.len();
+        let (_, sent_s) = sim.exchange(100, Duration::from_millis(10));
+        assert_eq!(
+            check_delivery(&sent_s, &sim.client_ip[before..]),
+            1.0,
+            "protocol {protocol:#x}"
+        );
+        let st = sim.client.stats().unwrap();
+        assert_eq!(st.late, 0, "{st:?}");
+    }
+}
+
+#[test]
+fn forged_clear_frames_a_little_ahead_never_cost_the_packets_after_them() {
+    let mut sim = mppe_sim(Strength::Bits128, false);
+    sim.connect();
+    let mut delivered = 0.0;
+    for round in 0..10 {
+        // Each round, a clear LCP frame claiming a number a little ahead of the
+        // server's (the window may move only to the next number on clear frames).
+        let mut pkt = forge_from_server(&mut sim, frame::LCP, &[9, 7, 0, 8, 0, 0, 0, 0], 40);
+        let _ = sim.client.handle_gre(sim.now, &mut pkt);
+        let before = sim.client_ip.len();
+        let (_, s) = sim.exchange(30, Duration::from_millis(5));
+        delivered = check_delivery(&s, &sim.client_ip[before..]);
+        assert_eq!(delivered, 1.0, "round {round}");
+    }
+    assert_eq!(delivered, 1.0);
+    assert!(sim.client_down().is_none());
+}
+
+#[test]
+fn forged_acks_beyond_what_was_sent_are_ignored() {
+    let mut sim = mppe_sim(Strength::Bits128, false);
+    sim.connect();
+    let (_, s) = sim.exchange(5, Duration::from_millis(10));
+    assert_eq!(s.len(), 5);
+    // An ack-only packet acknowledging far more than the client ever sent.
+    let (call_id, ..) = {
+        let mut buf = vec![0u8; 2048];
+        let ip = ipv4_packet(&mut sim.rng, 60, 0, false);
+        let n = sim.server.send_ip(sim.now, &ip, &mut buf).unwrap();
+        parse_gre(&buf[..n]).unwrap()
+    };
+    let mut ack = vec![0u8; 16];
+    let n = Header {
+        call_id,
+        payload_len: 0,
+        seq: None,
+        ack: Some(1 << 30),
+    }
+    .encode(&mut ack);
+    ack.truncate(n);
+    let _ = sim.client.handle_gre(sim.now, &mut ack);
+    // Traffic both ways, acknowledged by the real server; then quiet. Had the
+    // forged ack stood, the real acks would look old, the client's data never
+    // acknowledged, and a flush nudge would leave every 325 ms for good.
+    sim.exchange(20, Duration::from_millis(10));
+    let nudges = client_ack_only_for(&mut sim, Duration::from_secs(2));
+    assert!(nudges.len() <= 1, "{} ack-only packets", nudges.len());
+}
+
 #[test]
 fn forged_mppe_flood_costs_bounded_work_and_real_traffic_flows() {
     forged_mppe_flood(false);

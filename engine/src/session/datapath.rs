@@ -162,18 +162,14 @@ impl Rx {
     /// can be dropped, never believed.
     pub fn decapsulate(&mut self, pkt: &mut [u8], now_ns: u64) -> RxOutcome {
         let (outcome, verified) = self.open(pkt, now_ns);
-        let genuine = match &outcome {
-            RxOutcome::Ip(_) | RxOutcome::Control(..) if verified => true,
-            // Frames in clear prove nothing: they may move the window only a little.
-            RxOutcome::Ip(_) | RxOutcome::Control(..) => {
-                self.gre.pending_advance() <= gre::UNVERIFIED_ADVANCE
+        match (&outcome, verified) {
+            (RxOutcome::Ip(_) | RxOutcome::Control(..), true) => {
+                self.gre.commit(now_ns, gre::Proof::Decrypted)
             }
-            _ => false,
-        };
-        if genuine {
-            self.gre.commit(now_ns);
-        } else {
-            self.gre.reject();
+            (RxOutcome::Ip(_) | RxOutcome::Control(..), false) => {
+                self.gre.commit(now_ns, gre::Proof::Clear)
+            }
+            _ => self.gre.reject(),
         }
         outcome
     }
