@@ -2,8 +2,12 @@
 //! the Linux kernel's `ppp_mppe.c` where it departs from the RFC (first count 0,
 //! no FLUSHED bit on the first stateful packet, key change on reset).
 
+mod ahead;
 pub mod keys;
 mod rc4;
+
+use self::ahead::KeysAhead;
+pub use ahead::JUMP_BUDGET;
 
 use self::rc4::Rc4;
 use thiserror::Error;
@@ -121,7 +125,7 @@ impl MppeError {
 
 /// The receiving half.
 pub struct Decryptor {
-    keys: KeyChain,
+    keys: KeysAhead,
     rc4: Rc4,
     ccount: u16,
     stateful: bool,
@@ -129,39 +133,6 @@ pub struct Decryptor {
     /// Kernel-style error score: +100 for a malformed packet, +1 for a late one,
     /// halved by every good packet.
     sanity_errors: u32,
-    /// Key changes a stateless packet may cost beyond its own one.
-    jumps: JumpBudget,
-    /// Key changes done on the way to the next packet (stateless, and stateful
-    /// flushed packets), for the work bound's tests and the call's counters.
-    rekeys: u64,
-}
-
-/// How many extra key changes stateless packets may cost per second (and at
-/// most at once). A real sender skips counts only for packets it lost; a forged
-/// count far ahead costs up to 2048 SHA-1 + RC4 key schedules, so a flood of them
-/// is held to this rate and the rest dropped unopened.
-pub const JUMP_BUDGET: u32 = 4096;
-
-#[derive(Debug, Clone, Copy)]
-struct JumpBudget {
-    tokens: u32,
-    last_ns: u64,
-}
-
-impl JumpBudget {
-    fn take(&mut self, n: u32, now_ns: u64) -> bool {
-        let elapsed = now_ns.saturating_sub(self.last_ns);
-        let refill = elapsed.saturating_mul(JUMP_BUDGET as u64) / 1_000_000_000;
-        if refill > 0 {
-            self.tokens = (self.tokens as u64 + refill).min(JUMP_BUDGET as u64) as u32;
-            self.last_ns = now_ns;
-        }
-        if n > self.tokens {
-            return false;
-        }
-        self.tokens -= n;
-        true
-    }
 }
 
 /// How many extra key changes a stateful resynchronisation may try.
@@ -175,22 +146,17 @@ impl Decryptor {
         let keys = KeyChain::new(start, params.strength);
         Decryptor {
             rc4: keys.cipher(),
-            keys,
+            keys: KeysAhead::new(keys),
             ccount: CCOUNT_MASK,
             stateful: params.stateful,
             discard: false,
             sanity_errors: 0,
-            jumps: JumpBudget {
-                tokens: JUMP_BUDGET,
-                last_ns: 0,
-            },
-            rekeys: 0,
         }
     }
 
     /// Key changes done so far.
     pub fn rekeys(&self) -> u64 {
-        self.rekeys
+        self.keys.rekeys()
     }
 
     pub fn sanity_errors(&self) -> u32 {
@@ -212,7 +178,7 @@ impl Decryptor {
         packet: &mut [u8],
     ) -> Result<(u16, std::ops::Range<usize>), MppeError> {
         // No clock: every call finds the budget refilled.
-        self.jumps.last_ns = 0;
+        self.keys.refill();
         self.decrypt_checked(packet, |_| true, u64::MAX / 2)
     }
 
@@ -240,6 +206,35 @@ impl Decryptor {
         } else {
             self.decrypt_stateless(packet, &plausible, now_ns)
         }
+    }
+
+    /// Whether a stateless packet would decrypt to something `plausible` now,
+    /// committing nothing: what lets the reorder hold keep only genuine packets.
+    /// (Stateful packets cannot be tried without the packets before them.)
+    pub fn would_open(
+        &mut self,
+        packet: &[u8],
+        plausible: impl Fn(&[u8]) -> bool,
+        now_ns: u64,
+    ) -> bool {
+        if self.stateful
+            || packet.len() <= HEADER_LEN
+            || packet[0] & (BIT_ENCRYPTED | BIT_FLUSHED | BITS_COMPRESSION)
+                != BIT_ENCRYPTED | BIT_FLUSHED
+        {
+            return false;
+        }
+        let ccount = u16::from_be_bytes([packet[0], packet[1]]) & CCOUNT_MASK;
+        let delta = ccount.wrapping_sub(self.ccount) % CCOUNT_SPACE;
+        if delta == 0 || delta > CCOUNT_SPACE / 2 {
+            return false;
+        }
+        let Some(keys) = self.keys.get(u32::from(delta), now_ns) else {
+            return false;
+        };
+        let mut body = zeroize::Zeroizing::new(packet[HEADER_LEN..].to_vec());
+        keys.cipher().apply_keystream(&mut body);
+        protocol_field(&body).is_some() && plausible(&body)
     }
 
     /// The header checks both modes share; returns the count and the flushed bit.
@@ -282,23 +277,19 @@ impl Decryptor {
                 last: self.ccount,
             });
         }
-        if !self.jumps.take(u32::from(delta) - 1, now_ns) {
-            return Err(MppeError::TooFarAhead(ccount));
-        }
         // RFC 3078 §8.1: one key change per packet, including those we never saw;
-        // on a copy, kept only if the packet proves genuine.
-        let mut keys = self.keys.clone();
-        for _ in 0..delta {
-            keys.rekey();
-        }
-        self.rekeys += u64::from(delta);
+        // the current key moves only if the packet proves genuine.
+        let Some(keys) = self.keys.get(u32::from(delta), now_ns) else {
+            return Err(MppeError::TooFarAhead(ccount));
+        };
         let body = &mut packet[HEADER_LEN..];
         keys.cipher().apply_keystream(body);
         let (proto, plen) = protocol_field(body).ok_or(MppeError::BadProtocol)?;
         if !plausible(body) {
             return Err(MppeError::Implausible(ccount));
         }
-        (self.keys, self.ccount) = (keys, ccount);
+        self.keys.advance(u32::from(delta));
+        self.ccount = ccount;
         self.sanity_errors /= 2;
         Ok((proto, HEADER_LEN + plen..packet.len()))
     }
@@ -360,31 +351,29 @@ impl Decryptor {
         plausible: &impl Fn(&[u8]) -> bool,
         now_ns: u64,
     ) -> Result<Option<(u16, std::ops::Range<usize>)>, MppeError> {
-        let mut keys = self.keys.clone();
         let mut c = (self.ccount + 1) & CCOUNT_MASK;
         let mut changes = 0;
         while ccount & !0xFF != c & !0xFF {
-            keys.rekey();
             c = (c + 0x100) & CCOUNT_MASK;
             changes += 1;
         }
-        // The first key is what a genuine packet costs; the rest is paid for.
-        if !self.jumps.take(changes + RESYNC_SEARCH, now_ns) {
-            return Err(MppeError::TooFarAhead(ccount));
-        }
-        self.rekeys += u64::from(changes);
         let saved = packet[HEADER_LEN..].to_vec();
-        for extra in 0..=RESYNC_SEARCH {
-            keys.rekey();
-            self.rekeys += 1;
+        for n in changes + 1..=changes + 1 + RESYNC_SEARCH {
+            let Some(keys) = self.keys.get(n, now_ns) else {
+                if n == changes + 1 {
+                    return Err(MppeError::TooFarAhead(ccount));
+                }
+                break;
+            };
             let mut rc4 = keys.cipher();
             let body = &mut packet[HEADER_LEN..];
-            if extra > 0 {
+            if n > changes + 1 {
                 body.copy_from_slice(&saved);
             }
             rc4.apply_keystream(body);
             if let Some((proto, plen)) = protocol_field(body).filter(|_| plausible(body)) {
-                (self.keys, self.rc4, self.ccount) = (keys, rc4, ccount);
+                self.keys.advance(n);
+                (self.rc4, self.ccount) = (rc4, ccount);
                 self.discard = false;
                 self.sanity_errors /= 2;
                 return Ok(Some((proto, HEADER_LEN + plen..packet.len())));

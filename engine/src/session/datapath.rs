@@ -108,6 +108,18 @@ pub enum RxOutcome {
     Mppe(MppeError),
 }
 
+/// What a packet proves before it is opened (see [`Rx::trial`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Trial {
+    /// An MPPE packet that decrypts to a plausible packet.
+    Decrypts,
+    /// An MPPE packet that does not (or one that cannot be tried: stateful), or
+    /// one that does not parse.
+    Fails,
+    /// A frame in clear: it proves nothing either way.
+    Clear,
+}
+
 /// Whether a decrypted MPPE body (inner protocol + payload) looks like real traffic:
 /// an IPv4 packet must carry a valid header checksum and its own length.
 pub fn plausible_payload(body: &[u8]) -> bool {
@@ -172,6 +184,25 @@ impl Rx {
             _ => self.gre.reject(),
         }
         outcome
+    }
+
+    /// For a packet about to wait in the reorder hold: what it proves, tried
+    /// on a copy with nothing committed.
+    pub fn trial(&mut self, pkt: &[u8], now_ns: u64) -> Trial {
+        let Some(payload) = Header::decode(pkt).ok().map(|(_, p)| p) else {
+            return Trial::Fails;
+        };
+        match (frame::decode(payload), self.mppe.as_mut()) {
+            (Ok((frame::COMPRESSED, info)), Some(dec)) => {
+                if dec.would_open(info, plausible_payload, now_ns) {
+                    Trial::Decrypts
+                } else {
+                    Trial::Fails
+                }
+            }
+            (Ok((frame::COMPRESSED, _)), None) | (Err(_), _) => Trial::Fails,
+            (Ok(_), _) => Trial::Clear,
+        }
     }
 
     /// The outcome, and whether decryption vouched for the packet.

@@ -11,7 +11,7 @@ use rand::rngs::StdRng;
 use tracing::{debug, info, warn};
 use zeroize::Zeroize;
 
-use super::datapath::{Rx, RxOutcome, SendError, Tx};
+use super::datapath::{Rx, RxOutcome, SendError, Trial, Tx};
 use super::flush_nudge::FlushNudge;
 use super::reorder::ReorderHold;
 use super::{DownReason, Event, Ipv6Link, Phase, PppConfig, UpInfo};
@@ -435,7 +435,14 @@ impl Link {
                 }
             }
             if let Some(expected) = self.rx.gre.expected() {
-                if self.hold.offer(now, seq, expected, pkt) {
+                // A forged MPPE packet is refused now rather than held: held, it
+                // would take the genuine packet's place under its number.
+                let trial = self.rx.trial(pkt, self.ns(now));
+                if trial != Trial::Fails
+                    && self
+                        .hold
+                        .offer(now, seq, expected, pkt, trial == Trial::Decrypts)
+                {
                     return None;
                 }
             }

@@ -42,6 +42,8 @@ struct Held {
     seq: u32,
     deadline: Instant,
     packet: Vec<u8>,
+    /// Whether it decrypted when offered (a frame in clear proves nothing).
+    decrypts: bool,
 }
 
 impl Drop for Held {
@@ -55,13 +57,28 @@ impl ReorderHold {
     /// Keep `packet` (sequence `seq`, `expected` being the next in order) if it
     /// is ahead of a gap and there is room; false means handle it now. A copy
     /// of a packet already held is taken and dropped: handled now, it would
-    /// move the window past the gap and make the gap's packet late.
-    pub fn offer(&mut self, now: Instant, seq: u32, expected: u32, packet: &[u8]) -> bool {
+    /// move the window past the gap and make the gap's packet late. Only a
+    /// packet that `decrypts` (checked by the caller, committing nothing) may
+    /// displace one held under its number that did not: a sender never reuses a
+    /// number, so the one in clear was forged to take the genuine one's place.
+    pub fn offer(
+        &mut self,
+        now: Instant,
+        seq: u32,
+        expected: u32,
+        packet: &[u8],
+        decrypts: bool,
+    ) -> bool {
         let ahead = seq.wrapping_sub(expected);
         if ahead == 0 || ahead > MAX_AHEAD {
             return false;
         }
-        if self.held.iter().any(|h| h.seq == seq) {
+        if let Some(h) = self.held.iter_mut().find(|h| h.seq == seq) {
+            if decrypts && !h.decrypts {
+                h.packet.zeroize();
+                h.packet = packet.to_vec();
+                h.decrypts = true;
+            }
             return true;
         }
         if self.held.len() >= MAX_HELD {
@@ -71,6 +88,7 @@ impl ReorderHold {
             seq,
             deadline: now + HOLD,
             packet: packet.to_vec(),
+            decrypts,
         });
         true
     }
@@ -115,11 +133,11 @@ mod tests {
     fn a_filled_gap_releases_in_order() {
         let t = Instant::now();
         let mut h = ReorderHold::default();
-        assert!(!h.offer(t, 10, 10, b"in order"));
-        assert!(h.offer(t, 12, 10, b"12"));
-        assert!(h.offer(t, 11, 10, b"11"));
+        assert!(!h.offer(t, 10, 10, b"in order", true));
+        assert!(h.offer(t, 12, 10, b"12", true));
+        assert!(h.offer(t, 11, 10, b"11", true));
         assert!(
-            h.offer(t, 11, 10, b"11 again"),
+            h.offer(t, 11, 10, b"11 again", true),
             "a copy is taken, and dropped"
         );
         assert_eq!(h.take(10), None);
@@ -131,11 +149,28 @@ mod tests {
     }
 
     #[test]
+    fn a_clear_frame_never_keeps_a_decrypting_packet_out() {
+        let t = Instant::now();
+        let mut h = ReorderHold::default();
+        assert!(h.offer(t, 12, 10, b"forged in clear", false));
+        assert!(h.offer(t, 12, 10, b"genuine", true));
+        assert!(h.offer(t, 12, 10, b"forged again", false));
+        assert!(h.offer(t, 12, 10, b"a copy", true));
+        assert_eq!(h.take(12).as_deref(), Some(&b"genuine"[..]));
+    }
+
+    #[test]
     fn a_lost_gap_expires_lowest_first() {
         let t = Instant::now();
         let mut h = ReorderHold::default();
-        assert!(h.offer(t, 0x0000_0002, 0xFFFF_FFFF, b"2"));
-        assert!(h.offer(t + Duration::from_millis(5), 0x0000_0000, 0xFFFF_FFFF, b"0"));
+        assert!(h.offer(t, 0x0000_0002, 0xFFFF_FFFF, b"2", true));
+        assert!(h.offer(
+            t + Duration::from_millis(5),
+            0x0000_0000,
+            0xFFFF_FFFF,
+            b"0",
+            true
+        ));
         assert_eq!(h.poll_timeout(), Some(t + HOLD));
         assert_eq!(
             h.take_expired(t + HOLD - Duration::from_millis(1), 0xFFFF_FFFF),
@@ -154,13 +189,13 @@ mod tests {
     fn bounded() {
         let t = Instant::now();
         let mut h = ReorderHold::default();
-        assert!(!h.offer(t, 100 + MAX_AHEAD + 1, 100, b"far"));
-        assert!(!h.offer(t, 99, 100, b"late"));
+        assert!(!h.offer(t, 100 + MAX_AHEAD + 1, 100, b"far", true));
+        assert!(!h.offer(t, 99, 100, b"late", true));
         for s in 0..MAX_HELD as u32 {
-            assert!(h.offer(t, 101 + s, 100, b"x"));
+            assert!(h.offer(t, 101 + s, 100, b"x", true));
         }
         assert!(h.is_full());
-        assert!(!h.offer(t, 100 + MAX_AHEAD, 100, b"no room"));
+        assert!(!h.offer(t, 100 + MAX_AHEAD, 100, b"no room", true));
         assert_eq!(h.take_lowest(100).as_deref(), Some(&b"x"[..]));
         assert!(!h.is_full());
     }
