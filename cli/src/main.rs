@@ -16,6 +16,7 @@ use nm_pptp_settings::peers;
 use nm_pptp_settings::{Connection, MppeStrength};
 use pptp_engine::ppp::lcp::AuthProtocol;
 use pptp_engine::redial::{self, Backoff};
+use pptp_engine::route_policy;
 use pptp_engine::secret::Password;
 use pptp_engine::session::{ClientConfig, DownReason, Event};
 use pptp_runtime::{self as runtime, RuntimeEvent, TunOptions, TunSlot};
@@ -542,6 +543,9 @@ async fn call(
     };
     // The address in use, once the runtime says which one answered.
     let mut server = servers[0];
+    // Ours on the way to it: what the server's routes may not cover.
+    let mut underlay = Ipv4Addr::UNSPECIFIED;
+    let mut refused6: Vec<(std::net::Ipv6Addr, u8)> = Vec::new();
     // Every call draws its own call ID, magic number and challenges.
     let cfg = ClientConfig {
         seed: runtime::os_seed(),
@@ -605,7 +609,11 @@ async fn call(
                 }
                 Some(RuntimeEvent::Session(Event::Pushed(p))) => {
                     if let Some(ifname) = &tunnel {
-                        let pushed: Vec<(Ipv4Addr, u8)> = p.routes.iter().map(|r| (r.dest, r.prefix)).collect();
+                        let ctx = route_policy::Context { server, local: underlay, full_tunnel: plan.default_route };
+                        let route_policy::Filtered { accepted: pushed, refused } = route_policy::filter_v4(&ctx, p.routes.iter().map(|r| (r.dest, r.prefix)));
+                        for ((d, l), why) in refused {
+                            eprintln!("pptp-client: warning: route {d}/{l} from the server refused: {why}");
+                        }
                         if let Err(e) = routes.via(ifname, &pushed) {
                             eprintln!("pptp-client: warning: cannot add the server's routes through {ifname}: {e}");
                         }
@@ -632,7 +640,16 @@ async fn call(
                 }
                 Some(RuntimeEvent::Session(Event::Router(r))) => {
                     if let Some(ifname) = &tunnel {
-                        let mut added = routes.via6(ifname, &r.routes);
+                        let ctx = route_policy::Context { server, local: underlay, full_tunnel: plan.default_route };
+                        let route_policy::Filtered { accepted: ok, refused } = route_policy::filter_v6(&ctx, r.routes.iter().copied());
+                        for (route, why) in refused {
+                            // Advertisements repeat: each refusal is said once.
+                            if !refused6.contains(&route) {
+                                eprintln!("pptp-client: warning: route {}/{} from the server refused: {why}", route.0, route.1);
+                                refused6.push(route);
+                            }
+                        }
+                        let mut added = routes.via6(ifname, &ok);
                         if plan.default_route && r.default_route {
                             added = added.and(routes.default_via6(ifname));
                         }
@@ -654,7 +671,7 @@ async fn call(
                     }
                 }
                 Some(RuntimeEvent::Session(Event::Down(_))) => {}
-                Some(RuntimeEvent::Resolved(a)) => server = a,
+                Some(RuntimeEvent::Resolved { peer, local }) => (server, underlay) = (peer, local),
                 Some(RuntimeEvent::Session(Event::Phase(p))) if json => println!("{}", json!({"event": "phase", "phase": format!("{p:?}").to_lowercase()})),
                 Some(_) => {}
                 None => break,

@@ -252,7 +252,7 @@ fn call(
                     continue;
                 }
                 match e {
-                    RuntimeEvent::Resolved(client) => {
+                    RuntimeEvent::Resolved { peer: client, .. } => {
                         println!("{}", json!({"event": "call", "client": client.to_string()}))
                     }
                     RuntimeEvent::TunnelUp { ifname, info } => println!(

@@ -39,6 +39,7 @@ const OPT_VENDOR_CLASS: u8 = 60;
 const OPT_CLIENT_ID: u8 = 61;
 const OPT_USER_CLASS: u8 = 77;
 const OPT_CLASSLESS_ROUTES: u8 = 121;
+const OPT_SERVER_ID: u8 = 54;
 const OPT_MS_CLASSLESS_ROUTES: u8 = 249;
 const OPT_END: u8 = 255;
 const DHCPACK: u8 = 5;
@@ -81,6 +82,7 @@ pub struct Pushed {
 #[derive(Debug)]
 pub struct Inform {
     local: Ipv4Addr,
+    peer: Ipv4Addr,
     xid: u32,
     start: Instant,
     /// Index into SCHEDULE of the next send (or, past the sends, the end).
@@ -91,7 +93,8 @@ pub struct Inform {
 }
 
 impl Inform {
-    pub fn new(local: Ipv4Addr, rng: &mut impl RngCore, now: Instant) -> Self {
+    /// `local` is our address on the link, `peer` the server's.
+    pub fn new(local: Ipv4Addr, peer: Ipv4Addr, rng: &mut impl RngCore, now: Instant) -> Self {
         let xid = rng.next_u32();
         let mut mac = [0u8; 6];
         rng.fill_bytes(&mut mac);
@@ -100,6 +103,7 @@ impl Inform {
         let id = rng.next_u32() as u16;
         let mut i = Inform {
             local,
+            peer,
             xid,
             start: now,
             step: 0,
@@ -141,7 +145,7 @@ impl Inform {
         if self.done {
             return None;
         }
-        let r = decode_reply(ip, self.local, self.xid)?;
+        let r = decode_reply(ip, self.local, self.peer, self.xid)?;
         if r.is_ok() {
             self.done = true;
         }
@@ -260,7 +264,7 @@ pub fn answer_inform(ip: &[u8], server: Ipv4Addr, push: &Pushed) -> Option<Vec<u
         }
     };
     put(OPT_MESSAGE_TYPE, &[DHCPACK]);
-    put(54, &server.octets());
+    put(OPT_SERVER_ID, &server.octets());
     if !push.routes.is_empty() {
         let mut v = Vec::new();
         for r in &push.routes {
@@ -295,7 +299,15 @@ pub fn answer_inform(ip: &[u8], server: Ipv4Addr, push: &Pushed) -> Option<Vec<u
 
 /// `None` unless `ip` is a UDP datagram from port 67 to port 68 of `local` (or
 /// broadcast) with transaction `xid`; then the DHCPACK decoded, or why not.
-pub fn decode_reply(ip: &[u8], local: Ipv4Addr, xid: u32) -> Option<Result<Pushed, DecodeError>> {
+/// It must come from its own server identifier or from `peer`, the server's
+/// end of the link (a relay such as Windows RRAS forwards the DHCP server's
+/// answer from there).
+pub fn decode_reply(
+    ip: &[u8],
+    local: Ipv4Addr,
+    peer: Ipv4Addr,
+    xid: u32,
+) -> Option<Result<Pushed, DecodeError>> {
     let (src, dst, udp) = udp_payload_of(ip)?;
     if dst != local && dst != Ipv4Addr::BROADCAST {
         return None;
@@ -314,7 +326,19 @@ pub fn decode_reply(ip: &[u8], local: Ipv4Addr, xid: u32) -> Option<Result<Pushe
         return None;
     }
     // Ours from here on: what is wrong with it is an error, not someone else's packet.
-    Some(decode_ours(src, dst, udp, len, sum))
+    Some(
+        decode_ours(src, dst, udp, len, sum).and_then(|(pushed, id)| {
+            if src == peer || id == Some(src) {
+                Ok(pushed)
+            } else {
+                Err(DecodeError::BadField {
+                    what: WHAT,
+                    field: "source address (neither the server identifier nor the link's peer)",
+                    value: u32::from(src),
+                })
+            }
+        }),
+    )
 }
 
 fn decode_ours(
@@ -323,7 +347,7 @@ fn decode_ours(
     udp: &[u8],
     len: usize,
     sum: u16,
-) -> Result<Pushed, DecodeError> {
+) -> Result<(Pushed, Option<Ipv4Addr>), DecodeError> {
     if len < 8 || len > udp.len() {
         return Err(DecodeError::BadLength { what: WHAT, len });
     }
@@ -363,7 +387,11 @@ fn decode_ours(
             None => Vec::new(),
         },
     };
-    Ok(Pushed {
+    let server_id = opts
+        .get(OPT_SERVER_ID)
+        .and_then(|v| <[u8; 4]>::try_from(v).ok())
+        .map(Ipv4Addr::from);
+    let pushed = Pushed {
         routes,
         domain: opts.get(OPT_DOMAIN).and_then(domain),
         dns: opts
@@ -376,7 +404,8 @@ fn decode_ours(
             .map(addresses)
             .transpose()?
             .unwrap_or_default(),
-    })
+    };
+    Ok((pushed, server_id))
 }
 
 /// Source, destination and payload of an unfragmented IPv4 UDP datagram.
@@ -551,7 +580,7 @@ mod tests {
     #[test]
     fn the_inform_is_what_windows_sends() {
         let now = Instant::now();
-        let mut i = Inform::new(LOCAL, &mut StdRng::seed_from_u64(1), now);
+        let mut i = Inform::new(LOCAL, SERVER, &mut StdRng::seed_from_u64(1), now);
         let p = i.poll_transmit().expect("sent at once");
         assert_eq!(header_checksum(&p[..20]), 0, "IPv4 header checksum");
         assert_eq!(&p[12..16], &LOCAL.octets());
@@ -574,7 +603,7 @@ mod tests {
     #[test]
     fn three_sends_in_four_seconds_then_quiet() {
         let t0 = Instant::now();
-        let mut i = Inform::new(LOCAL, &mut StdRng::seed_from_u64(2), t0);
+        let mut i = Inform::new(LOCAL, SERVER, &mut StdRng::seed_from_u64(2), t0);
         assert!(i.poll_transmit().is_some(), "the first at once");
         let mut sent = vec![];
         let mut end = t0;
@@ -595,7 +624,7 @@ mod tests {
     #[test]
     fn every_option_decodes() {
         let now = Instant::now();
-        let mut i = Inform::new(LOCAL, &mut StdRng::seed_from_u64(3), now);
+        let mut i = Inform::new(LOCAL, SERVER, &mut StdRng::seed_from_u64(3), now);
         // /9, /17, /25 and /32 carry 2, 3, 4 and 4 octets; /0 (a default route)
         // and a loopback route are left out; bits past the prefix are cleared.
         let routes: &[u8] = &[
@@ -647,7 +676,7 @@ mod tests {
             xid,
             &[ACK, (OPT_MS_CLASSLESS_ROUTES, &[16, 10, 20, 0, 0, 0, 0])],
         );
-        let got = decode_reply(&p, LOCAL, xid).unwrap().unwrap();
+        let got = decode_reply(&p, LOCAL, SERVER, xid).unwrap().unwrap();
         assert_eq!(got.routes, [route([10, 20, 0, 0], 16)]);
         assert_eq!(got.domain, None);
     }
@@ -663,7 +692,7 @@ mod tests {
                 (OPT_CLASSLESS_ROUTES, &[0, 0, 0]),
             ],
         );
-        let got = decode_reply(&p, LOCAL, xid).unwrap().unwrap();
+        let got = decode_reply(&p, LOCAL, SERVER, xid).unwrap().unwrap();
         assert_eq!(got.routes, [route([10, 20, 0, 0], 16)]);
     }
 
@@ -688,7 +717,7 @@ mod tests {
             (&[], "message type"),
         ];
         for (opts, why) in cases {
-            let e = decode_reply(&reply(xid, opts), LOCAL, xid)
+            let e = decode_reply(&reply(xid, opts), LOCAL, SERVER, xid)
                 .unwrap()
                 .unwrap_err();
             assert!(e.to_string().contains(why), "{e} should say {why}");
@@ -696,11 +725,11 @@ mod tests {
         let mut p = reply(xid, &[ACK]);
         let n = p.len();
         p[n - 1] ^= 1;
-        let e = decode_reply(&p, LOCAL, xid).unwrap().unwrap_err();
+        let e = decode_reply(&p, LOCAL, SERVER, xid).unwrap().unwrap_err();
         assert!(e.to_string().contains("checksum"), "{e}");
         // A zero UDP checksum means "not computed" in IPv4.
         assert!(
-            decode_reply(&reply_to(LOCAL, xid, &[ACK], false), LOCAL, xid)
+            decode_reply(&reply_to(LOCAL, xid, &[ACK], false), LOCAL, SERVER, xid)
                 .unwrap()
                 .is_ok()
         );
@@ -714,40 +743,69 @@ mod tests {
         let l = (p.len() - 20) as u16;
         p[24..26].copy_from_slice(&l.to_be_bytes());
         p[26..28].fill(0);
-        assert!(decode_reply(&p, LOCAL, xid).unwrap().is_err());
+        assert!(decode_reply(&p, LOCAL, SERVER, xid).unwrap().is_err());
     }
 
     #[test]
     fn other_packets_are_not_ours() {
         let xid = 10;
         assert_eq!(
-            decode_reply(&reply(xid + 1, &[ACK]), LOCAL, xid),
+            decode_reply(&reply(xid + 1, &[ACK]), LOCAL, SERVER, xid),
             None,
             "xid"
         );
         let other = Ipv4Addr::new(198, 19, 0, 8);
         assert_eq!(
-            decode_reply(&reply_to(other, xid, &[ACK], true), LOCAL, xid),
+            decode_reply(&reply_to(other, xid, &[ACK], true), LOCAL, SERVER, xid),
             None
         );
         let mut p = reply(xid, &[ACK]);
         p[21] = 53; // source port 53
-        assert_eq!(decode_reply(&p, LOCAL, xid), None, "port");
+        assert_eq!(decode_reply(&p, LOCAL, SERVER, xid), None, "port");
         let mut p = reply(xid, &[ACK]);
         p[6] = 0x20; // more fragments
-        assert_eq!(decode_reply(&p, LOCAL, xid), None, "fragment");
-        assert_eq!(decode_reply(&[0x45, 0, 0], LOCAL, xid), None);
+        assert_eq!(decode_reply(&p, LOCAL, SERVER, xid), None, "fragment");
+        assert_eq!(decode_reply(&[0x45, 0, 0], LOCAL, SERVER, xid), None);
         assert!(decode_reply(
             &reply_to(Ipv4Addr::BROADCAST, xid, &[ACK], true),
             LOCAL,
+            SERVER,
             xid
         )
         .is_some());
     }
 
     #[test]
+    fn an_answer_must_come_from_its_server_or_the_links_peer() {
+        let xid = 0x1234_5678;
+        let peer = Ipv4Addr::new(198, 19, 0, 99);
+        // From SERVER with SERVER as its identifier, peer elsewhere: a relay's
+        // DHCP server answering directly.
+        let id: Opt = (OPT_SERVER_ID, &[198, 19, 0, 1]);
+        assert!(decode_reply(&reply(xid, &[ACK, id]), LOCAL, peer, xid)
+            .unwrap()
+            .is_ok());
+        // From SERVER, naming another server, not the peer: refused.
+        let other_id: Opt = (OPT_SERVER_ID, &[10, 9, 9, 9]);
+        let e = decode_reply(&reply(xid, &[ACK, other_id]), LOCAL, peer, xid)
+            .unwrap()
+            .unwrap_err();
+        assert!(e.to_string().contains("source address"), "{e}");
+        // No identifier, not from the peer: refused; from the peer (a relay
+        // forwarding another server's answer): taken.
+        assert!(decode_reply(&reply(xid, &[ACK]), LOCAL, peer, xid)
+            .unwrap()
+            .is_err());
+        assert!(
+            decode_reply(&reply(xid, &[ACK, other_id]), LOCAL, SERVER, xid)
+                .unwrap()
+                .is_ok()
+        );
+    }
+
+    #[test]
     fn the_servers_answer_round_trips() {
-        let mut i = Inform::new(LOCAL, &mut StdRng::seed_from_u64(4), Instant::now());
+        let mut i = Inform::new(LOCAL, SERVER, &mut StdRng::seed_from_u64(4), Instant::now());
         let inform = i.poll_transmit().unwrap();
         // 70 routes: option 121 exceeds 255 bytes and goes in parts.
         let push = Pushed {

@@ -11,6 +11,7 @@ pub mod ndisc;
 pub mod ppp;
 pub mod pptp;
 pub mod redial;
+pub mod route_policy;
 pub mod secret;
 pub mod session;
 pub mod tcp_mss;

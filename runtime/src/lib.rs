@@ -98,9 +98,13 @@ impl TunSlot {
 /// What the runtime tells its owner.
 #[derive(Debug, Clone)]
 pub enum RuntimeEvent {
-    /// The server's address in use: the first of the gateway's addresses that
-    /// accepted the control connection.
-    Resolved(Ipv4Addr),
+    /// The control connection is up: `peer` is the server's address in use
+    /// (the first of the gateway's addresses that accepted it; for a server,
+    /// the client's), `local` our own address on that path.
+    Resolved {
+        peer: Ipv4Addr,
+        local: Ipv4Addr,
+    },
     Session(Event),
     /// A password sent for a retry that the call could no longer use (it was
     /// ending): dial again with it rather than ask again.
@@ -203,7 +207,14 @@ pub async fn run(
         Ok(c) => c,
         Err(reason) => return reason,
     };
-    let _ = events.send(RuntimeEvent::Resolved(server));
+    let local = match tcp.local_addr().map(|a| a.ip()) {
+        Ok(IpAddr::V4(a)) => a,
+        _ => Ipv4Addr::UNSPECIFIED,
+    };
+    let _ = events.send(RuntimeEvent::Resolved {
+        peer: server,
+        local,
+    });
     let _ = tcp.set_nodelay(true);
     let session = ClientSession::new(
         ClientConfig {
@@ -244,7 +255,14 @@ pub async fn serve(
         ));
     };
     let _ = tcp.set_nodelay(true);
-    let _ = events.send(RuntimeEvent::Resolved(client));
+    let local = match tcp.local_addr().map(|a| a.ip()) {
+        Ok(IpAddr::V4(a)) => a,
+        _ => Ipv4Addr::UNSPECIFIED,
+    };
+    let _ = events.send(RuntimeEvent::Resolved {
+        peer: client,
+        local,
+    });
     let session = ServerSession::new(cfg, Instant::now());
     let gre = GreSocket::connect(client, session.call_id())?;
     let (tcp_rx, tcp_tx) = tcp.into_split();

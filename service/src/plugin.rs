@@ -19,6 +19,7 @@ use nm_pptp_settings::Connection as PptpConnection;
 use pptp_engine::auth::{AuthError, FailureKind};
 use pptp_engine::dhcp::Pushed;
 use pptp_engine::redial::{self, Backoff};
+use pptp_engine::route_policy;
 use pptp_engine::secret::Password;
 use pptp_engine::session::{DownReason, Event, RouterInfo, UpInfo};
 use pptp_runtime::{RuntimeEvent, TunOptions, TunSlot};
@@ -512,8 +513,16 @@ async fn run_tunnel(
     // block-ipv6-leak).
     let full_tunnel = !never_default && settings.block_ipv6_leak && !opts.ipv6_ignored;
     info!(gateway = %settings.gateway, addresses = ?servers, user = %cfg.user, "connecting");
-    // The address in use, once the runtime says which one answered.
+    // The address in use, once the runtime says which one answered, and ours
+    // on the way to it (what the server's routes may not cover).
     let mut server = servers[0];
+    let mut underlay = Ipv4Addr::UNSPECIFIED;
+    let route_ctx = |server, local| route_policy::Context {
+        server,
+        local,
+        full_tunnel: !never_default,
+    };
+    let mut refused6 = Vec::new();
     let tun = TunOptions {
         ifname: settings.ifname(),
         assign_address: false,
@@ -597,8 +606,17 @@ async fn run_tunnel(
             }
             // The server's DHCPINFORM answer comes after Up: NetworkManager takes
             // a second Ip4Config as the new configuration.
-            RuntimeEvent::Session(Event::Pushed(pushed)) => {
+            RuntimeEvent::Session(Event::Pushed(mut pushed)) => {
                 if let Some(info) = &up_info {
+                    let ctx = route_ctx(server, underlay);
+                    let all = pushed.routes.iter().map(|r| (r.dest, r.prefix));
+                    let refused = route_policy::filter_v4(&ctx, all).refused;
+                    for ((dest, prefix), why) in &refused {
+                        warn!(route = %format_args!("{dest}/{prefix}"), reason = %why, "a route from the server was refused");
+                    }
+                    pushed
+                        .routes
+                        .retain(|r| route_policy::check_v4(&ctx, r.dest, r.prefix).is_ok());
                     info!(
                         routes = pushed.routes.len(),
                         domain = pushed.domain.as_deref().unwrap_or(""),
@@ -612,8 +630,21 @@ async fn run_tunnel(
             }
             // The server's router advertisement: the global address, name
             // servers and routes replace the link-local-only configuration.
-            RuntimeEvent::Session(Event::Router(r)) => {
+            RuntimeEvent::Session(Event::Router(mut r)) => {
                 if let Some(v6) = up_info.as_ref().and_then(|i| i.ipv6) {
+                    let ctx = route_ctx(server, underlay);
+                    let route_policy::Filtered {
+                        accepted: ok,
+                        refused,
+                    } = route_policy::filter_v6(&ctx, r.routes.iter().copied());
+                    // Advertisements repeat: each refusal is logged once a call.
+                    for (route, why) in refused {
+                        if !refused6.contains(&route) {
+                            warn!(route = %format_args!("{}/{}", route.0, route.1), reason = %why, "a route from the server was refused");
+                            refused6.push(route);
+                        }
+                    }
+                    r.routes = ok;
                     info!(addresses = ?r.addresses, dns = ?r.dns, routes = r.routes.len(), "IPv6 from the server");
                     let ip6 = ip6_config(v6.local, Some(&r), full_tunnel, never_default);
                     let _ = Plugin::ip6_config(emitter, ip6).await;
@@ -656,7 +687,7 @@ async fn run_tunnel(
             }
             RuntimeEvent::PasswordNotTaken(pw) => *prompts.typed = Some(pw),
             RuntimeEvent::Session(Event::Phase(p)) => tracing::debug!(phase = ?p, "phase"),
-            RuntimeEvent::Resolved(a) => server = a,
+            RuntimeEvent::Resolved { peer, local } => (server, underlay) = (peer, local),
             _ => {}
         }
     }

@@ -434,7 +434,12 @@ async fn the_gateway_reported_is_the_address_that_answered() {
     h.expect_state_signal(state::STARTING).await;
     let call = h.next_call().await;
     assert_eq!(call.servers, [Ipv4Addr::new(192, 0, 2, 7), SERVER]);
-    call.events.send(RuntimeEvent::Resolved(SERVER)).unwrap();
+    call.events
+        .send(RuntimeEvent::Resolved {
+            peer: SERVER,
+            local: Ipv4Addr::new(192, 0, 2, 100),
+        })
+        .unwrap();
     call.up();
     let (member, m) = h.signal().await;
     assert_eq!(member, "Config");
@@ -486,6 +491,65 @@ async fn routes_and_domain_from_the_server_follow_as_a_second_ip4config() {
         ]
     );
     assert_eq!(h.state().await, state::STARTED);
+}
+
+/// A split tunnel's pushed routes go through route_policy: the two halves of
+/// the address space, a route over the VPN server and one over this machine's
+/// own address on the way to it are refused; the rest goes to NetworkManager.
+#[tokio::test]
+async fn a_split_tunnel_refuses_pushed_routes_that_would_capture_it() {
+    let mut h = Harness::new().await;
+    let mut s = settings(
+        &[("gateway", "vpn.example.org"), ("user", "u")],
+        &[("password", SECRET)],
+    );
+    s.insert(
+        "ipv4",
+        HashMap::from([("never-default", Value::from(true))]),
+    );
+    h.call("Connect", &(s,)).await.unwrap();
+    h.expect_state_signal(state::STARTING).await;
+    let call = h.next_call().await;
+    call.events
+        .send(RuntimeEvent::Resolved {
+            peer: SERVER,
+            local: Ipv4Addr::new(198, 51, 100, 7),
+        })
+        .unwrap();
+    call.up();
+    for want in ["Config", "Ip4Config"] {
+        assert_eq!(h.signal().await.0, want);
+    }
+    h.expect_state_signal(state::STARTED).await;
+    let route = |a: [u8; 4], prefix| Route {
+        dest: a.into(),
+        prefix,
+    };
+    let pushed = Pushed {
+        routes: vec![
+            route([0, 0, 0, 0], 1),
+            route([128, 0, 0, 0], 1),
+            route([10, 0, 0, 0], 8),
+            route([192, 0, 2, 0], 24),
+            route([198, 51, 100, 0], 24),
+            route([172, 16, 0, 0], 12),
+        ],
+        ..Pushed::default()
+    };
+    call.events
+        .send(RuntimeEvent::Session(Event::Pushed(pushed)))
+        .unwrap();
+    let (member, m) = h.signal().await;
+    assert_eq!(member, "Ip4Config");
+    let ip4: HashMap<String, OwnedValue> = m.body().deserialize().unwrap();
+    let routes: Vec<Vec<u32>> = ip4["routes"].try_clone().unwrap().try_into().unwrap();
+    assert_eq!(
+        routes,
+        [
+            vec![nm_addr("10.0.0.0"), 8, 0, 0],
+            vec![nm_addr("172.16.0.0"), 12, 0, 0]
+        ]
+    );
 }
 
 /// class-route=yes with ipv4.never-default: the assigned address's classful
@@ -1249,7 +1313,11 @@ async fn ip6config_after_router_advertisement(never_default: bool) -> HashMap<St
         default_route: true,
         addresses: vec![global],
         prefixes: vec![("2001:db8:77::".parse().unwrap(), 64)],
-        routes: vec![("2001:db8:78::".parse().unwrap(), 48)],
+        // The default route is not the server's to give (refused, logged).
+        routes: vec![
+            ("2001:db8:78::".parse().unwrap(), 48),
+            (Ipv6Addr::UNSPECIFIED, 0),
+        ],
         dns: vec!["2001:db8:77::53".parse().unwrap()],
         mtu: None,
     };

@@ -11,7 +11,7 @@ fuzz_target!(|data: &[u8]| {
         return;
     };
     let local = Ipv4Addr::new(198, 19, 0, 7);
-    if let Some(Ok(p)) = decode_reply(ip, local, u32::from_be_bytes(*xid)) {
+    if let Some(Ok(p)) = decode_reply(ip, local, Ipv4Addr::new(198, 19, 0, 1), u32::from_be_bytes(*xid)) {
         assert!(p.routes.len() <= MAX_ROUTES);
         assert!(p.routes.iter().all(|r| r.prefix >= 1 && r.prefix <= 32));
         assert!(p.dns.len() <= 4 && p.wins.len() <= 4);

@@ -1174,7 +1174,7 @@ impl Link {
         self.set_phase(Phase::Up);
         self.events.push_back(Event::Up(up));
         if self.cfg.dhcp_inform && matches!(self.role, Role::Client { .. }) {
-            self.inform = Some(dhcp::Inform::new(local, &mut self.rng, now));
+            self.inform = Some(dhcp::Inform::new(local, peer, &mut self.rng, now));
             self.flush_inform();
         }
         self.flush_ndisc(now);
