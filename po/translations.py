@@ -67,9 +67,9 @@ T = {
   "de": "Point-to-Point-_Verschlüsselung (MPPE) verwenden", "fr": "Utiliser le _chiffrement point à point (MPPE)",
   "es": "Usar _cifrado punto a punto (MPPE)", "pt_BR": "Usar _criptografia ponto a ponto (MPPE)", "zh_CN": "使用点对点加密（MPPE）(_E)"},
 "_Security:": {"de": "_Sicherheit:", "fr": "_Sécurité :", "es": "_Seguridad:", "pt_BR": "_Segurança:", "zh_CN": "安全性(_S)："},
-"All available (default)": {"de": "Alle verfügbaren (Vorgabe)", "fr": "Toutes celles disponibles (par défaut)", "es": "Todas las disponibles (predeterminado)", "pt_BR": "Todas disponíveis (padrão)", "zh_CN": "所有可用的（默认）"},
-"128-bit (most secure)": {"de": "128-Bit (am sichersten)", "fr": "128 bits (la plus sûre)", "es": "128 bits (la más segura)", "pt_BR": "128 bits (mais segura)", "zh_CN": "128 位（最安全）"},
-"40-bit (less secure)": {"de": "40-Bit (weniger sicher)", "fr": "40 bits (moins sûre)", "es": "40 bits (menos segura)", "pt_BR": "40 bits (menos segura)", "zh_CN": "40 位（较不安全）"},
+"128-bit (default)": {"de": "128-Bit (Vorgabe)", "fr": "128 bits (par défaut)", "es": "128 bits (predeterminado)", "pt_BR": "128 bits (padrão)", "zh_CN": "128 位（默认）"},
+"40-bit or 128-bit (weaker: an attacker can force 40-bit)": {"de": "40-Bit oder 128-Bit (schwächer: ein Angreifer kann 40-Bit erzwingen)", "fr": "40 ou 128 bits (plus faible : un attaquant peut imposer 40 bits)", "es": "40 o 128 bits (más débil: un atacante puede forzar 40 bits)", "pt_BR": "40 ou 128 bits (mais fraca: um atacante pode forçar 40 bits)", "zh_CN": "40 位或 128 位（较弱：攻击者可强制使用 40 位）"},
+"40-bit only (weak)": {"de": "Nur 40-Bit (schwach)", "fr": "40 bits seulement (faible)", "es": "Solo 40 bits (débil)", "pt_BR": "Somente 40 bits (fraca)", "zh_CN": "仅 40 位（弱）"},
 "Allow st_ateful encryption": {"de": "Zust_andsbehaftete Verschlüsselung erlauben", "fr": "Autoriser le chiffrement _avec état", "es": "Permitir cifrado con est_ado", "pt_BR": "Permitir criptografia com est_ado", "zh_CN": "允许有状态加密(_A)"},
 "Allow _BSD data compression": {"de": "_BSD-Datenkompression erlauben", "fr": "Autoriser la compression de données _BSD", "es": "Permitir compresión de datos _BSD", "pt_BR": "Permitir compressão de dados _BSD", "zh_CN": "允许 BSD 数据压缩(_B)"},
 "Not available: the built-in PPTP engine never negotiates compression, which adds risk to MPPE and gains little on today's links.": {

@@ -79,7 +79,8 @@ struct UpArgs {
     /// Allowed authentication methods: comma list of pap,chap,mschap,mschapv2.
     #[arg(long, value_delimiter = ',')]
     auth: Option<Vec<String>>,
-    /// MPPE strength required: 128, 40, any (40 or 128) or off.
+    /// MPPE strength required: 128 (the default), 40, any (40 or 128: an
+    /// active attacker can then force 40) or off.
     #[arg(long, value_enum)]
     mppe: Option<MppeArg>,
     /// Ask for stateful MPPE (a pppd server without `mppe-stateful` refuses and ends the link).
@@ -228,6 +229,7 @@ fn opt_in_flags(o: OptIn) -> String {
         }
         OptIn::Method(m) => format!("--auth {}", m.name()),
         OptIn::Unencrypted => "--mppe off".into(),
+        OptIn::Mppe40 => "--mppe 40 (or --mppe any)".into(),
     }
 }
 
@@ -401,6 +403,7 @@ fn exit_code(reason: &DownReason, was_up: bool) -> u8 {
         }
         DownReason::EchoTimeout => EXIT_UNREACHABLE,
         DownReason::MppeRefused(_)
+        | DownReason::MppeTooWeak(_)
         | DownReason::MethodRefused(_)
         | DownReason::NoAuthentication
         | DownReason::NegotiationFailed(_)
@@ -808,7 +811,7 @@ mod tests {
         // (stdin is empty under cargo test: an empty password)
         let cfg = p.unwrap().cfg;
         assert_eq!(cfg.auth, pptp_engine::ppp::lcp::AuthPolicy::default());
-        assert!(cfg.mppe.required && cfg.mppe.allow_128 && cfg.mppe.allow_40);
+        assert!(cfg.mppe.required && cfg.mppe.allow_128 && !cfg.mppe.allow_40);
         assert_eq!(cfg.ppp.lcp_echo, Some((Duration::from_secs(30), 4)));
         assert_eq!(
             opt_in_flags(OptIn::Method(AuthProtocol::Pap)),

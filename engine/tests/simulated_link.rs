@@ -772,9 +772,10 @@ fn server_offering_only_40_bit_to_a_128_bit_client() {
     let mut sim = Sim::new(client_cfg("correct horse battery"), s);
     let d = sim.wait_down(Duration::from_secs(30));
     assert!(
-        matches!(&d, DownReason::MppeRefused(m) if m.contains("40-bit")),
+        matches!(&d, DownReason::MppeTooWeak(m) if m.contains("40-bit")),
         "{d}"
     );
+    assert_eq!(d.code(), "mppe-too-weak");
 }
 
 #[test]

@@ -121,6 +121,17 @@ impl Default for Connection {
     }
 }
 
+impl Mppe {
+    /// `require-mppe` without a strength key means 128-bit here: say so in
+    /// the strength key, for plugins that read it alone as "either strength"
+    /// (and so that what is read and what is written back are one value).
+    pub fn spell_out(&mut self) {
+        if self.require && !self.require_40 {
+            self.require_128 = true;
+        }
+    }
+}
+
 impl Connection {
     /// The name the server sees: `DOMAIN\user` when a domain is set.
     pub fn login_name(&self) -> Result<String, SettingsError> {
@@ -152,18 +163,22 @@ impl Connection {
         let m = self.mppe;
         match (m.require, m.require_40, m.require_128) {
             (_, true, false) => Some(MppeStrength::Only40),
-            (_, false, true) => Some(MppeStrength::Only128),
-            (_, true, true) | (true, false, false) => Some(MppeStrength::Any),
+            // CCP is not authenticated: were 40-bit allowed whenever the server
+            // offers it, an active attacker could strip the 128-bit bit. So
+            // `require-mppe` alone (and a connection that says nothing) means
+            // 128-bit; 40-bit is only ever an explicit choice.
+            (_, false, true) | (true, false, false) => Some(MppeStrength::Only128),
+            (_, true, true) => Some(MppeStrength::Any),
             (false, false, false) => None,
         }
     }
 
-    /// Written with the one key NetworkManager-pptp's editor uses for each choice
-    /// (`require-mppe` itself is on by default, so only `no` is ever written).
+    /// Written with the strength keys spelled out, so that the connection
+    /// means the same to plugins that read `require-mppe` alone as "any strength".
     pub fn set_mppe_requirement(&mut self, r: Option<MppeStrength>) {
         self.mppe.require = r.is_some();
-        self.mppe.require_40 = r == Some(MppeStrength::Only40);
-        self.mppe.require_128 = r == Some(MppeStrength::Only128);
+        self.mppe.require_40 = matches!(r, Some(MppeStrength::Only40 | MppeStrength::Any));
+        self.mppe.require_128 = matches!(r, Some(MppeStrength::Only128 | MppeStrength::Any));
     }
 
     /// MPPE keys come from MS-CHAP: when MPPE is required, PAP, CHAP-MD5 and EAP
@@ -317,6 +332,8 @@ pub enum OptIn {
     Method(AuthProtocol),
     /// Accept a link without MPPE.
     Unencrypted,
+    /// Accept 40-bit MPPE.
+    Mppe40,
 }
 
 impl OptIn {
@@ -325,6 +342,7 @@ impl OptIn {
         match reason {
             DownReason::MethodRefused(m) => Some(OptIn::Method(*m)),
             DownReason::NoAuthentication | DownReason::MppeRefused(_) => Some(OptIn::Unencrypted),
+            DownReason::MppeTooWeak(_) => Some(OptIn::Mppe40),
             _ => None,
         }
     }
@@ -343,6 +361,7 @@ impl OptIn {
             OptIn::Method(AuthProtocol::MsChapV1) => method(REFUSE_MSCHAP),
             OptIn::Method(AuthProtocol::MsChapV2) => method(REFUSE_MSCHAPV2),
             OptIn::Unencrypted => method(REQUIRE_MPPE),
+            OptIn::Mppe40 => format!("{REQUIRE_MPPE_40}=yes"),
         }
     }
 }
@@ -366,12 +385,13 @@ mod tests {
     #[test]
     fn mppe_strength_reads_every_spelling() {
         let mut c = Connection::default();
-        assert_eq!(c.mppe_requirement(), Some(MppeStrength::Any));
+        assert_eq!(c.mppe_requirement(), Some(MppeStrength::Only128));
         c.set_mppe_requirement(None);
         assert_eq!(c.mppe_requirement(), None);
         for (req, r40, r128, want) in [
-            (true, false, false, MppeStrength::Any),
+            (true, false, false, MppeStrength::Only128),
             (false, true, true, MppeStrength::Any),
+            (true, true, true, MppeStrength::Any),
             (true, true, false, MppeStrength::Only40),
             (false, false, true, MppeStrength::Only128),
         ] {
@@ -389,6 +409,10 @@ mod tests {
             let mut d = Connection::default();
             d.set_mppe_requirement(Some(want));
             assert_eq!(d.mppe_requirement(), Some(want));
+            // Spelled out, so that plugins reading `require-mppe` alone as
+            // "either strength" read the same choice.
+            assert_eq!(d.mppe.require_128, want != MppeStrength::Only40);
+            assert_eq!(d.mppe.require_40, want != MppeStrength::Only128);
         }
     }
 
@@ -397,14 +421,15 @@ mod tests {
         let c = Connection::default();
         assert_eq!(c.auth_policy(), AuthPolicy::default());
         let m = c.mppe_policy();
-        assert!(m.required && m.allow_40 && m.allow_128 && !m.stateful);
-        // Opt-ins are written out, the defaults are not.
+        assert!(m.required && !m.allow_40 && m.allow_128 && !m.stateful);
+        // Opt-ins are written out; of the defaults, only the security choices
+        // other plugins read differently (refuse-*, require-mppe, 128-bit).
         let mut c = Connection {
             gateway: "g".into(),
             user: "u".into(),
             ..Connection::default()
         };
-        assert_eq!(c.to_vpn().data.len(), 2, "{:?}", c.to_vpn());
+        assert_eq!(c.to_vpn().data.len(), 2 + 6, "{:?}", c.to_vpn());
         c.refuse.pap = false;
         c.set_mppe_requirement(None);
         let v = c.to_vpn();
@@ -453,6 +478,10 @@ mod tests {
         assert_eq!(
             hint(DownReason::NoAuthentication).as_deref(),
             Some("require-mppe=no")
+        );
+        assert_eq!(
+            hint(DownReason::MppeTooWeak("40-bit stateless".into())).as_deref(),
+            Some("require-mppe-40=yes")
         );
         assert_eq!(hint(DownReason::EchoTimeout), None);
     }

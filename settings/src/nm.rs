@@ -211,6 +211,7 @@ fn read(
     if c.user.is_empty() {
         c.user = user_name.unwrap_or("").to_string();
     }
+    c.mppe.spell_out();
     (c, problems)
 }
 
@@ -240,16 +241,19 @@ impl Connection {
         read(data, secrets, user_name)
     }
 
-    /// `vpn.data` and `vpn.secrets`: only what differs from the defaults.
+    /// `vpn.data` and `vpn.secrets`: what differs from the defaults, and the
+    /// secure choices other plugins read differently (see [`keys::Key::portable`]).
     pub fn to_vpn(&self) -> VpnData {
         let mut out = VpnData::default();
+        let mut c = self.clone();
+        c.mppe.spell_out();
         for k in KEYS {
             if k.is_secret() {
-                if let Value::Secret(Some(p)) = k.get(self) {
+                if let Value::Secret(Some(p)) = k.get(&c) {
                     out.secrets
                         .insert(k.name.to_string(), Zeroizing::new(p.expose().to_string()));
                 }
-            } else if let Some(v) = k.format(self) {
+            } else if let Some(v) = k.format(&c) {
                 out.data.insert(k.name.to_string(), v);
             }
         }
@@ -269,6 +273,16 @@ mod tests {
             .collect()
     }
 
+    /// What every connection that keeps the secure defaults says explicitly.
+    const SPELLED_OUT: &[(&str, &str)] = &[
+        ("refuse-chap", "yes"),
+        ("refuse-eap", "yes"),
+        ("refuse-mschap", "yes"),
+        ("refuse-pap", "yes"),
+        ("require-mppe", "yes"),
+        ("require-mppe-128", "yes"),
+    ];
+
     fn parse(data: &[(&str, &str)]) -> Result<Connection, SettingsError> {
         Connection::from_vpn(&map(data), &map(&[]), None)
     }
@@ -279,12 +293,76 @@ mod tests {
     fn other_front_ends_names_for_our_keys() {
         let c = parse(&[("gateway", "g"), ("username", "alice")]).unwrap();
         assert_eq!(c.user, "alice");
-        assert_eq!(c.to_vpn().data, map(&[("gateway", "g"), ("user", "alice")]));
+        let mut want = map(&[("gateway", "g"), ("user", "alice")]);
+        want.extend(map(SPELLED_OUT));
+        assert_eq!(c.to_vpn().data, want);
         let c = parse(&[("gateway", "g"), ("username", "alice"), ("user", "bob")]).unwrap();
         assert_eq!(c.user, "bob");
         // Only the alias itself: a near miss is still an unknown key.
         let e = parse(&[("gateway", "g"), ("usernames", "x")]).unwrap_err();
         assert!(matches!(e, SettingsError::UnknownKey { .. }), "{e:?}");
+    }
+
+    /// What NetworkManager-pptp 1.2 (and plasma-nm, which writes the same keys)
+    /// makes of `vpn.data`: each `refuse-*`/`require-mppe*` key becomes the pppd
+    /// option of that name only when it is "yes" (absent: allowed, not
+    /// required), and pppd allows either strength unless a strength is named
+    /// (MPPE itself is allowed when not required).
+    /// Returns (PAP, CHAP, MS-CHAP, EAP allowed; MPPE required; 40, 128 allowed).
+    fn c_plugin_security(
+        data: &BTreeMap<String, String>,
+    ) -> (bool, bool, bool, bool, bool, bool, bool) {
+        let yes = |k: &str| data.get(k).is_some_and(|v| v == "yes");
+        let (r40, r128) = (yes("require-mppe-40"), yes("require-mppe-128"));
+        let required = yes("require-mppe") || r40 || r128;
+        let either = !r40 && !r128;
+        (
+            !yes("refuse-pap"),
+            !yes("refuse-chap"),
+            !yes("refuse-mschap"),
+            !yes("refuse-eap"),
+            required,
+            either || r40,
+            either || r128,
+        )
+    }
+
+    #[test]
+    fn saved_connections_mean_the_same_to_the_c_plugin() {
+        let mut cases = vec![Connection {
+            gateway: "g".into(),
+            user: "u".into(),
+            ..Connection::default()
+        }];
+        for strength in [MppeStrength::Any, MppeStrength::Only40] {
+            let mut c = cases[0].clone();
+            c.set_mppe_requirement(Some(strength));
+            cases.push(c);
+        }
+        let mut open = cases[0].clone();
+        open.set_mppe_requirement(None);
+        open.refuse.pap = false;
+        cases.push(open);
+        for c in cases {
+            let data = c.to_vpn().data;
+            let m = c.mppe_policy();
+            let a = c.auth_policy();
+            // EAP is never answered here: refused in both readings.
+            assert!(!data.contains_key("refuse-eap") || data["refuse-eap"] == "yes");
+            assert_eq!(
+                c_plugin_security(&data),
+                (
+                    a.pap,
+                    a.chap,
+                    a.mschap,
+                    false,
+                    m.required,
+                    m.allow_40,
+                    m.allow_128
+                ),
+                "{data:?}"
+            );
+        }
     }
 
     #[test]
@@ -314,7 +392,7 @@ mod tests {
         let back = s.to_vpn();
         let mut want = d.clone();
         want.remove("name");
-        want.remove("refuse-eap");
+        want.extend(map(SPELLED_OUT));
         assert_eq!(back.data, want);
         assert_eq!(back.secrets["password"].as_str(), "pw");
     }
@@ -332,11 +410,11 @@ mod tests {
         )
         .unwrap();
         assert_eq!(s.login_name().unwrap(), "bob");
-        // No MPPE key: required, either strength; MS-CHAPv2 only. A deliberate
-        // departure from NetworkManager-pptp (and pppd), which allowed PAP and
-        // an unencrypted link here.
+        // No MPPE key: required, 128-bit only; MS-CHAPv2 only. A deliberate
+        // departure from NetworkManager-pptp (and pppd), which allowed PAP, an
+        // unencrypted link and 40-bit here.
         let m = s.mppe_policy();
-        assert!(m.required && m.allow_40 && m.allow_128);
+        assert!(m.required && !m.allow_40 && m.allow_128);
         let a = s.auth_policy();
         assert!(!a.pap && !a.chap && !a.mschap && a.mschapv2);
         // The opt-ins a C-plugin user may have to add.

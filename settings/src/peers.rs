@@ -235,6 +235,7 @@ pub fn load(peer: &str, ppp_dir: &Path) -> Result<PeersFile, PeersError> {
     }
     // A later `require-mppe` overrides `nomppe`, as in pppd.
     opts.nomppe &= opts.connection.mppe_requirement().is_none();
+    opts.connection.mppe.spell_out();
     Ok(opts)
 }
 
@@ -615,8 +616,9 @@ mod tests {
         assert!(c.compression_off.bsd && c.compression_off.deflate);
         assert_eq!(o.files.len(), 2);
         assert!(o.unsupported.is_empty(), "{:?}", o.unsupported);
+        // `require-mppe` alone: pppd allows either strength, we 128-bit only.
         let m = c.mppe_policy();
-        assert!(m.required && m.stateful && m.allow_40 && m.allow_128);
+        assert!(m.required && m.stateful && !m.allow_40 && m.allow_128);
         let a = c.auth_policy();
         assert!(!a.pap && !a.chap && !a.mschap && a.mschapv2);
         let pw = o.chap_secret(d.path()).unwrap().unwrap();

@@ -150,7 +150,8 @@ class Editor(unittest.TestCase):
         self.assertEqual(d["gateway"], "vpn.example.com")
         self.assertEqual(d["user"], "alice")
         self.assertEqual(d["domain"], "CORP")
-        self.assertEqual(d["require-mppe-128"], "yes")
+        # Menu entry 1: 40 or 128 bits, both keys said.
+        self.assertEqual((d["require-mppe-40"], d["require-mppe-128"]), ("yes", "yes"))
         self.assertEqual(d["mppe-stateful"], "yes")
         self.assertEqual(d["lcp-echo-interval"], "30")
         self.assertEqual(d["lcp-echo-failure"], "5")
@@ -159,9 +160,10 @@ class Editor(unittest.TestCase):
         # "Reconnect automatically" is vpn.persistent, not a vpn.data key.
         self.assertTrue(c.get_setting_vpn().get_persistent())
         self.assertNotIn("persistent", d)
-        # PAP, CHAP and EAP are refused by default: not written.
+        # PAP, CHAP and EAP are refused by default, and it is written out for
+        # plugins that read an absent key as "allowed".
         for k in ("refuse-pap", "refuse-chap", "refuse-eap"):
-            self.assertNotIn(k, d)
+            self.assertEqual(d[k], "yes", k)
         # New connections ask every time: the password is not kept.
         self.assertEqual(d["password-flags"], "2")
         win.destroy()
@@ -188,6 +190,7 @@ class Editor(unittest.TestCase):
         self.assertTrue(ed2.update_connection(c))
         d = vpn_data(c)
         self.assertNotIn("require-mppe-128", d)
+        self.assertNotIn("require-mppe-40", d)
         # The opt-ins are written out.
         self.assertEqual(d["require-mppe"], "no")
         self.assertEqual(d["refuse-pap"], "no")

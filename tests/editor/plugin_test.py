@@ -13,10 +13,17 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from common import NM, SERVICE, plugin, ppp_tree, vpn_data  # noqa: E402
 from gi.repository import GLib  # noqa: E402
 
-# `require-mppe` is the default (MS-CHAPv2 only, MPPE required): not written.
+# The secure defaults (MS-CHAPv2 only, 128-bit MPPE required) are written out,
+# so that NetworkManager-pptp and plasma-nm read the same connection.
 SEED_DATA = {
     "gateway": "198.18.0.2",
     "user": "alice",
+    "refuse-pap": "yes",
+    "refuse-chap": "yes",
+    "refuse-eap": "yes",
+    "refuse-mschap": "yes",
+    "require-mppe": "yes",
+    "require-mppe-128": "yes",
     "mppe-stateful": "yes",
     "nobsdcomp": "yes",
     "nodeflate": "yes",
@@ -84,8 +91,9 @@ class Plugin(unittest.TestCase):
 
     def test_plain_peers_file_is_secure_and_opt_ins_travel_as_comments(self):
         d = vpn_data(self.p.import_(ppp_tree(options="lock noauth\n")))
-        self.assertNotIn("refuse-pap", d)  # the default: refused
-        self.assertNotIn("require-mppe", d)  # the default: required
+        self.assertEqual(d["refuse-pap"], "yes")  # the default, spelled out
+        self.assertEqual(d["require-mppe"], "yes")
+        self.assertEqual(d["require-mppe-128"], "yes")
         d = vpn_data(self.p.import_(ppp_tree(options="# nm-pptp: refuse-pap=no\nnomppe\n")))
         self.assertEqual(d["refuse-pap"], "no")
         self.assertEqual(d["require-mppe"], "no")

@@ -10,33 +10,36 @@ use zeroize::Zeroizing;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Security {
-    /// 40 or 128 bits.
+    /// 128 bits: CCP is not authenticated, so allowing 40 lets an active
+    /// attacker force it; 40 is only ever an explicit choice.
     #[default]
-    All,
     B128,
+    /// 40 or 128 bits, as the server offers.
+    Any,
     B40,
 }
 
 impl Security {
+    /// The position in the strength menu (the page's `.ui` lists them so).
     pub fn index(self) -> u32 {
         match self {
-            Security::All => 0,
-            Security::B128 => 1,
+            Security::B128 => 0,
+            Security::Any => 1,
             Security::B40 => 2,
         }
     }
 
     pub fn from_index(i: u32) -> Self {
         match i {
-            1 => Security::B128,
+            1 => Security::Any,
             2 => Security::B40,
-            _ => Security::All,
+            _ => Security::B128,
         }
     }
 
     fn strength(self) -> MppeStrength {
         match self {
-            Security::All => MppeStrength::Any,
+            Security::Any => MppeStrength::Any,
             Security::B128 => MppeStrength::Only128,
             Security::B40 => MppeStrength::Only40,
         }
@@ -194,9 +197,9 @@ impl Form {
             eap: !c.refuse.eap,
             mppe: strength.is_some(),
             security: match strength {
-                Some(MppeStrength::Only128) => Security::B128,
+                Some(MppeStrength::Any) => Security::Any,
                 Some(MppeStrength::Only40) => Security::B40,
-                _ => Security::All,
+                _ => Security::B128,
             },
             stateful: c.mppe.stateful,
             echo: c.lcp_echo().is_some(),
@@ -376,7 +379,8 @@ mod tests {
             assert_eq!(s.data[k], v, "{k}");
         }
         assert_eq!(s.data["require-mppe-128"], "yes");
-        assert!(!s.data.contains_key("refuse-pap"), "the default");
+        // Our default, written out: the C plugin reads its absence as "allowed".
+        assert_eq!(s.data["refuse-pap"], "yes");
         assert_eq!(s.data["lcp-echo-interval"], "30");
         assert_eq!(s.data["lcp-echo-failure"], "5");
         assert_eq!(s.data["unit"], "3");
@@ -452,10 +456,23 @@ mod tests {
         let f = Form::default();
         assert!(f.mppe && f.mschapv2 && !f.mschap && !f.pap && !f.chap);
         let s = f.to_setting_with_gateway();
+        // The secure choices are spelled out, so that NetworkManager-pptp and
+        // plasma-nm (which read absent refuse-* keys as "allowed" and
+        // `require-mppe` alone as "either strength") read the same connection.
         assert_eq!(
             s.data.keys().collect::<Vec<_>>(),
-            ["gateway", "password-flags"]
+            [
+                "gateway",
+                "password-flags",
+                "refuse-chap",
+                "refuse-eap",
+                "refuse-mschap",
+                "refuse-pap",
+                "require-mppe",
+                "require-mppe-128"
+            ]
         );
+        assert!(s.data.values().skip(2).all(|v| v == "yes"));
     }
 
     impl Form {
@@ -538,7 +555,8 @@ mod tests {
         // Without `refuse-mschap=no`, MS-CHAPv1 is refused (a departure from the
         // C plugin, whose connections allowed it by saying nothing).
         assert!(f.mppe && f.echo && !f.mschap && f.mschapv2 && !f.pap);
-        assert_eq!(f.security, Security::All);
+        // `require-mppe` alone: the C plugin allowed either strength, we 128-bit.
+        assert_eq!(f.security, Security::B128);
         assert_eq!(f.password_flags, 2);
         assert_eq!(f.to_setting().unwrap().data["nodeflate"], "yes");
         // Custom echo values survive an edit elsewhere.
@@ -561,7 +579,7 @@ mod tests {
             ("require-mppe-40", "yes"),
             ("require-mppe-128", "yes"),
         ]);
-        assert_eq!(Form::from_setting(Some(&both)).security, Security::All);
+        assert_eq!(Form::from_setting(Some(&both)).security, Security::Any);
         // A connection with no data at all is a new one.
         assert_eq!(Form::from_setting(Some(&setting(&[]))), Form::default());
     }

@@ -165,6 +165,12 @@ impl Options for Ccp {
             };
             let offered = u32::from_be_bytes(v);
             let Some((bit, _)) = strongest(offered & self.policy.strength_bits()) else {
+                // Weaker only: what an active attacker stripping the 128-bit
+                // bit from an unauthenticated CCP exchange also looks like.
+                let rank = |bits| strongest(bits).map(|(_, s)| s.bits());
+                if rank(offered).is_some() && rank(offered) < rank(self.policy.strength_bits()) {
+                    return Err(Failure::MppeTooWeak(describe(offered)));
+                }
                 return Err(Failure::MppeRefused(format!(
                     "the server offers {}, but only {} is allowed",
                     describe(offered),
@@ -382,7 +388,7 @@ mod tests {
         pump(&mut c, &mut s, now);
         let f = c.failure().expect("client must fail");
         assert!(
-            matches!(f, Failure::MppeRefused(m) if m.contains("40-bit")),
+            matches!(f, Failure::MppeTooWeak(m) if m.contains("40-bit")),
             "{f}"
         );
     }

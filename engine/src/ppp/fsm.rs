@@ -43,6 +43,9 @@ pub enum Verdict {
 pub enum Failure {
     /// The peer will not use MPPE the way the policy requires.
     MppeRefused(String),
+    /// The peer offers MPPE only in strengths weaker than the policy allows
+    /// (what it offers).
+    MppeTooWeak(String),
     /// Our magic number came back: the link is looped.
     LoopedBack,
     /// The peer insists on an authentication protocol we refuse.
@@ -61,6 +64,10 @@ impl std::fmt::Display for Failure {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Failure::MppeRefused(s) => write!(f, "MPPE negotiation failed: {s}"),
+            Failure::MppeTooWeak(s) => write!(
+                f,
+                "the server offers only {s} MPPE, weaker than this connection allows"
+            ),
             Failure::LoopedBack => {
                 f.write_str("the link is looped back (our own magic number came back)")
             }

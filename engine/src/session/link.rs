@@ -1012,6 +1012,9 @@ impl Link {
                             Some(Failure::MppeRefused(s)) => {
                                 self.fail(now, DownReason::MppeRefused(s))
                             }
+                            Some(Failure::MppeTooWeak(s)) => {
+                                self.fail(now, DownReason::MppeTooWeak(s))
+                            }
                             _ if self.mppe_policy.required => self.fail(
                                 now,
                                 DownReason::MppeRefused("CCP negotiation did not complete".into()),
@@ -1102,6 +1105,7 @@ impl Link {
         if let Some(f) = self.lcp.failure() {
             return match f {
                 Failure::MppeRefused(s) => DownReason::MppeRefused(s.clone()),
+                Failure::MppeTooWeak(s) => DownReason::MppeTooWeak(s.clone()),
                 f => DownReason::NegotiationFailed(f.to_string()),
             };
         }

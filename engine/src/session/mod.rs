@@ -91,6 +91,8 @@ pub enum DownReason {
     /// TCP 1723 works but no PPP packet came back over GRE.
     GreBlocked,
     MppeRefused(String),
+    /// The server offers only weaker MPPE than the connection allows (what it offers).
+    MppeTooWeak(String),
     NegotiationFailed(String),
     NoIpAddress,
     /// The server would not assign the fixed address the connection asks for.
@@ -122,6 +124,7 @@ impl DownReason {
             DownReason::PeerUnreachable(_) => "peer-unreachable",
             DownReason::GreBlocked => "gre-blocked",
             DownReason::MppeRefused(_) => "mppe-refused",
+            DownReason::MppeTooWeak(_) => "mppe-too-weak",
             DownReason::NegotiationFailed(_) => "negotiation-failed",
             DownReason::NoIpAddress => "no-ip-address",
             DownReason::AddressRefused { .. } => "address-refused",
@@ -152,6 +155,10 @@ impl std::fmt::Display for DownReason {
                 "GRE packets are not getting through: check that the firewall/NAT passes IP protocol 47",
             ),
             DownReason::MppeRefused(s) => write!(f, "encryption could not be agreed: {s}"),
+            DownReason::MppeTooWeak(s) => write!(
+                f,
+                "the server offers only {s} encryption, weaker than this connection allows"
+            ),
             DownReason::NegotiationFailed(s) => write!(f, "PPP negotiation failed: {s}"),
             DownReason::NoIpAddress => f.write_str("the server did not assign an IPv4 address"),
             DownReason::AddressRefused { wanted, offered } => write!(
