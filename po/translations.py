@@ -87,12 +87,12 @@ T = {
   "de": "0 bedeutet automatisch, sonst 576 bis 1500 Bytes.", "fr": "0 signifie automatique ; sinon de 576 à 1500 octets.",
   "es": "0 significa automático; si no, de 576 a 1500 bytes.", "pt_BR": "0 significa automático; caso contrário, de 576 a 1500 bytes.",
   "zh_CN": "0 表示自动；否则为 576 到 1500 字节。"},
-"property “{key}” invalid or not supported (value “{value}”)": {
-  "de": "Eigenschaft „{key}“ ist ungültig oder wird nicht unterstützt (Wert „{value}“)",
-  "fr": "propriété « {key} » non valide ou non prise en charge (valeur « {value} »)",
-  "es": "propiedad «{key}» no válida o no admitida (valor «{value}»)",
-  "pt_BR": "propriedade “{key}” inválida ou sem suporte (valor “{value}”)",
-  "zh_CN": "属性“{key}”无效或不受支持（值“{value}”）"},
+"property “{key}” invalid or not supported": {
+  "de": "Eigenschaft „{key}“ ist ungültig oder wird nicht unterstützt",
+  "fr": "propriété « {key} » non valide ou non prise en charge",
+  "es": "propiedad «{key}» no válida o no admitida",
+  "pt_BR": "propriedade “{key}” inválida ou sem suporte",
+  "zh_CN": "属性“{key}”无效或不受支持"},
 "invalid boolean property “{key}”: “{value}” is not yes or no": {
   "de": "ungültige boolesche Eigenschaft „{key}“: „{value}“ ist weder yes noch no",
   "fr": "propriété booléenne « {key} » non valide : « {value} » n’est ni yes ni no",

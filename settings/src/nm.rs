@@ -22,9 +22,10 @@ pub mod flags {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SettingsError {
+    /// A key we do not know. Its value is not kept: it may be a password put
+    /// in `vpn.data` by mistake, and this error reaches NetworkManager's log.
     UnknownKey {
         key: String,
-        value: String,
     },
     NotBool {
         key: String,
@@ -60,10 +61,9 @@ impl std::fmt::Display for SettingsError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         use crate::i18n::tr_fill;
         let s = match self {
-            SettingsError::UnknownKey { key, value } => tr_fill(
-                "property “{key}” invalid or not supported (value “{value}”)",
-                &[("key", key), ("value", value)],
-            ),
+            SettingsError::UnknownKey { key } => {
+                tr_fill("property “{key}” invalid or not supported", &[("key", key)])
+            }
             SettingsError::NotBool { key, value } => tr_fill(
                 "invalid boolean property “{key}”: “{value}” is not yes or no",
                 &[("key", key), ("value", value)],
@@ -130,7 +130,7 @@ impl SettingsError {
     /// The key the error is about, when it is about one.
     pub fn key(&self) -> Option<&str> {
         match self {
-            SettingsError::UnknownKey { key, .. }
+            SettingsError::UnknownKey { key }
             | SettingsError::NotBool { key, .. }
             | SettingsError::BadNumber { key, .. }
             | SettingsError::BadAddress { key, .. } => Some(key),
@@ -191,7 +191,6 @@ fn read(
         match keys::by_name(name).filter(|k| !k.is_secret()) {
             None => problems.push(SettingsError::UnknownKey {
                 key: name.to_string(),
-                value: value.clone(),
             }),
             Some(k) => match k.kind.parse(value) {
                 Ok(v) => k.set(&mut c, v),
@@ -450,7 +449,7 @@ mod tests {
         let cases: &[(&[(&str, &str)], &str)] = &[
             (
                 &[("gateway", "g"), ("frobnicate", "1")],
-                "property “frobnicate” invalid or not supported (value “1”)",
+                "property “frobnicate” invalid or not supported",
             ),
             (
                 &[("gateway", "g"), ("require-mppe", "true")],
@@ -486,7 +485,7 @@ mod tests {
             ),
             (
                 &[("gateway", "g"), ("password", "x")],
-                "property “password” invalid or not supported (value “x”)",
+                "property “password” invalid or not supported",
             ),
             (
                 &[("gateway", "bad_host;rm")],
@@ -559,6 +558,16 @@ mod tests {
         )
         .unwrap_err();
         assert!(!e.to_string().contains("hunter2"));
+        // A password put in vpn.data under a wrong key by mistake.
+        let e = Connection::from_vpn(
+            &map(&[("gateway", "g"), ("user", "u"), ("passwd", "hunter2")]),
+            &map(&[]),
+            None,
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("passwd"), "{e}");
+        assert!(!e.to_string().contains("hunter2"), "{e}");
+        assert!(!format!("{e:?}").contains("hunter2"), "{e:?}");
         let s = Connection::from_vpn(
             &map(&[("gateway", "g"), ("user", "u")]),
             &map(&[("password", "hunter2")]),

@@ -90,11 +90,7 @@ fn factory(toolkit: Toolkit) -> Result<usize, String> {
             // SAFETY: loading a library we install; kept for the process's lifetime.
             let handle = unsafe { libc::dlopen(c.as_ptr(), libc::RTLD_LAZY | libc::RTLD_LOCAL) };
             if handle.is_null() {
-                // SAFETY: dlerror's message is valid until the next dl call.
-                let why = unsafe { CStr::from_ptr(libc::dlerror()) }
-                    .to_string_lossy()
-                    .into_owned();
-                return Err(why);
+                return Err(dl_error());
             }
             let sym = unsafe { libc::dlsym(handle, FACTORY.as_ptr()) };
             if sym.is_null() {
@@ -107,6 +103,20 @@ fn factory(toolkit: Toolkit) -> Result<usize, String> {
             Ok(sym as usize)
         })
         .clone()
+}
+
+/// The dynamic loader's last error, if it has one (dlerror() may return null).
+fn dl_error() -> String {
+    // SAFETY: dlerror returns null or a C string valid until the next dl call,
+    // copied out here before any other.
+    let msg = unsafe { libc::dlerror() };
+    if msg.is_null() {
+        return "the dynamic loader gave no reason".into();
+    }
+    // SAFETY: non-null, so a NUL-terminated string owned by the loader.
+    unsafe { CStr::from_ptr(msg) }
+        .to_string_lossy()
+        .into_owned()
 }
 
 pub fn editor(
