@@ -11,6 +11,7 @@ use std::io::Read;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
+use nm_pptp_settings::secret_text;
 use thiserror::Error;
 use zeroize::{Zeroize, Zeroizing};
 
@@ -113,8 +114,8 @@ impl DetailsParser {
                         .secrets
                         .get_mut(key)
                         .expect("last names an item");
-                    v.push('\n');
-                    v.push_str(rest);
+                    secret_text::push_str(v, "\n");
+                    secret_text::push_str(v, rest);
                 }
             }
             return Ok(None);
@@ -208,7 +209,7 @@ impl LineSplitter {
                         line: self.line + 1,
                     });
                 }
-                self.buf.push(b);
+                secret_text::push_byte(&mut self.buf, b);
             }
         }
         Ok(true)

@@ -1,8 +1,7 @@
 //! The external-UI answer (GNOME Shell, nmcli): a GKeyFile naming what to ask,
 //! printed once; the agent draws the prompt itself.
 
-use std::fmt::Write;
-
+use nm_pptp_settings::secret_text::push_str;
 use zeroize::Zeroizing;
 
 use crate::plan::Password;
@@ -16,36 +15,41 @@ pub struct Texts<'a> {
 
 /// GKeyFile value escaping, so a name or password with a newline, a backslash or
 /// a leading space reads back as written.
-fn escape(out: &mut String, value: &str) {
+fn escape(out: &mut Zeroizing<String>, value: &str) {
+    let mut utf8 = [0u8; 4];
     for (i, c) in value.chars().enumerate() {
-        match c {
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            ' ' if i == 0 => out.push_str("\\s"),
-            c => out.push(c),
-        }
+        let piece: &str = match c {
+            '\\' => "\\\\",
+            '\n' => "\\n",
+            '\r' => "\\r",
+            '\t' => "\\t",
+            ' ' if i == 0 => "\\s",
+            c => c.encode_utf8(&mut utf8),
+        };
+        push_str(out, piece);
     }
 }
 
 pub fn render(texts: &Texts<'_>, password: Option<&Password>) -> Zeroizing<String> {
+    // Every piece goes through secret_text: the password's value is in here.
     let mut out = Zeroizing::new(String::with_capacity(256));
-    out.push_str("[VPN Plugin UI]\nVersion=2\nTitle=");
+    push_str(&mut out, "[VPN Plugin UI]\nVersion=2\nTitle=");
     escape(&mut out, texts.title);
-    out.push_str("\nDescription=");
+    push_str(&mut out, "\nDescription=");
     escape(&mut out, texts.description);
-    out.push('\n');
+    push_str(&mut out, "\n");
     if let Some(p) = password {
-        out.push_str("\n[");
-        out.push_str(nm_pptp_settings::keys::PASSWORD);
-        out.push_str("]\nValue=");
+        push_str(&mut out, "\n[");
+        push_str(&mut out, nm_pptp_settings::keys::PASSWORD);
+        push_str(&mut out, "]\nValue=");
         if let Some(v) = &p.value {
             escape(&mut out, v);
         }
-        out.push_str("\nLabel=");
+        push_str(&mut out, "\nLabel=");
         escape(&mut out, texts.password_label);
-        let _ = write!(out, "\nIsSecret=true\nShouldAsk={}\n", p.ask);
+        push_str(&mut out, "\nIsSecret=true\nShouldAsk=");
+        push_str(&mut out, if p.ask { "true" } else { "false" });
+        push_str(&mut out, "\n");
     }
     out
 }

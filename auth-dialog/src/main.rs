@@ -25,7 +25,7 @@ use std::time::Duration;
 use clap::Parser;
 use i18n::gettext;
 use input::{Event, Lines};
-use nm_pptp_settings::keys;
+use nm_pptp_settings::{keys, secret_text};
 use zeroize::Zeroizing;
 
 /// nm-applet answers `QUIT` at once; the C dialog also gave up after 20 s.
@@ -82,8 +82,13 @@ fn main() -> ExitCode {
         flags,
         sent: details.secrets.get(keys::PASSWORD).map(|s| s.as_str()),
         allow_interaction: args.allow_interaction,
-        // The plugin naming the password again means the last one was refused.
-        reprompt: args.reprompt || args.requested.iter().any(|h| h == keys::PASSWORD),
+        // The plugin's own hint that the last password was refused (a plain
+        // `password` hint comes with a first prompt too).
+        reprompt: args.reprompt
+            || args
+                .requested
+                .iter()
+                .any(|h| h == nm_pptp_settings::nm::REFUSED_HINT),
     };
     let password = plan::decide(&request, || {
         match keyring::lookup(&args.uuid, keys::PASSWORD) {
@@ -157,12 +162,11 @@ fn main() -> ExitCode {
 fn finish_classic(value: Option<Zeroizing<String>>, lines: &mut Lines) -> ExitCode {
     let mut out = Zeroizing::new(String::new());
     if let Some(v) = value {
-        out.push_str(keys::PASSWORD);
-        out.push('\n');
-        out.push_str(&v);
-        out.push('\n');
+        for piece in [keys::PASSWORD, "\n", v.as_str(), "\n"] {
+            secret_text::push_str(&mut out, piece);
+        }
     }
-    out.push_str("\n\n");
+    secret_text::push_str(&mut out, "\n\n");
     if let Err(e) = emit(&out) {
         return fail(e);
     }

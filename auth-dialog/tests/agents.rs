@@ -168,13 +168,24 @@ fn reprompt_asks_with_an_empty_entry_and_forgets_the_refused_password() {
     let r = s.run_dialog(&agent_args(&["--external-ui-mode", "-r"]), &flags("1"), &[]);
     assert!(r.stdout.contains("ShouldAsk=false"), "{}", r.stdout);
     assert_eq!(s.lookup(UUID).as_deref(), Some("changed meanwhile"));
-    // A hint naming the password means the same; a message hint replaces the text.
+    // A first prompt names the password too: it asks, and forgets nothing.
+    let r = s.run_dialog(
+        &agent_args(&["--external-ui-mode", "-i", "-t", "password"]),
+        &flags("1"),
+        &[],
+    );
+    assert!(r.stdout.contains("ShouldAsk=false"), "{}", r.stdout);
+    assert_eq!(s.lookup(UUID).as_deref(), Some("changed meanwhile"));
+    // The plugin's refusal hint means the same as -r; a message hint replaces
+    // the text.
     let r = s.run_dialog(
         &agent_args(&[
             "--external-ui-mode",
             "-i",
             "-t",
             "password",
+            "-t",
+            "x-pptp-password-refused",
             "-t",
             "x-vpn-message:The server refused the password.",
         ]),

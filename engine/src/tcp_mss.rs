@@ -10,11 +10,6 @@ pub const OVERHEAD_V6: u16 = 60;
 
 const TCP: u8 = 6;
 
-use crate::ipv4::transport_checksum;
-
-fn addr(b: &[u8]) -> [u8; 4] {
-    [b[0], b[1], b[2], b[3]]
-}
 const SYN: u8 = 0x02;
 const OPT_END: u8 = 0;
 const OPT_NOP: u8 = 1;
@@ -37,13 +32,7 @@ pub fn clamp_v4(ip: &mut [u8], max: u16) -> bool {
     if total != ip.len() || fragment_offset != 0 {
         return false;
     }
-    let (header, tcp) = ip.split_at_mut(ihl);
-    if !lower_mss(tcp, max) {
-        return false;
-    }
-    let sum = transport_checksum(addr(&header[12..16]), addr(&header[16..20]), TCP, tcp);
-    tcp[16..18].copy_from_slice(&sum.to_be_bytes());
-    true
+    lower_mss(&mut ip[ihl..], max)
 }
 
 /// Lower the MSS of a SYN of either IP version, by its version nibble;
@@ -66,18 +55,13 @@ pub fn clamp_v6(ip: &mut [u8], max: u16) -> bool {
     if usize::from(u16::from_be_bytes([ip[4], ip[5]])) + 40 != ip.len() {
         return false;
     }
-    let (header, tcp) = ip.split_at_mut(40);
-    if !lower_mss(tcp, max) {
-        return false;
-    }
-    let a = |b: &[u8]| <[u8; 16]>::try_from(b).unwrap_or_default();
-    let sum = crate::ipv4::transport_checksum_v6(a(&header[8..24]), a(&header[24..40]), TCP, tcp);
-    tcp[16..18].copy_from_slice(&sum.to_be_bytes());
-    true
+    lower_mss(&mut ip[40..], max)
 }
 
-/// Lower the MSS option of a SYN segment to `max`, zeroing its checksum for the
-/// caller to fill. False when there is nothing to lower.
+/// Lower the MSS option of a SYN segment to `max`, updating its checksum for
+/// the change alone (RFC 1624): a segment corrupted on the way keeps a checksum
+/// that says so, where recomputing it would vouch for the corruption. False when
+/// there is nothing to lower.
 fn lower_mss(tcp: &mut [u8], max: u16) -> bool {
     if tcp.len() < 20 {
         return false;
@@ -89,11 +73,24 @@ fn lower_mss(tcp: &mut [u8], max: u16) -> bool {
     let Some(at) = mss_option(&tcp[20..doff]).map(|i| 20 + i) else {
         return false;
     };
-    if u16::from_be_bytes([tcp[at], tcp[at + 1]]) <= max {
+    let old = u16::from_be_bytes([tcp[at], tcp[at + 1]]);
+    if old <= max {
         return false;
     }
     tcp[at..at + 2].copy_from_slice(&max.to_be_bytes());
-    tcp[16..18].fill(0);
+    // A field at an odd offset adds to the sum with its bytes swapped.
+    let (old, new) = if at % 2 == 1 {
+        (old.swap_bytes(), max.swap_bytes())
+    } else {
+        (old, max)
+    };
+    // HC' = ~(~HC + ~m + m'), RFC 1624 eqn. 3.
+    let hc = u16::from_be_bytes([tcp[16], tcp[17]]);
+    let mut sum = u32::from(!hc) + u32::from(!old) + u32::from(new);
+    while sum > 0xFFFF {
+        sum = (sum & 0xFFFF) + (sum >> 16);
+    }
+    tcp[16..18].copy_from_slice(&(!(sum as u16)).to_be_bytes());
     true
 }
 
@@ -123,6 +120,11 @@ fn mss_option(opts: &[u8]) -> Option<usize> {
 /// field is zero).
 #[cfg(test)]
 mod tests {
+    use crate::ipv4::transport_checksum;
+
+    fn addr(b: &[u8]) -> [u8; 4] {
+        [b[0], b[1], b[2], b[3]]
+    }
     use super::*;
     use proptest::prelude::*;
 
@@ -185,6 +187,23 @@ mod tests {
         assert!(clamp_v4(&mut p, 1000));
         assert_eq!(mss_of(&p), Some(1000));
         assert!(valid(&p));
+    }
+
+    /// A SYN corrupted on the way (its checksum no longer matches) leaves
+    /// corrupted: clamping updates the checksum for its own change only.
+    #[test]
+    fn a_corrupted_syn_keeps_a_checksum_that_says_so() {
+        for opts in [LINUX_SYN.to_vec(), vec![1, 2, 4, 0x05, 0xB4, 1, 1, 1]] {
+            let mut p = packet(SYN, &opts, b"payload");
+            let last = p.len() - 1;
+            p[last] ^= 0x40;
+            assert!(!valid(&p));
+            assert!(clamp_v4(&mut p, 1000));
+            assert_eq!(mss_of(&p), Some(1000));
+            assert!(!valid(&p), "the clamp made a corrupted segment look whole");
+            p[last] ^= 0x40;
+            assert!(valid(&p), "and the change itself is accounted exactly");
+        }
     }
 
     #[test]

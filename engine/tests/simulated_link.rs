@@ -2110,7 +2110,11 @@ fn neighbour_discovery_behind_extension_headers_never_reaches_the_tunnel() {
         sim.enqueue(false, false, pkt);
     }
     idle(&mut sim, Duration::from_secs(1));
-    assert!(sim.client_ip6.is_empty(), "{} reached the tunnel", sim.client_ip6.len());
+    assert!(
+        sim.client_ip6.is_empty(),
+        "{} reached the tunnel",
+        sim.client_ip6.len()
+    );
     assert!(router_event(&sim).is_none());
 }
 

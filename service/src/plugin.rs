@@ -14,7 +14,7 @@ use zeroize::Zeroize;
 use nm_pptp_settings::connection::OptIn;
 use nm_pptp_settings::i18n::{tr, tr_fill};
 use nm_pptp_settings::keys;
-use nm_pptp_settings::nm::flags;
+use nm_pptp_settings::nm::{flags, REFUSED_HINT};
 use nm_pptp_settings::Connection as PptpConnection;
 use pptp_engine::auth::{AuthError, FailureKind};
 use pptp_engine::dhcp::Pushed;
@@ -259,8 +259,14 @@ impl Plugin {
             let _ = iface.get().await.state_changed(&emitter).await;
             let _ = Plugin::vpn_state_changed(&emitter, state::STARTING).await;
             if let Some(rx) = secrets_rx {
-                match ask_password(&emitter, "A password is required to connect", rx, &stop_rx)
-                    .await
+                match ask_password(
+                    &emitter,
+                    "A password is required to connect",
+                    &[keys::PASSWORD],
+                    rx,
+                    &stop_rx,
+                )
+                .await
                 {
                     Ok(pw) => settings.password = Some(pw),
                     Err(code) => return finish(&iface, &emitter, code).await,
@@ -391,7 +397,7 @@ async fn ask_again(
     let (tx, rx) = oneshot::channel();
     iface.get_mut().await.secrets_waiter = Some(tx);
     let message = format!("{}. Enter the password again.", upper_first(why));
-    ask_password(emitter, &message, rx, stop).await
+    ask_password(emitter, &message, &[keys::PASSWORD, REFUSED_HINT], rx, stop).await
 }
 
 fn upper_first(s: &str) -> String {
@@ -407,10 +413,11 @@ fn upper_first(s: &str) -> String {
 async fn ask_password(
     emitter: &SignalEmitter<'_>,
     message: &str,
+    hints: &[&str],
     rx: oneshot::Receiver<Password>,
     stop: &watch::Receiver<bool>,
 ) -> Result<Password, Option<u32>> {
-    let _ = Plugin::secrets_required(emitter, message, vec![keys::PASSWORD]).await;
+    let _ = Plugin::secrets_required(emitter, message, hints.to_vec()).await;
     let mut stop = stop.clone();
     tokio::select! {
         r = tokio::time::timeout(std::time::Duration::from_secs(180), rx) => match r {

@@ -896,7 +896,8 @@ async fn a_refused_password_is_asked_again_when_someone_can_answer() {
         let (member, m) = h.signal().await;
         assert_eq!(member, "SecretsRequired");
         let (message, wanted): (String, Vec<String>) = m.body().deserialize().unwrap();
-        assert_eq!(wanted, ["password"]);
+        // Asked again: the dialog is told the last password was refused.
+        assert_eq!(wanted, ["password", "x-pptp-password-refused"]);
         assert!(
             message.starts_with("The server rejected the user name or password (E=691)")
                 && message.ends_with("Enter the password again."),

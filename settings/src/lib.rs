@@ -9,6 +9,7 @@ pub mod keys;
 pub mod nm;
 pub mod peers;
 pub mod process;
+pub mod secret_text;
 pub mod words;
 
 pub use connection::{Connection, MppeStrength};

@@ -12,6 +12,13 @@ use crate::keys::{self, Invalid, Value, KEYS};
 /// The D-Bus service name NetworkManager-pptp uses; connections name it in vpn.service-type.
 pub const SERVICE: &str = "org.freedesktop.NetworkManager.pptp";
 
+/// A hint the service adds to SecretsRequired when it asks again because the
+/// server refused the password (NetworkManager hands hints to the agent and
+/// the auth dialog as they are). The `password` hint alone only names what
+/// to ask for: a first prompt sends it too, and must not make the dialog
+/// forget a saved password.
+pub const REFUSED_HINT: &str = "x-pptp-password-refused";
+
 /// `NMSettingSecretFlags`.
 pub mod flags {
     pub const NONE: u32 = 0;

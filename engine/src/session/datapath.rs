@@ -203,7 +203,11 @@ impl Rx {
         match (frame::decode(payload), self.mppe.as_mut()) {
             (Ok((frame::COMPRESSED, info)), Some(dec)) => {
                 let ipv6 = self.ipv6;
-                if dec.would_open(info, |b| plausible_payload(b) && (ipv6 || !is_ipv6(b)), now_ns) {
+                if dec.would_open(
+                    info,
+                    |b| plausible_payload(b) && (ipv6 || !is_ipv6(b)),
+                    now_ns,
+                ) {
                     Trial::Decrypts
                 } else {
                     Trial::Fails
@@ -335,7 +339,11 @@ mod tests {
             let mut out = [0u8; 128];
             let n = tx.encapsulate(frame::IPV6, &ip6, &mut out).unwrap();
             let got = rx.decapsulate(&mut out[..n], 0);
-            assert_eq!(matches!(got, RxOutcome::Ip(_)), opened, "ipv6 {ipv6}: {got:?}");
+            assert_eq!(
+                matches!(got, RxOutcome::Ip(_)),
+                opened,
+                "ipv6 {ipv6}: {got:?}"
+            );
         }
     }
 }
