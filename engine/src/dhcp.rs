@@ -480,11 +480,12 @@ fn classless_routes(mut v: &[u8]) -> Result<Vec<Route>, DecodeError> {
         // Bits past the prefix mean nothing; a route is to the network.
         let mask = u32::MAX.checked_shl(32 - u32::from(prefix)).unwrap_or(0);
         let dest = Ipv4Addr::from(u32::from_be_bytes(dest) & mask);
-        let routable = !(dest.is_loopback()
-            || dest.is_multicast()
-            || dest.is_broadcast()
-            || dest.octets()[0] >= 240
-            || dest.octets()[0] == 0);
+        // Unroutable only when the whole route lies in 0/8, 127/8 or 224/3
+        // (multicast, reserved, broadcast): 0.0.0.0/1 is half the address space,
+        // for route_policy to judge, not "this network".
+        let first = dest.octets()[0];
+        let routable =
+            !((prefix >= 8 && (first == 0 || first == 127)) || (prefix >= 3 && first >= 224));
         if prefix > 0 && routable && routes.len() < MAX_ROUTES {
             routes.push(Route { dest, prefix });
         }
@@ -667,6 +668,19 @@ mod tests {
         );
         assert_eq!(got.wins, ["10.0.0.137".parse::<Ipv4Addr>().unwrap()]);
         assert!(i.is_done());
+    }
+
+    #[test]
+    fn only_routes_wholly_inside_reserved_space_are_left_out() {
+        let got = classless_routes(&[
+            1, 0, 0, 0, 0, 0, // 0.0.0.0/1: half the space, kept for the policy
+            8, 0, 0, 0, 0, 0, // 0.0.0.0/8: "this network"
+            8, 127, 0, 0, 0, 0, // loopback
+            4, 224, 0, 0, 0, 0, // multicast
+            2, 192, 0, 0, 0, 0, // 192.0.0.0/2 reaches into 224/3, and is routable
+        ])
+        .unwrap();
+        assert_eq!(got, [route([0, 0, 0, 0], 1), route([192, 0, 0, 0], 2)]);
     }
 
     #[test]

@@ -371,6 +371,7 @@ def scenario_forged_frame_before_first_lcp():
     out, err = forger.communicate(timeout=60)
     assert forger.returncode == 0, f"forger failed: {out}{err}"
     sent = json.loads(out)
+    ping(up["peer"])  # the server's side of the link is ready (ip-up has run)
     r = in_ns(["ping", "-c", "10", "-i", "0.2", "-W", "2", up["peer"]])
     m = re.search(r"(\d+) packets transmitted, (\d+) received", r.stdout)
     assert m and m.group(1) == m.group(2), f"encrypted traffic lost after the forged frame:\n{r.stdout}"
@@ -477,9 +478,10 @@ def scenario_dhcp_routes():
 
 def scenario_hostile_dhcp_routes():
     """A server pushing routes that would capture a split tunnel (0.0.0.0/1 and
-    128.0.0.0/1), the VPN server and the client's own LAN, beside one honest
-    route: only the honest one is installed, each other is refused with its
-    reason, and the client's default route and LAN route stay as they were."""
+    128.0.0.0/1), the VPN server and the client's own LAN, beside honest ones
+    (10.200.0.0/16, and a host route to the other lab layout's server address):
+    only the honest ones are installed, each other is refused with its reason,
+    and the client's routes are as before once it stops."""
     vm(dhcp="hostile")
     before = routes()
     c = Client(["--server", SERVER, "--user", "alice"])
@@ -490,15 +492,15 @@ def scenario_hostile_dhcp_routes():
     r = routes()
     dev = up["ifname"]
     assert f"10.200.0.0/16 dev {dev}" in r, r
-    for bad in ["0.0.0.0/1", "128.0.0.0/1", "198.18.0.2", "198.18.1.2", "198.18.0.0/24"]:
+    for bad in ["0.0.0.0/1", "128.0.0.0/1", SERVER, "198.18.0.0/24"]:
         assert f"{bad} dev {dev}" not in r, f"{bad} through the tunnel:\n{r}"
     ping("10.200.0.1")
     c.stop()
     assert c.exit_code(10) == 0
     refused = [l.strip() for l in c.stderr if "from the server refused" in l]
-    assert len(refused) == 5, "\n".join(c.stderr)
+    assert len(refused) == 4, "\n".join(c.stderr)
     assert routes() == before, f"routes changed:\n{before}\n---\n{routes()}"
-    return f"installed 10.200.0.0/16 only; refused: " + "; ".join(refused)
+    return "installed 10.200.0.0/16 and the other /32; refused: " + "; ".join(refused)
 
 
 def scenario_fixed_address():

@@ -316,9 +316,11 @@ def scenario_import_peers():
     r = nm("nmcli", "connection", "import", "type", "pptp", "file", os.path.join(ppp, "peers", "PALIMP"))
     assert "successfully added" in r.stdout, r.stdout + r.stderr
     data = nm("nmcli", "-g", "vpn.data", "connection", "show", "PALIMP").stdout.strip()
-    # require-mppe=yes is the default now, so it is not written; no opt-in may be.
+    # No opt-in may be written; the secure defaults are, spelled out for other
+    # plugins (require-mppe alone means 128-bit here).
     assert "= no" not in data, data
-    for item in (f"gateway = {interop.SERVER}", "user = alice", "mppe-stateful = yes"):
+    for item in (f"gateway = {interop.SERVER}", "user = alice", "mppe-stateful = yes",
+                 "refuse-pap = yes", "require-mppe = yes", "require-mppe-128 = yes"):
         assert item in data, data
     nm("nmcli", "connection", "up", "PALIMP")
     dev, addr = vpn_device("PALIMP")

@@ -103,6 +103,10 @@ pub struct Ccp {
     pub tx: Option<MppeParams>,
     /// Reset-Requests from the peer not yet handed to the encryptor.
     pub reset_requests: u32,
+    /// The peer asked for MPPE only in strengths weaker than the policy allows
+    /// (described): the reason, when it then ends the link (pppd does so at
+    /// once, "MPPE required but peer negotiation failed", without a Nak).
+    weaker_offer: Option<String>,
 }
 
 impl Ccp {
@@ -113,6 +117,7 @@ impl Ccp {
             rx: None,
             tx: None,
             reset_requests: 0,
+            weaker_offer: None,
         };
         c.reset();
         c
@@ -127,6 +132,11 @@ impl Ccp {
 
     pub fn policy(&self) -> &MppePolicy {
         &self.policy
+    }
+
+    /// What the peer offered, if it was only weaker MPPE than allowed.
+    pub fn weaker_offer(&self) -> Option<&str> {
+        self.weaker_offer.as_deref()
     }
 }
 
@@ -223,6 +233,10 @@ impl Options for Ccp {
             return Ok(Verdict::Ack);
         };
         let common = bits & self.policy.strength_bits();
+        let rank = |b| strongest(b).map(|(_, s)| s.bits());
+        if common == 0 && rank(bits).is_some() && rank(bits) < rank(self.policy.strength_bits()) {
+            self.weaker_offer = Some(describe(bits));
+        }
         // Never Nak a stateless request towards stateful: pppd refuses stateful by
         // default and closes the link when a peer insists ("MPPE required but peer
         // negotiation failed"). Stateful is only used where the peer asks for it.
@@ -372,6 +386,25 @@ mod tests {
                 stateful: false
             })
         );
+    }
+
+    /// pppd with require-mppe-40 does not Nak our 128-bit request: it ends the
+    /// link. Its own request, 40-bit only, is what says why.
+    #[test]
+    fn a_peer_request_for_weaker_mppe_only_is_remembered() {
+        for (bits, want) in [
+            (BIT_40 | BIT_STATELESS, Some("40-bit stateless")),
+            (BIT_128 | BIT_40 | BIT_STATELESS, None),
+        ] {
+            let mut c = Ccp::new(MppePolicy::default());
+            let value = bits.to_be_bytes();
+            let opt = Opt {
+                kind: OPT_MPPE,
+                value: &value,
+            };
+            let _ = c.peer_request(&[opt], &mut Vec::new(), true);
+            assert_eq!(c.weaker_offer(), want, "{bits:#x}");
+        }
     }
 
     #[test]

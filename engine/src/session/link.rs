@@ -1129,6 +1129,9 @@ impl Link {
         }
         if let Some(t) = peer_text {
             // pppd: "MPPE required but peer negotiation failed" and friends.
+            if let Some(offered) = self.ccp.opts.weaker_offer().filter(|_| t.contains("MPPE")) {
+                return DownReason::MppeTooWeak(offered.to_string());
+            }
             if t.contains("MPPE") {
                 return DownReason::MppeRefused(format!("the server terminated the link: {t}"));
             }
