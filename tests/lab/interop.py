@@ -21,7 +21,9 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 LAB = os.path.join(HERE, "lab.sh")
-CLIENT = os.path.join(ROOT, "target", "release", "pptp-client")
+# PPTP_CLIENT: another build to run the scenarios against (an older commit, to
+# see a scenario fail without its fix).
+CLIENT = os.environ.get("PPTP_CLIENT") or os.path.join(ROOT, "target", "release", "pptp-client")
 NS = "pptplab-c"
 STATE = os.environ.get("LAB_STATE", "/run/nm-pptp-lab")
 # LAB_TOPOLOGY=routed (lab.sh): the server behind a router, on its own /24.
@@ -381,6 +383,35 @@ def scenario_forged_frame_before_first_lcp():
     return f"forged LCP to call {sent['call_id']} at seq 2^30 before the server's first; 10/10 pings through; {counters}"
 
 
+def scenario_mppe_flood_on_a_lossy_path():
+    """A flood of forged MPPE packets (about 5000 a second, each one key change
+    ahead of the server's next count) while genuine traffic crosses a path that
+    loses 3 % of the server's packets: the genuine packet after each loss still
+    opens (its key is the one the forgeries made the client compute), so the
+    ping keeps its answers but for the path's own losses."""
+    vm(netem="loss,3%")
+    c = Client(["--server", SERVER, "--user", "alice"], env={"RUST_LOG": "info", "NO_COLOR": "1"})
+    up = c.wait("up", 90)
+    ping(up["peer"])
+    forger = subprocess.Popen(["ip", "netns", "exec", "pptplab-s", "python3", os.path.join(HERE, "forge_gre.py"),
+                               SERVER, "198.18.0.1", "--flood", "8"],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    time.sleep(1)
+    r = in_ns(["ping", "-c", "100", "-i", "0.05", "-W", "2", up["peer"]])
+    out, err = forger.communicate(timeout=60)
+    assert forger.returncode == 0, f"forger failed: {out}{err}"
+    sent = json.loads(out)
+    m = re.search(r"(\d+) packets transmitted, (\d+) received", r.stdout)
+    assert m, r.stdout
+    got = int(m.group(2))
+    assert got >= 88, f"{got}/100 answered under the flood (3 % loss alone would leave ~97):\n{r.stdout}"
+    assert c.p.poll() is None, "the client ended under the flood"
+    c.stop()
+    assert c.exit_code(10) == 0
+    counters = next((l.strip() for l in c.stderr if "GRE counters" in l), "")
+    return f"{sent['sent']} forged in {sent['seconds']:.0f} s; {got}/100 pings answered on a 3 % lossy path; {counters}"
+
+
 def scenario_only_40_bit_server_refused():
     """A server that offers only 40-bit MPPE (what stripping the 128-bit bit
     from an unauthenticated CCP looks like) against a connection that says
@@ -717,6 +748,7 @@ SCENARIOS = [
     scenario_only_40_bit_server_refused,
     scenario_hostile_dhcp_routes,
     scenario_forged_frame_before_first_lcp,
+    scenario_mppe_flood_on_a_lossy_path,
     scenario_mppe128_stateful,
     scenario_forged_gre_stateful,
     scenario_unencrypted_chap,
