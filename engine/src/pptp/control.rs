@@ -57,17 +57,57 @@ impl ControlConfig {
 }
 
 /// Why the control connection ended.
+/// The control messages that carry a Result Code: each has its own table
+/// (RFC 2637 §2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Request {
+    StartControl,
+    OutgoingCall,
+    CallDisconnect,
+}
+
+impl Request {
+    fn name(self) -> &'static str {
+        match self {
+            Request::StartControl => "start-control-connection request",
+            Request::OutgoingCall => "outgoing-call request",
+            Request::CallDisconnect => "call-disconnect notification",
+        }
+    }
+}
+
+/// What the server did not answer in time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Awaited {
+    StartReply,
+    CallReply,
+    StopReply,
+    /// The reply to our Echo-Request on the control connection.
+    Echo,
+}
+
+impl Awaited {
+    fn text(self) -> &'static str {
+        match self {
+            Awaited::StartReply => "reply to the control connection request",
+            Awaited::CallReply => "reply to the call request",
+            Awaited::StopReply => "reply to stop the control connection",
+            Awaited::Echo => "echo reply on the control connection",
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ControlDown {
     /// The server answered our request with a failure result.
     Refused {
-        request: &'static str,
+        request: Request,
         result: u8,
         error: u8,
         cause: u16,
     },
     /// No reply within the timeout.
-    Timeout(&'static str),
+    Timeout(Awaited),
     /// The server ended the call or the connection.
     PeerDisconnected(String),
     /// The byte stream stopped making sense.
@@ -88,11 +128,12 @@ impl ControlDown {
                 cause,
             } => {
                 format!(
-                    "the server refused the {request}: {}",
-                    result_text(request, *result, *error, *cause)
+                    "the server refused the {}: {}",
+                    request.name(),
+                    result_text(*request, *result, *error, *cause)
                 )
             }
-            ControlDown::Timeout(what) => format!("no {what} from the server in time"),
+            ControlDown::Timeout(what) => format!("no {} from the server in time", what.text()),
             ControlDown::PeerDisconnected(s) => s.clone(),
             ControlDown::Framing(e) => format!("the control connection lost framing ({e})"),
             ControlDown::Stalled => {
@@ -117,26 +158,24 @@ fn general_error(e: u8) -> &'static str {
 }
 
 /// Readable text for the Result/Error codes of RFC 2637 §2.
-pub fn result_text(request: &str, result: u8, error: u8, cause: u16) -> String {
-    let r = if request.starts_with("start") {
-        match result {
+pub fn result_text(request: Request, result: u8, error: u8, cause: u16) -> String {
+    let r = match request {
+        Request::StartControl => match result {
             1 => "OK",
             2 => "general error",
             3 => "a control connection already exists",
             4 => "not authorized",
             5 => "protocol version not supported",
             _ => "unknown result",
-        }
-    } else if request.starts_with("call-disconnect") {
-        match result {
+        },
+        Request::CallDisconnect => match result {
             1 => "lost carrier",
             2 => "general error",
             3 => "administrative shutdown",
             4 => "request",
             _ => "unknown result",
-        }
-    } else {
-        match result {
+        },
+        Request::OutgoingCall => match result {
             1 => "connected",
             2 => "general error",
             3 => "no carrier",
@@ -145,7 +184,7 @@ pub fn result_text(request: &str, result: u8, error: u8, cause: u16) -> String {
             6 => "time-out",
             7 => "call not accepted",
             _ => "unknown result",
-        }
+        },
     };
     let mut s = format!("result {result} ({r})");
     if error != 0 {
@@ -341,24 +380,20 @@ impl Pns {
         if self.conn.reply_deadline.is_some_and(|d| d <= now) {
             self.conn.reply_deadline = None;
             let what = match self.state {
-                PnsState::WaitStartReply => "reply to the control connection request",
-                PnsState::WaitCallReply => "reply to the call request",
-                PnsState::WaitDisconnect => "call disconnect notification",
-                _ => "reply to stop the control connection",
-            };
-            if matches!(self.state, PnsState::WaitDisconnect) {
                 // Closing anyway: carry on with the stop.
-                self.stop(now);
-            } else {
-                self.down(ControlDown::Timeout(what));
-            }
+                PnsState::WaitDisconnect => return self.stop(now),
+                PnsState::WaitStartReply => Awaited::StartReply,
+                PnsState::WaitCallReply => Awaited::CallReply,
+                _ => Awaited::StopReply,
+            };
+            self.down(ControlDown::Timeout(what));
             return;
         }
         if self
             .conn
             .keepalive(now, self.state == PnsState::Established)
         {
-            self.down(ControlDown::Timeout("echo reply on the control connection"));
+            self.down(ControlDown::Timeout(Awaited::Echo));
         }
     }
 
@@ -386,7 +421,7 @@ impl Pns {
                 // call request that follows is refused by a server that meant no.
                 if !matches!(r.result, 0 | 1) {
                     return self.down(ControlDown::Refused {
-                        request: "start-control-connection request",
+                        request: Request::StartControl,
                         result: r.result,
                         error: r.error,
                         cause: 0,
@@ -420,7 +455,7 @@ impl Pns {
                 }
                 if r.result != 1 {
                     return self.down(ControlDown::Refused {
-                        request: "outgoing-call request",
+                        request: Request::OutgoingCall,
                         result: r.result,
                         error: r.error,
                         cause: r.cause,
@@ -441,7 +476,7 @@ impl Pns {
                 self.conn.send(Message::StopControlRequest { reason: 1 });
                 self.down(ControlDown::PeerDisconnected(format!(
                     "the server disconnected the call ({})",
-                    result_text("call-disconnect", c.result, c.error, c.cause)
+                    result_text(Request::CallDisconnect, c.result, c.error, c.cause)
                 )));
             }
             (PnsState::WaitStopReply, Message::StopControlReply { .. }) => {
@@ -542,7 +577,7 @@ impl Pac {
 
     pub fn handle_timeout(&mut self, now: Instant) {
         if !self.closed && self.conn.keepalive(now, self.peer_call_id.is_some()) {
-            self.down(ControlDown::Timeout("echo reply on the control connection"));
+            self.down(ControlDown::Timeout(Awaited::Echo));
         }
     }
 
@@ -718,7 +753,7 @@ mod tests {
         c.handle_timeout(now);
         assert!(matches!(
             c.poll_event(),
-            Some(ControlEvent::Down(ControlDown::Timeout(_)))
+            Some(ControlEvent::Down(ControlDown::Timeout(Awaited::Echo)))
         ));
     }
 
@@ -774,7 +809,9 @@ mod tests {
         c.handle_timeout(t);
         assert!(matches!(
             c.poll_event(),
-            Some(ControlEvent::Down(ControlDown::Timeout(_)))
+            Some(ControlEvent::Down(ControlDown::Timeout(
+                Awaited::StartReply
+            )))
         ));
     }
 

@@ -9,7 +9,7 @@ use std::time::Instant;
 
 use super::link::Link;
 use super::{DownReason, Event, Phase, SendError};
-use crate::pptp::control::{ControlDown, ControlEvent, Pac, Pns, PnsState};
+use crate::pptp::control::{Awaited, ControlDown, ControlEvent, Pac, Pns, PnsState};
 
 mod sealed {
     pub trait Sealed {}
@@ -320,9 +320,7 @@ impl<C: ControlSide> Session<C> {
                         (ControlDown::PeerDisconnected(_), true) if gre_silent => {
                             DownReason::GreBlocked
                         }
-                        (ControlDown::Timeout(w), true) if w.contains("echo") => {
-                            DownReason::EchoTimeout
-                        }
+                        (ControlDown::Timeout(Awaited::Echo), true) => DownReason::EchoTimeout,
                         (ControlDown::Refused { .. } | ControlDown::Timeout(_), false) => {
                             DownReason::PeerUnreachable(d.describe())
                         }
