@@ -1,7 +1,7 @@
 """A GNOME session in the lab's NetworkManager namespace: session bus, unlocked
 gnome-keyring, GNOME Shell headless (its NetworkAgent answers NetworkManager's
 secret requests) and, on demand, GNOME Settings on Xvfb in the same session.
-Used by nm_e2e.py's GNOME scenarios (lab-notes.md: Shell 43 headless)."""
+Used by nm_e2e.py's GNOME scenarios (Debian 12's GNOME Shell 43, run headless)."""
 import os
 import subprocess
 import time
