@@ -95,7 +95,7 @@ CONF
     if [ "$(arg acceptremote)" = 1 ]; then echo "ipcp-accept-remote"; fi
     # lab.ipv6=1: IPV6CP on every call; lab.ipv6=0: none (IPV6CP rejected, as
     # by a server without IPv6); unset: this pppd's default.
-    case "$(arg ipv6)" in 1) echo "+ipv6" ;; 0) echo "noipv6" ;; esac
+    case "$(arg ipv6)" in 1|hostile) echo "+ipv6" ;; 0) echo "noipv6" ;; esac
 } >/etc/ppp/pptpd-options
 
 users | while read -r name pw; do echo "\"$name\" pptpd \"$pw\" *"; done >/etc/ppp/chap-secrets
@@ -146,6 +146,45 @@ interface ppp$i {
 RA
     done >/etc/radvd.conf
     radvd --nodaemon --config=/etc/radvd.conf --logmethod=stderr --debug=1 --pidfile=/run/radvd.pid &
+fi
+
+# lab.ipv6=hostile: IPv6 on the link, and instead of radvd a server that sends
+# (every second for 20 s, once IPV6CP is up) a router advertisement with a
+# Route Information option for ::/0 beside 2001:db8:78::/64, and the same
+# advertisement behind a hop-by-hop header naming 2001:db8:79::/64 too.
+if [ "$(arg ipv6)" = hostile ]; then
+    cat >/etc/ppp/hostile-ra.pl <<'PL'
+use strict; use Socket qw(AF_INET6 SOCK_RAW inet_pton pack_sockaddr_in6);
+my ($if, $src) = @ARGV;
+my $s = inet_pton(AF_INET6, $src); my $d = inet_pton(AF_INET6, "ff02::1");
+my $idx = do { open(my $f, "<", "/sys/class/net/$if/ifindex") or die; my $i = <$f>; $i + 0 };
+sub route { my ($p, $len) = @_; my $pb = inet_pton(AF_INET6, $p); my $n = $len == 0 ? 0 : $len <= 64 ? 8 : 16;
+    return pack("CCCC N", 24, 1 + $n / 8, $len, 0, 1800) . substr($pb, 0, $n); }
+sub ra { my @routes = @_;
+    my $body = pack("CCn CCn N N", 134, 0, 0, 64, 0, 1800, 0, 0)
+        . pack("CCCC N N N", 3, 4, 64, 0xC0, 86400, 14400, 0) . inet_pton(AF_INET6, "2001:db8:77::")
+        . join("", map { route(@$_) } @routes);
+    my $sum = 0; my $ph = $s . $d . pack("N", length $body) . pack("xxxC", 58);
+    for my $w (unpack("n*", $ph . $body . (length($body) % 2 ? "\0" : ""))) { $sum += $w; }
+    $sum = ($sum & 0xffff) + ($sum >> 16) while $sum > 0xffff;
+    substr($body, 2, 2) = pack("n", ~$sum & 0xffff); return $body; }
+my $plain = ra(["::", 0], ["2001:db8:78::", 64]);
+my $hidden = ra(["::", 0], ["2001:db8:78::", 64], ["2001:db8:79::", 64]);
+sub ip6 { my ($next, $payload) = @_; return pack("N n C C", 0x60000000, length $payload, $next, 255) . $s . $d . $payload; }
+socket(my $sock, AF_INET6, SOCK_RAW, 255) or die "raw socket: $!";
+my $to = pack_sockaddr_in6(0, $d, $idx);
+for (1 .. 20) {
+    send($sock, ip6(58, $plain), 0, $to);
+    send($sock, ip6(0, pack("CC CCnn", 58, 0, 1, 4, 0, 0) . $hidden), 0, $to);
+    sleep 1;
+}
+PL
+    cat >/etc/ppp/ipv6-up <<'UP'
+#!/bin/sh
+ip -6 addr add 2001:db8:77::1/64 dev "$1"
+perl /etc/ppp/hostile-ra.pl "$1" "$4" >/dev/console 2>&1 &
+UP
+    chmod 755 /etc/ppp/ipv6-up
 fi
 
 # An echo service for transfer checks through the tunnel (10 MB each way).

@@ -539,6 +539,36 @@ def scenario_hostile_dhcp_routes():
     return "installed 10.200.0.0/16 and the other /32; refused: " + "; ".join(refused)
 
 
+def scenario_hostile_router_advert():
+    """A server whose router advertisements carry a Route Information option for
+    ::/0 (beside 2001:db8:78::/64), and which sends the same advertisement behind
+    a hop-by-hop header naming 2001:db8:79::/64 too: a split tunnel takes the
+    address and 2001:db8:78::/64, refuses ::/0 (saying why), drops the hidden
+    advertisement before the tunnel interface, which takes none itself."""
+    vm(ipv6="hostile")
+    c = Client(["--server", SERVER, "--user", "alice"],
+               env={"RUST_LOG": "info,pptp_engine::session::link=debug", "NO_COLOR": "1"})
+    up = c.wait("up", 90)
+    router = c.wait("router", 20)
+    assert "::/0" in router["routes"] and "2001:db8:78::/64" in router["routes"], router
+    assert "2001:db8:79::/64" not in router["routes"], router
+    time.sleep(3)  # more advertisements, both kinds
+    dev = up["ifname"]
+    r6 = in_ns(["ip", "-6", "route"]).stdout
+    assert f"2001:db8:78::/64 dev {dev}" in r6, r6
+    for bad in ["2001:db8:79::", f"default dev {dev}", f"::/1 dev {dev}", f"8000::/1 dev {dev}"]:
+        assert bad not in r6, f"{bad} through the tunnel:\n{r6}"
+    accept_ra = in_ns(["cat", f"/proc/sys/net/ipv6/conf/{dev}/accept_ra"]).stdout.strip()
+    assert accept_ra == "0", accept_ra
+    c.stop()
+    assert c.exit_code(10) == 0
+    refused = [l.strip() for l in c.stderr if "route ::/0 from the server refused" in l]
+    assert len(refused) == 1, "\n".join(c.stderr)
+    dropped = sum("neighbour discovery from the tunnel dropped" in l for l in c.stderr)
+    assert dropped >= 1, "the hidden advertisement never arrived:\n" + "\n".join(c.stderr[-30:])
+    return f"took {router['addresses']} and 2001:db8:78::/64; {refused[0]}; {dropped} hidden advertisements dropped; accept_ra=0"
+
+
 def scenario_fixed_address():
     """--local-address: a server that lets clients keep their address
     (ipcp-accept-remote) gives it; pppd's default (Nak with the pool's address)
@@ -752,6 +782,7 @@ SCENARIOS = [
     scenario_mppe40,
     scenario_only_40_bit_server_refused,
     scenario_hostile_dhcp_routes,
+    scenario_hostile_router_advert,
     scenario_forged_frame_before_first_lcp,
     scenario_mppe_flood_on_a_lossy_path,
     scenario_mppe128_stateful,
