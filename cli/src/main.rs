@@ -398,9 +398,10 @@ fn exit_code(reason: &DownReason, was_up: bool) -> u8 {
         DownReason::Stopped => 0,
         DownReason::AuthFailed(_) => EXIT_AUTH,
         _ if was_up => EXIT_LINK_LOST,
-        DownReason::PeerUnreachable(_) | DownReason::GreBlocked | DownReason::PeerClosed(_) => {
-            EXIT_UNREACHABLE
-        }
+        DownReason::PeerUnreachable(_)
+        | DownReason::GreBlocked
+        | DownReason::PeerClosed(_)
+        | DownReason::SessionEnded(_) => EXIT_UNREACHABLE,
         DownReason::EchoTimeout => EXIT_UNREACHABLE,
         DownReason::MppeRefused(_)
         | DownReason::MppeTooWeak(_)

@@ -970,7 +970,31 @@ fn server_hangs_up() {
     sim.connect();
     sim.server.close(sim.now);
     let d = sim.wait_down(Duration::from_secs(10));
-    assert_eq!(d.code(), "peer-closed", "{d}");
+    assert_eq!(d.code(), "session-ended", "{d}");
+}
+
+/// A session that worked, ended by the server (pppd's maxconnect closes CCP,
+/// then LCP with "MPPE disabled"): the server ending the session, with its
+/// words, not encryption that could not be agreed.
+#[test]
+fn a_session_limit_reads_as_the_server_ending_the_session() {
+    let cases: [(u16, &[u8], &str); 2] = [
+        (frame::LCP, b"MPPE disabled", "MPPE disabled"),
+        (frame::CCP, b"", ""),
+    ];
+    for (proto, text, want) in cases {
+        let mut sim = mppe_sim(Strength::Bits128, false);
+        sim.connect();
+        sim.exchange(5, Duration::from_millis(10));
+        let mut info = vec![5, 0x77, 0, 4 + text.len() as u8];
+        info.extend_from_slice(text);
+        let mut pkt = forge_from_server(&mut sim, proto, &info, 1);
+        let _ = sim.client.handle_gre(sim.now, &mut pkt);
+        let d = sim.wait_down(Duration::from_secs(10));
+        assert_eq!(d.code(), "session-ended", "{proto:#x}: {d}");
+        assert!(d.to_string().contains(want), "{d}");
+        assert!(!pptp_engine::redial::is_final(&d), "persist dials again");
+    }
 }
 
 #[test]

@@ -352,7 +352,9 @@ impl Plugin {
                 }
             };
             let code = match &reason {
-                DownReason::Stopped => None,
+                // A session that worked, ended by the server (a connect-time
+                // limit, an administrator): not a connect that failed.
+                DownReason::Stopped | DownReason::SessionEnded(_) => None,
                 DownReason::AuthFailed(_) => Some(failure::LOGIN_FAILED),
                 DownReason::NoIpAddress | DownReason::AddressRefused { .. } => {
                     Some(failure::BAD_IP_CONFIG)

@@ -640,6 +640,9 @@ async fn every_down_reason_maps_to_its_failure() {
         (DownReason::PeerUnreachable("x".into()), Some(1)),
         (DownReason::GreBlocked, Some(1)),
         (DownReason::MppeRefused("x".into()), Some(1)),
+        (DownReason::MppeTooWeak("40-bit stateless".into()), Some(1)),
+        // The server ended a session that worked: the VPN stops, no failure.
+        (DownReason::SessionEnded("MPPE disabled".into()), None),
         (DownReason::NegotiationFailed("x".into()), Some(1)),
         (DownReason::EchoTimeout, Some(1)),
         (DownReason::PeerClosed("x".into()), Some(1)),

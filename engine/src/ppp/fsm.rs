@@ -196,6 +196,8 @@ pub struct Fsm<O: Options> {
     failure: Option<Failure>,
     /// Text the peer put in its Terminate-Request, if any.
     peer_terminate_reason: Option<String>,
+    /// The peer sent a Terminate-Request (with or without a reason).
+    peer_terminated: bool,
     /// Malformed packets received, for diagnostics.
     pub bad_packets: u64,
     /// Configure-Requests sent without any answer (for "is the peer hearing us").
@@ -223,6 +225,7 @@ impl<O: Options> Fsm<O> {
             events: VecDeque::new(),
             failure: None,
             peer_terminate_reason: None,
+            peer_terminated: false,
             bad_packets: 0,
             unanswered_requests: 0,
         }
@@ -242,6 +245,11 @@ impl<O: Options> Fsm<O> {
 
     pub fn peer_terminate_reason(&self) -> Option<&str> {
         self.peer_terminate_reason.as_deref()
+    }
+
+    /// Whether the peer asked to terminate (rather than time out or renegotiate).
+    pub fn peer_terminated(&self) -> bool {
+        self.peer_terminated
     }
 
     /// An encoded packet (without the PPP protocol field) to send.
@@ -517,6 +525,7 @@ impl<O: Options> Fsm<O> {
                 }
             }
             packet::TERMINATE_REQUEST => {
+                self.peer_terminated = true;
                 if !pkt.data.is_empty() {
                     self.peer_terminate_reason = Some(sanitize(pkt.data));
                 }

@@ -1015,6 +1015,15 @@ impl Link {
                 match e {
                     LayerEvent::Up => self.ccp_up(now),
                     LayerEvent::Finished | LayerEvent::Down
+                        if self.down.is_none()
+                            && !self.terminating
+                            && self.phase == Phase::Up
+                            && self.ccp.peer_terminated() =>
+                    {
+                        let text = self.ccp.peer_terminate_reason().unwrap_or_default();
+                        self.fail(now, DownReason::SessionEnded(text.to_string()))
+                    }
+                    LayerEvent::Finished | LayerEvent::Down
                         if self.down.is_none() && !self.terminating && self.mppe_started() =>
                     {
                         self.ccp_restarted(now)
@@ -1115,6 +1124,13 @@ impl Link {
     fn lcp_failure_reason(&self, was_up: bool) -> DownReason {
         if let Some(r) = self.password_refusal() {
             return r;
+        }
+        // After Up, a Terminate-Request is the server ending a session that
+        // worked (a connect-time limit says "MPPE disabled" when pppd closes CCP
+        // first): not a negotiation that failed.
+        if self.phase == Phase::Up && self.lcp.peer_terminated() {
+            let text = self.lcp.peer_terminate_reason().unwrap_or_default();
+            return DownReason::SessionEnded(text.to_string());
         }
         if let (false, Some(r)) = (was_up, self.refusal()) {
             return r;

@@ -104,6 +104,9 @@ pub enum DownReason {
     EchoTimeout,
     /// The server ended the call.
     PeerClosed(String),
+    /// After Up, the server ended the PPP session (an LCP or CCP
+    /// Terminate-Request: a connect-time limit, an administrator), with its text.
+    SessionEnded(String),
     /// Too many MPPE decryption errors.
     MppeFailed,
     /// We were asked to stop.
@@ -130,6 +133,7 @@ impl DownReason {
             DownReason::AddressRefused { .. } => "address-refused",
             DownReason::EchoTimeout => "echo-timeout",
             DownReason::PeerClosed(_) => "peer-closed",
+            DownReason::SessionEnded(_) => "session-ended",
             DownReason::MppeFailed => "mppe-failed",
             DownReason::Stopped => "stopped",
             DownReason::Internal(_) => "internal-error",
@@ -168,6 +172,8 @@ impl std::fmt::Display for DownReason {
             ),
             DownReason::EchoTimeout => f.write_str("the server stopped answering keep-alive echoes"),
             DownReason::PeerClosed(s) => write!(f, "the server ended the connection: {s}"),
+            DownReason::SessionEnded(s) if s.is_empty() => f.write_str("the server ended the session"),
+            DownReason::SessionEnded(s) => write!(f, "the server ended the session: “{s}”"),
             DownReason::MppeFailed => f.write_str("too many MPPE decryption errors"),
             DownReason::Stopped => f.write_str("disconnected"),
             DownReason::Internal(s) => write!(f, "internal error: {s}"),
