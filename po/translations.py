@@ -67,6 +67,7 @@ T = {
   "de": "Point-to-Point-_Verschlüsselung (MPPE) verwenden", "fr": "Utiliser le _chiffrement point à point (MPPE)",
   "es": "Usar _cifrado punto a punto (MPPE)", "pt_BR": "Usar _criptografia ponto a ponto (MPPE)", "zh_CN": "使用点对点加密（MPPE）(_E)"},
 "_Security:": {"de": "_Sicherheit:", "fr": "_Sécurité :", "es": "_Seguridad:", "pt_BR": "_Segurança:", "zh_CN": "安全性(_S)："},
+"Automatic": {"de": "Automatisch", "fr": "Automatique", "es": "Automático", "pt_BR": "Automático", "zh_CN": "自动"},
 "128-bit (default)": {"de": "128-Bit (Vorgabe)", "fr": "128 bits (par défaut)", "es": "128 bits (predeterminado)", "pt_BR": "128 bits (padrão)", "zh_CN": "128 位（默认）"},
 "40-bit or 128-bit (weaker: an attacker can force 40-bit)": {"de": "40-Bit oder 128-Bit (schwächer: ein Angreifer kann 40-Bit erzwingen)", "fr": "40 ou 128 bits (plus faible : un attaquant peut imposer 40 bits)", "es": "40 o 128 bits (más débil: un atacante puede forzar 40 bits)", "pt_BR": "40 ou 128 bits (mais fraca: um atacante pode forçar 40 bits)", "zh_CN": "40 位或 128 位（较弱：攻击者可强制使用 40 位）"},
 "40-bit only (weak)": {"de": "Nur 40-Bit (schwach)", "fr": "40 bits seulement (faible)", "es": "Solo 40 bits (débil)", "pt_BR": "Somente 40 bits (fraca)", "zh_CN": "仅 40 位（弱）"},

@@ -120,8 +120,11 @@ class Editor(unittest.TestCase):
         ed, win, w = self.open(c)
         changes = []
         ed.connect("changed", lambda *_: changes.append(1))
-        # A new connection starts encrypted, MS-CHAP only.
+        # A new connection starts encrypted, MS-CHAP only, its MTU automatic
+        # (shown as the word, not as 0).
         self.assertTrue(w["mppe_check"].get_active())
+        self.assertEqual(w["mtu_spin"].get_text(), "Automatic")
+        self.assertEqual(w["mtu_spin"].get_value_as_int(), 0)
         self.assertFalse(w["pap_check"].get_sensitive())
         edits = [
             lambda: w["gateway_entry"].set_text("vpn.example.com"),
@@ -176,6 +179,7 @@ class Editor(unittest.TestCase):
         self.assertTrue(w2["stateful_check"].get_active())
         self.assertTrue(w2["echo_check"].get_active())
         self.assertEqual(w2["mtu_spin"].get_value_as_int(), 1400)
+        self.assertEqual(w2["mtu_spin"].get_text(), "1400")
         self.assertFalse(w2["dhcp_inform_check"].get_active())
         self.assertTrue(w2["class_route_check"].get_active())
         self.assertFalse(w2["mss_clamp_check"].get_active())

@@ -51,6 +51,22 @@ impl Security {
 pub const ECHO_FAILURE: u32 = 5;
 pub const ECHO_INTERVAL: u32 = 30;
 
+/// What the MTU field shows for a value: 0 is no cap at all, shown as a word
+/// rather than a number that reads like a zero-byte MTU. `None`: the number.
+pub fn mtu_text(mtu: u32) -> Option<String> {
+    (mtu == 0).then(|| nm_pptp_settings::i18n::tr("Automatic"))
+}
+
+/// The value typed into the MTU field, when it is the word (or nothing):
+/// `None` leaves the number to the toolkit.
+pub fn mtu_from_text(text: &str) -> Option<u32> {
+    let t = text.trim();
+    (t.is_empty()
+        || t.eq_ignore_ascii_case(&nm_pptp_settings::i18n::tr("Automatic"))
+        || t.eq_ignore_ascii_case("automatic"))
+    .then_some(0)
+}
+
 #[derive(Clone, PartialEq, Eq)]
 pub struct Form {
     pub gateway: String,
@@ -582,5 +598,15 @@ mod tests {
         assert_eq!(Form::from_setting(Some(&both)).security, Security::Any);
         // A connection with no data at all is a new one.
         assert_eq!(Form::from_setting(Some(&setting(&[]))), Form::default());
+    }
+
+    #[test]
+    fn an_unset_mtu_reads_as_automatic() {
+        assert!(mtu_text(0).is_some_and(|t| !t.is_empty() && !t.contains('0')));
+        assert_eq!(mtu_text(1400), None);
+        assert_eq!(mtu_from_text(&mtu_text(0).unwrap()), Some(0));
+        assert_eq!(mtu_from_text(" automatic "), Some(0));
+        assert_eq!(mtu_from_text(""), Some(0));
+        assert_eq!(mtu_from_text("1400"), None);
     }
 }

@@ -255,6 +255,19 @@ impl Page {
         i.security_combo.connect_changed(move |_| g());
         let g = f.clone();
         i.mtu_spin.connect_value_changed(move |_| g());
+        // 0 is no cap: shown (and typed) as "Automatic", not as a zero MTU.
+        i.mtu_spin.connect_output(|spin| {
+            match crate::form::mtu_text(spin.value_as_int().max(0) as u32) {
+                Some(t) => {
+                    spin.set_text(&t);
+                    glib::Propagation::Stop
+                }
+                None => glib::Propagation::Proceed,
+            }
+        });
+        i.mtu_spin.connect_input(|spin| {
+            crate::form::mtu_from_text(&spin.text()).map(|v| Ok(f64::from(v)))
+        });
         // libnma's menu changes the flags without touching the text.
         i.password_entry.connect_notify_local(None, move |_, p| {
             if p.name().starts_with("secondary-icon") {
