@@ -7,6 +7,7 @@ use nm_pptp_settings::i18n::DOMAIN;
 
 pub fn init() {
     // A missing catalogue or locale leaves the English strings, which is fine.
+    // SAFETY: called once at start-up, before the dialog starts any thread (setlocale is not thread-safe).
     let _ = unsafe { setlocale(LocaleCategory::LcAll, "") };
     nm_pptp_settings::i18n::bind();
     let _ = textdomain(DOMAIN);

@@ -267,6 +267,7 @@ fn send_many(s: &Socket, bufs: &[Vec<u8>], lens: &[usize]) -> io::Result<usize> 
 
 fn recv_raw(s: &Socket, buf: &mut [u8]) -> io::Result<usize> {
     // socket2's recv wants MaybeUninit; a plain recv(2) on an initialised buffer is simpler.
+    // SAFETY: `buf` is a writable slice of `buf.len()` bytes for the whole call; recv(2) writes at most that many.
     let n = unsafe { libc::recv(s.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len(), 0) };
     if n < 0 {
         Err(io::Error::last_os_error())

@@ -24,6 +24,7 @@ struct Bus {
 impl Bus {
     fn start() -> Bus {
         assert!(
+            // SAFETY: geteuid(2) has no preconditions and cannot fail.
             unsafe { libc_geteuid() } == 0,
             "these tests need root, as CI runs them"
         );

@@ -96,6 +96,7 @@ pub unsafe extern "C" fn nm_vpn_editor_factory_pptp(
         || {
             if !gtk::is_initialized_main_thread() {
                 // The host initialised GTK through C; tell gtk-rs so.
+                // SAFETY: no arguments; reads GTK's global state.
                 if unsafe { gtk::ffi::gtk_is_initialized() } == 0 {
                     return Err(error::failed("GTK is not initialised in this process"));
                 }

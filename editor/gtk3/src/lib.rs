@@ -102,6 +102,7 @@ pub unsafe extern "C" fn nm_vpn_editor_factory_pptp(
             if !gtk::is_initialized_main_thread() {
                 // GTK 3 has no gtk_is_initialized(); a host that ran gtk_init()
                 // has a default display.
+                // SAFETY: no arguments; reads GDK's global state, null when GTK was never initialised.
                 if unsafe { gtk::gdk::ffi::gdk_display_get_default() }.is_null() {
                     return Err(error::failed("GTK is not initialised in this process"));
                 }

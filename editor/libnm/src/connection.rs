@@ -83,8 +83,10 @@ impl ConnectionRef {
         // SAFETY: a live GObject owned by the connection for this borrow.
         let obj: glib::Object = unsafe { from_glib_none(s as *mut glib::gobject_ffi::GObject) };
         let mut v = VpnSetting {
+            // SAFETY: `s` is the connection's live NMSettingVpn for this borrow (checked non-NULL above).
             service_type: text(unsafe { ffi::nm_setting_vpn_get_service_type(s) })
                 .unwrap_or_default(),
+            // SAFETY: as above; the returned string is copied before the borrow ends.
             user_name: text(unsafe { ffi::nm_setting_vpn_get_user_name(s) }),
             persistent: obj.property::<bool>("persistent"),
             ..Default::default()

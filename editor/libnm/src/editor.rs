@@ -24,6 +24,7 @@ pub trait VpnEditorImpl: ObjectImpl + ObjectSubclass<Type: IsA<VpnEditor>> {
     fn update_connection(&self, connection: ConnectionRef) -> Result<(), glib::Error>;
 }
 
+// SAFETY: the interface struct is NMVpnEditorInterface, whose vfunc slots interface_init fills with functions of the C signatures libnm calls.
 unsafe impl<T: VpnEditorImpl> IsImplementable<T> for VpnEditor {
     fn interface_init(iface: &mut glib::Interface<Self>) {
         let iface = iface.as_mut();
@@ -48,6 +49,7 @@ unsafe extern "C" fn get_widget<T: VpnEditorImpl>(
 ) -> *mut glib::gobject_ffi::GObject {
     // Transfer none: the editor holds the widget.
     guard(std::ptr::null_mut, || {
+        // SAFETY: libnm calls this vfunc only on instances of the type that installed it.
         let w = unsafe { imp::<T>(ptr) }.widget();
         let p: *mut glib::gobject_ffi::GObject = w.to_glib_none().0;
         p
@@ -61,6 +63,7 @@ unsafe extern "C" fn update_connection<T: VpnEditorImpl>(
 ) -> glib::ffi::gboolean {
     let r = guard(
         || Err(error::failed("internal error in the PPTP editor")),
+        // SAFETY: libnm calls this vfunc only on instances of the type that installed it.
         || unsafe { imp::<T>(ptr) }.update_connection(ConnectionRef(connection)),
     );
     match r {

@@ -41,6 +41,7 @@ impl glib::error::ErrorDomain for ConnectionError {
 /// `out` is NULL or points at a writable `GError *` the caller expects us to set.
 pub unsafe fn set_error(out: *mut *mut glib::ffi::GError, e: glib::Error) {
     if !out.is_null() {
+        // SAFETY: the function's contract: `out` is non-NULL here and points at a writable `GError *`.
         unsafe { *out = glib::translate::IntoGlibPtr::into_glib_ptr(e) };
     }
 }

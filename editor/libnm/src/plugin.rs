@@ -31,6 +31,7 @@ pub trait VpnEditorPluginImpl: ObjectImpl + ObjectSubclass<Type: IsA<VpnEditorPl
     fn suggested_filename(&self, connection: ConnectionRef) -> Option<String>;
 }
 
+// SAFETY: the interface struct is NMVpnEditorPluginInterface, whose vfunc slots interface_init fills with functions of the C signatures libnm calls.
 unsafe impl<T: VpnEditorPluginImpl> IsImplementable<T> for VpnEditorPlugin {
     fn interface_init(iface: &mut glib::Interface<Self>) {
         let iface = iface.as_mut();
@@ -45,6 +46,7 @@ unsafe impl<T: VpnEditorPluginImpl> IsImplementable<T> for VpnEditorPlugin {
 /// SAFETY: `ptr` is an instance of `T`'s type, as libnm only calls the vfuncs
 /// installed for it.
 unsafe fn imp<'a, T: VpnEditorPluginImpl>(ptr: *mut ffi::NMVpnEditorPlugin) -> &'a T {
+    // SAFETY: the caller's promise above: `ptr` is a live instance of `T`'s type.
     let instance = unsafe { &*(ptr as *mut T::Instance) };
     instance.imp()
 }
@@ -55,9 +57,9 @@ fn internal_error() -> glib::Error {
 
 fn path_of(p: *const c_char) -> Option<std::path::PathBuf> {
     use std::os::unix::ffi::OsStrExt;
-    // SAFETY: a NUL-terminated file name from the caller, or NULL.
     (!p.is_null()).then(|| {
         Path::new(std::ffi::OsStr::from_bytes(
+            // SAFETY: checked non-NULL; the caller passes a NUL-terminated file name valid for this call.
             unsafe { CStr::from_ptr(p) }.to_bytes(),
         ))
         .to_path_buf()
@@ -71,6 +73,7 @@ unsafe extern "C" fn get_editor<T: VpnEditorPluginImpl>(
 ) -> *mut ffi::NMVpnEditor {
     let r = guard(
         || Err(internal_error()),
+        // SAFETY: libnm calls this vfunc only on instances of the type that installed it (see `imp`).
         || unsafe { imp::<T>(ptr) }.editor(ConnectionRef(connection)),
     );
     r.unwrap_or_else(|e| {
@@ -83,6 +86,7 @@ unsafe extern "C" fn get_editor<T: VpnEditorPluginImpl>(
 unsafe extern "C" fn get_capabilities<T: VpnEditorPluginImpl>(
     ptr: *mut ffi::NMVpnEditorPlugin,
 ) -> u32 {
+    // SAFETY: libnm calls this vfunc only on instances of the type that installed it (see `imp`).
     guard(|| 0, || unsafe { imp::<T>(ptr) }.capabilities())
 }
 
@@ -94,6 +98,7 @@ unsafe extern "C" fn import_from_file<T: VpnEditorPluginImpl>(
     let r = guard(
         || Err(internal_error()),
         || match path_of(path) {
+            // SAFETY: libnm calls this vfunc only on instances of the type that installed it (see `imp`).
             Some(p) => unsafe { imp::<T>(ptr) }.import(&p),
             None => Err(error::failed("no file name given")),
         },
@@ -114,6 +119,7 @@ unsafe extern "C" fn export_to_file<T: VpnEditorPluginImpl>(
     let r = guard(
         || Err(internal_error()),
         || match path_of(path) {
+            // SAFETY: libnm calls this vfunc only on instances of the type that installed it (see `imp`).
             Some(p) => unsafe { imp::<T>(ptr) }.export(&p, ConnectionRef(connection)),
             None => Err(error::failed("no file name given")),
         },
@@ -134,6 +140,7 @@ unsafe extern "C" fn get_suggested_filename<T: VpnEditorPluginImpl>(
 ) -> *mut c_char {
     guard(
         || None,
+        // SAFETY: libnm calls this vfunc only on instances of the type that installed it (see `imp`).
         || unsafe { imp::<T>(ptr) }.suggested_filename(ConnectionRef(connection)),
     )
     .map_or(std::ptr::null_mut(), |s| s.to_glib_full())

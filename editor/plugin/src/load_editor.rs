@@ -60,6 +60,7 @@ type Factory = unsafe extern "C" fn(
 ) -> *mut ffi::NMVpnEditor;
 
 fn own_directory() -> Option<PathBuf> {
+    // SAFETY: Dl_info is plain data; all zeroes is a valid value for dladdr to fill.
     let mut info: libc::Dl_info = unsafe { std::mem::zeroed() };
     // SAFETY: any address inside this library identifies it.
     let found = unsafe { libc::dladdr(own_directory as *const libc::c_void, &mut info) };
@@ -92,6 +93,7 @@ fn factory(toolkit: Toolkit) -> Result<usize, String> {
             if handle.is_null() {
                 return Err(dl_error());
             }
+            // SAFETY: `handle` is a live handle from dlopen (kept for the process's life), FACTORY a NUL-terminated name.
             let sym = unsafe { libc::dlsym(handle, FACTORY.as_ptr()) };
             if sym.is_null() {
                 return Err(format!(
@@ -132,6 +134,7 @@ pub fn editor(
     // SAFETY: the symbol has the factory's C signature (ours, in the editor library).
     let f: Factory = unsafe { std::mem::transmute::<usize, Factory>(f) };
     let mut err: *mut glib::ffi::GError = std::ptr::null_mut();
+    // SAFETY: the factory takes the plugin, a live connection and an error slot, as ours in the editor library does.
     let ed = unsafe { f(plugin.to_glib_none().0, connection.0, &mut err) };
     if ed.is_null() {
         return Err(if err.is_null() {
