@@ -110,7 +110,10 @@ pub unsafe extern "C" fn nm_vpn_editor_factory_pptp(
                 unsafe { gtk::set_initialized() };
             }
             nm_pptp_settings::i18n::bind();
-            let editor: VpnEditor = PptpEditor::new(ConnectionRef(connection)).upcast();
+            // SAFETY: the plugin passes the connection libnm gave it, alive for this call.
+            let c = unsafe { ConnectionRef::from_raw(connection) }
+                .ok_or_else(|| error::failed("no connection given"))?;
+            let editor: VpnEditor = PptpEditor::new(c).upcast();
             Ok(editor.into_glib_ptr())
         },
     );

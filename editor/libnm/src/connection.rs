@@ -56,27 +56,50 @@ unsafe extern "C" fn collect(
     }
 }
 
-/// A borrowed `NMConnection*` from libnm.
+/// A borrowed `NMConnection*` from libnm, alive for `'a`. Only
+/// [`ConnectionRef::from_raw`] makes one, and it is unsafe: that is where a
+/// caller promises what the safe methods below rely on.
 #[derive(Clone, Copy)]
-pub struct ConnectionRef(pub *mut ffi::NMConnection);
+pub struct ConnectionRef<'a> {
+    ptr: std::ptr::NonNull<ffi::NMConnection>,
+    _borrow: std::marker::PhantomData<&'a ffi::NMConnection>,
+}
 
-impl ConnectionRef {
+impl<'a> ConnectionRef<'a> {
+    /// `None` for NULL.
+    ///
+    /// # Safety
+    /// A non-NULL `ptr` is a live `NMConnection` that nobody frees for `'a`
+    /// (what libnm guarantees for the duration of a vfunc call, and an owner
+    /// for as long as it holds its reference), used from the thread it lives on.
+    pub unsafe fn from_raw(ptr: *mut ffi::NMConnection) -> Option<ConnectionRef<'a>> {
+        std::ptr::NonNull::new(ptr).map(|ptr| ConnectionRef {
+            ptr,
+            _borrow: std::marker::PhantomData,
+        })
+    }
+
+    /// The pointer, for a C call that borrows it.
+    pub fn as_ptr(&self) -> *mut ffi::NMConnection {
+        self.ptr.as_ptr()
+    }
+
     /// `connection.id`.
     pub fn id(&self) -> Option<String> {
         // SAFETY: a live connection given to us by libnm.
-        text(unsafe { ffi::nm_connection_get_id(self.0) })
+        text(unsafe { ffi::nm_connection_get_id(self.as_ptr()) })
     }
 
     /// The connection's own `NMSettingVpn*` (borrowed), or NULL.
     pub fn vpn_setting_ptr(&self) -> *mut ffi::NMSetting {
         // SAFETY: a live connection given to us by libnm.
-        unsafe { ffi::nm_connection_get_setting_vpn(self.0) }
+        unsafe { ffi::nm_connection_get_setting_vpn(self.as_ptr()) }
     }
 
     /// The `vpn` setting, if the connection has one.
     pub fn vpn(&self) -> Option<VpnSetting> {
         // SAFETY: as above; the setting is owned by the connection.
-        let s = unsafe { ffi::nm_connection_get_setting_vpn(self.0) };
+        let s = unsafe { ffi::nm_connection_get_setting_vpn(self.as_ptr()) };
         if s.is_null() {
             return None;
         }
@@ -118,7 +141,7 @@ impl ConnectionRef {
         // SAFETY: the old setting (if any) is owned by the connection until
         // add_setting replaces it below.
         let timeout = unsafe {
-            let old = ffi::nm_connection_get_setting_vpn(self.0);
+            let old = ffi::nm_connection_get_setting_vpn(self.as_ptr());
             (!old.is_null()).then(|| {
                 let old: glib::Object = from_glib_none(old as *mut glib::gobject_ffi::GObject);
                 old.property::<u32>("timeout")
@@ -145,7 +168,7 @@ impl ConnectionRef {
                 secret.push(0);
                 ffi::nm_setting_vpn_add_secret(s, cstring(k).as_ptr(), secret.as_ptr().cast());
             }
-            ffi::nm_connection_add_setting(self.0, s);
+            ffi::nm_connection_add_setting(self.as_ptr(), s);
         }
     }
 }
@@ -157,12 +180,12 @@ pub struct Ip4Routing {
     pub ignore_auto_dns: bool,
 }
 
-impl ConnectionRef {
+impl ConnectionRef<'_> {
     /// `ipv4.never-default` and `ipv4.ignore-auto-dns` (both false without an
     /// `ipv4` setting, as NetworkManager reads it).
     pub fn ip4_routing(&self) -> Ip4Routing {
         // SAFETY: a live connection; the setting (if any) is owned by it.
-        let s = unsafe { ffi::nm_connection_get_setting_ip4_config(self.0) };
+        let s = unsafe { ffi::nm_connection_get_setting_ip4_config(self.as_ptr()) };
         if s.is_null() {
             return Ip4Routing::default();
         }
@@ -178,12 +201,12 @@ impl ConnectionRef {
     pub fn set_ip4_routing(&self, r: Ip4Routing) {
         // SAFETY: as above; a new setting's reference moves into the connection.
         unsafe {
-            let mut s = ffi::nm_connection_get_setting_ip4_config(self.0);
+            let mut s = ffi::nm_connection_get_setting_ip4_config(self.as_ptr());
             if s.is_null() {
                 s = ffi::nm_setting_ip4_config_new();
                 let obj: glib::Object = from_glib_none(s as *mut glib::gobject_ffi::GObject);
                 obj.set_property("method", "auto");
-                ffi::nm_connection_add_setting(self.0, s);
+                ffi::nm_connection_add_setting(self.as_ptr(), s);
             }
             let obj: glib::Object = from_glib_none(s as *mut glib::gobject_ffi::GObject);
             obj.set_property("never-default", r.never_default);
@@ -204,7 +227,10 @@ pub fn new_vpn_connection(id: &str, v: &VpnSetting) -> *mut ffi::NMConnection {
         obj.set_property("uuid", uuid.as_str());
         obj.set_property("type", "vpn");
         ffi::nm_connection_add_setting(conn, s);
-        ConnectionRef(conn).set_vpn(v);
+        // The new connection is ours until we return it.
+        if let Some(c) = ConnectionRef::from_raw(conn) {
+            c.set_vpn(v);
+        }
         conn
     }
 }

@@ -64,7 +64,13 @@ unsafe extern "C" fn update_connection<T: VpnEditorImpl>(
     let r = guard(
         || Err(error::failed("internal error in the PPTP editor")),
         // SAFETY: libnm calls this vfunc only on instances of the type that installed it.
-        || unsafe { imp::<T>(ptr) }.update_connection(ConnectionRef(connection)),
+        || {
+            // SAFETY: libnm passes the connection it asks about, alive for this call.
+            let c = unsafe { ConnectionRef::from_raw(connection) }
+                .ok_or_else(|| error::failed("no connection given"))?;
+            // SAFETY: libnm calls this vfunc only on instances of the type that installed it.
+            unsafe { imp::<T>(ptr) }.update_connection(c)
+        },
     );
     match r {
         Ok(()) => true.into_glib(),

@@ -73,8 +73,13 @@ unsafe extern "C" fn get_editor<T: VpnEditorPluginImpl>(
 ) -> *mut ffi::NMVpnEditor {
     let r = guard(
         || Err(internal_error()),
-        // SAFETY: libnm calls this vfunc only on instances of the type that installed it (see `imp`).
-        || unsafe { imp::<T>(ptr) }.editor(ConnectionRef(connection)),
+        || {
+            // SAFETY: libnm passes the connection it asks about, alive for this call.
+            let c = unsafe { ConnectionRef::from_raw(connection) }
+                .ok_or_else(|| error::failed("no connection given"))?;
+            // SAFETY: libnm calls this vfunc only on instances of the type that installed it.
+            unsafe { imp::<T>(ptr) }.editor(c)
+        },
     );
     r.unwrap_or_else(|e| {
         // SAFETY: libnm's GError** out-parameter.
@@ -118,10 +123,13 @@ unsafe extern "C" fn export_to_file<T: VpnEditorPluginImpl>(
 ) -> glib::ffi::gboolean {
     let r = guard(
         || Err(internal_error()),
-        || match path_of(path) {
-            // SAFETY: libnm calls this vfunc only on instances of the type that installed it (see `imp`).
-            Some(p) => unsafe { imp::<T>(ptr) }.export(&p, ConnectionRef(connection)),
-            None => Err(error::failed("no file name given")),
+        || {
+            let p = path_of(path).ok_or_else(|| error::failed("no file name given"))?;
+            // SAFETY: libnm passes the connection it asks about, alive for this call.
+            let c = unsafe { ConnectionRef::from_raw(connection) }
+                .ok_or_else(|| error::failed("no connection given"))?;
+            // SAFETY: libnm calls this vfunc only on instances of the type that installed it.
+            unsafe { imp::<T>(ptr) }.export(&p, c)
         },
     );
     match r {
@@ -140,8 +148,12 @@ unsafe extern "C" fn get_suggested_filename<T: VpnEditorPluginImpl>(
 ) -> *mut c_char {
     guard(
         || None,
-        // SAFETY: libnm calls this vfunc only on instances of the type that installed it (see `imp`).
-        || unsafe { imp::<T>(ptr) }.suggested_filename(ConnectionRef(connection)),
+        || {
+            // SAFETY: libnm passes the connection it asks about, alive for this call.
+            let c = unsafe { ConnectionRef::from_raw(connection) }?;
+            // SAFETY: libnm calls this vfunc only on instances of the type that installed it.
+            unsafe { imp::<T>(ptr) }.suggested_filename(c)
+        },
     )
     .map_or(std::ptr::null_mut(), |s| s.to_glib_full())
 }

@@ -76,7 +76,10 @@ mod imp {
             }
             let conn = new_vpn_connection(&imported.id, &imported.setting);
             if imported.routing != Default::default() {
-                ConnectionRef(conn).set_ip4_routing(imported.routing);
+                // SAFETY: a new connection, ours until it is returned below.
+                if let Some(c) = unsafe { ConnectionRef::from_raw(conn) } {
+                    c.set_ip4_routing(imported.routing);
+                }
             }
             Ok(conn)
         }

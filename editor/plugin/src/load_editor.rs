@@ -135,7 +135,7 @@ pub fn editor(
     let f: Factory = unsafe { std::mem::transmute::<usize, Factory>(f) };
     let mut err: *mut glib::ffi::GError = std::ptr::null_mut();
     // SAFETY: the factory takes the plugin, a live connection and an error slot, as ours in the editor library does.
-    let ed = unsafe { f(plugin.to_glib_none().0, connection.0, &mut err) };
+    let ed = unsafe { f(plugin.to_glib_none().0, connection.as_ptr(), &mut err) };
     if ed.is_null() {
         return Err(if err.is_null() {
             error::failed(tr("cannot create the PPTP connection editor"))
