@@ -478,7 +478,7 @@ fn classless_routes(mut v: &[u8]) -> Result<Vec<Route>, DecodeError> {
         let _router = r.array::<4>()?;
         v = r.rest();
         // Bits past the prefix mean nothing; a route is to the network.
-        let mask = u32::MAX.checked_shl(32 - u32::from(prefix)).unwrap_or(0);
+        let mask = crate::ipv4::prefix_mask(prefix);
         let dest = Ipv4Addr::from(u32::from_be_bytes(dest) & mask);
         // Unroutable only when the whole route lies in 0/8, 127/8 or 224/3
         // (multicast, reserved, broadcast): 0.0.0.0/1 is half the address space,

@@ -20,6 +20,13 @@ fn fold(mut sum: u32) -> u16 {
     !(sum as u16)
 }
 
+/// The netmask of a prefix length (lengths past 32 are 32).
+pub fn prefix_mask(prefix: u8) -> u32 {
+    u32::MAX
+        .checked_shl(32 - u32::from(prefix.min(32)))
+        .unwrap_or(0)
+}
+
 /// Checksum of an IPv4 header whose checksum field is zero (or, to verify a
 /// received header, 0 means it is right).
 pub fn header_checksum(header: &[u8]) -> u16 {

@@ -68,9 +68,7 @@ impl fmt::Display for Refusal {
 }
 
 fn covers_v4(dest: Ipv4Addr, prefix: u8, a: Ipv4Addr) -> bool {
-    let mask = u32::MAX
-        .checked_shl(32 - u32::from(prefix.min(32)))
-        .unwrap_or(0);
+    let mask = crate::ipv4::prefix_mask(prefix);
     u32::from(dest) & mask == u32::from(a) & mask
 }
 

@@ -1175,21 +1175,7 @@ fn forge_many(
     };
     let forged = infos
         .iter()
-        .map(|info| {
-            let mut pkt = vec![0u8; 16];
-            let h = Header {
-                call_id,
-                payload_len: (4 + info.len()) as u16,
-                seq: Some(seq.wrapping_add(seq_ahead)),
-                ack: None,
-            };
-            let hl = h.encode(&mut pkt);
-            pkt.truncate(hl);
-            pkt.extend_from_slice(&[0xFF, 0x03]);
-            pkt.extend_from_slice(&protocol.to_be_bytes());
-            pkt.extend_from_slice(info);
-            pkt
-        })
+        .map(|info| clear_frame(call_id, seq.wrapping_add(seq_ahead), protocol, info))
         .collect();
     (spent, forged)
 }

@@ -207,10 +207,7 @@ pub async fn run(
         Ok(c) => c,
         Err(reason) => return reason,
     };
-    let local = match tcp.local_addr().map(|a| a.ip()) {
-        Ok(IpAddr::V4(a)) => a,
-        _ => Ipv4Addr::UNSPECIFIED,
-    };
+    let local = local_v4(&tcp);
     let _ = events.send(RuntimeEvent::Resolved {
         peer: server,
         local,
@@ -255,10 +252,7 @@ pub async fn serve(
         ));
     };
     let _ = tcp.set_nodelay(true);
-    let local = match tcp.local_addr().map(|a| a.ip()) {
-        Ok(IpAddr::V4(a)) => a,
-        _ => Ipv4Addr::UNSPECIFIED,
-    };
+    let local = local_v4(&tcp);
     let _ = events.send(RuntimeEvent::Resolved {
         peer: client,
         local,
@@ -499,6 +493,14 @@ fn add_ipv6(dev: &tun_rs::AsyncDevice, a: std::net::Ipv6Addr) {
         Err(e) => {
             warn!(error = %e, address = %a, "cannot put the IPv6 address on the tunnel interface")
         }
+    }
+}
+
+/// Our IPv4 address on the control connection (unspecified if unknown).
+fn local_v4(tcp: &TcpStream) -> Ipv4Addr {
+    match tcp.local_addr().map(|a| a.ip()) {
+        Ok(IpAddr::V4(a)) => a,
+        _ => Ipv4Addr::UNSPECIFIED,
     }
 }
 

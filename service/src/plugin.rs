@@ -17,7 +17,7 @@ use nm_pptp_settings::keys;
 use nm_pptp_settings::nm::{flags, REFUSED_HINT};
 use nm_pptp_settings::Connection as PptpConnection;
 use pptp_engine::auth::{AuthError, FailureKind};
-use pptp_engine::dhcp::Pushed;
+use pptp_engine::dhcp::{Pushed, Route};
 use pptp_engine::redial::{self, Backoff};
 use pptp_engine::route_policy;
 use pptp_engine::secret::Password;
@@ -619,13 +619,15 @@ async fn run_tunnel(
                 if let Some(info) = &up_info {
                     let ctx = route_ctx(server, underlay);
                     let all = pushed.routes.iter().map(|r| (r.dest, r.prefix));
-                    let refused = route_policy::filter_v4(&ctx, all).refused;
-                    for ((dest, prefix), why) in &refused {
+                    let kept = route_policy::filter_v4(&ctx, all);
+                    for ((dest, prefix), why) in &kept.refused {
                         warn!(route = %format_args!("{dest}/{prefix}"), reason = %why, "a route from the server was refused");
                     }
-                    pushed
-                        .routes
-                        .retain(|r| route_policy::check_v4(&ctx, r.dest, r.prefix).is_ok());
+                    pushed.routes = kept
+                        .accepted
+                        .into_iter()
+                        .map(|(dest, prefix)| Route { dest, prefix })
+                        .collect();
                     info!(
                         routes = pushed.routes.len(),
                         domain = pushed.domain.as_deref().unwrap_or(""),

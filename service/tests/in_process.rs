@@ -237,6 +237,16 @@ impl Harness {
 
 type Settings<'a> = HashMap<&'a str, HashMap<&'a str, Value<'a>>>;
 
+/// `settings` with the password saved and `ipv4.never-default` as given.
+fn with_never_default<'a>(data: &[(&'a str, &'a str)], never_default: bool) -> Settings<'a> {
+    let mut s = settings(data, &[("password", SECRET)]);
+    s.insert(
+        "ipv4",
+        HashMap::from([("never-default", Value::from(never_default))]),
+    );
+    s
+}
+
 fn settings<'a>(data: &[(&'a str, &'a str)], secrets: &[(&'a str, &'a str)]) -> Settings<'a> {
     let dict = |kv: &[(&'a str, &'a str)]| -> Value<'a> {
         Value::from(kv.iter().copied().collect::<HashMap<&str, &str>>())
@@ -499,14 +509,7 @@ async fn routes_and_domain_from_the_server_follow_as_a_second_ip4config() {
 #[tokio::test]
 async fn a_split_tunnel_refuses_pushed_routes_that_would_capture_it() {
     let mut h = Harness::new().await;
-    let mut s = settings(
-        &[("gateway", "vpn.example.org"), ("user", "u")],
-        &[("password", SECRET)],
-    );
-    s.insert(
-        "ipv4",
-        HashMap::from([("never-default", Value::from(true))]),
-    );
+    let s = with_never_default(&[("gateway", "vpn.example.org"), ("user", "u")], true);
     h.call("Connect", &(s,)).await.unwrap();
     h.expect_state_signal(state::STARTING).await;
     let call = h.next_call().await;
@@ -563,13 +566,9 @@ async fn the_class_route_stands_in_for_pushed_routes() {
     };
     for (never_default, pushed_routes) in [(true, false), (true, true), (false, false)] {
         let mut h = Harness::new().await;
-        let mut s = settings(
+        let s = with_never_default(
             &[("gateway", "g"), ("user", "u"), ("class-route", "yes")],
-            &[("password", SECRET)],
-        );
-        s.insert(
-            "ipv4",
-            HashMap::from([("never-default", Value::from(never_default))]),
+            never_default,
         );
         h.call("Connect", &(s,)).await.unwrap();
         h.expect_state_signal(state::STARTING).await;
@@ -1278,13 +1277,9 @@ async fn every_key_refuses_a_bad_value_by_name() {
 /// Checks the first Ip6Config (the link-local address) and returns the second.
 async fn ip6config_after_router_advertisement(never_default: bool) -> HashMap<String, OwnedValue> {
     let mut h = Harness::new().await;
-    let mut s = settings(
+    let s = with_never_default(
         &[("gateway", "vpn.example.org"), ("user", "u")],
-        &[("password", SECRET)],
-    );
-    s.insert(
-        "ipv4",
-        HashMap::from([("never-default", Value::from(never_default))]),
+        never_default,
     );
     h.call("Connect", &(s,)).await.unwrap();
     h.expect_state_signal(state::STARTING).await;
@@ -1385,13 +1380,9 @@ async fn a_split_tunnel_no_leak_block_or_ipv6_disabled_reports_no_ipv6() {
         (false, "yes", "ignore"),
     ] {
         let mut h = Harness::new().await;
-        let mut s = settings(
+        let mut s = with_never_default(
             &[("gateway", "g"), ("user", "u"), ("block-ipv6-leak", block)],
-            &[("password", SECRET)],
-        );
-        s.insert(
-            "ipv4",
-            HashMap::from([("never-default", Value::from(never_default))]),
+            never_default,
         );
         s.insert("ipv6", HashMap::from([("method", Value::from(method))]));
         h.call("Connect", &(s,)).await.unwrap();

@@ -44,21 +44,29 @@ def csum(b):
     return (~s) & 0xFFFF
 
 
-def sniff(sock, server, client, deadline):
-    """One server->client GRE data packet with a sequence number."""
+def ipv4_frames(sock, proto, src, dst, deadline):
+    """(frame, what follows its IP header) for each IPv4 frame of this protocol
+    from src to dst seen on the socket, until the deadline or a silence that
+    lasts to it."""
     while time.monotonic() < deadline:
         sock.settimeout(max(0.1, deadline - time.monotonic()))
         try:
             frame = sock.recv(65535)
         except socket.timeout:
-            break
-        if len(frame) < 14 + 20 + 12 or frame[12:14] != b"\x08\x00":
+            return
+        if len(frame) < 14 + 20 or frame[12:14] != b"\x08\x00":
             continue
         ip = frame[14:]
-        ihl = (ip[0] & 0x0F) * 4
-        if ip[9] != 47 or ip[12:16] != server or ip[16:20] != client:
+        if ip[9] != proto or ip[12:16] != src or ip[16:20] != dst:
             continue
-        gre = ip[ihl:]
+        yield frame, ip[(ip[0] & 0x0F) * 4:]
+
+
+def sniff(sock, server, client, deadline):
+    """One server->client GRE data packet with a sequence number."""
+    for frame, gre in ipv4_frames(sock, 47, server, client, deadline):
+        if len(gre) < 12:
+            continue
         flags, proto, plen, call_id = struct.unpack("!HHHH", gre[:8])
         if proto != 0x880B or not flags & 0x1000:
             continue
@@ -77,20 +85,8 @@ def packet(dst_mac, src_mac, server, client, call_id, seq, ppp):
 def sniff_call_request(sock, server, client, deadline):
     """The MAC addresses for server->client frames, and the client's call ID
     from its Outgoing-Call-Request."""
-    while time.monotonic() < deadline:
-        sock.settimeout(max(0.1, deadline - time.monotonic()))
-        try:
-            frame = sock.recv(65535)
-        except socket.timeout:
-            break
-        if len(frame) < 14 + 40 or frame[12:14] != b"\x08\x00":
-            continue
-        ip = frame[14:]
-        ihl = (ip[0] & 0x0F) * 4
-        if ip[9] != 6 or ip[12:16] != client or ip[16:20] != server:
-            continue
-        tcp = ip[ihl:]
-        if struct.unpack("!H", tcp[2:4])[0] != 1723:
+    for frame, tcp in ipv4_frames(sock, 6, client, server, deadline):
+        if len(tcp) < 20 or struct.unpack("!H", tcp[2:4])[0] != 1723:
             continue
         data = tcp[(tcp[12] >> 4) * 4:]
         at = data.find(b"\x1a\x2b\x3c\x4d")
@@ -120,16 +116,9 @@ def flood(sock, server, client, seconds):
         # A second socket: the sending one must not block on reads.
         s2 = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(ETH_P_ALL))
         s2.bind((IFACE, 0))
-        s2.settimeout(0.2)
-        while time.monotonic() < end:
-            try:
-                frame = s2.recv(65535)
-            except socket.timeout:
+        for _, gre in ipv4_frames(s2, 47, server, client, end):
+            if len(gre) < 12:
                 continue
-            ip = frame[14:]
-            if frame[12:14] != b"\x08\x00" or len(ip) < 40 or ip[9] != 47 or ip[12:16] != server:
-                continue
-            gre = ip[(ip[0] & 0x0F) * 4:]
             flags = struct.unpack("!H", gre[:2])[0]
             if not flags & 0x1000:
                 continue

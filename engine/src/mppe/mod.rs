@@ -225,16 +225,23 @@ impl Decryptor {
             return false;
         }
         let ccount = u16::from_be_bytes([packet[0], packet[1]]) & CCOUNT_MASK;
-        let delta = ccount.wrapping_sub(self.ccount) % CCOUNT_SPACE;
-        if delta == 0 || delta > CCOUNT_SPACE / 2 {
+        let Some(delta) = self.ahead_of_current(ccount) else {
             return false;
-        }
+        };
         let Some(keys) = self.keys.get(u32::from(delta), now_ns) else {
             return false;
         };
         let mut body = zeroize::Zeroizing::new(packet[HEADER_LEN..].to_vec());
         keys.cipher().apply_keystream(&mut body);
         protocol_field(&body).is_some() && plausible(&body)
+    }
+
+    /// How many counts a stateless packet is ahead of the last one opened, or
+    /// `None` when it is not ahead: a repeated count would decrypt with a spent
+    /// key, and the kernel's half-space rule calls everything older late.
+    fn ahead_of_current(&self, ccount: u16) -> Option<u16> {
+        let delta = ccount.wrapping_sub(self.ccount) % CCOUNT_SPACE;
+        (delta != 0 && delta <= CCOUNT_SPACE / 2).then_some(delta)
     }
 
     /// The header checks both modes share; returns the count and the flushed bit.
@@ -267,16 +274,13 @@ impl Decryptor {
             self.sanity_errors += 100;
             return Err(MppeError::NotFlushed(ccount));
         }
-        let delta = ccount.wrapping_sub(self.ccount) % CCOUNT_SPACE;
-        // A repeated count would decrypt with a spent key; the kernel's half-space
-        // rule catches everything older.
-        if delta == 0 || delta > CCOUNT_SPACE / 2 {
+        let Some(delta) = self.ahead_of_current(ccount) else {
             self.sanity_errors += 1;
             return Err(MppeError::Late {
                 got: ccount,
                 last: self.ccount,
             });
-        }
+        };
         // RFC 3078 §8.1: one key change per packet, including those we never saw;
         // the current key moves only if the packet proves genuine.
         let Some(keys) = self.keys.get(u32::from(delta), now_ns) else {

@@ -134,6 +134,15 @@ impl Ccp {
         &self.policy
     }
 
+    /// Whether `offered` names MPPE strengths, none allowed and all weaker
+    /// than what is: what an active attacker stripping the 128-bit bit from
+    /// an unauthenticated CCP exchange also looks like.
+    fn only_weaker(&self, offered: u32) -> bool {
+        let allowed = self.policy.strength_bits();
+        let rank = |bits| strongest(bits).map(|(_, s)| s.bits());
+        offered & allowed == 0 && rank(offered).is_some() && rank(offered) < rank(allowed)
+    }
+
     /// What the peer offered, if it was only weaker MPPE than allowed.
     pub fn weaker_offer(&self) -> Option<&str> {
         self.weaker_offer.as_deref()
@@ -175,10 +184,7 @@ impl Options for Ccp {
             };
             let offered = u32::from_be_bytes(v);
             let Some((bit, _)) = strongest(offered & self.policy.strength_bits()) else {
-                // Weaker only: what an active attacker stripping the 128-bit
-                // bit from an unauthenticated CCP exchange also looks like.
-                let rank = |bits| strongest(bits).map(|(_, s)| s.bits());
-                if rank(offered).is_some() && rank(offered) < rank(self.policy.strength_bits()) {
+                if self.only_weaker(offered) {
                     return Err(Failure::MppeTooWeak(describe(offered)));
                 }
                 return Err(Failure::MppeRefused(format!(
@@ -233,8 +239,7 @@ impl Options for Ccp {
             return Ok(Verdict::Ack);
         };
         let common = bits & self.policy.strength_bits();
-        let rank = |b| strongest(b).map(|(_, s)| s.bits());
-        if common == 0 && rank(bits).is_some() && rank(bits) < rank(self.policy.strength_bits()) {
+        if self.only_weaker(bits) {
             self.weaker_offer = Some(describe(bits));
         }
         // Never Nak a stateless request towards stateful: pppd refuses stateful by

@@ -135,6 +135,11 @@ fn is_ipv6(body: &[u8]) -> bool {
     matches!(body, [0x00, 0x57, ..] | [0x57, ..])
 }
 
+/// [`plausible_payload`], counting an IPv6 plaintext only while IPv6 may come.
+fn plausible_for(ipv6: bool) -> impl Fn(&[u8]) -> bool {
+    move |b| plausible_payload(b) && (ipv6 || !is_ipv6(b))
+}
+
 /// A well-formed IPv4 (header checksum, lengths) or IPv6 (version, length)
 /// packet of that PPP protocol.
 pub fn plausible_packet(proto: u16, ip: &[u8]) -> bool {
@@ -182,13 +187,13 @@ impl Rx {
     /// can be dropped, never believed.
     pub fn decapsulate(&mut self, pkt: &mut [u8], now_ns: u64) -> RxOutcome {
         let (outcome, verified) = self.open(pkt, now_ns);
-        match (&outcome, verified) {
-            (RxOutcome::Ip(_) | RxOutcome::Control(..), true) => {
-                self.gre.commit(now_ns, gre::Proof::Decrypted)
-            }
-            (RxOutcome::Ip(_) | RxOutcome::Control(..), false) => {
-                self.gre.commit(now_ns, gre::Proof::Clear)
-            }
+        let proof = if verified {
+            gre::Proof::Decrypted
+        } else {
+            gre::Proof::Clear
+        };
+        match &outcome {
+            RxOutcome::Ip(_) | RxOutcome::Control(..) => self.gre.commit(now_ns, proof),
             _ => self.gre.reject(),
         }
         outcome
@@ -202,12 +207,7 @@ impl Rx {
         };
         match (frame::decode(payload), self.mppe.as_mut()) {
             (Ok((frame::COMPRESSED, info)), Some(dec)) => {
-                let ipv6 = self.ipv6;
-                if dec.would_open(
-                    info,
-                    |b| plausible_payload(b) && (ipv6 || !is_ipv6(b)),
-                    now_ns,
-                ) {
+                if dec.would_open(info, plausible_for(self.ipv6), now_ns) {
                     Trial::Decrypts
                 } else {
                     Trial::Fails
@@ -254,8 +254,7 @@ impl Rx {
                         false,
                     );
                 };
-                let ipv6 = self.ipv6;
-                let plausible = |b: &[u8]| plausible_payload(b) && (ipv6 || !is_ipv6(b));
+                let plausible = plausible_for(self.ipv6);
                 match dec.decrypt_checked(&mut pkt[info.clone()], plausible, now_ns) {
                     Ok((frame::IPV4 | frame::IPV6, r)) => (
                         RxOutcome::Ip(info.start + r.start..info.start + r.end),
