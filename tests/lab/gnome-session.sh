@@ -21,6 +21,14 @@ set -euo pipefail
 work=$GS_WORK
 # The login keyring, created on first unlock with this password.
 printf %s "login password" | gnome-keyring-daemon --unlock --components=secrets >"$work/keyring.env"
+# Its parent returns before the forked daemon owns the Secret Service name; a
+# client asking first would D-Bus-activate a second daemon with a locked keyring.
+owned() {
+    gdbus call --session -d org.freedesktop.DBus -o /org/freedesktop/DBus -m org.freedesktop.DBus.NameHasOwner \
+        org.freedesktop.secrets 2>/dev/null | grep -q true
+}
+for _ in $(seq 50); do owned && break; sleep 0.2; done
+owned || { echo "gnome-keyring did not own org.freedesktop.secrets within 10 s" >&2; exit 1; }
 gnome-shell --headless --wayland --no-x11 --virtual-monitor 1280x800 >"$work/shell.log" 2>&1 &
 shell=$!
 up() {

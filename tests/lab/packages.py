@@ -38,6 +38,12 @@ C_PACKAGES = ["network-manager-pptp", "network-manager-pptp-gnome"]
 C_PLUGIN_DATA = ("user=alice, refuse-eap=yes, refuse-pap=yes, refuse-chap=yes, refuse-mschap=yes, "
                  "require-mppe=yes, lcp-echo-failure=5, lcp-echo-interval=30")
 KEYRING_LOGIN = "login secret"
+# Up to 10 s for the Secret Service to own its name on the session bus.
+WAIT_FOR_SECRETS = (
+    "i=0; until dbus-send --session --print-reply --dest=org.freedesktop.DBus /org/freedesktop/DBus "
+    "org.freedesktop.DBus.NameHasOwner string:org.freedesktop.secrets | grep -q 'boolean true'; do "
+    "i=$((i+1)); [ $i -gt 50 ] && { echo 'gnome-keyring did not own org.freedesktop.secrets in 10 s' >&2; exit 1; }; "
+    "sleep 0.2; done")
 # Paths that change while a system runs, whoever installs what.
 CHURN = ("usr/sbin/policy-rc.d", "proc/", "sys/", "dev/", "run/", "tmp/", "root/", "var/log/", "var/cache/", "var/lib/apt/",
          "var/lib/dpkg/", "var/lib/NetworkManager/", "var/lib/dbus/", "etc/NetworkManager/system-connections/",
@@ -171,10 +177,14 @@ class Release:
     def in_keyring_session(self, command, stdin=None, timeout=120):
         """COMMAND on a session bus with the user's login keyring unlocked (kept in
         /root/.local/share/keyrings, so it outlives the session and upgrades)."""
-        script = (f"mkdir -p -m 700 /tmp/xdg && export XDG_RUNTIME_DIR=/tmp/xdg && "
+        # The unlocking daemon forks and its parent returns before the child owns
+        # the Secret Service name: a client that asks first gets a second daemon,
+        # D-Bus-activated, whose login keyring is locked. So wait for the name.
+        script = (f"mkdir -p -m 700 /tmp/xdg && "
                   f"printf %s '{KEYRING_LOGIN}' | gnome-keyring-daemon --unlock --components=secrets >/dev/null && "
-                  f"{command}")
-        return self.nm("dbus-run-session", "--", "sh", "-c", script, stdin=stdin, timeout=timeout)
+                  f"{WAIT_FOR_SECRETS} && {command}")
+        return self.nm("env", "XDG_RUNTIME_DIR=/tmp/xdg", "dbus-run-session", "--", "sh", "-c", script,
+                       stdin=stdin, timeout=timeout)
 
     def up_and_ping(self, name, agent=False):
         """Up through this root's NetworkManager. With agent, the password is in the
