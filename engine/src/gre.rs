@@ -330,8 +330,15 @@ pub enum Proof {
 pub enum Received<'a> {
     /// A payload to hand to PPP.
     Payload(&'a [u8]),
-    /// Only an ack (or an accepted out-of-order LCP echo with no sequence effect).
+    /// Only an ack.
     Nothing,
+    /// At or behind the last number received: not committed, and never to
+    /// reach MPPE. What carries no sequence meaning above GRE (PPP control
+    /// frames) may still be used; the rest is dropped for `drop`.
+    Late {
+        payload: &'a [u8],
+        drop: Drop,
+    },
     Dropped(Drop),
 }
 
@@ -371,15 +378,10 @@ impl Receiver {
             let last = s.last_received.load(Relaxed);
             if !seq_after(seq, last) {
                 self.stats.late += 1;
-                // Late control packets go through, uncommitted: a reordered Ack
-                // or Success would otherwise cost a restart timeout, and each
-                // layer tosses what is stale by its identifier. (The kernel lets
-                // late LCP echoes through for the same reason.) Everything else
-                // late must never reach MPPE.
-                if crate::ppp::frame::is_control(payload) {
-                    return Received::Payload(payload);
-                }
-                return Received::Dropped(Drop::Late { seq, last });
+                return Received::Late {
+                    payload,
+                    drop: Drop::Late { seq, last },
+                };
             }
         }
         self.pending = Some(seq);
@@ -538,7 +540,10 @@ mod tests {
         ));
         assert!(matches!(
             recv_commit(&mut rx_b, &h1, &[0x21]),
-            Received::Dropped(Drop::Late { seq: 1, last: 2 })
+            Received::Late {
+                drop: Drop::Late { seq: 1, last: 2 },
+                ..
+            }
         ));
         assert_eq!(sb.unacked(), 1);
         // B's next packet piggybacks the ack of 2; a second one carries none.
@@ -569,8 +574,10 @@ mod tests {
         assert_eq!(tx_b.ack_only().unwrap().ack, h.seq);
     }
 
+    /// A late packet is handed up as late, uncommitted: what PPP may still
+    /// use of it is decided above GRE.
     #[test]
-    fn late_lcp_echo_still_delivered() {
+    fn late_packets_are_handed_up_uncommitted() {
         let s = Arc::new(Shared::default());
         let mut rx = Receiver::new(5, s);
         let h = |seq| Header {
@@ -586,12 +593,9 @@ mod tests {
         ));
         assert!(matches!(
             recv_commit(&mut rx, &h(9), &echo),
-            Received::Payload(_)
+            Received::Late { payload, .. } if payload == echo
         ));
-        assert!(matches!(
-            recv_commit(&mut rx, &h(9), &[0x21]),
-            Received::Dropped(_)
-        ));
+        assert_eq!(rx.expected(), Some(11), "a late packet moves nothing");
     }
 
     #[test]

@@ -2,6 +2,7 @@
 //! CCP, IPCP, IPV6CP), IPv6 router discovery and MPPE, as pure state machines fed bytes and time.
 
 pub mod auth;
+pub mod crypto;
 pub mod dhcp;
 pub mod gre;
 pub mod icmpv6;

@@ -33,7 +33,7 @@ fuzz_target!(|data: &[u8]| {
             || ccp.poll_transmit().is_some()
         {}
         // An identifier is never zero, and never the peer's.
-        if let (Some(l), p) = (ipv6cp.opts.local, ipv6cp.opts.peer) {
+        if let (Some(l), p) = ipv6cp.interface_ids() {
             assert!(l != [0; 8] && Some(l) != p);
         }
     }

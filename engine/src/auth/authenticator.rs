@@ -5,11 +5,11 @@ use std::time::{Duration, Instant};
 
 use rand::{rngs::StdRng, RngCore};
 
-use super::mschap_crypto::{
-    authenticator_response, generate_nt_response, mschapv1_nt_response, strip_domain,
-};
 use super::wire::{Chap, Pap, V1Response, V2Response};
 use super::{chap_md5_response, AuthProtocol, MppeKeys};
+use crate::crypto::mschap::{
+    authenticator_response, generate_nt_response, mschapv1_nt_response, strip_domain,
+};
 use crate::mppe::keys::{mschapv1_start_key, mschapv2_start_keys};
 use crate::ppp::frame;
 use crate::secret::Password;

@@ -3,7 +3,6 @@
 
 pub mod authenticator;
 pub mod message;
-pub mod mschap_crypto;
 pub mod peer;
 pub mod wire;
 

@@ -7,9 +7,9 @@ use rand::{rngs::StdRng, RngCore};
 use zeroize::Zeroizing;
 
 use super::message::{check_v2_success, ServerFailure};
-use super::mschap_crypto::{authenticator_response, generate_nt_response, mschapv1_nt_response};
 use super::wire::{Chap, Pap, V1Response, V2Response};
 use super::{chap_md5_response, AuthError, AuthProtocol, MppeKeys};
+use crate::crypto::mschap::{authenticator_response, generate_nt_response, mschapv1_nt_response};
 use crate::mppe::keys::{mschapv1_start_key, mschapv2_start_keys};
 use crate::ppp::frame;
 use crate::secret::Password;

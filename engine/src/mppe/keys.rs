@@ -1,10 +1,10 @@
 //! MPPE key derivation (RFC 3079) and the key-change step (RFC 3078 §7.3).
 
-use super::rc4::Rc4;
+use crate::crypto::rc4::Rc4;
 use sha1::{Digest, Sha1};
 use zeroize::Zeroizing;
 
-use crate::auth::mschap_crypto::{hash_nt_password_hash, nt_password_hash};
+use crate::crypto::mschap::{hash_nt_password_hash, nt_password_hash};
 use crate::secret::{Password, SecretBytes};
 
 /// Key strength negotiated in CCP.
@@ -167,7 +167,7 @@ impl KeyChain {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::auth::mschap_crypto::lm_password_hash;
+    use crate::crypto::mschap::lm_password_hash;
     use crate::test_vectors::{hex, vector};
 
     fn v2_inputs(name: &str) -> (Password, [u8; 24]) {

@@ -4,12 +4,11 @@
 
 mod ahead;
 pub mod keys;
-mod rc4;
 
 use self::ahead::KeysAhead;
 pub use ahead::JUMP_BUDGET;
 
-use self::rc4::Rc4;
+use crate::crypto::rc4::Rc4;
 use thiserror::Error;
 
 pub use keys::{KeyChain, StartKey, Strength};

@@ -2,7 +2,7 @@
 //! method (BSD, Deflate, MPPC, ...) is rejected: MPPE is all we speak.
 
 use super::frame;
-use super::fsm::{Failure, Options, Verdict};
+use super::fsm::{Failure, Fsm, Options, Verdict};
 use super::packet::{self, put_option, Opt, Packet};
 use crate::mppe::{MppeParams, Strength};
 
@@ -146,6 +146,36 @@ impl Ccp {
     /// What the peer offered, if it was only weaker MPPE than allowed.
     pub fn weaker_offer(&self) -> Option<&str> {
         self.weaker_offer.as_deref()
+    }
+}
+
+/// What the layers above CCP read from it and ask of it.
+impl Fsm<Ccp> {
+    /// What we send with, once the peer's request was acknowledged.
+    pub fn send_params(&self) -> Option<MppeParams> {
+        self.opts.tx
+    }
+
+    /// What we receive with, once our request was acknowledged.
+    pub fn receive_params(&self) -> Option<MppeParams> {
+        self.opts.rx
+    }
+
+    /// Whether the peer sent Reset-Requests since the last call: the encryptor
+    /// then changes key (one change answers any number of them).
+    pub fn take_reset_requests(&mut self) -> bool {
+        std::mem::take(&mut self.opts.reset_requests) > 0
+    }
+
+    /// Ask the peer to resynchronise its encryptor with us.
+    pub fn send_reset_request(&mut self) {
+        let id = self.next_id();
+        self.send(packet::RESET_REQUEST, id, &[]);
+    }
+
+    /// What the peer offered, if it was only weaker MPPE than allowed.
+    pub fn weaker_offer(&self) -> Option<&str> {
+        self.opts.weaker_offer()
     }
 }
 

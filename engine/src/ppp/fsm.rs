@@ -168,7 +168,9 @@ impl Default for Timers {
 const PEER_REQUESTS_KEPT: usize = 8;
 
 pub struct Fsm<O: Options> {
-    pub opts: O,
+    /// The protocol's own state: read and changed only by the `impl Fsm<…>`
+    /// blocks of its module, which give the layers above methods, not fields.
+    pub(in crate::ppp) opts: O,
     state: State,
     timers: Timers,
     next_id: u8,

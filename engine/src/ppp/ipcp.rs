@@ -3,7 +3,7 @@
 use std::net::Ipv4Addr;
 
 use super::frame;
-use super::fsm::{Failure, Options, Verdict};
+use super::fsm::{Failure, Fsm, Options, Verdict};
 use super::packet::{put_option, Opt};
 
 const OPT_ADDRESS: u8 = 3;
@@ -101,6 +101,30 @@ impl Ipcp {
             .copied()
             .filter(|a| usable_unicast(*a))
             .collect()
+    }
+}
+
+/// What the layers above IPCP read from it.
+impl Fsm<Ipcp> {
+    pub fn local(&self) -> Option<Ipv4Addr> {
+        self.opts.local
+    }
+
+    pub fn peer(&self) -> Option<Ipv4Addr> {
+        self.opts.peer
+    }
+
+    /// See [`Ipcp::unusable`].
+    pub fn unusable(&self) -> Option<String> {
+        self.opts.unusable()
+    }
+
+    pub fn dns(&self) -> Vec<Ipv4Addr> {
+        self.opts.dns()
+    }
+
+    pub fn nbns(&self) -> Vec<Ipv4Addr> {
+        self.opts.nbns()
     }
 }
 

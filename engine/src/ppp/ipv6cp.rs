@@ -8,7 +8,7 @@ use rand::rngs::StdRng;
 use rand::RngCore;
 
 use super::frame;
-use super::fsm::{Failure, Options, Verdict};
+use super::fsm::{Failure, Fsm, Options, Verdict};
 use super::packet::{put_option, Opt};
 
 const OPT_INTERFACE_ID: u8 = 1;
@@ -41,6 +41,14 @@ pub struct Ipv6cp {
     /// The peer's identifier from its last acknowledged request, kept to spot a
     /// collision with ours.
     peer_requested: Option<InterfaceId>,
+}
+
+/// What the layers above IPV6CP read from it.
+impl Fsm<Ipv6cp> {
+    /// Our interface identifier and the peer's, as acknowledged.
+    pub fn interface_ids(&self) -> (Option<InterfaceId>, Option<InterfaceId>) {
+        (self.opts.local, self.opts.peer)
+    }
 }
 
 impl Ipv6cp {

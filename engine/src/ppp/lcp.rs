@@ -6,7 +6,7 @@ use std::collections::VecDeque;
 use rand::{rngs::StdRng, RngCore};
 
 use super::frame::{self, Framing};
-use super::fsm::{Failure, Options, Verdict};
+use super::fsm::{Failure, Fsm, Options, Verdict};
 use super::packet::{self, put_option, Opt, Packet};
 
 const OPT_MRU: u8 = 1;
@@ -201,6 +201,68 @@ impl Lcp {
                 return m;
             }
         }
+    }
+}
+
+/// What the layers above LCP read from it and ask of it.
+impl Fsm<Lcp> {
+    /// The method the peer wants us to authenticate with (client role).
+    pub fn auth_to_peer(&self) -> Option<AuthProtocol> {
+        self.opts.auth_to_peer
+    }
+
+    /// The method the peer agreed to authenticate itself with (server role).
+    pub fn auth_of_peer(&self) -> Option<AuthProtocol> {
+        self.opts.auth_of_peer
+    }
+
+    /// A method the peer asked for that the policy refused.
+    pub fn refused_auth(&self) -> Option<AuthProtocol> {
+        self.opts.refused_auth
+    }
+
+    pub fn peer_mru(&self) -> u16 {
+        self.opts.peer_mru
+    }
+
+    /// Our own MRU.
+    pub fn mru(&self) -> u16 {
+        self.opts.mru()
+    }
+
+    pub fn tx_framing(&self) -> Framing {
+        self.opts.tx_framing
+    }
+
+    /// Echo-Requests sent since the last Echo-Reply.
+    pub fn unanswered_echoes(&self) -> u32 {
+        self.opts.echo_outstanding
+    }
+
+    /// An Echo-Request carrying our magic number, counted until answered.
+    pub fn send_echo_request(&mut self) {
+        self.opts.echo_outstanding = self.opts.echo_outstanding.saturating_add(1);
+        let id = self.next_id();
+        let magic = self.opts.magic().to_be_bytes();
+        self.send(packet::ECHO_REQUEST, id, &magic);
+    }
+
+    /// The next protocol the peer Protocol-Rejected, oldest first.
+    pub fn take_protocol_reject(&mut self) -> Option<u16> {
+        self.opts.protocol_rejects.pop_front()
+    }
+
+    /// Refuse a packet of a protocol we do not run (RFC 1661 §5.7), once LCP is
+    /// open; the rejected information is cut to fit the peer's MRU.
+    pub fn reject_protocol(&mut self, proto: u16, info: &[u8]) {
+        if !self.is_opened() {
+            return;
+        }
+        let mut d = proto.to_be_bytes().to_vec();
+        let room = usize::from(self.opts.peer_mru).saturating_sub(10);
+        d.extend_from_slice(&info[..info.len().min(room)]);
+        let id = self.next_id();
+        self.send(packet::PROTOCOL_REJECT, id, &d);
     }
 }
 

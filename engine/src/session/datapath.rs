@@ -234,7 +234,12 @@ impl Rx {
             Received::Dropped(gre::Drop::OtherCall(_)) => {
                 return (RxOutcome::Dropped("GRE packet for another call"), false)
             }
-            Received::Dropped(gre::Drop::Late { .. }) => {
+            // Late control packets go through, uncommitted: a reordered Ack or
+            // Success would otherwise cost a restart timeout, and each layer
+            // tosses what is stale by its identifier. (The kernel lets late LCP
+            // echoes through for the same reason.)
+            Received::Late { payload, .. } if frame::is_control(payload) => {}
+            Received::Late { .. } | Received::Dropped(gre::Drop::Late { .. }) => {
                 return (RxOutcome::Dropped("late GRE packet"), false)
             }
         }
@@ -305,6 +310,81 @@ mod tests {
         // A random-looking 1-byte protocol is not traffic.
         assert!(!plausible_payload(&[0x23, 1, 2, 3]));
         assert!(!plausible_payload(&[]));
+    }
+
+    /// What the link makes up itself and sends into the tunnel (a router
+    /// solicitation, an ICMPv6 refusal) passes the receiver's own check.
+    #[test]
+    fn what_the_link_makes_is_plausible() {
+        use std::net::Ipv6Addr;
+        let src: Ipv6Addr = "fe80::1".parse().unwrap();
+        let rs = crate::ndisc::router_solicitation(src);
+        assert!(plausible_packet(frame::IPV6, &rs));
+        let mut syn = vec![0u8; 60];
+        syn[0] = 0x60;
+        syn[5] = 20;
+        syn[6] = 6;
+        syn[7] = 64;
+        syn[8..24].copy_from_slice(&"2001:db8::2".parse::<Ipv6Addr>().unwrap().octets());
+        syn[24..40].copy_from_slice(&"2001:db8:79::1".parse::<Ipv6Addr>().unwrap().octets());
+        let refusal = crate::icmpv6::unreachable(&syn, crate::icmpv6::ADMIN_PROHIBITED).unwrap();
+        assert!(plausible_packet(frame::IPV6, &refusal));
+        let mut broken = refusal.clone();
+        broken[5] ^= 0x40;
+        assert!(
+            !plausible_packet(frame::IPV6, &broken),
+            "the check can fail"
+        );
+    }
+
+    /// The kernel's rule: a late LCP echo (or any control frame) still
+    /// reaches PPP, whose layers toss what is stale; late data never does.
+    #[test]
+    fn late_control_frames_reach_ppp_and_late_data_does_not() {
+        use std::sync::Arc;
+        let mut rx = Rx {
+            gre: gre::Receiver::new(5, Arc::new(gre::Shared::default())),
+            mppe: None,
+            require_encryption: false,
+            ipv6: false,
+        };
+        let packet = |seq: u32, payload: &[u8]| {
+            let h = gre::Header {
+                call_id: 5,
+                payload_len: payload.len() as u16,
+                seq: Some(seq),
+                ack: None,
+            };
+            let mut out = vec![0u8; gre::MAX_HEADER_LEN + payload.len()];
+            let n = h.encode(&mut out);
+            out.truncate(n);
+            out.extend_from_slice(payload);
+            out
+        };
+        let echo = [0xFF, 0x03, 0xC0, 0x21, 0x09, 1, 0, 8, 0, 0, 0, 0];
+        // Number 10 arrived and decrypted: the window is anchored there.
+        let first = gre::Header {
+            call_id: 5,
+            payload_len: 1,
+            seq: Some(10),
+            ack: None,
+        };
+        assert!(matches!(
+            rx.gre.receive(&first, &[0x21]),
+            gre::Received::Payload(_)
+        ));
+        rx.gre.commit(0, gre::Proof::Decrypted);
+        assert!(matches!(
+            rx.decapsulate(&mut packet(9, &echo), 0),
+            RxOutcome::Control(frame::LCP, _)
+        ));
+        let mut ip = vec![0x45, 0, 0, 20];
+        ip.resize(20, 0);
+        let data = [&[0xFF, 0x03, 0x00, 0x21][..], &ip].concat();
+        assert!(matches!(
+            rx.decapsulate(&mut packet(8, &data), 0),
+            RxOutcome::Dropped("late GRE packet")
+        ));
     }
 
     /// An IPv6 plaintext proves a packet genuine only while IPv6 may come:

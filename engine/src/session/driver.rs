@@ -156,7 +156,7 @@ impl<C: ControlSide> Session<C> {
     }
 
     pub fn is_up(&self) -> bool {
-        self.link.as_ref().is_some_and(|l| l.phase == Phase::Up) && self.ending.is_none()
+        self.link.as_ref().is_some_and(|l| l.phase() == Phase::Up) && self.ending.is_none()
     }
 
     pub fn handle_tcp_data(&mut self, now: Instant, data: &[u8]) {
@@ -331,17 +331,17 @@ impl<C: ControlSide> Session<C> {
             }
         }
         if let Some(l) = self.link.as_mut() {
-            while let Some(e) = l.events.pop_front() {
+            while let Some(e) = l.poll_event() {
                 self.events.push_back(e);
             }
-            if let Some(r) = l.down.clone() {
+            if let Some(r) = l.down_reason().cloned() {
                 self.end(now, r);
             }
         }
         let Some((_, deadline)) = &self.ending else {
             return;
         };
-        let link_done = self.link.as_ref().is_none_or(|l| l.terminated(now));
+        let link_done = self.link.as_ref().is_none_or(|l| l.terminated());
         if link_done && !self.control_closing && !self.control_done {
             self.control_closing = true;
             self.control.close(now);
