@@ -101,19 +101,15 @@ pub enum RuntimeEvent {
     /// The control connection is up: `peer` is the server's address in use
     /// (the first of the gateway's addresses that accepted it; for a server,
     /// the client's), `local` our own address on that path.
-    Resolved {
-        peer: Ipv4Addr,
-        local: Ipv4Addr,
-    },
+    Resolved { peer: Ipv4Addr, local: Ipv4Addr },
+    /// What the session reported, but for its Up: that comes as
+    /// [`RuntimeEvent::TunnelUp`], once the interface exists.
     Session(Event),
     /// A password sent for a retry that the call could no longer use (it was
     /// ending): dial again with it rather than ask again.
     PasswordNotTaken(Password),
     /// The tunnel is up on this interface.
-    TunnelUp {
-        ifname: String,
-        info: UpInfo,
-    },
+    TunnelUp { ifname: String, info: UpInfo },
 }
 
 /// A fresh seed for a session's call ID, magic numbers and challenges, from the
@@ -360,7 +356,7 @@ where
                         tun = Some(dev);
                         outbound.get_or_insert_with(batch::Outbound::new);
                         inbound.get_or_insert_with(batch::Inbound::new);
-                        let _ = events.send(RuntimeEvent::Session(e.clone()));
+                        // The session's Up is reported once, with its interface.
                         let _ = events.send(RuntimeEvent::TunnelUp {
                             ifname: name,
                             info: info.clone(),

@@ -14,6 +14,7 @@ use pptp_engine::session::{ClientConfig, DownReason};
 
 use crate::keys::{self, KEYS};
 use crate::nm::{flags, SettingsError};
+use crate::profile::Profile;
 
 /// The `refuse-*` keys.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -322,6 +323,25 @@ impl Connection {
         c.accept_local = self.accept_local;
         Ok(c)
     }
+
+    /// The engine's configuration for a call NetworkManager asked for: what
+    /// the connection's other properties add (`profile`), and whether a new
+    /// password can be typed when the server allows a retry on the link.
+    pub fn client_config_for(
+        &self,
+        seed: [u8; 32],
+        profile: &Profile,
+        password_retry: bool,
+    ) -> Result<ClientConfig, SettingsError> {
+        let mut c = self.client_config(seed)?;
+        // The `local-address` key, when set, wins.
+        c.local_address = self.local_address.or(profile.manual_address);
+        if profile.ipv6_ignored {
+            c.ppp.ipv6 = false;
+        }
+        c.password_retry = password_retry;
+        Ok(c)
+    }
 }
 
 /// What would let a refused server through. Each one weakens the link, so none
@@ -436,6 +456,37 @@ mod tests {
         assert_eq!(v.data["refuse-pap"], "no");
         assert_eq!(v.data["require-mppe"], "no");
         assert!(c.auth_policy().pap && !c.mppe_policy().required);
+    }
+
+    /// What NetworkManager's other properties add to the engine's config is
+    /// decided in one place.
+    #[test]
+    fn a_calls_config_takes_the_profile() {
+        let c = Connection {
+            gateway: "g".into(),
+            user: "u".into(),
+            ..Connection::default()
+        };
+        let plain = c.client_config([0; 32]).unwrap();
+        assert!(plain.ppp.ipv6 && !plain.password_retry && plain.local_address.is_none());
+        let profile = Profile {
+            ipv6_ignored: true,
+            manual_address: Some(Ipv4Addr::new(10, 5, 5, 5)),
+            ..Profile::default()
+        };
+        let cfg = c.client_config_for([0; 32], &profile, true).unwrap();
+        assert!(!cfg.ppp.ipv6 && cfg.password_retry);
+        assert_eq!(cfg.local_address, Some(Ipv4Addr::new(10, 5, 5, 5)));
+        let pinned = Connection {
+            local_address: Some(Ipv4Addr::new(10, 7, 7, 7)),
+            ..c
+        };
+        let cfg = pinned.client_config_for([0; 32], &profile, false).unwrap();
+        assert_eq!(
+            cfg.local_address,
+            Some(Ipv4Addr::new(10, 7, 7, 7)),
+            "the key wins"
+        );
     }
 
     #[test]

@@ -9,6 +9,7 @@ pub mod keys;
 pub mod nm;
 pub mod peers;
 pub mod process;
+pub mod profile;
 pub mod secret_text;
 pub mod words;
 
