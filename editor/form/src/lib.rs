@@ -2,7 +2,6 @@
 //! setting through the one connection model. No GTK here, so it is tested alone.
 
 use nm_pptp_libnm::connection::{ConnectionRef, VpnSetting};
-use nm_pptp_libnm::ffi::NMSetting;
 use nm_pptp_settings::connection::{Connection, MppeStrength, Password};
 use nm_pptp_settings::keys;
 use nm_pptp_settings::nm::{flags, SettingsError, SERVICE};
@@ -242,16 +241,10 @@ impl Form {
         }
     }
 
-    /// The form for the connection an editor opens, and the setting libnma's
-    /// password menu reads the flags from: none for a new connection (no data
-    /// yet), which starts from the form's default (ask every time).
-    pub fn opened(connection: ConnectionRef) -> (Form, *mut NMSetting) {
-        let vpn = connection.vpn();
-        let setting = match &vpn {
-            Some(v) if !v.data.is_empty() => connection.vpn_setting_ptr(),
-            _ => std::ptr::null_mut(),
-        };
-        (Form::from_setting(vpn.as_ref()), setting)
+    /// The form for the connection an editor opens; a new connection (no data
+    /// yet) starts from the form's default (ask every time).
+    pub fn opened(connection: ConnectionRef) -> Form {
+        Form::from_setting(connection.vpn().as_ref())
     }
 
     /// Writes these fields into `connection` (keeping its `vpn.user-name`), or

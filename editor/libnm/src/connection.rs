@@ -90,8 +90,13 @@ impl<'a> ConnectionRef<'a> {
         text(unsafe { ffi::nm_connection_get_id(self.as_ptr()) })
     }
 
-    /// The connection's own `NMSettingVpn*` (borrowed), or NULL.
-    pub fn vpn_setting_ptr(&self) -> *mut ffi::NMSetting {
+    /// The connection's own `NMSettingVpn*` (borrowed) when it holds data, for
+    /// libnma's password menu to read the flags from; NULL for a new
+    /// connection (no data yet), which starts from the form's default.
+    pub fn saved_vpn_setting_ptr(&self) -> *mut ffi::NMSetting {
+        if self.vpn().is_none_or(|v| v.data.is_empty()) {
+            return std::ptr::null_mut();
+        }
         // SAFETY: a live connection given to us by libnm.
         unsafe { ffi::nm_connection_get_setting_vpn(self.as_ptr()) }
     }
