@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
-"""Translations are in step with the sources: the committed .pot has exactly
-the strings the sources mark, and every language in LINGUAS translates all of
-them, with msgfmt's format checks passing."""
+"""Translations are in step with the sources: every file that marks strings is
+in po/POTFILES.in, the committed .pot has exactly the strings the sources mark,
+and every language in LINGUAS translates all of them, compiling with
+`msgfmt --check` (format strings included). po/update-pot.sh refreshes the
+.pot and merges it into the .po files."""
 import os
 import re
 import subprocess
@@ -24,8 +26,39 @@ def msgids(path):
     return ids
 
 
+# What marks a string for translation: tr()/tr_fill() in Rust (the string may
+# start on the next line), translatable="yes" in GtkBuilder files.
+MARKED = re.compile(r'\btr(?:_fill)?\(\s*"|translatable="yes"')
+SOURCES = ("auth-dialog", "cli", "editor", "engine", "runtime", "service", "settings")
+
+
+def unlisted_sources():
+    """Files with marked strings that POTFILES.in does not name: their strings
+    would never reach translators."""
+    listed = {l.strip() for l in open(os.path.join(PO, "POTFILES.in")) if l.strip() and not l.startswith("#")}
+    found = set()
+    for top in SOURCES:
+        for d, dirs, names in os.walk(os.path.join(ROOT, top)):
+            dirs[:] = [x for x in dirs if x not in ("target", "fuzz")]
+            for n in names:
+                if n.endswith((".rs", ".ui")):
+                    path = os.path.join(d, n)
+                    text = open(path, encoding="utf-8").read()
+                    # A test module's strings are not for users.
+                    text = text.split("#[cfg(test)]")[0] if n.endswith(".rs") else text
+                    if MARKED.search(text):
+                        found.add(os.path.relpath(path, ROOT))
+    missing = [l for l in listed if not os.path.exists(os.path.join(ROOT, l))]
+    return sorted(found - listed), missing
+
+
 def main():
     failures = []
+    unlisted, missing = unlisted_sources()
+    if unlisted:
+        failures.append(f"po/POTFILES.in lacks files with translatable strings: {unlisted}")
+    if missing:
+        failures.append(f"po/POTFILES.in names files that do not exist: {missing}")
     with tempfile.TemporaryDirectory() as d:
         fresh = os.path.join(d, "fresh.pot")
         subprocess.run(["bash", os.path.join(PO, "update-pot.sh"), fresh], check=True)

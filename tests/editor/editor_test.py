@@ -71,14 +71,14 @@ def css_classes(w):
 
 
 def security(w):
-    return w["security_dropdown"].get_selected() if GTK == "4" else w["security_combo"].get_active()
+    return w["security_choice"].get_selected() if GTK == "4" else w["security_choice"].get_active()
 
 
 def set_security(w, i):
     if GTK == "4":
-        w["security_dropdown"].set_selected(i)
+        w["security_choice"].set_selected(i)
     else:
-        w["security_combo"].set_active(i)
+        w["security_choice"].set_active(i)
 
 
 class Editor(unittest.TestCase):

@@ -19,7 +19,20 @@ pub enum Security {
 }
 
 impl Security {
-    /// The position in the strength menu (the page's `.ui` lists them so).
+    /// The strength menu, in order.
+    pub const ALL: [Security; 3] = [Security::B128, Security::Any, Security::B40];
+
+    /// The menu's words for this choice.
+    pub fn label(self) -> String {
+        use nm_pptp_settings::i18n::tr;
+        match self {
+            Security::B128 => tr("128-bit (default)"),
+            Security::Any => tr("40-bit or 128-bit (weaker: an attacker can force 40-bit)"),
+            Security::B40 => tr("40-bit only (weak)"),
+        }
+    }
+
+    /// The position in the strength menu ([`Security::ALL`]).
     pub fn index(self) -> u32 {
         match self {
             Security::B128 => 0,

@@ -69,7 +69,10 @@ impl PptpEditor {
     pub fn new(connection: ConnectionRef) -> Self {
         let editor: PptpEditor = glib::Object::new();
         let page = Page::new();
-        page.load(&Form::opened(connection), connection.saved_vpn_setting_ptr());
+        page.load(
+            &Form::opened(connection),
+            connection.saved_vpn_setting_ptr(),
+        );
         let weak = editor.downgrade();
         page.connect_changed(move || {
             if let Some(e) = weak.upgrade() {
