@@ -13,7 +13,7 @@ use gtk::prelude::*;
 use gtk::subclass::prelude::*;
 use zeroize::Zeroizing;
 
-use crate::form::{Field, Form, Security};
+use crate::form::{Field, Form, Security, Toggle, TOGGLES};
 use crate::nma;
 
 mod imp {
@@ -35,8 +35,6 @@ mod imp {
         pub show_password: TemplateChild<gtk::CheckButton>,
         #[template_child]
         pub domain_entry: TemplateChild<gtk::Entry>,
-        #[template_child]
-        pub persistent_check: TemplateChild<gtk::CheckButton>,
         #[template_child]
         pub advanced_expander: TemplateChild<gtk::Expander>,
         #[template_child]
@@ -62,15 +60,9 @@ mod imp {
         #[template_child]
         pub vj_check: TemplateChild<gtk::CheckButton>,
         #[template_child]
-        pub echo_check: TemplateChild<gtk::CheckButton>,
-        #[template_child]
         pub mtu_spin: TemplateChild<gtk::SpinButton>,
-        #[template_child]
-        pub dhcp_inform_check: TemplateChild<gtk::CheckButton>,
-        #[template_child]
-        pub class_route_check: TemplateChild<gtk::CheckButton>,
-        #[template_child]
-        pub mss_clamp_check: TemplateChild<gtk::CheckButton>,
+        /// Every check box of [`TOGGLES`], found by its id.
+        pub toggles: RefCell<Vec<(&'static Toggle, gtk::CheckButton)>>,
         /// The connection as opened: what has no widget is kept from it.
         pub base: RefCell<nm_pptp_settings::Connection>,
     }
@@ -99,6 +91,12 @@ mod imp {
                 .sync_create()
                 .build();
             let obj = self.obj();
+            let found = TOGGLES.iter().map(|t| {
+                let check = toolkit::find_check(obj.upcast_ref(), t.id)
+                    .unwrap_or_else(|| panic!("page.ui has no check box {}", t.id));
+                (t, check)
+            });
+            *self.toggles.borrow_mut() = found.collect();
             let labels: Vec<String> = Security::ALL.iter().map(|s| s.label()).collect();
             toolkit::fill_choice(&self.security_choice, &labels);
             for c in [
@@ -137,27 +135,18 @@ impl Page {
         i.gateway_entry.set_text(&f.gateway);
         i.user_entry.set_text(&f.user);
         i.domain_entry.set_text(&f.domain);
-        i.persistent_check.set_active(f.persistent);
         i.password_entry.set_text(&f.password);
         nma::setup(&i.password_entry, f.password_flags, setting);
-        i.pap_check.set_active(f.pap);
-        i.chap_check.set_active(f.chap);
-        i.mschap_check.set_active(f.mschap);
-        i.mschapv2_check.set_active(f.mschapv2);
-        i.eap_check.set_active(f.eap);
-        i.mppe_check.set_active(f.mppe);
+        for (t, c) in i.toggles.borrow().iter() {
+            c.set_active((t.get)(f));
+        }
         toolkit::choose(&i.security_choice, f.security.index());
-        i.stateful_check.set_active(f.stateful);
         // Compression is never negotiated, whatever the connection says (its keys
         // are carried through untouched): the boxes stay off and unavailable.
         for c in [&*i.bsd_check, &*i.deflate_check, &*i.vj_check] {
             c.set_active(false);
         }
-        i.echo_check.set_active(f.echo);
         i.mtu_spin.set_value(f.mtu as f64);
-        i.dhcp_inform_check.set_active(f.dhcp_inform);
-        i.class_route_check.set_active(f.class_route);
-        i.mss_clamp_check.set_active(f.mss_clamp);
         *i.base.borrow_mut() = f.base.clone();
         self.apply_rules();
     }
@@ -165,28 +154,21 @@ impl Page {
     /// What the fields say now (`Form::to_setting` applies the rules).
     pub fn form(&self) -> Form {
         let i = self.imp();
-        Form {
+        let mut f = Form {
             gateway: i.gateway_entry.text().to_string(),
             user: i.user_entry.text().to_string(),
             domain: i.domain_entry.text().to_string(),
             password: Zeroizing::new(i.password_entry.text().to_string()),
             password_flags: nma::flags(&i.password_entry),
-            pap: i.pap_check.is_active(),
-            chap: i.chap_check.is_active(),
-            mschap: i.mschap_check.is_active(),
-            mschapv2: i.mschapv2_check.is_active(),
-            eap: i.eap_check.is_active(),
-            mppe: i.mppe_check.is_active(),
             security: Security::from_index(toolkit::chosen(&i.security_choice)),
-            stateful: i.stateful_check.is_active(),
-            echo: i.echo_check.is_active(),
             mtu: i.mtu_spin.value_as_int().max(0) as u32,
-            dhcp_inform: i.dhcp_inform_check.is_active(),
-            class_route: i.class_route_check.is_active(),
-            mss_clamp: i.mss_clamp_check.is_active(),
-            persistent: i.persistent_check.is_active(),
             base: i.base.borrow().clone(),
+            ..Form::default()
+        };
+        for (t, c) in i.toggles.borrow().iter() {
+            (t.set)(&mut f, c.is_active());
         }
+        f
     }
 
     /// The connection's rules, applied to the widgets: what the form model
@@ -238,20 +220,7 @@ impl Page {
             let f = f.clone();
             e.connect_changed(move |_| f());
         }
-        for c in [
-            &*i.pap_check,
-            &*i.chap_check,
-            &*i.mschap_check,
-            &*i.mschapv2_check,
-            &*i.eap_check,
-            &*i.mppe_check,
-            &*i.stateful_check,
-            &*i.echo_check,
-            &*i.dhcp_inform_check,
-            &*i.class_route_check,
-            &*i.mss_clamp_check,
-            &*i.persistent_check,
-        ] {
+        for (_, c) in i.toggles.borrow().iter() {
             let f = f.clone();
             c.connect_toggled(move |_| f());
         }

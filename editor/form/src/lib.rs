@@ -79,6 +79,80 @@ pub fn mtu_from_text(text: &str) -> Option<u32> {
     .then_some(0)
 }
 
+/// A check box of the page and the form field it shows, by its id in
+/// `editor/page/page.ui`. The page loads, reads back and watches every check
+/// box through [`TOGGLES`], so a new one is a field here, a line there and
+/// its `<object>` in the `.ui`.
+pub struct Toggle {
+    pub id: &'static str,
+    pub get: fn(&Form) -> bool,
+    pub set: fn(&mut Form, bool),
+}
+
+/// Every boolean field of [`Form`], as a check box.
+pub const TOGGLES: &[Toggle] = &[
+    Toggle {
+        id: "persistent_check",
+        get: |f| f.persistent,
+        set: |f, v| f.persistent = v,
+    },
+    Toggle {
+        id: "pap_check",
+        get: |f| f.pap,
+        set: |f, v| f.pap = v,
+    },
+    Toggle {
+        id: "chap_check",
+        get: |f| f.chap,
+        set: |f, v| f.chap = v,
+    },
+    Toggle {
+        id: "mschap_check",
+        get: |f| f.mschap,
+        set: |f, v| f.mschap = v,
+    },
+    Toggle {
+        id: "mschapv2_check",
+        get: |f| f.mschapv2,
+        set: |f, v| f.mschapv2 = v,
+    },
+    Toggle {
+        id: "eap_check",
+        get: |f| f.eap,
+        set: |f, v| f.eap = v,
+    },
+    Toggle {
+        id: "mppe_check",
+        get: |f| f.mppe,
+        set: |f, v| f.mppe = v,
+    },
+    Toggle {
+        id: "stateful_check",
+        get: |f| f.stateful,
+        set: |f, v| f.stateful = v,
+    },
+    Toggle {
+        id: "echo_check",
+        get: |f| f.echo,
+        set: |f, v| f.echo = v,
+    },
+    Toggle {
+        id: "dhcp_inform_check",
+        get: |f| f.dhcp_inform,
+        set: |f, v| f.dhcp_inform = v,
+    },
+    Toggle {
+        id: "class_route_check",
+        get: |f| f.class_route,
+        set: |f, v| f.class_route = v,
+    },
+    Toggle {
+        id: "mss_clamp_check",
+        get: |f| f.mss_clamp,
+        set: |f, v| f.mss_clamp = v,
+    },
+];
+
 #[derive(Clone, PartialEq, Eq)]
 pub struct Form {
     pub gateway: String,
@@ -370,6 +444,30 @@ mod tests {
                 .map(|(k, v)| (k.to_string(), v.to_string()))
                 .collect(),
             ..Default::default()
+        }
+    }
+
+    /// Each check box moves its own field and no other, and is in the page.
+    #[test]
+    fn toggles_each_own_one_field_of_the_page() {
+        let page = include_str!("../../page/page.ui");
+        let mut ids = std::collections::HashSet::new();
+        for t in TOGGLES {
+            assert!(ids.insert(t.id), "{} twice", t.id);
+            assert!(
+                page.contains(&format!(r#"<object class="GtkCheckButton" id="{}">"#, t.id)),
+                "{} is not a check box of page.ui",
+                t.id
+            );
+            let mut off = Form::default();
+            for u in TOGGLES {
+                (u.set)(&mut off, false);
+            }
+            let mut on = off.clone();
+            (t.set)(&mut on, true);
+            for u in TOGGLES {
+                assert_eq!((u.get)(&on), u.id == t.id, "{} set, {} read", t.id, u.id);
+            }
         }
     }
 

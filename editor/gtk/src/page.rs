@@ -43,6 +43,26 @@ mod toolkit {
         }
     }
 
+    /// The check box with this id in the page's template.
+    pub fn find_check(root: &gtk::Widget, id: &str) -> Option<gtk::CheckButton> {
+        let mut todo = vec![root.clone()];
+        while let Some(w) = todo.pop() {
+            if w.buildable_id().as_deref() == Some(id) {
+                return w.downcast().ok();
+            }
+            // A collapsed expander keeps its child out of the widget tree.
+            if let Some(c) = w.downcast_ref::<gtk::Expander>().and_then(|e| e.child()) {
+                todo.push(c);
+            }
+            let mut child = w.first_child();
+            while let Some(c) = child {
+                child = c.next_sibling();
+                todo.push(c);
+            }
+        }
+        None
+    }
+
     /// GTK 4 widgets are visible from the start.
     pub fn constructed(_page: &gtk::Widget) {}
 }

@@ -49,6 +49,20 @@ mod toolkit {
         }
     }
 
+    /// The check box with this id in the page's template.
+    pub fn find_check(root: &gtk::Widget, id: &str) -> Option<gtk::CheckButton> {
+        let mut todo = vec![root.clone()];
+        while let Some(w) = todo.pop() {
+            if w.buildable_name().as_deref() == Some(id) {
+                return w.downcast().ok();
+            }
+            if let Some(c) = w.downcast_ref::<gtk::Container>() {
+                todo.extend(c.children());
+            }
+        }
+        None
+    }
+
     /// GTK 3 widgets start hidden; the host shows only the page itself.
     pub fn constructed(page: &gtk::Widget) {
         page.show_all();
