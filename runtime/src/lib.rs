@@ -553,15 +553,8 @@ mod tests {
     use super::*;
     use tokio::net::TcpListener;
 
-    /// Opening a raw GRE socket needs root: run with NM_PPTP_SYSTEM_TESTS=1
-    /// (README's test command sets it) so that `cargo test` passes without.
-    fn system_tests(needs: &str) -> bool {
-        if std::env::var_os("NM_PPTP_SYSTEM_TESTS").is_some_and(|v| v == "1") {
-            return true;
-        }
-        eprintln!("skipped: needs {needs}; set NM_PPTP_SYSTEM_TESTS=1 to run it");
-        false
-    }
+    // Opening a raw GRE socket needs root.
+    use nm_pptp_test_gate::system_tests;
 
     /// A call whose control connection is a pipe the "server" never reads: the
     /// client's first message (156 bytes) cannot be written into its 64 bytes.

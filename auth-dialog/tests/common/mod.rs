@@ -283,13 +283,4 @@ pub fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
 }
 
-/// Tests that need root, a bus daemon, gnome-keyring or a display run only with
-/// NM_PPTP_SYSTEM_TESTS=1 (README's test command sets it), so that `cargo test`
-/// passes for any contributor; without it they say so and pass.
-pub fn system_tests(needs: &str) -> bool {
-    if std::env::var_os("NM_PPTP_SYSTEM_TESTS").is_some_and(|v| v == "1") {
-        return true;
-    }
-    eprintln!("skipped: needs {needs}; set NM_PPTP_SYSTEM_TESTS=1 to run it");
-    false
-}
+pub use nm_pptp_test_gate::system_tests;
