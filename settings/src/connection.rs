@@ -12,8 +12,8 @@ use pptp_engine::ppp::lcp::AuthProtocol;
 pub use pptp_engine::secret::Password;
 use pptp_engine::session::{ClientConfig, DownReason};
 
-use crate::keys::{self, KEYS};
-use crate::nm::{flags, SettingsError};
+use crate::error::{flags, SettingsError};
+use crate::key_values::{self as keys, Kind};
 use crate::profile::Profile;
 
 /// The `refuse-*` keys.
@@ -88,38 +88,6 @@ pub struct Connection {
     pub local_address: Option<std::net::Ipv4Addr>,
     /// Take the server's address when it refuses `local_address`.
     pub accept_local: bool,
-}
-
-impl Default for Connection {
-    /// What a connection that says nothing means: the key table's defaults.
-    fn default() -> Self {
-        let mut c = Connection {
-            gateway: String::new(),
-            user: String::new(),
-            domain: String::new(),
-            password: None,
-            password_flags: 0,
-            refuse: Refuse::default(),
-            mppe: Mppe::default(),
-            compression_off: CompressionOff::default(),
-            lcp_echo_failure: 0,
-            lcp_echo_interval: 0,
-            unit: None,
-            mtu: None,
-            mru: None,
-            mss_clamp: true,
-            dhcp_inform: true,
-            ipv6: true,
-            block_ipv6_leak: true,
-            class_route: false,
-            local_address: None,
-            accept_local: false,
-        };
-        for k in KEYS {
-            k.set(&mut c, k.default.clone());
-        }
-        c
-    }
 }
 
 impl Mppe {
@@ -203,7 +171,7 @@ impl Connection {
         if self.gateway.is_empty() {
             return Err(SettingsError::NoGateway);
         }
-        if crate::keys::Kind::Gateway.parse(&self.gateway).is_err() {
+        if Kind::Gateway.parse(&self.gateway).is_err() {
             return Err(SettingsError::BadGateway(self.gateway.clone()));
         }
         if self.mppe_requirement().is_some() && !self.ms_chap_allowed() {
@@ -369,7 +337,7 @@ impl OptIn {
 
     /// In `vpn.data` terms: the keys and values that allow it.
     pub fn keys(self) -> String {
-        use crate::keys::*;
+        use crate::key_values::*;
         let method = |k: &str| format!("{k}=no");
         match self {
             OptIn::Method(AuthProtocol::Pap) => {

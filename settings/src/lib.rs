@@ -4,7 +4,9 @@
 //! runtime.
 
 pub mod connection;
+pub mod error;
 pub mod i18n;
+pub mod key_values;
 pub mod keys;
 pub mod nm;
 pub mod peers;
