@@ -1,11 +1,10 @@
 //! Enhanced GRE headers and the receiver's sequencing.
 #![no_main]
 use libfuzzer_sys::fuzz_target;
-use pptp_engine::gre::{Header, Proof, Received, Receiver, Shared};
-use std::sync::Arc;
+use pptp_engine::gre::{Call, Header, Proof, Received};
 
 fuzz_target!(|data: &[u8]| {
-    let mut rx = Receiver::new(0x1234, Arc::new(Shared::default()));
+    let mut rx = Call::new(0x1234, 0x4321, 64);
     for (i, pkt) in data.split(|b| *b == 0xA5).enumerate() {
         if let Ok((h, payload)) = Header::decode(pkt) {
             assert_eq!(payload.len(), h.payload_len as usize);

@@ -1,6 +1,6 @@
-//! The per-packet path. [`Tx`] and [`Rx`] each own one direction (GRE sequence
-//! state and MPPE state) and never allocate, so a runtime can give each its own
-//! thread and buffers.
+//! The per-packet path. [`Tx`] and [`Rx`] each own one direction's PPP and
+//! MPPE state and never allocate; the call's GRE state, where the two
+//! directions meet (acks), is the link's, lent to each call.
 
 use std::ops::Range;
 
@@ -21,7 +21,6 @@ pub enum SendError {
 }
 
 pub struct Tx {
-    pub gre: gre::Sender,
     pub framing: Framing,
     pub mppe: Option<Encryptor>,
     /// Largest payload the peer accepts (its MRU).
@@ -35,6 +34,7 @@ impl Tx {
     /// Network-layer protocols are encrypted when MPPE is on; control protocols never.
     pub fn encapsulate(
         &mut self,
+        gre: &mut gre::Call,
         protocol: u16,
         payload: &[u8],
         out: &mut [u8],
@@ -54,7 +54,7 @@ impl Tx {
         if ppp_len > limit.min(gre::MAX_PAYLOAD) || out.len() < gre::MAX_HEADER_LEN + ppp_len {
             return Err(SendError::TooBig(payload.len()));
         }
-        let h = self.gre.data_header(ppp_len);
+        let h = gre.data_header(ppp_len);
         let mut n = h.encode(out);
         if let Some(enc) = self.mppe.as_mut().filter(|_| encrypt) {
             n += self.framing.encode_header(frame::COMPRESSED, &mut out[n..]);
@@ -74,16 +74,6 @@ impl Tx {
             clamp(self.mss_max, protocol, &mut out[n..n + payload.len()]);
             Ok(n + payload.len())
         }
-    }
-
-    /// A standalone ack if one is owed.
-    pub fn ack_only(&mut self, out: &mut [u8]) -> Option<usize> {
-        self.gre.ack_only().map(|h| h.encode(out))
-    }
-
-    /// An ack-only packet repeating the last ack (see `Link`'s flush nudge).
-    pub fn ack_again(&mut self, out: &mut [u8]) -> Option<usize> {
-        self.gre.ack_again().map(|h| h.encode(out))
     }
 }
 
@@ -171,7 +161,6 @@ pub fn plausible_packet(proto: u16, ip: &[u8]) -> bool {
 }
 
 pub struct Rx {
-    pub gre: gre::Receiver,
     pub mppe: Option<Decryptor>,
     /// Once MPPE is negotiated, clear-text data must be refused (the kernel does).
     pub require_encryption: bool,
@@ -185,16 +174,16 @@ impl Rx {
     /// What the packet claims (its sequence number, its coherency count) is
     /// committed only once it decrypts to a well-formed packet: a forged packet
     /// can be dropped, never believed.
-    pub fn decapsulate(&mut self, pkt: &mut [u8], now_ns: u64) -> RxOutcome {
-        let (outcome, verified) = self.open(pkt, now_ns);
+    pub fn decapsulate(&mut self, gre: &mut gre::Call, pkt: &mut [u8], now_ns: u64) -> RxOutcome {
+        let (outcome, verified) = self.open(gre, pkt, now_ns);
         let proof = if verified {
             gre::Proof::Decrypted
         } else {
             gre::Proof::Clear
         };
         match &outcome {
-            RxOutcome::Ip(_) | RxOutcome::Control(..) => self.gre.commit(now_ns, proof),
-            _ => self.gre.reject(),
+            RxOutcome::Ip(_) | RxOutcome::Control(..) => gre.commit(now_ns, proof),
+            _ => gre.reject(),
         }
         outcome
     }
@@ -219,16 +208,16 @@ impl Rx {
     }
 
     /// The outcome, and whether decryption vouched for the packet.
-    fn open(&mut self, pkt: &mut [u8], now_ns: u64) -> (RxOutcome, bool) {
+    fn open(&mut self, gre: &mut gre::Call, pkt: &mut [u8], now_ns: u64) -> (RxOutcome, bool) {
         let (h, start, len) = match Header::decode(pkt) {
             Ok((h, p)) => (h, h.len(), p.len()),
             Err(_) => {
-                self.gre.stats.malformed += 1;
+                gre.stats.malformed += 1;
                 return (RxOutcome::Dropped("malformed GRE packet"), false);
             }
         };
         let payload_range = start..start + len;
-        match self.gre.receive(&h, &pkt[payload_range.clone()]) {
+        match gre.receive(&h, &pkt[payload_range.clone()]) {
             Received::Payload(_) => {}
             Received::Nothing => return (RxOutcome::Nothing, false),
             Received::Dropped(gre::Drop::OtherCall(_)) => {
@@ -246,7 +235,7 @@ impl Rx {
         let (proto, info_len) = match frame::decode(&pkt[payload_range.clone()]) {
             Ok((p, info)) => (p, info.len()),
             Err(_) => {
-                self.gre.stats.malformed += 1;
+                gre.stats.malformed += 1;
                 return (RxOutcome::Dropped("malformed PPP frame"), false);
             }
         };
@@ -341,9 +330,8 @@ mod tests {
     /// reaches PPP, whose layers toss what is stale; late data never does.
     #[test]
     fn late_control_frames_reach_ppp_and_late_data_does_not() {
-        use std::sync::Arc;
+        let mut call = gre::Call::new(5, 6, 64);
         let mut rx = Rx {
-            gre: gre::Receiver::new(5, Arc::new(gre::Shared::default())),
             mppe: None,
             require_encryption: false,
             ipv6: false,
@@ -370,19 +358,19 @@ mod tests {
             ack: None,
         };
         assert!(matches!(
-            rx.gre.receive(&first, &[0x21]),
+            call.receive(&first, &[0x21]),
             gre::Received::Payload(_)
         ));
-        rx.gre.commit(0, gre::Proof::Decrypted);
+        call.commit(0, gre::Proof::Decrypted);
         assert!(matches!(
-            rx.decapsulate(&mut packet(9, &echo), 0),
+            rx.decapsulate(&mut call, &mut packet(9, &echo), 0),
             RxOutcome::Control(frame::LCP, _)
         ));
         let mut ip = vec![0x45, 0, 0, 20];
         ip.resize(20, 0);
         let data = [&[0xFF, 0x03, 0x00, 0x21][..], &ip].concat();
         assert!(matches!(
-            rx.decapsulate(&mut packet(8, &data), 0),
+            rx.decapsulate(&mut call, &mut packet(8, &data), 0),
             RxOutcome::Dropped("late GRE packet")
         ));
     }
@@ -392,7 +380,6 @@ mod tests {
     #[test]
     fn ipv6_plaintext_counts_only_while_ipv6_may_come() {
         use crate::mppe::{MppeParams, StartKey, Strength};
-        use std::sync::Arc;
         let params = MppeParams {
             strength: Strength::Bits128,
             stateful: false,
@@ -402,22 +389,23 @@ mod tests {
         ip6[5] = 8; // payload length
         for (ipv6, opened) in [(true, true), (false, false)] {
             let key = StartKey::new([5; 16]);
+            let (mut ours, mut theirs) = (gre::Call::new(8, 7, 64), gre::Call::new(7, 8, 64));
             let mut tx = Tx {
-                gre: gre::Sender::new(7, 64, Arc::new(gre::Shared::default())),
                 framing: Framing::default(),
                 mppe: Some(Encryptor::new(&key, params)),
                 peer_mru: 1500,
                 mss_max: None,
             };
             let mut rx = Rx {
-                gre: gre::Receiver::new(7, Arc::new(gre::Shared::default())),
                 mppe: Some(Decryptor::new(&key, params)),
                 require_encryption: true,
                 ipv6,
             };
             let mut out = [0u8; 128];
-            let n = tx.encapsulate(frame::IPV6, &ip6, &mut out).unwrap();
-            let got = rx.decapsulate(&mut out[..n], 0);
+            let n = tx
+                .encapsulate(&mut ours, frame::IPV6, &ip6, &mut out)
+                .unwrap();
+            let got = rx.decapsulate(&mut theirs, &mut out[..n], 0);
             assert_eq!(
                 matches!(got, RxOutcome::Ip(_)),
                 opened,

@@ -41,8 +41,8 @@ impl Link {
             }
             _ => return Err(SendError::NotIp),
         };
-        let n = self.tx.encapsulate(protocol, ip, out)?;
-        self.nudge.on_send(now, self.tx.gre.peer_ack());
+        let n = self.tx.encapsulate(&mut self.gre, protocol, ip, out)?;
+        self.nudge.on_send(now, self.gre.peer_ack());
         Ok(n)
     }
 
@@ -52,7 +52,7 @@ impl Link {
     /// each call (to keep the order) and after timeouts.
     pub fn input_gre(&mut self, now: Instant, pkt: &mut [u8]) -> Option<Range<usize>> {
         let r = self.take_gre(now, pkt);
-        let (peer_ack, in_flight) = (self.tx.gre.peer_ack(), self.tx.gre.in_flight());
+        let (peer_ack, in_flight) = (self.gre.peer_ack(), self.gre.in_flight());
         self.nudge.on_ack(now, peer_ack, in_flight);
         r
     }
@@ -61,14 +61,14 @@ impl Link {
         // Stateful MPPE is not held: after a loss it must ask for a resync at
         // once, and every packet behind the gap is lost to it anyway.
         let hold = !self.rx.mppe.as_ref().is_some_and(Decryptor::is_stateful);
-        if let Some((seq, expected)) = self.rx.gre.after_gap(pkt).filter(|_| hold) {
+        if let Some((seq, expected)) = self.gre.after_gap(pkt).filter(|_| hold) {
             if self.hold.is_full() {
                 // Room first: what waits is older than this packet.
                 while let Some(mut p) = self.hold.take_lowest(expected) {
                     self.open_held(now, &mut p);
                 }
             }
-            if let Some(expected) = self.rx.gre.expected() {
+            if let Some(expected) = self.gre.expected() {
                 // A forged MPPE packet is refused now rather than held: held, it
                 // would take the genuine packet's place under its number.
                 let trial = self.rx.trial(pkt, self.ns(now));
@@ -107,14 +107,13 @@ impl Link {
 
     /// Held packets whose gap has now been filled, in order.
     fn release_in_order(&mut self, now: Instant) {
-        while let Some(mut p) = self.rx.gre.expected().and_then(|e| self.hold.take(e)) {
+        while let Some(mut p) = self.gre.expected().and_then(|e| self.hold.take(e)) {
             self.open_held(now, &mut p);
         }
     }
 
     pub(super) fn release_expired(&mut self, now: Instant) {
         while let Some(mut p) = self
-            .rx
             .gre
             .expected()
             .and_then(|e| self.hold.take_expired(now, e))
@@ -133,7 +132,7 @@ impl Link {
 
     fn open_gre(&mut self, now: Instant, pkt: &mut [u8]) -> Option<Range<usize>> {
         let ns = self.ns(now);
-        let outcome = self.rx.decapsulate(pkt, ns);
+        let outcome = self.rx.decapsulate(&mut self.gre, pkt, ns);
         match outcome {
             RxOutcome::Ip(r) => {
                 self.gre_received = true;
@@ -167,7 +166,10 @@ impl Link {
                     let server = self.ipcp.local().unwrap_or(Ipv4Addr::UNSPECIFIED);
                     if let Some(ack) = dhcp::answer_inform(&pkt[r.clone()], server, push) {
                         let mut buf = [0u8; gre::MAX_HEADER_LEN + gre::MAX_PAYLOAD];
-                        if let Ok(n) = self.tx.encapsulate(frame::IPV4, &ack, &mut buf) {
+                        if let Ok(n) =
+                            self.tx
+                                .encapsulate(&mut self.gre, frame::IPV4, &ack, &mut buf)
+                        {
                             self.gre_out.push_back(buf[..n].to_vec());
                         }
                         return None;
@@ -261,7 +263,10 @@ impl Link {
             return;
         };
         let mut buf = [0u8; gre::MAX_HEADER_LEN + gre::MAX_PAYLOAD];
-        match self.tx.encapsulate(frame::IPV6, &rs, &mut buf) {
+        match self
+            .tx
+            .encapsulate(&mut self.gre, frame::IPV6, &rs, &mut buf)
+        {
             Ok(n) => self.gre_out.push_back(buf[..n].to_vec()),
             Err(e) => debug!(error = %e, "router solicitation not sent"),
         }
@@ -274,7 +279,10 @@ impl Link {
             return;
         };
         let mut buf = [0u8; gre::MAX_HEADER_LEN + gre::MAX_PAYLOAD];
-        match self.tx.encapsulate(frame::IPV4, &packet, &mut buf) {
+        match self
+            .tx
+            .encapsulate(&mut self.gre, frame::IPV4, &packet, &mut buf)
+        {
             Ok(n) => self.gre_out.push_back(buf[..n].to_vec()),
             Err(e) => debug!(error = %e, "DHCPINFORM not sent"),
         }
@@ -307,7 +315,7 @@ impl Link {
         for (proto, mut p) in queue {
             any = true;
             debug!("sent [{}]", Trace { proto, info: &p });
-            match self.tx.encapsulate(proto, &p, &mut buf) {
+            match self.tx.encapsulate(&mut self.gre, proto, &p, &mut buf) {
                 Ok(n) => self.gre_out.push_back(buf[..n].to_vec()),
                 Err(e) => warn!(error = %e, proto, "control packet not sent"),
             }
@@ -333,18 +341,20 @@ impl Link {
             debug!("no answer to DHCPINFORM: carrying on without");
             self.inform = None;
         }
-        let (in_flight, peer_ack) = (self.tx.gre.in_flight(), self.tx.gre.peer_ack());
+        let (in_flight, peer_ack) = (self.gre.in_flight(), self.gre.peer_ack());
         if self.phase == Phase::Up && self.nudge.on_timeout(now, in_flight, peer_ack) {
             let mut buf = [0u8; gre::MAX_HEADER_LEN];
-            if let Some(n) = self.tx.ack_again(&mut buf) {
+            if let Some(h) = self.gre.ack_again() {
+                let n = h.encode(&mut buf);
                 self.gre_out.push_back(buf[..n].to_vec());
             }
         }
         let ack_due =
-            self.epoch + Duration::from_nanos(self.shared.oldest_unacked_ns()) + self.cfg.ack_delay;
-        if self.shared.unacked() > 0 && ack_due <= now {
+            self.epoch + Duration::from_nanos(self.gre.oldest_unacked_ns()) + self.cfg.ack_delay;
+        if self.gre.unacked() > 0 && ack_due <= now {
             let mut buf = [0u8; gre::MAX_HEADER_LEN];
-            if let Some(n) = self.tx.ack_only(&mut buf) {
+            if let Some(h) = self.gre.ack_only() {
+                let n = h.encode(&mut buf);
                 self.gre_out.push_back(buf[..n].to_vec());
             }
         }

@@ -16,7 +16,6 @@ mod timers;
 mod up;
 
 use std::collections::VecDeque;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use rand::rngs::StdRng;
@@ -104,9 +103,10 @@ pub(crate) struct Link {
     /// (the server's Success lost or overtaken): answered once it completes,
     /// instead of after the server's 3 s restart timer.
     held_ncp: Vec<(u16, Vec<u8>)>,
+    /// The call's GRE state, both ways (the two directions meet in the acks).
+    gre: gre::Call,
     tx: Tx,
     rx: Rx,
-    shared: Arc<gre::Shared>,
     epoch: Instant,
     gre_out: VecDeque<Vec<u8>>,
     events: VecDeque<Event>,
@@ -139,7 +139,6 @@ impl Link {
         now: Instant,
     ) -> Self {
         use rand::SeedableRng;
-        let shared = Arc::new(gre::Shared::default());
         let lcp_rng = StdRng::from_rng(&mut rng);
         let ipv6_rng = StdRng::from_rng(&mut rng);
         let ipv6_wanted = cfg.ipv6;
@@ -168,22 +167,20 @@ impl Link {
             spent_keys: None,
             resync: Resync::default(),
             inform: None,
+            gre: gre::Call::new(call_id, peer_call_id, peer_window),
             tx: Tx {
-                gre: gre::Sender::new(peer_call_id, peer_window, shared.clone()),
                 framing: Framing::default(),
                 mppe: None,
                 peer_mru: 1500,
                 mss_max: None,
             },
             rx: Rx {
-                gre: gre::Receiver::new(call_id, shared.clone()),
                 mppe: None,
                 require_encryption: false,
                 // Until IPV6CP ends without IPv6: the peer may send IPv6 the
                 // moment its side opens, before ours does.
                 ipv6: ipv6_wanted,
             },
-            shared,
             epoch: now,
             gre_out: VecDeque::new(),
             events: VecDeque::new(),
@@ -259,11 +256,10 @@ impl Link {
 
     pub fn stats(&self) -> crate::gre::RxStats {
         crate::gre::RxStats {
-            window_exceeded: self.tx.gre.window_exceeded,
             held: self.hold.stats.held,
             hold_expired: self.hold.stats.expired,
             mppe_rekeys: self.rx.mppe.as_ref().map_or(0, Decryptor::rekeys),
-            ..self.rx.gre.stats
+            ..self.gre.stats
         }
     }
 
@@ -273,8 +269,8 @@ impl Link {
     }
 
     pub fn poll_timeout(&self) -> Option<Instant> {
-        let ack = (self.shared.unacked() > 0).then(|| {
-            self.epoch + Duration::from_nanos(self.shared.oldest_unacked_ns()) + self.cfg.ack_delay
+        let ack = (self.gre.unacked() > 0).then(|| {
+            self.epoch + Duration::from_nanos(self.gre.oldest_unacked_ns()) + self.cfg.ack_delay
         });
         [
             self.timers.next(),
