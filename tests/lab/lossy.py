@@ -20,8 +20,9 @@ import re
 import sys
 import time
 
-import interop
-from interop import Client, SERVER, STATE, in_ns, sh, vm
+import labvm  # noqa: E402
+from interop import Client  # noqa: E402
+from labvm import SERVER, STATE, in_ns, sh, vm  # noqa: E402
 
 LOSS = 5
 NETEM = f"loss,{LOSS}%,reorder,10%,delay,10ms"
@@ -50,7 +51,7 @@ def ours(runs, args):
             ours_log = [l for l in "".join(c.stderr).splitlines() if "sent [" in l or "rcvd [" in l
                         or "implied" in l or "held" in l]
             results.append(("failed", failure[0], failure[1]
-                            + "\n      server: " + "      ".join(interop.server_log(40).splitlines(True)[-25:])
+                            + "\n      server: " + "      ".join(labvm.server_log(40).splitlines(True)[-25:])
                             + "      client: " + "\n      ".join(ours_log[-30:])))
         time.sleep(1)  # as the reference does between its connects
     return results
@@ -58,7 +59,7 @@ def ours(runs, args):
 
 def reference(runs, mppe):
     log = os.path.join(STATE, "ref-console.log")
-    r = sh(["bash", interop.LAB, "ref", f"runs={runs}", f"mppe={mppe}", f"netem=loss,{LOSS}%"])
+    r = sh(["bash", labvm.LAB, "ref", f"runs={runs}", f"mppe={mppe}", f"netem=loss,{LOSS}%"])
     assert r.returncode == 0, r.stderr
     end = time.monotonic() + 120 + runs * 75
     text = ""
@@ -120,7 +121,7 @@ def main():
             if runs - ok_mine > allowed or ok_mine + slack < ok_ref:
                 failed.append(name)
     finally:
-        sh(["bash", interop.LAB, "down"])
+        sh(["bash", labvm.LAB, "down"])
     if failed:
         print(f"lossy connects below target: {', '.join(failed)}")
         sys.exit(1)

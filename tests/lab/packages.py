@@ -29,9 +29,9 @@ import time
 
 os.environ.setdefault("LAB_TOPOLOGY", "routed")
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import interop  # noqa: E402
+import labvm  # noqa: E402
 
-ROOT = interop.ROOT
+ROOT = labvm.ROOT
 PACKAGES = ["network-manager-pptp-rs", "network-manager-pptp-rs-gnome", "pptp-client-rs"]
 C_PACKAGES = ["network-manager-pptp", "network-manager-pptp-gnome"]
 # What NetworkManager-pptp's editor writes for "Use Point-to-Point encryption (MPPE)".
@@ -103,8 +103,8 @@ class Release:
                   check=check, timeout=timeout, input=stdin)
 
     def start_nm(self):
-        self.env = subprocess.Popen(["ip", "netns", "exec", interop.NS, "unshare", "-m", "--propagation", "private",
-                                     "bash", os.path.join(interop.HERE, "nm-chroot.sh"), self.root],
+        self.env = subprocess.Popen(["ip", "netns", "exec", labvm.NS, "unshare", "-m", "--propagation", "private",
+                                     "bash", os.path.join(labvm.HERE, "nm-chroot.sh"), self.root],
                                     stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
         end = time.monotonic() + 30
         # /run is a tmpfs of that mount namespace: look through the process.
@@ -113,7 +113,7 @@ class Release:
                 raise AssertionError(f"nm-chroot.sh exited: {self.env.stderr.read()}")
             assert time.monotonic() < end, "the root's NetworkManager did not start"
             time.sleep(0.2)
-        interop.lan_up(lambda *args: self.nm("nmcli", *args))
+        labvm.lan_up(lambda *args: self.nm("nmcli", *args))
 
     def stop(self):
         if self.env is not None:
@@ -161,17 +161,17 @@ class Release:
     def add_c_connections(self):
         """Made through the C plugin, as its editor saves them: PAL with the password
         in the connection, KEYRING with it in the login keyring (agent-owned)."""
-        server = interop.SERVER
+        server = labvm.SERVER
         self.nm("nmcli", "connection", "add", "type", "vpn", "vpn-type", "pptp", "con-name", "PAL",
                 "vpn.data", f"gateway={server}, {C_PLUGIN_DATA}, password-flags=0",
-                "vpn.secrets", f"password={interop.PASSWORD}")
+                "vpn.secrets", f"password={labvm.PASSWORD}")
         self.nm("nmcli", "connection", "add", "type", "vpn", "vpn-type", "pptp", "con-name", "KEYRING",
                 "vpn.data", f"gateway={server}, {C_PLUGIN_DATA}, password-flags=1")
         uuid = self.nm("nmcli", "-g", "connection.uuid", "connection", "show", "KEYRING").stdout.strip()
         # libnma's attributes, so the C plugin's auth dialog would find it too.
         self.in_keyring_session(
             f"secret-tool store --label='VPN password secret for KEYRING' connection-uuid {uuid} "
-            f"setting-name vpn setting-key password", stdin=interop.PASSWORD)
+            f"setting-name vpn setting-key password", stdin=labvm.PASSWORD)
         return uuid
 
     def in_keyring_session(self, command, stdin=None, timeout=120):
@@ -204,7 +204,7 @@ class Release:
         took = time.monotonic() - t
         state = self.nm("nmcli", "-g", "GENERAL.STATE", "connection", "show", name).stdout.strip()
         assert state == "activated", f"{name} is {state!r}"
-        self.nm("ping", "-c", "2", "-W", "3", interop.TUNNEL_SERVER)
+        self.nm("ping", "-c", "2", "-W", "3", labvm.TUNNEL_SERVER)
         service = self.service_program()
         owner = self.chroot("dpkg", "-S", service).stdout.split(":")[0]
         assert owner == "network-manager-pptp-rs", f"{service} belongs to {owner}"
@@ -335,7 +335,7 @@ def main():
     codenames = sys.argv[1:] or ["bookworm", "trixie"]
     failed = 0
     try:
-        interop.vm()
+        labvm.vm()
         for c in codenames:
             print(f"--- packages on {c}", flush=True)
             t = time.monotonic()
@@ -347,7 +347,7 @@ def main():
                 failed += 1
                 print(f"    FAILED ({time.monotonic() - t:.0f} s): {e}", flush=True)
     finally:
-        interop.sh(["bash", interop.LAB, "down"])
+        labvm.sh(["bash", labvm.LAB, "down"])
     if failed:
         sys.exit(f"{failed} release(s) failed")
     print("packages: install, connect, upgrade and purge passed")
