@@ -1,5 +1,9 @@
 //! `pptp-client`: bring a PPTP tunnel up from the command line, the way `pon PAL`
 //! did with pppd and pptp-linux, in one process and without kernel PPP.
+//!
+//! About 700 lines besides its tests: the argument definitions (clap's derive,
+//! one struct per command with its help text) are most of it; the routes are
+//! in `routes.rs`.
 
 mod routes;
 

@@ -1,5 +1,10 @@
 //! The option-negotiation automaton of RFC 1661 §4, written once and used by LCP,
 //! IPCP and CCP through the [`Options`] trait.
+//!
+//! Longer than most modules on purpose: RFC 1661's state table is one thing,
+//! and its transitions read best side by side (the retransmission and
+//! duplicate rules that real servers need sit next to the events they change);
+//! a third of the file is its tests.
 
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
