@@ -1,6 +1,7 @@
 //! `libnm-gtk4-vpn-plugin-pptp-editor.so`: the PPTP connection editor GNOME
 //! Settings embeds, loaded by `libnm-vpn-plugin-pptp.so` in GTK 4 hosts. It
-//! exports only `nm_vpn_editor_factory_pptp`.
+//! exports only `nm_vpn_editor_factory_pptp`. The editor object and the page
+//! are editor/page/'s; this file has GTK 4's share.
 
 pub use nm_pptp_editor_form as form;
 mod nma;
@@ -19,106 +20,30 @@ use nm_pptp_libnm::{error, ffi};
 use form::Form;
 use page::Page;
 
-mod imp {
+/// What GTK 4 does its own way.
+mod toolkit {
     use super::*;
 
-    #[derive(Default)]
-    pub struct PptpEditor {
-        pub page: OnceCell<Page>,
+    pub const EDITOR_TYPE: &str = "NmPptpRsEditor";
+
+    /// The page as the GObject libnm hands the host (one glib for both).
+    pub fn page_object(page: &Page) -> glib::Object {
+        page.clone().upcast()
     }
 
-    #[glib::object_subclass]
-    impl ObjectSubclass for PptpEditor {
-        const NAME: &'static str = "NmPptpRsEditor";
-        type Type = super::PptpEditor;
-        type Interfaces = (VpnEditor,);
-    }
-
-    impl ObjectImpl for PptpEditor {}
-
-    impl VpnEditorImpl for PptpEditor {
-        fn widget(&self) -> glib::Object {
-            self.page
-                .get()
-                .expect("set by the factory")
-                .clone()
-                .upcast()
+    /// The host initialised GTK through C; tell gtk-rs so.
+    pub fn adopt_hosts_gtk() -> Result<(), glib::Error> {
+        if gtk::is_initialized_main_thread() {
+            return Ok(());
         }
-
-        fn update_connection(&self, connection: ConnectionRef) -> Result<(), glib::Error> {
-            let page = self.page.get().expect("set by the factory");
-            let saved = page.form().save(connection);
-            page.mark_error(saved.as_ref().err().and_then(|e| e.field));
-            saved.map_err(|e| error::invalid(e.to_string()))
+        // SAFETY: no arguments; reads GTK's global state.
+        if unsafe { gtk::ffi::gtk_is_initialized() } == 0 {
+            return Err(error::failed("GTK is not initialised in this process"));
         }
+        // SAFETY: checked just above, on the thread the host calls us from.
+        unsafe { gtk::set_initialized() };
+        Ok(())
     }
 }
 
-glib::wrapper! {
-    pub struct PptpEditor(ObjectSubclass<imp::PptpEditor>)
-        @implements VpnEditor;
-}
-
-impl PptpEditor {
-    /// An editor showing `connection`. GTK must be initialised (the host did it).
-    pub fn new(connection: ConnectionRef) -> Self {
-        let editor: PptpEditor = glib::Object::new();
-        let page = Page::new();
-        page.load(
-            &Form::opened(connection),
-            connection.saved_vpn_setting_ptr(),
-        );
-        let weak = editor.downgrade();
-        page.connect_changed(move || {
-            if let Some(e) = weak.upgrade() {
-                emit_changed(&e);
-            }
-        });
-        editor.imp().page.set(page).expect("new editor");
-        editor
-    }
-
-    pub fn page(&self) -> &Page {
-        self.imp().page.get().expect("set in new")
-    }
-}
-
-/// Called by the core plugin (`libnm-vpn-plugin-pptp.so`) in a GTK 4 host.
-///
-/// # Safety
-/// `connection` is a live NMConnection; `error` a GError out-parameter or NULL.
-#[unsafe(no_mangle)]
-pub unsafe extern "C" fn nm_vpn_editor_factory_pptp(
-    _plugin: *mut ffi::NMVpnEditorPlugin,
-    connection: *mut ffi::NMConnection,
-    error: *mut *mut glib::ffi::GError,
-) -> *mut ffi::NMVpnEditor {
-    let r = nm_pptp_libnm::guard(
-        || Err(error::failed("internal error in the PPTP editor")),
-        || {
-            if !gtk::is_initialized_main_thread() {
-                // The host initialised GTK through C; tell gtk-rs so.
-                // SAFETY: no arguments; reads GTK's global state.
-                if unsafe { gtk::ffi::gtk_is_initialized() } == 0 {
-                    return Err(error::failed("GTK is not initialised in this process"));
-                }
-                // SAFETY: checked just above, on the thread the host calls us from.
-                unsafe { gtk::set_initialized() };
-            }
-            nm_pptp_settings::i18n::bind();
-            // SAFETY: the plugin passes the connection libnm gave it, alive for this call.
-            let c = unsafe { ConnectionRef::from_raw(connection) }
-                .ok_or_else(|| error::failed("no connection given"))?;
-            let editor: VpnEditor = PptpEditor::new(c).upcast();
-            Ok(editor.into_glib_ptr())
-        },
-    );
-    match r {
-        Ok(p) => p,
-        Err(e) => {
-            // SAFETY: the caller's GError** out-parameter.
-            unsafe { error::set_error(error, e) };
-            std::ptr::null_mut()
-        }
-    }
-}
+include!("../../page/editor.rs");
