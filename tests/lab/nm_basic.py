@@ -2,8 +2,10 @@
 wrong password, asking for the password (and again after a refusal), peers
 file import, two VPNs at once, split routes, IPv6 and no IPv6 leak."""
 
+import json
 import os
 import re
+import subprocess
 import time
 
 import nmlab  # first: it sets the lab topology
@@ -150,6 +152,34 @@ def scenario_import_peers():
     wait_gone(dev)
     return f"imported ({data}); up on {dev} ({addr}), pinged"
 
+
+def scenario_an_agent_that_answers_itself():
+    """A connection as COSMIC makes it (the user name under `username`) and a
+    secret agent of its kind (direct_agent.py: it keeps the password and answers
+    NetworkManager's GetSecrets itself, no auth dialog) with the password
+    agent-owned: NetworkManager asks it, hands the password to our service, and
+    the VPN comes up and carries traffic."""
+    add_vpn("PALAGENT", password=None, extra="password-flags=1", user_key="username")
+    agent = subprocess.Popen(["nsenter", "-t", str(nmlab.env_pid), "-m", "-n", "/usr/bin/python3",
+                              os.path.join(labvm.HERE, "direct_agent.py")],
+                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        agent.stdin.write("pass word")
+        agent.stdin.close()
+        line = agent.stdout.readline().strip()
+        assert line == "registered", f"the agent did not register: {line!r} {agent.stderr.read()[-2000:]}"
+        nm("nmcli", "--wait", "60", "connection", "up", "PALAGENT", timeout=90)
+        dev, addr = vpn_device("PALAGENT")
+        nm("ping", "-c", "2", "-W", "3", "-I", dev, "198.19.0.1")
+        nm("nmcli", "connection", "down", "PALAGENT")
+        wait_gone(dev)
+    finally:
+        agent.terminate()
+        agent.wait(10)
+        out = agent.stdout.read()
+    asked = [json.loads(l) for l in out.splitlines() if l.startswith("{")]
+    assert any(a["setting"] == "vpn" for a in asked), f"the agent was never asked for the VPN password: {asked}"
+    return f"the agent was asked {asked}; up on {dev} ({addr}) with its answer, pinged"
 
 def scenario_two_at_once():
     add_vpn("PAL2")

@@ -18,7 +18,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import nmlab  # noqa: E402  (first: it sets the lab topology)
 import labvm  # noqa: E402
 from nm_basic import (  # noqa: E402
-    scenario_a_refused_password_is_asked_again, scenario_ask_password, scenario_fixed_address,
+    scenario_a_refused_password_is_asked_again, scenario_an_agent_that_answers_itself, scenario_ask_password, scenario_fixed_address,
     scenario_import_peers, scenario_ipv6, scenario_ipv6_no_leak, scenario_split_routes,
     scenario_two_at_once, scenario_up_and_down, scenario_wrong_password,
 )
@@ -63,7 +63,7 @@ def demo():
 
 
 SCENARIOS = [scenario_up_and_down, scenario_wrong_password, scenario_fixed_address, scenario_ask_password,
-             scenario_a_refused_password_is_asked_again, scenario_import_peers,
+             scenario_a_refused_password_is_asked_again, scenario_an_agent_that_answers_itself, scenario_import_peers,
              scenario_gnome_settings, scenario_gnome_create_and_switch, scenario_gnome_ask_every_time,
              scenario_gnome_wrong_saved_password, scenario_gnome_wrong_password_saved_for_all,
              scenario_nm_connection_editor, scenario_cinnamon_settings, scenario_two_at_once, scenario_networkmanager_killed,

@@ -66,10 +66,11 @@ def start_nm():
     return p
 
 
-def add_vpn(name, password="pass word", extra=""):
-    """password=None: not saved ("ask every time"), so an agent must supply it."""
+def add_vpn(name, password="pass word", extra="", user_key="user"):
+    """password=None: not saved ("ask every time"), so an agent must supply it.
+    user_key: where the user name goes (COSMIC writes `username`)."""
     items = dict(kv.split("=", 1) for kv in
-                 f"gateway={labvm.SERVER},user=alice,require-mppe-128=yes,lcp-echo-interval=2,lcp-echo-failure=3"
+                 f"gateway={labvm.SERVER},{user_key}=alice,require-mppe-128=yes,lcp-echo-interval=2,lcp-echo-failure=3"
                  .split(","))
     # EXTRA's keys win over those defaults.
     items.update(kv.split("=", 1) for kv in extra.split(",") if kv)
