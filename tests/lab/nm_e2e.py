@@ -25,7 +25,8 @@ from nm_basic import (  # noqa: E402
 from nm_gnome import (  # noqa: E402
     scenario_cinnamon_settings, scenario_gnome_ask_every_time, scenario_gnome_create_and_switch,
     scenario_gnome_settings, scenario_gnome_wrong_password_saved_for_all,
-    scenario_gnome_wrong_saved_password, scenario_nm_connection_editor,
+    scenario_gnome_wrong_saved_password, scenario_nm_applet_asks_through_our_dialog,
+    scenario_nm_connection_editor,
 )
 from nm_faults import (  # noqa: E402
     netem_scenarios, scenario_control_connection_reset, scenario_gre_blocked_midway,
@@ -66,7 +67,7 @@ SCENARIOS = [scenario_up_and_down, scenario_wrong_password, scenario_fixed_addre
              scenario_a_refused_password_is_asked_again, scenario_an_agent_that_answers_itself, scenario_import_peers,
              scenario_gnome_settings, scenario_gnome_create_and_switch, scenario_gnome_ask_every_time,
              scenario_gnome_wrong_saved_password, scenario_gnome_wrong_password_saved_for_all,
-             scenario_nm_connection_editor, scenario_cinnamon_settings, scenario_two_at_once, scenario_networkmanager_killed,
+             scenario_nm_connection_editor, scenario_nm_applet_asks_through_our_dialog, scenario_cinnamon_settings, scenario_two_at_once, scenario_networkmanager_killed,
              scenario_server_killed, scenario_split_routes, scenario_ipv6, scenario_ipv6_no_leak, scenario_path_outage,
              scenario_plugin_killed, scenario_gre_blocked_midway, scenario_server_paused, scenario_lan_reactivated,
              scenario_control_connection_reset, scenario_stop_in_every_phase, scenario_soak_short]

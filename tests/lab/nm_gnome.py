@@ -634,3 +634,45 @@ def scenario_cinnamon_settings():
     assert not bad, "Cinnamon printed about the plugin:\n" + "\n".join(bad)
     return (f"editor embedded and applied (vpn.data: {data.strip()}); switched on ({dev} {addr}, pinged) and off; "
             f"Cinnamon's own libnm criticals: {len(cinnamon_own)}")
+
+
+def scenario_nm_applet_asks_through_our_dialog():
+    """Xfce, MATE and LXQt: nm-applet is the secret agent and, for a password
+    not saved, runs our auth dialog in external-UI mode (the dialog says what
+    to ask, in our words; nm-applet shows it in its own window, "Authenticate
+    VPN", and hands back what is typed). The password is typed into that
+    window as a user would; the VPN comes up and carries traffic."""
+    add_vpn("PALAPPLET", password=None)
+    since = nm_log_from()
+    p, xdo, shot, log_path, stop = gui_on_xvfb("applet", [], program="nm-applet", desktop="XFCE")
+    up = None
+    try:
+        end = time.monotonic() + 30
+        while not any("agent registered" in l and "nm-applet" in l for l in nm_log_since(since)):
+            assert time.monotonic() < end, f"nm-applet did not register its agent: {open(log_path).read()[-2000:]}"
+            time.sleep(0.2)
+        up = subprocess.Popen(["nsenter", "-t", str(nmlab.env_pid), "-m", "-n", "nmcli", "--wait", "90",
+                               "connection", "up", "PALAPPLET"],
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        r = xdo("search", "--sync", "--name", "^Authenticate VPN$")
+        win = r.stdout.split()[0] if r.stdout.split() else None
+        assert win, f"our dialog did not open: {open(log_path).read()[-2000:]}"
+        focus(xdo, win)
+        shot("nm-applet-auth-dialog.png")
+        xdo("type", "pass word")
+        xdo("key", "Return")
+        out, _ = up.communicate(timeout=90)
+        assert up.returncode == 0, f"nmcli up failed: {out}"
+        dev, addr = vpn_device("PALAPPLET")
+        nm("ping", "-c", "2", "-W", "3", "-I", dev, "198.19.0.1")
+        nm("nmcli", "connection", "down", "PALAPPLET")
+        wait_gone(dev)
+    finally:
+        if up is not None and up.poll() is None:
+            up.kill()
+        stop()
+    applet = open(log_path, errors="replace").read()
+    assert "pass word" not in applet, "the password reached nm-applet's output"
+    return (f"nm-applet asked through our dialog (its window 'Authenticate VPN': target/screenshots/"
+            f"nm-applet-auth-dialog.png), typed password, up on {dev} ({addr}), pinged")
+
