@@ -62,7 +62,7 @@ echo "== lab: 5 connects per MPPE mode over a lossy, reordering path, beside ppp
 python3 tests/lab/lossy.py 5
 echo "== lab: the core scenarios against Debian 13's server (pppd 2.5.2, pptpd 1.5.0)"
 LAB_SUITE=trixie LAB_CACHE=/var/cache/nm-pptp-lab-trixie \
-    python3 tests/lab/interop.py mschapv2_mppe128 wrong_password mppe40 mppe128_stateful unencrypted_chap ipv6 ipv6_no_leak
+    python3 tests/lab/interop.py mschapv2_mppe128 wrong_password mppe40 mppe128_stateful unencrypted_chap ipv6 ipv6_no_leak session_limit
 
 echo "== benchmark smoke run: every tunnel passes traffic (bare veth, boringtun, OpenVPN, ours x3, 1 and 4 tunnels at once)"
 python3 bench/run.py --smoke

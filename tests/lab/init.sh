@@ -96,6 +96,9 @@ CONF
     # lab.ipv6=1: IPV6CP on every call; lab.ipv6=0: none (IPV6CP rejected, as
     # by a server without IPv6); unset: this pppd's default.
     case "$(arg ipv6)" in 1|hostile) echo "+ipv6" ;; 0) echo "noipv6" ;; esac
+    # lab.maxconnect=N: pppd ends each session N seconds after it came up, as a
+    # server with a connect-time limit does (it closes CCP first, then LCP).
+    if [ -n "$(arg maxconnect)" ]; then echo "maxconnect $(arg maxconnect)"; fi
 } >/etc/ppp/pptpd-options
 
 users | while read -r name pw; do echo "\"$name\" pptpd \"$pw\" *"; done >/etc/ppp/chap-secrets

@@ -172,6 +172,24 @@ def scenario_vm_killed_while_up():
     return f"exit 13 {time.monotonic() - t:.0f} s after the kill: {down['message']}"
 
 
+def scenario_session_limit():
+    """A server with a connect-time limit (pppd `maxconnect 12`) ends a session
+    that worked: it closes CCP ("MPPE disabled"), then LCP. pptp-client reports
+    the server ending the session, with its words, not an encryption failure,
+    and leaves nothing behind."""
+    vm(maxconnect=12)
+    before = routes()
+    c = Client(["--server", SERVER, "--user", "alice", "--default-route"])
+    up = c.wait("up", 90)
+    ping(up["peer"])
+    t = time.monotonic()
+    down = c.wait("down", 60)
+    code = c.exit_code(10)
+    assert down["reason"] == "session-ended", f"{down}"
+    assert code == 13, f"exit {code}: {down}"
+    assert up["ifname"] not in links() and routes() == before
+    return f"exit {code} {time.monotonic() - t:.0f} s after the ping: {down['message']}"
+
 def scenario_tunnel_device_deleted():
     """Someone deletes the tunnel interface under a running call: its reads fail
     for good, and the client must end the call with that reason, not spin."""
@@ -294,7 +312,7 @@ def scenario_only_40_bit_server_refused():
     c = Client(["--server", SERVER, "--user", "alice"])
     down = c.wait("down", 90)
     code = c.exit_code(10)
-    assert code == 12, f"exit {code}: {down}"
+    assert code == 13, f"exit {code}: {down}"
     assert down["reason"] == "mppe-too-weak", down
     assert "--mppe 40" in down["message"] and "40-bit" in down["message"], down
     return f"exit 12: {down['message']}"
@@ -325,7 +343,7 @@ def refused_server(auth, reason, flags):
     c = Client(["--server", SERVER, "--user", "alice"])
     down = c.wait("down", 90)
     code = c.exit_code(10)
-    assert code == 12, f"exit {code}: {down}"
+    assert code == 13, f"exit {code}: {down}"
     assert down["reason"] == reason, down
     assert flags in down["message"], down
     log = server_log(400)
@@ -632,6 +650,7 @@ SCENARIOS = [
     scenario_wrong_password,
     scenario_gre_blocked,
     scenario_vm_killed_while_up,
+    scenario_session_limit,
     scenario_tunnel_device_deleted,
     scenario_persist_across_an_outage,
     scenario_sigterm_in_every_phase,
