@@ -13,6 +13,10 @@
 # The second bind-mounts this tree at its own path, so cargo finds target/
 # up to date and only meson, the install and dpkg run in the chroot: packages
 # with that release's paths and shlibs dependencies, in target/debian/<codename>/.
+# Build on the host first (packaging/build-debs.sh, as tests/run-all.sh does):
+# whatever cargo does recompile in the chroot is linked against that release's
+# glibc and lands in the shared target/, where the host's next build takes it
+# as up to date (a Debian 13 nm-pptp-service in Debian 12's package).
 # The Rust toolchain is rustup's, bind-mounted read-only from the host.
 set -euo pipefail
 cd "$(dirname "$0")/.."
