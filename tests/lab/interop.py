@@ -312,7 +312,7 @@ def scenario_only_40_bit_server_refused():
     c = Client(["--server", SERVER, "--user", "alice"])
     down = c.wait("down", 90)
     code = c.exit_code(10)
-    assert code == 13, f"exit {code}: {down}"
+    assert code == 12, f"exit {code}: {down}"
     assert down["reason"] == "mppe-too-weak", down
     assert "--mppe 40" in down["message"] and "40-bit" in down["message"], down
     return f"exit 12: {down['message']}"
@@ -343,7 +343,7 @@ def refused_server(auth, reason, flags):
     c = Client(["--server", SERVER, "--user", "alice"])
     down = c.wait("down", 90)
     code = c.exit_code(10)
-    assert code == 13, f"exit {code}: {down}"
+    assert code == 12, f"exit {code}: {down}"
     assert down["reason"] == reason, down
     assert flags in down["message"], down
     log = server_log(400)
