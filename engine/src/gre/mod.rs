@@ -6,14 +6,6 @@ mod header;
 
 pub use header::*;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Drop {
-    /// The Key field names another call.
-    OtherCall(u16),
-    /// Sequence number at or behind the last one delivered.
-    Late { seq: u32, last: u32 },
-}
-
 /// What one call's GRE traffic looked like, for the log line at its end.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct RxStats {
@@ -51,14 +43,16 @@ pub enum Received<'a> {
     Payload(&'a [u8]),
     /// Only an ack.
     Nothing,
-    /// At or behind the last number received: not committed, and never to
-    /// reach MPPE. What carries no sequence meaning above GRE (PPP control
-    /// frames) may still be used; the rest is dropped for `drop`.
+    /// `seq` is at or behind `last`, the last number received: not committed,
+    /// and never to reach MPPE. What carries no sequence meaning above GRE (PPP
+    /// control frames) may still be used; the rest is dropped.
     Late {
         payload: &'a [u8],
-        drop: Drop,
+        seq: u32,
+        last: u32,
     },
-    Dropped(Drop),
+    /// The Key field names another call.
+    OtherCall(u16),
 }
 
 /// One call's GRE state, both directions: what we sent and the peer
@@ -220,7 +214,7 @@ impl Call {
     pub fn receive<'a>(&mut self, header: &Header, payload: &'a [u8]) -> Received<'a> {
         self.pending = None;
         if header.call_id != self.call_id {
-            return Received::Dropped(Drop::OtherCall(header.call_id));
+            return Received::OtherCall(header.call_id);
         }
         if let Some(ack) = header.ack {
             self.take_peer_ack(ack);
@@ -231,10 +225,10 @@ impl Call {
         };
         if self.anchored && !seq_after(seq, self.last_received) {
             self.stats.late += 1;
-            let last = self.last_received;
             return Received::Late {
                 payload,
-                drop: Drop::Late { seq, last },
+                seq,
+                last: self.last_received,
             };
         }
         self.pending = Some(seq);
@@ -349,7 +343,8 @@ mod tests {
         assert!(matches!(
             recv_commit(&mut b, &h1, &[0x21]),
             Received::Late {
-                drop: Drop::Late { seq: 1, last: 2 },
+                seq: 1,
+                last: 2,
                 ..
             }
         ));
@@ -369,7 +364,7 @@ mod tests {
         other.call_id = 77;
         assert!(matches!(
             recv_commit(&mut b, &other, &[]),
-            Received::Dropped(Drop::OtherCall(77))
+            Received::OtherCall(77)
         ));
         // Gaps are counted as loss.
         a.data_header(1);

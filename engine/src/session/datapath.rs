@@ -220,7 +220,7 @@ impl Rx {
         match gre.receive(&h, &pkt[payload_range.clone()]) {
             Received::Payload(_) => {}
             Received::Nothing => return (RxOutcome::Nothing, false),
-            Received::Dropped(gre::Drop::OtherCall(_)) => {
+            Received::OtherCall(_) => {
                 return (RxOutcome::Dropped("GRE packet for another call"), false)
             }
             // Late control packets go through, uncommitted: a reordered Ack or
@@ -228,9 +228,7 @@ impl Rx {
             // tosses what is stale by its identifier. (The kernel lets late LCP
             // echoes through for the same reason.)
             Received::Late { payload, .. } if frame::is_control(payload) => {}
-            Received::Late { .. } | Received::Dropped(gre::Drop::Late { .. }) => {
-                return (RxOutcome::Dropped("late GRE packet"), false)
-            }
+            Received::Late { .. } => return (RxOutcome::Dropped("late GRE packet"), false),
         }
         let (proto, info_len) = match frame::decode(&pkt[payload_range.clone()]) {
             Ok((p, info)) => (p, info.len()),

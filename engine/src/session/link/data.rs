@@ -165,13 +165,7 @@ impl Link {
                 {
                     let server = self.ipcp.local().unwrap_or(Ipv4Addr::UNSPECIFIED);
                     if let Some(ack) = dhcp::answer_inform(&pkt[r.clone()], server, push) {
-                        let mut buf = [0u8; gre::MAX_HEADER_LEN + gre::MAX_PAYLOAD];
-                        if let Ok(n) =
-                            self.tx
-                                .encapsulate(&mut self.gre, frame::IPV4, &ack, &mut buf)
-                        {
-                            self.gre_out.push_back(buf[..n].to_vec());
-                        }
+                        self.send_own(frame::IPV4, &ack, "DHCPACK");
                         return None;
                     }
                 }
@@ -259,32 +253,35 @@ impl Link {
 
     /// Router solicitations go as data, beside the control packets.
     pub(super) fn flush_ndisc(&mut self, now: Instant) {
-        let Some(rs) = self.ndisc.as_mut().and_then(|d| d.poll_transmit(now)) else {
-            return;
-        };
-        let mut buf = [0u8; gre::MAX_HEADER_LEN + gre::MAX_PAYLOAD];
-        match self
-            .tx
-            .encapsulate(&mut self.gre, frame::IPV6, &rs, &mut buf)
-        {
-            Ok(n) => self.gre_out.push_back(buf[..n].to_vec()),
-            Err(e) => debug!(error = %e, "router solicitation not sent"),
+        if let Some(rs) = self.ndisc.as_mut().and_then(|d| d.poll_transmit(now)) {
+            self.send_own(frame::IPV6, &rs, "router solicitation");
         }
     }
 
     /// The DHCPINFORM goes as data (encrypted when MPPE is on), beside the
     /// control packets.
     pub(super) fn flush_inform(&mut self) {
-        let Some(packet) = self.inform.as_mut().and_then(dhcp::Inform::poll_transmit) else {
-            return;
-        };
+        if let Some(packet) = self.inform.as_mut().and_then(dhcp::Inform::poll_transmit) {
+            self.send_own(frame::IPV4, &packet, "DHCPINFORM");
+        }
+    }
+
+    /// An IP packet the link makes itself goes out as data (encrypted when
+    /// MPPE is on), beside the control packets.
+    fn send_own(&mut self, protocol: u16, ip: &[u8], what: &str) {
         let mut buf = [0u8; gre::MAX_HEADER_LEN + gre::MAX_PAYLOAD];
-        match self
-            .tx
-            .encapsulate(&mut self.gre, frame::IPV4, &packet, &mut buf)
-        {
+        match self.tx.encapsulate(&mut self.gre, protocol, ip, &mut buf) {
             Ok(n) => self.gre_out.push_back(buf[..n].to_vec()),
-            Err(e) => debug!(error = %e, "DHCPINFORM not sent"),
+            Err(e) => debug!(error = %e, "{what} not sent"),
+        }
+    }
+
+    /// An ack-only GRE packet, when there is one to send.
+    fn send_ack(&mut self, header: Option<gre::Header>) {
+        if let Some(h) = header {
+            let mut buf = [0u8; gre::MAX_HEADER_LEN];
+            let n = h.encode(&mut buf);
+            self.gre_out.push_back(buf[..n].to_vec());
         }
     }
 
@@ -343,20 +340,12 @@ impl Link {
         }
         let (in_flight, peer_ack) = (self.gre.in_flight(), self.gre.peer_ack());
         if self.phase == Phase::Up && self.nudge.on_timeout(now, in_flight, peer_ack) {
-            let mut buf = [0u8; gre::MAX_HEADER_LEN];
-            if let Some(h) = self.gre.ack_again() {
-                let n = h.encode(&mut buf);
-                self.gre_out.push_back(buf[..n].to_vec());
-            }
+            let h = self.gre.ack_again();
+            self.send_ack(h);
         }
-        let ack_due =
-            self.epoch + Duration::from_nanos(self.gre.oldest_unacked_ns()) + self.cfg.ack_delay;
-        if self.gre.unacked() > 0 && ack_due <= now {
-            let mut buf = [0u8; gre::MAX_HEADER_LEN];
-            if let Some(h) = self.gre.ack_only() {
-                let n = h.encode(&mut buf);
-                self.gre_out.push_back(buf[..n].to_vec());
-            }
+        if self.ack_due().is_some_and(|t| t <= now) {
+            let h = self.gre.ack_only();
+            self.send_ack(h);
         }
     }
 }

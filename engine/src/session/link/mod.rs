@@ -269,9 +269,6 @@ impl Link {
     }
 
     pub fn poll_timeout(&self) -> Option<Instant> {
-        let ack = (self.gre.unacked() > 0).then(|| {
-            self.epoch + Duration::from_nanos(self.gre.oldest_unacked_ns()) + self.cfg.ack_delay
-        });
         [
             self.timers.next(),
             self.lcp.poll_timeout(),
@@ -280,7 +277,7 @@ impl Link {
             self.ndisc.as_ref().and_then(RouterDiscovery::poll_timeout),
             self.ccp.poll_timeout(),
             self.auth.poll_timeout(),
-            ack,
+            self.ack_due(),
             self.nudge.poll_timeout(),
             self.hold.poll_timeout(),
             self.inform.as_ref().and_then(dhcp::Inform::poll_timeout),
@@ -288,6 +285,12 @@ impl Link {
         .into_iter()
         .flatten()
         .min()
+    }
+
+    /// When the ack owed for what was received falls due, if one is owed.
+    fn ack_due(&self) -> Option<Instant> {
+        let oldest = Duration::from_nanos(self.gre.oldest_unacked_ns());
+        (self.gre.unacked() > 0).then(|| self.epoch + oldest + self.cfg.ack_delay)
     }
 
     pub fn handle_timeout(&mut self, now: Instant) {
