@@ -62,6 +62,9 @@ struct Packet {
     data: Vec<u8>,
 }
 
+/// Turns one control message into the bytes sent instead.
+type Rewrite = Box<dyn FnMut(Vec<u8>) -> Vec<u8>>;
+
 struct Sim {
     now: Instant,
     client: ClientSession,
@@ -90,6 +93,9 @@ struct Sim {
     tamper: Option<Tamper>,
     /// Extra delay of TCP over GRE: lets GRE overtake the control connection.
     tcp_lag: Duration,
+    /// Rewrites each control message the server sends (one per call) into the
+    /// bytes that go on the wire instead: a server with another vendor's habits.
+    server_control: Option<Rewrite>,
 }
 
 fn users() -> Vec<(String, Password)> {
@@ -140,6 +146,7 @@ impl Sim {
             idle_firings: 0,
             tamper: None,
             tcp_lag: Duration::ZERO,
+            server_control: None,
         }
     }
 
@@ -223,7 +230,10 @@ impl Sim {
         while let Some(d) = self.client.poll_gre_transmit() {
             self.enqueue(true, false, d);
         }
-        while let Some(d) = self.server.poll_tcp_transmit() {
+        while let Some(mut d) = self.server.poll_tcp_transmit() {
+            if let Some(rewrite) = self.server_control.as_mut() {
+                d = rewrite(d);
+            }
             self.enqueue(false, true, d);
         }
         while let Some(d) = self.server.poll_gre_transmit() {
@@ -997,6 +1007,69 @@ fn a_session_limit_reads_as_the_server_ending_the_session() {
     }
 }
 
+/// Control-connection habits of servers in the wild that pptp-linux goes on
+/// with: a Start-Control-Connection-Reply with result 0, messages with
+/// non-zero reserved fields, management messages and undefined control
+/// codes, Set-Link-Info with non-zero ACCMs and a Call-Disconnect-Notify for
+/// some other call. None of them may cost the call.
+#[test]
+fn a_server_with_every_tolerated_control_habit_still_carries_the_call() {
+    use pptp_engine::pptp::message::{CallDisconnectNotify, Message, SetLinkInfo};
+    let mut sim = mppe_sim(Strength::Bits128, false);
+    sim.server_control = Some(Box::new(|mut m: Vec<u8>| {
+        let code = u16::from_be_bytes([m[8], m[9]]);
+        m[10] = 0x5a; // Reserved0
+        if code == 2 {
+            m[14] = 0; // SCCRP result: 0 instead of 1
+        }
+        let mut out = Vec::new();
+        for (pptp_type, code) in [(2u16, 1u16), (1, 99)] {
+            out.extend_from_slice(&Message::Unrecognized { pptp_type, code }.encode());
+        }
+        out.extend_from_slice(&m);
+        if code == 8 {
+            // The reply's own call ID, then ours (its peer's).
+            let server_call = u16::from_be_bytes([m[12], m[13]]);
+            let client_call = u16::from_be_bytes([m[14], m[15]]);
+            let other_call = (1..=2)
+                .map(|d| server_call.wrapping_add(d))
+                .find(|&c| c != client_call)
+                .unwrap();
+            out.extend_from_slice(
+                &Message::SetLinkInfo(SetLinkInfo {
+                    peer_call_id: client_call,
+                    send_accm: 0xffff_ffff,
+                    recv_accm: 0x000a_0000,
+                })
+                .encode(),
+            );
+            out.extend_from_slice(
+                &Message::CallDisconnectNotify(CallDisconnectNotify {
+                    call_id: other_call,
+                    result: 3,
+                    error: 0,
+                    cause: 0,
+                    statistics: String::new(),
+                })
+                .encode(),
+            );
+        }
+        out
+    }));
+    let up = sim.connect();
+    assert_eq!(up.mppe_name(), "128-stateless");
+    let (sent_c, sent_s) = sim.exchange(200, Duration::from_millis(10));
+    assert_eq!(check_delivery(&sent_c, &sim.server_ip), 1.0);
+    assert_eq!(check_delivery(&sent_s, &sim.client_ip), 1.0);
+    assert!(
+        !sim.client_events
+            .iter()
+            .any(|e| matches!(e, Event::Down(_))),
+        "{:?}",
+        sim.client_events
+    );
+}
+
 #[test]
 fn every_auth_method_and_domain_user() {
     for (method, policy) in [
@@ -1523,6 +1596,79 @@ const CONF_REQ: u8 = 1;
 const CONF_ACK: u8 = 2;
 /// The restart timer and the CHAP Response retry: one retransmission interval.
 const RETRANSMISSION: Duration = Duration::from_secs(3);
+
+/// accel-ppp drops a CCP request that arrives before its own CCP has started
+/// (ours goes out the moment CHAP succeeds) and starts IPCP without waiting
+/// for CCP. The client takes that IPCP as the Ack of its CCP request (right
+/// for pppd, which starts IPCP only once CCP is open), so MPPE starts; the
+/// server's CCP, still waiting for our request, asks again. Nothing has been
+/// sealed or opened: that is no restart of a running cipher, and the link comes
+/// up once, with MPPE. (The client here opens IPCP without waiting for CCP, so
+/// that our own server, which waits, hears IPCP first and answers it; its
+/// IPCP Acks are dropped until its CCP has asked twice, as accel-ppp holds
+/// them back until its CCP is open.)
+#[test]
+fn a_server_that_starts_ipcp_before_ccp_and_missed_our_ccp_request() {
+    let mut sim = mppe_sim(Strength::Bits128, false);
+    sim.client = ClientSession::new(
+        ClientConfig {
+            mppe: MppePolicy {
+                required: false,
+                ..policy(Strength::Bits128, false)
+            },
+            ..client_cfg("correct horse battery")
+        },
+        sim.now,
+    );
+    let (mut client_ccp_requests, mut server_ccp_requests) = (0, 0);
+    sim.tamper = Some(Box::new(move |to_server, proto, info| {
+        match (to_server, proto, info.first()) {
+            (true, frame::CCP, Some(&CONF_REQ)) => {
+                client_ccp_requests += 1;
+                if client_ccp_requests == 1 {
+                    return Fate::Drop;
+                }
+            }
+            (false, frame::CCP, Some(&CONF_REQ)) => server_ccp_requests += 1,
+            (false, frame::IPCP, Some(&CONF_ACK)) if server_ccp_requests < 2 => return Fate::Drop,
+            _ => {}
+        }
+        Fate::Pass
+    }));
+    let start = sim.now;
+    let up = sim.connect();
+    assert_eq!(up.mppe_name(), "128-stateless");
+    // One CCP retransmission (the server's), not a failure and a redial.
+    assert!(
+        sim.now - start < RETRANSMISSION * 2,
+        "{:?}",
+        sim.now - start
+    );
+    let (sent_c, sent_s) = sim.exchange(200, Duration::from_millis(10));
+    assert!(sim.client_down().is_none(), "{:?}", sim.client_down());
+    assert_eq!(check_delivery(&sent_c, &sim.server_ip), 1.0);
+    assert_eq!(check_delivery(&sent_s, &sim.client_ip), 1.0);
+}
+
+/// A server that Protocol-Rejects MPPE packets after agreeing to MPPE decrypts
+/// nothing we send (accel-ppp whose kernel missed the start of CCP): the link
+/// ends at once, saying so, instead of staying up and carrying nothing; a
+/// redial may do better.
+#[test]
+fn a_server_that_rejects_mppe_packets_ends_the_link() {
+    let mut sim = mppe_sim(Strength::Bits128, false);
+    sim.connect();
+    sim.exchange(3, Duration::from_millis(10));
+    let reject = [8, 0x42, 0, 10, 0x00, 0xFD, 0x90, 0x00, 0x11, 0x22];
+    let mut pkt = forge_from_server(&mut sim, frame::LCP, &reject, 1);
+    let _ = sim.client.handle_gre(sim.now, &mut pkt);
+    let d = sim.wait_down(Duration::from_secs(5));
+    assert!(
+        matches!(&d, DownReason::NegotiationFailed(m) if m.contains("Protocol-Rejected MPPE")),
+        "{d}"
+    );
+    assert!(!pptp_engine::redial::is_final(&d));
+}
 
 #[test]
 fn a_lost_chap_success_costs_a_round_trip() {

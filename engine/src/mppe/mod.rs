@@ -50,6 +50,7 @@ pub struct Encryptor {
     ccount: u16,
     stateful: bool,
     flush_next: bool,
+    sealed_any: bool,
 }
 
 impl Encryptor {
@@ -62,13 +63,21 @@ impl Encryptor {
             ccount: CCOUNT_MASK,
             stateful: params.stateful,
             flush_next: false,
+            sealed_any: false,
         }
+    }
+
+    /// Whether any keystream has gone on the wire: from then on, starting over
+    /// with the same keys would repeat it.
+    pub fn has_sealed(&self) -> bool {
+        self.sealed_any
     }
 
     /// Encrypt `data` (the inner PPP protocol field and payload) in place and return the
     /// 2-byte MPPE header to put in front of it.
     pub fn encrypt(&mut self, data: &mut [u8]) -> [u8; HEADER_LEN] {
         self.ccount = (self.ccount + 1) & CCOUNT_MASK;
+        self.sealed_any = true;
         let mut bits = BIT_ENCRYPTED;
         if !self.stateful || self.ccount & 0xFF == 0xFF || self.flush_next {
             self.keys.rekey();
@@ -132,6 +141,7 @@ pub struct Decryptor {
     /// Kernel-style error score: +100 for a malformed packet, +1 for a late one,
     /// halved by every good packet.
     sanity_errors: u32,
+    opened_any: bool,
 }
 
 /// How many extra key changes a stateful resynchronisation may try.
@@ -150,7 +160,19 @@ impl Decryptor {
             stateful: params.stateful,
             discard: false,
             sanity_errors: 0,
+            opened_any: false,
         }
+    }
+
+    /// Whether a packet has opened: the peer has used its keystream.
+    pub fn has_opened(&self) -> bool {
+        self.opened_any
+    }
+
+    /// A genuine packet opened: the kernel's error score halves.
+    fn opened_one(&mut self) {
+        self.sanity_errors /= 2;
+        self.opened_any = true;
     }
 
     /// Key changes done so far.
@@ -293,7 +315,7 @@ impl Decryptor {
         }
         self.keys.advance(u32::from(delta));
         self.ccount = ccount;
-        self.sanity_errors /= 2;
+        self.opened_one();
         Ok((proto, HEADER_LEN + plen..packet.len()))
     }
 
@@ -331,7 +353,7 @@ impl Decryptor {
                 return Err(MppeError::Implausible(ccount));
             }
             (self.rc4, self.ccount, self.discard) = (rc4, ccount, false);
-            self.sanity_errors /= 2;
+            self.opened_one();
             return Ok((proto, HEADER_LEN + plen..packet.len()));
         } else if self.discard {
             return Err(MppeError::Discarding(ccount));
@@ -378,7 +400,7 @@ impl Decryptor {
                 self.keys.advance(n);
                 (self.rc4, self.ccount) = (rc4, ccount);
                 self.discard = false;
-                self.sanity_errors /= 2;
+                self.opened_one();
                 return Ok(Some((proto, HEADER_LEN + plen..packet.len())));
             }
         }

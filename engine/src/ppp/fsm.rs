@@ -205,6 +205,9 @@ pub struct Fsm<O: Options> {
     peer_terminate_reason: Option<String>,
     /// The peer sent a Terminate-Request (with or without a reason).
     peer_terminated: bool,
+    /// The peer answered a request of ours with a Terminate-Ack while we were
+    /// negotiating: see [`Fsm::take_not_yet`].
+    not_yet: bool,
     /// Malformed packets received, for diagnostics.
     pub bad_packets: u64,
     /// Configure-Requests sent without any answer (for "is the peer hearing us").
@@ -233,6 +236,7 @@ impl<O: Options> Fsm<O> {
             failure: None,
             peer_terminate_reason: None,
             peer_terminated: false,
+            not_yet: false,
             bad_packets: 0,
             unanswered_requests: 0,
         }
@@ -725,6 +729,7 @@ impl<O: Options> Fsm<O> {
                 self.scr(now);
                 self.set_state(State::ReqSent);
             }
+            State::ReqSent | State::AckSent => self.not_yet = true,
             _ => {}
         }
     }
@@ -784,6 +789,21 @@ impl<O: Options> Fsm<O> {
         self.unanswered_requests = 0;
         self.rca(now);
         true
+    }
+
+    /// Whether the peer answered our request with a Terminate-Ack (RFC 1661
+    /// ignores it there): pppd and accel-ppp say "not yet" so to IPCP until
+    /// their CCP is open. Reading it clears it.
+    pub fn take_not_yet(&mut self) -> bool {
+        std::mem::take(&mut self.not_yet)
+    }
+
+    /// Send the request again now instead of at the restart timeout (the peer
+    /// said "not yet", and now is the time). Only while negotiating.
+    pub fn retransmit_now(&mut self, now: Instant) {
+        if matches!(self.state, State::ReqSent | State::AckSent) {
+            self.retransmit(now);
+        }
     }
 
     /// The peer Protocol-Rejected this protocol (RFC 1661 §5.7: RXJ-).

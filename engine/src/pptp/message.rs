@@ -112,19 +112,40 @@ pub struct SetLinkInfo {
 pub enum Message {
     StartControlRequest(StartControl),
     StartControlReply(StartControl),
-    StopControlRequest { reason: u8 },
-    StopControlReply { result: u8, error: u8 },
-    EchoRequest { id: u32 },
-    EchoReply { id: u32, result: u8, error: u8 },
+    StopControlRequest {
+        reason: u8,
+    },
+    StopControlReply {
+        result: u8,
+        error: u8,
+    },
+    EchoRequest {
+        id: u32,
+    },
+    EchoReply {
+        id: u32,
+        result: u8,
+        error: u8,
+    },
     OutgoingCallRequest(OutgoingCallRequest),
     OutgoingCallReply(OutgoingCallReply),
     IncomingCallRequest(IncomingCallRequest),
     IncomingCallReply(IncomingCallReply),
     IncomingCallConnected(IncomingCallConnected),
-    CallClearRequest { call_id: u16 },
+    CallClearRequest {
+        call_id: u16,
+    },
     CallDisconnectNotify(CallDisconnectNotify),
     WanErrorNotify(WanErrorNotify),
     SetLinkInfo(SetLinkInfo),
+    /// A message this implementation has no use for: a management message (PPTP
+    /// message type 2, never specified) or a control message code RFC 2637 does
+    /// not define. Its length frames it, so the stream goes on past it; pptp-linux
+    /// ignores these too, and some vendors' servers send them.
+    Unrecognized {
+        pptp_type: u16,
+        code: u16,
+    },
 }
 
 /// The fixed length of each message type, indexed by its code.
@@ -164,10 +185,14 @@ impl Message {
             Message::CallDisconnectNotify(_) => 13,
             Message::WanErrorNotify(_) => 14,
             Message::SetLinkInfo(_) => 15,
+            Message::Unrecognized { code, .. } => *code,
         }
     }
 
     pub fn name(&self) -> &'static str {
+        if let Message::Unrecognized { .. } = self {
+            return "unrecognized message";
+        }
         match self.code() {
             1 => "Start-Control-Connection-Request",
             2 => "Start-Control-Connection-Reply",
@@ -209,16 +234,18 @@ impl Message {
             return Err(DecodeError::BadLength { what: WHAT, len });
         }
         let pptp_type = r.u16()?;
-        if pptp_type != CONTROL_MESSAGE {
-            return Err(bad("message type", pptp_type as u32));
-        }
+        // The cookie is what says these bytes are PPTP at all: a stream that
+        // lost it is broken (pptp-linux scans on for the next cookie; we end the
+        // connection rather than guess where a message starts).
         let magic = r.u32()?;
         if magic != MAGIC_COOKIE {
             return Err(bad("magic cookie", magic));
         }
         let code = r.u16()?;
         let _reserved0 = r.u16()?;
-        let need = fixed_len(code).ok_or_else(|| bad("control message code", code as u32))?;
+        let Some(need) = fixed_len(code).filter(|_| pptp_type == CONTROL_MESSAGE) else {
+            return Ok(Message::Unrecognized { pptp_type, code });
+        };
         if len < need {
             return Err(DecodeError::Truncated {
                 what: WHAT,
@@ -377,10 +404,16 @@ impl Message {
 
     pub fn encode(&self) -> Vec<u8> {
         let code = self.code();
-        let len = fixed_len(code).expect("every variant has a length");
+        let (len, pptp_type) = match self {
+            Message::Unrecognized { pptp_type, .. } => (HEADER_LEN, *pptp_type),
+            _ => (
+                fixed_len(code).expect("every defined message has a length"),
+                CONTROL_MESSAGE,
+            ),
+        };
         let mut o = Vec::with_capacity(len);
         o.extend_from_slice(&(len as u16).to_be_bytes());
-        o.extend_from_slice(&CONTROL_MESSAGE.to_be_bytes());
+        o.extend_from_slice(&pptp_type.to_be_bytes());
         o.extend_from_slice(&MAGIC_COOKIE.to_be_bytes());
         o.extend_from_slice(&code.to_be_bytes());
         o.extend_from_slice(&[0, 0]);
@@ -488,6 +521,7 @@ impl Message {
                 u32(&mut o, s.send_accm);
                 u32(&mut o, s.recv_accm);
             }
+            Message::Unrecognized { .. } => {}
         }
         debug_assert_eq!(o.len(), len);
         o
@@ -569,7 +603,7 @@ mod tests {
     }
 
     #[test]
-    fn rejects_bad_magic_type_length_and_code() {
+    fn rejects_bad_magic_and_length() {
         let good = sccrq().encode();
         let mut m = good.clone();
         m[4] ^= 1;
@@ -579,21 +613,6 @@ mod tests {
                 field: "magic cookie",
                 ..
             })
-        ));
-        let mut m = good.clone();
-        m[3] = 2;
-        assert!(matches!(
-            Message::decode(&m),
-            Err(DecodeError::BadField {
-                field: "message type",
-                ..
-            })
-        ));
-        let mut m = good.clone();
-        m[9] = 16;
-        assert!(matches!(
-            Message::decode(&m),
-            Err(DecodeError::BadField { .. })
         ));
         assert!(Message::decode(&good[..100]).is_err());
         // A length field shorter than the type's fixed size.
@@ -605,6 +624,36 @@ mod tests {
         ));
         assert!(Message::frame_len(&[0, 5]).is_err());
         assert!(Message::frame_len(&[1, 0]).is_err());
+    }
+
+    #[test]
+    fn management_messages_and_undefined_codes_are_framed_and_unrecognized() {
+        let good = sccrq().encode();
+        // A management message (type 2) of the SCCRQ's length.
+        let mut m = good.clone();
+        m[3] = 2;
+        assert_eq!(
+            Message::decode(&m),
+            Ok(Message::Unrecognized {
+                pptp_type: 2,
+                code: 1
+            })
+        );
+        // A control message with a code RFC 2637 does not define, longer than
+        // a header: its length is what the stream skips.
+        let mut m = good.clone();
+        m[9] = 16;
+        let mut stream = StreamDecoder::default();
+        stream.push(&m);
+        stream.push(&good);
+        assert_eq!(
+            stream.next_message(),
+            Ok(Some(Message::Unrecognized {
+                pptp_type: 1,
+                code: 16
+            }))
+        );
+        assert_eq!(stream.next_message(), Ok(Some(sccrq())));
     }
 
     #[test]
@@ -675,6 +724,10 @@ mod tests {
                 )
         };
         prop_oneof![
+            (1u16..=3, 16u16..)
+                .prop_map(|(pptp_type, code)| Message::Unrecognized { pptp_type, code }),
+            (2u16..=3, any::<u16>())
+                .prop_map(|(pptp_type, code)| Message::Unrecognized { pptp_type, code }),
             sc().prop_map(|mut s| {
                 s.result = 0;
                 s.error = 0;

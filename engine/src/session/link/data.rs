@@ -286,7 +286,7 @@ impl Link {
     }
 
     /// Wrap queued control packets in GRE. Returns whether anything was queued.
-    pub(super) fn flush_control(&mut self) -> bool {
+    pub(super) fn flush_control(&mut self, now: Instant) -> bool {
         let mut any = false;
         let mut buf = [0u8; gre::MAX_HEADER_LEN + gre::MAX_PAYLOAD];
         // Authentication first: a server's CHAP Failure must reach the client before
@@ -307,6 +307,13 @@ impl Link {
             }
         }
         while let Some(p) = self.ccp.poll_transmit() {
+            if !self.role.is_client() {
+                queue.push((frame::CCP, p));
+            } else if let Some(p) = self.ccp_start.outgoing(now, p, &mut self.timers) {
+                queue.push((frame::CCP, p));
+            }
+        }
+        if let Some(p) = self.ccp_start.release(now, &mut self.timers) {
             queue.push((frame::CCP, p));
         }
         for (proto, mut p) in queue {

@@ -25,7 +25,17 @@ impl Link {
                     e.reset();
                 }
             }
-            changed |= self.flush_control();
+            changed |= self.flush_control(now);
+            // CCP is done on our side and our Ack is out: an IPCP that was
+            // told "not yet" asks again now (see ccp_start).
+            if self.ccp_done
+                && !self.ccp_start.holding()
+                && self.ipcp.take_not_yet()
+                && self.ccp_start.hurry_ipcp()
+            {
+                self.ipcp.retransmit_now(now);
+                changed |= self.flush_control(now);
+            }
             if self.phase == Phase::Network
                 && self.down.is_none()
                 && self.ipcp.is_opened()
@@ -102,6 +112,19 @@ impl Link {
                         f.protocol_rejected(now);
                     }
                 }
+                // Every packet we seal is this protocol: a server that rejects
+                // it opens none of them, and the link would carry nothing.
+                // (accel-ppp can miss the CCP Ack that starts its kernel's
+                // decryption if the Ack comes back faster than its next system
+                // call.) A fresh call may well work: not final for redials.
+                frame::COMPRESSED if self.mppe_started() => self.fail(
+                    now,
+                    DownReason::NegotiationFailed(
+                        "the server does not decrypt what we send: it Protocol-Rejected MPPE packets \
+                         after agreeing to MPPE"
+                            .into(),
+                    ),
+                ),
                 _ => debug!(proto = p, "peer rejected protocol"),
             }
         }
@@ -122,8 +145,10 @@ impl Link {
             if self.phase == Phase::Up && self.ccp.peer_terminated() {
                 let text = self.ccp.peer_terminate_reason().unwrap_or_default();
                 self.fail(now, DownReason::SessionEnded(text.to_string()));
-            } else if self.mppe_started() {
+            } else if self.mppe_started() && (self.phase == Phase::Up || self.mppe_carried_data()) {
                 self.ccp_restarted(now);
+            } else if self.mppe_started() && e == LayerEvent::Down {
+                self.ccp_renegotiating();
             } else {
                 match self.ccp.failure().cloned() {
                     Some(Failure::MppeRefused(s)) => self.fail(now, DownReason::MppeRefused(s)),

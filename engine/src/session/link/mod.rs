@@ -2,11 +2,13 @@
 //! either role. This module sequences the phases and turns what the automata
 //! report into the link's events; each concern keeps its own state:
 //! [`liveness`] (LCP echoes), [`auth`] (the authentication phase), [`resync`]
-//! (MPPE Reset-Requests and when errors mean broken), [`data`] (IP and control
-//! packets in and out of GRE), [`up`] (what the link comes up with) and
-//! [`reasons`] (why it went down), on one [`timers::TimerTable`].
+//! (MPPE Reset-Requests and when errors mean broken), [`ccp_start`] (when CCP
+//! begins), [`data`] (IP and control packets in and out of GRE), [`up`] (what
+//! the link comes up with) and [`reasons`] (why it went down), on one
+//! [`timers::TimerTable`].
 
 mod auth;
+mod ccp_start;
 mod data;
 mod events;
 mod liveness;
@@ -22,6 +24,7 @@ use rand::rngs::StdRng;
 use tracing::{debug, info, warn};
 
 use self::auth::{Authentication, Decision};
+use self::ccp_start::CcpStart;
 use self::liveness::Liveness;
 use self::resync::Resync;
 use self::timers::{Timer, TimerTable};
@@ -82,6 +85,7 @@ pub(crate) struct Link {
     liveness: Liveness,
     auth: Authentication,
     ccp: Fsm<Ccp>,
+    ccp_start: CcpStart,
     mppe_policy: MppePolicy,
     /// CCP has settled (open, or given up on where MPPE is optional).
     ccp_done: bool,
@@ -161,6 +165,7 @@ impl Link {
             phase: Phase::Establish,
             timers: TimerTable::default(),
             mppe_policy,
+            ccp_start: CcpStart::default(),
             ccp_done: false,
             auth: Authentication::new(),
             keys: None,
@@ -312,6 +317,7 @@ impl Link {
             self.fail(now, DownReason::EchoTimeout);
         }
         self.timers.take_expired(Timer::Terminate, now);
+        self.open_ccp_when_due(now, false);
         self.resync.on_timeout(now, &mut self.ccp, &mut self.timers);
         self.data_timeouts(now);
         self.drive(now);
@@ -363,7 +369,10 @@ impl Link {
                 // is open, so its IPCP says it acknowledged our CCP request even
                 // if that Ack was lost; sending the request again would make pppd
                 // renegotiate CCP, which ends the link ("MPPE disabled").
-                if self.mppe_policy.enabled() && self.ccp.ack_implied(now) {
+                if self.mppe_policy.enabled()
+                    && !self.ccp_start.holding()
+                    && self.ccp.ack_implied(now)
+                {
                     debug!("CCP Ack implied by the server's IPCP");
                 }
                 // The peer is ready for IPCP: do not make it wait for our CCP.
@@ -377,6 +386,7 @@ impl Link {
                 }
             }
             frame::CCP if self.mppe_policy.enabled() && self.phase >= Phase::Network => {
+                self.open_ccp_when_due(now, true);
                 self.ccp.input(now, info)
             }
             frame::IPCP | frame::CCP | frame::IPV6CP
@@ -411,13 +421,26 @@ impl Link {
         if !self.mppe_policy.required {
             self.open_ncps(now);
         }
-        if self.mppe_policy.enabled() {
-            self.ccp.open(now);
-        } else {
+        if !self.mppe_policy.enabled() {
             self.ccp_finished(now);
+        } else if self.role.is_client() {
+            self.ccp_start.network_phase(now, &mut self.timers);
+        } else {
+            self.ccp.open(now);
         }
         for (proto, info) in std::mem::take(&mut self.held_ncp) {
             self.control_input(now, proto, &info);
+        }
+    }
+
+    /// Our CCP request goes with the server's first CCP packet, or when the
+    /// wait for it is over (see [`ccp_start`]).
+    fn open_ccp_when_due(&mut self, now: Instant, server_spoke: bool) {
+        if self
+            .ccp_start
+            .should_open(now, server_spoke, &mut self.timers)
+        {
+            self.ccp.open(now);
         }
     }
 
@@ -507,6 +530,7 @@ impl Link {
         self.auth = Authentication::new();
         self.keys = None;
         self.held_ncp.clear();
+        self.ccp_start.reset(&mut self.timers);
         self.ccp_done = false;
         self.timers.stop(Timer::Echo);
         self.set_phase(Phase::Establish);
@@ -515,6 +539,26 @@ impl Link {
     /// MPPE's keys only move forward; a second start would repeat the keystream.
     fn mppe_started(&self) -> bool {
         self.tx.mppe.is_some() || self.rx.mppe.is_some()
+    }
+
+    /// Whether a packet has been sealed or opened with MPPE's keys: before
+    /// that, starting over costs no keystream.
+    fn mppe_carried_data(&self) -> bool {
+        self.tx.mppe.as_ref().is_some_and(Encryptor::has_sealed)
+            || self.rx.mppe.as_ref().is_some_and(Decryptor::has_opened)
+    }
+
+    /// CCP went back to negotiating before MPPE carried anything: a server
+    /// that starts IPCP before its CCP is open (accel-ppp), whose IPCP we took
+    /// as its Ack of our CCP request, now asks again. Not a restart of a
+    /// running cipher (the link is not up, nothing was sealed or opened): MPPE
+    /// starts afresh when CCP is up again, and until then IPCP cannot bring
+    /// the link up.
+    fn ccp_renegotiating(&mut self) {
+        debug!("CCP negotiating again before MPPE carried a packet");
+        self.tx.mppe = None;
+        self.rx.mppe = None;
+        self.ccp_done = false;
     }
 
     fn ccp_restarted(&mut self, now: Instant) {

@@ -14,13 +14,19 @@ pub(super) enum Timer {
     Terminate,
     /// Come up without IPv6 if IPV6CP has not finished by then.
     Ipv6Wait,
+    /// Open CCP if the server's request has not come by then.
+    CcpOpen,
+    /// Send the held first CCP Configure-Ack.
+    CcpAck,
 }
 
-const TIMERS: [Timer; 4] = [
+const TIMERS: [Timer; 6] = [
     Timer::Echo,
     Timer::ResetRetry,
     Timer::Terminate,
     Timer::Ipv6Wait,
+    Timer::CcpOpen,
+    Timer::CcpAck,
 ];
 
 #[derive(Debug, Default)]

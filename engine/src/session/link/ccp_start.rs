@@ -1,0 +1,157 @@
+//! When CCP starts, and when our first CCP Configure-Ack goes.
+//!
+//! Both are about servers that start CCP a moment after authentication and
+//! are caught out by a client faster than that moment. accel-ppp drops a CCP
+//! request that arrives before its CCP layer has started (ours would go the
+//! instant CHAP succeeds), which costs a 3 s restart timeout; so our request
+//! waits for the server's own (or [`OPEN_WAIT`], for a server that only
+//! answers). And accel-ppp sends its request before it tells its kernel that
+//! CCP is open: an Ack back before that system call never starts the kernel's
+//! decryption, and the link comes up carrying nothing. So the first Ack of a
+//! negotiation waits [`ACK_PACE`], far longer than that window and far shorter
+//! than anything a user notices. pppd does neither, and loses nothing: it sends
+//! its request as it enters the network phase, where ours now follows it.
+//!
+//! Both servers answer IPCP with a Terminate-Ack ("not yet") until their CCP
+//! is open; IPCP asks again the moment CCP is done on our side, once, rather
+//! than at its 3 s restart timeout.
+
+use std::time::{Duration, Instant};
+
+use super::timers::{Timer, TimerTable};
+use crate::ppp::packet::CONFIGURE_ACK;
+
+/// How long our CCP request waits for the server's before going anyway.
+pub(super) const OPEN_WAIT: Duration = Duration::from_millis(200);
+/// How long the first CCP Configure-Ack of a negotiation is held.
+pub(super) const ACK_PACE: Duration = Duration::from_millis(5);
+
+#[derive(Debug, Default)]
+pub(super) struct CcpStart {
+    /// Our CCP automaton has been opened for this network phase.
+    opened: bool,
+    /// The first Ack has been held (and maybe sent) already.
+    paced: bool,
+    held: Option<Vec<u8>>,
+    ipcp_hurried: bool,
+}
+
+impl CcpStart {
+    /// The network phase began: open CCP once the server's request comes, or
+    /// at the latest after [`OPEN_WAIT`].
+    pub fn network_phase(&mut self, now: Instant, timers: &mut TimerTable) {
+        *self = CcpStart::default();
+        timers.set(Timer::CcpOpen, now + OPEN_WAIT);
+    }
+
+    /// Whether our CCP should be opened now: on the server's first CCP packet
+    /// or when the wait is over. True once.
+    pub fn should_open(
+        &mut self,
+        now: Instant,
+        server_spoke: bool,
+        timers: &mut TimerTable,
+    ) -> bool {
+        let due = server_spoke || timers.is_expired(Timer::CcpOpen, now);
+        if self.opened || !due || !timers.is_armed(Timer::CcpOpen) {
+            return false;
+        }
+        timers.stop(Timer::CcpOpen);
+        self.opened = true;
+        true
+    }
+
+    /// A CCP packet on its way out: `Some` to send it now, `None` when it is
+    /// the negotiation's first Ack, held for [`ACK_PACE`].
+    pub fn outgoing(
+        &mut self,
+        now: Instant,
+        packet: Vec<u8>,
+        timers: &mut TimerTable,
+    ) -> Option<Vec<u8>> {
+        if self.paced || packet.first() != Some(&CONFIGURE_ACK) {
+            return Some(packet);
+        }
+        self.paced = true;
+        self.held = Some(packet);
+        timers.set(Timer::CcpAck, now + ACK_PACE);
+        None
+    }
+
+    /// Our first Ack is still held: the server's CCP cannot be open yet.
+    pub fn holding(&self) -> bool {
+        self.held.is_some()
+    }
+
+    /// Whether IPCP, told "not yet", may ask again at once: the first time.
+    pub fn hurry_ipcp(&mut self) -> bool {
+        !std::mem::replace(&mut self.ipcp_hurried, true)
+    }
+
+    /// The held Ack, once its time has come.
+    pub fn release(&mut self, now: Instant, timers: &mut TimerTable) -> Option<Vec<u8>> {
+        if !timers.take_expired(Timer::CcpAck, now) {
+            return None;
+        }
+        self.held.take()
+    }
+
+    /// The link went back to establishing: nothing held survives.
+    pub fn reset(&mut self, timers: &mut TimerTable) {
+        *self = CcpStart::default();
+        timers.stop(Timer::CcpOpen);
+        timers.stop(Timer::CcpAck);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ccp_opens_on_the_servers_request_or_after_the_wait_once() {
+        let t0 = Instant::now();
+        let mut timers = TimerTable::default();
+        let mut s = CcpStart::default();
+        s.network_phase(t0, &mut timers);
+        assert!(!s.should_open(t0, false, &mut timers));
+        assert!(s.should_open(t0 + Duration::from_millis(1), true, &mut timers));
+        assert!(!s.should_open(t0 + Duration::from_millis(2), true, &mut timers));
+
+        s.network_phase(t0, &mut timers);
+        assert!(!s.should_open(t0 + OPEN_WAIT / 2, false, &mut timers));
+        assert!(s.should_open(t0 + OPEN_WAIT, false, &mut timers));
+        assert_eq!(timers.next(), None);
+    }
+
+    #[test]
+    fn only_the_first_ack_waits_and_it_is_released_on_time() {
+        let t0 = Instant::now();
+        let mut timers = TimerTable::default();
+        let mut s = CcpStart::default();
+        s.network_phase(t0, &mut timers);
+        s.should_open(t0, true, &mut timers);
+        let request = vec![1, 1, 0, 4];
+        let ack = vec![CONFIGURE_ACK, 7, 0, 4];
+        assert_eq!(s.outgoing(t0, request.clone(), &mut timers), Some(request));
+        assert_eq!(s.outgoing(t0, ack.clone(), &mut timers), None);
+        assert!(s.holding());
+        assert_eq!(timers.next(), Some(t0 + ACK_PACE));
+        let again = vec![CONFIGURE_ACK, 8, 0, 4];
+        assert_eq!(s.outgoing(t0, again.clone(), &mut timers), Some(again));
+        assert_eq!(s.release(t0 + ACK_PACE / 2, &mut timers), None);
+        assert_eq!(s.release(t0 + ACK_PACE, &mut timers), Some(ack));
+        assert_eq!(s.release(t0 + ACK_PACE * 2, &mut timers), None);
+        assert!(!s.holding());
+    }
+
+    #[test]
+    fn ipcp_is_hurried_once_per_network_phase() {
+        let mut timers = TimerTable::default();
+        let mut s = CcpStart::default();
+        assert!(s.hurry_ipcp());
+        assert!(!s.hurry_ipcp());
+        s.reset(&mut timers);
+        assert!(s.hurry_ipcp());
+    }
+}
