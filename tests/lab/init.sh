@@ -56,6 +56,12 @@ if [ "$(arg role)" = refclient ]; then
             n=$((n + 1))
         done
         t1=$(date +%s%N)
+        # Traffic right after Up: a link that came up but carries nothing
+        # is no connection.
+        if [ "$ok" = up ]; then
+            peer=$(ip -4 addr show dev ppp0 | sed -n 's/.* peer \([0-9.]*\).*/\1/p')
+            busybox ping -c 1 -W 3 "$peer" >/dev/null 2>&1 || ok=up-without-traffic
+        fi
         echo "lab-ref: run $i $ok $(( (t1 - t0) / 1000000 )) ms"
         kill "$pid" 2>/dev/null
         wait "$pid" 2>/dev/null
@@ -63,6 +69,92 @@ if [ "$(arg role)" = refclient ]; then
         i=$((i + 1))
     done
     echo "lab-ref: done"
+    while true; do sleep 3600; done
+fi
+
+# lab.impl=accel: accel-ppp instead of pptpd, configured as its sample
+# accel-ppp.conf suggests (MTU/MRU 1400, LCP echo every 10 s), with the same
+# users, addresses and name servers. It implements LCP, CHAP, CCP and IPCP
+# itself; the kernel's pptp module carries the data.
+if [ "$(arg impl)" = accel ]; then
+    modprobe pptp
+    users | while read -r name pw; do echo "\"$name\" * \"$pw\" *"; done >/etc/ppp/chap-secrets
+    chmod 600 /etc/ppp/chap-secrets
+    case "$auth" in
+        chap) authmod=auth_chap_md5 ;;
+        pap) authmod=auth_pap ;;
+        *) authmod=auth_mschap_v2 ;;
+    esac
+    # accel-ppp does 128-bit stateless MPPE or nothing: lab.mppe=off is
+    # "deny", every other value "require".
+    [ "$mppe" = off ] && accel_mppe=deny || accel_mppe=require
+    dns1=$(echo "$dns" | cut -d, -f1); dns2=$(echo "$dns" | cut -s -d, -f2)
+    # lab.debug=1: every packet in the console log.
+    # lab.echo=N: LCP and PPTP echo requests every N seconds (the sample's 20
+    # and 30 otherwise), three unanswered ones end the call.
+    echo_s=$(arg echo)
+    mkdir -p /var/log/accel-ppp /var/run
+    cat >/etc/accel-ppp.conf <<CONF
+[modules]
+log_file
+pptp
+$authmod
+chap-secrets
+ippool
+
+[core]
+log-error=/dev/console
+thread-count=2
+
+[common]
+single-session=replace
+
+[ppp]
+verbose=1
+min-mtu=1280
+mtu=1400
+mru=1400
+mppe=$accel_mppe
+ipv4=require
+ipv6=deny
+lcp-echo-interval=${echo_s:-20}
+lcp-echo-failure=3
+unit-cache=1
+$([ "$auth" = none ] && echo "[auth]" && echo "noauth=1")
+
+[pptp]
+verbose=1
+bind=${addr%/*}
+echo-interval=${echo_s:-30}
+echo-failure=3
+ip-pool=pptp
+$([ -n "$(arg maxconnect)" ] && echo "session-timeout=$(arg maxconnect)")
+
+# Whom PPTP calls are accepted from: both lab layouts' client addresses.
+[client-ip-range]
+198.18.0.0/16
+
+[dns]
+dns1=$dns1
+${dns2:+dns2=$dns2}
+
+[ip-pool]
+gw-ip-address=$local_ip
+$remote_ip,name=pptp
+
+[chap-secrets]
+gw-ip-address=$local_ip
+chap-secrets=/etc/ppp/chap-secrets
+
+[log]
+log-file=/dev/console
+log-emerg=/dev/console
+copy=1
+level=$([ "$(arg debug)" = 1 ] && echo 5 || echo 3)
+CONF
+    busybox nc -ll -p 5001 -e cat &
+    echo "lab: accel-ppp starting on $addr (auth=$auth mppe=$accel_mppe)"
+    accel-pppd -c /etc/accel-ppp.conf &
     while true; do sleep 3600; done
 fi
 

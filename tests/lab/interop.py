@@ -147,6 +147,36 @@ def scenario_gre_blocked():
     return f"exit {code} after {time.monotonic() - t:.0f} s: {down['message']}"
 
 
+def quirky_server(habits):
+    """The real pptpd behind ctl_rewrite.py, which gives its control messages
+    another vendor's habits: the call comes up and carries traffic, and the
+    proxy did rewrite (a proxy that changed nothing fails the scenario)."""
+    vm()
+    proxy = subprocess.Popen(["ip", "netns", "exec", NS, "python3", os.path.join(HERE, "ctl_rewrite.py"), SERVER, habits],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert proxy.stdout.readline().strip() == "ready", proxy.stderr.read()
+        detail = up_down(["--server", SERVER, "--user", "alice"], "128-stateless", check_transfer=False)
+    finally:
+        proxy.terminate()
+        out, err = proxy.communicate(timeout=10)
+    rewrites = sorted({line.split(":")[0] for line in out.splitlines() if ":" in line})
+    assert rewrites == sorted(habits.split(",")), f"the proxy rewrote {rewrites}, not {habits}:\n{out}{err}"
+    return f"{habits}: {detail}"
+
+
+def scenario_start_reply_result_0():
+    return quirky_server("result0")
+
+
+def scenario_unrecognized_control_messages():
+    return quirky_server("unknown,reserved")
+
+
+def scenario_link_info_and_a_foreign_call_disconnect():
+    return quirky_server("sli,foreign_cdn")
+
+
 def scenario_nothing_listening():
     vm()  # for the namespaces; the client aims at its own address, where nothing listens
     t = time.monotonic()
@@ -646,6 +676,9 @@ def scenario_ipv6_no_leak():
 SCENARIOS = [
     scenario_nothing_listening,
     scenario_mschapv2_mppe128,
+    scenario_start_reply_result_0,
+    scenario_unrecognized_control_messages,
+    scenario_link_info_and_a_foreign_call_disconnect,
     scenario_peers_directory,
     scenario_wrong_password,
     scenario_gre_blocked,

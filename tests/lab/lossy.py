@@ -73,7 +73,7 @@ def reference(runs, mppe):
         time.sleep(2)
     else:
         raise AssertionError("the reference client did not finish:\n" + text[-2000:])
-    return [(ok, int(ms) / 1000, "") for _, ok, ms in re.findall(r"lab-ref: run (\d+) (\w+) (\d+) ms", text)]
+    return [(ok, int(ms) / 1000, "") for _, ok, ms in re.findall(r"lab-ref: run (\d+) ([\w-]+) (\d+) ms", text)]
 
 
 def summary(results):
