@@ -78,6 +78,9 @@ ref() {
     [ -f "$state/qemu.pid" ] || { echo "lab: ref needs the lab up" >&2; return 1; }
     stop_vm "$state/qemu-ref.pid"
     ip netns del "$R" 2>/dev/null || true
+    # The bridge's end of an earlier reference's veth, if its namespace's
+    # removal has not taken it yet.
+    ip -n "$S" link del r0 2>/dev/null || true
     ip netns add "$R"
     ip link add r0 netns "$S" type veth peer name rv0 netns "$R"
     ip -n "$S" link set r0 master br0
