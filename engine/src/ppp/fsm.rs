@@ -1015,6 +1015,36 @@ mod tests {
     /// With the hold on, a mirrored request's first timeout sends nothing, and the
     /// peer repeating its request does not release it (that crosses our request
     /// on a slow path); the next timeout does.
+    /// pppd and accel-ppp answer IPCP with a Terminate-Ack until their CCP is
+    /// open: the layer notes it (once) and can ask again at once, same
+    /// identifier; the Terminate-Ack itself changes nothing.
+    #[test]
+    fn a_terminate_ack_to_our_request_is_not_yet() {
+        let now = Instant::now();
+        let mut a = toy(1, &[1], 1);
+        a.open(now);
+        let req = a.poll_transmit().unwrap();
+        assert!(!a.take_not_yet());
+        a.input(now, &packet::encode(packet::TERMINATE_ACK, req[1], &[]));
+        assert_eq!(a.state(), State::ReqSent);
+        assert_eq!(
+            a.poll_transmit(),
+            None,
+            "nothing sent for the Terminate-Ack"
+        );
+        assert!(a.take_not_yet());
+        assert!(!a.take_not_yet(), "read once");
+        a.retransmit_now(now);
+        assert_eq!(a.poll_transmit(), Some(req), "the same request again");
+        // Not while opened: a Terminate-Ack there is RFC 1661's restart.
+        let (mut a, mut b) = (toy(1, &[2], 2), toy(2, &[1], 1));
+        a.open(now);
+        b.open(now);
+        pump(&mut a, &mut b, now);
+        a.retransmit_now(now);
+        assert_eq!(a.poll_transmit(), None);
+    }
+
     #[test]
     fn a_held_retransmission_waits_for_evidence() {
         let now = Instant::now();
