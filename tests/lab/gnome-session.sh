@@ -29,7 +29,9 @@ owned() {
 }
 for _ in $(seq 50); do owned && break; sleep 0.2; done
 owned || { echo "gnome-keyring did not own org.freedesktop.secrets within 10 s" >&2; exit 1; }
-gnome-shell --headless --wayland --no-x11 --virtual-monitor 1280x800 >"$work/shell.log" 2>&1 &
+# --unsafe-mode lets the lab ask the Shell where its Quick Settings VPN toggle
+# is (org.gnome.Shell.Eval); the click itself is a real pointer event.
+gnome-shell --headless --wayland --no-x11 --virtual-monitor 1280x800 --unsafe-mode >"$work/shell.log" 2>&1 &
 shell=$!
 up() {
     gdbus call --session -d org.gnome.Shell -o /org/gnome/Shell -m org.freedesktop.DBus.Properties.Get \

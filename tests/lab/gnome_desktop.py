@@ -57,8 +57,13 @@ class GnomeDesktop:
     def key(self, name):
         self.shell_ctl("key", name)
 
+    def vpn_toggle(self, what="state"):
+        """Quick Settings' VPN toggle: "state" returns "on", "off" or "hidden";
+        "click" opens the menu and clicks it."""
+        return self.shell_ctl("vpn-toggle", what).stdout.strip()
+
     def shell_ctl(self, *args, input=None):
-        self.run("/usr/bin/python3", os.path.join(HERE, "shell_ctl.py"), *args, input=input)
+        return self.run("/usr/bin/python3", os.path.join(HERE, "shell_ctl.py"), *args, input=input)
 
     def keyring_password(self, uuid):
         """The VPN password GNOME Shell's agent keeps for `uuid`, or None."""

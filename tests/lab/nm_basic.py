@@ -11,7 +11,7 @@ import time
 import nmlab  # first: it sets the lab topology
 import labvm
 from nmlab import (
-    Terminal, WORK, add_vpn, nm, resolv, routes, routes6, settles, vpn_device, wait_gone,
+    Terminal, WORK, add_vpn, nm, nm_log_from, nm_log_since, resolv, routes, routes6, settles, vpn_device, wait_gone,
 )
 
 
@@ -46,6 +46,52 @@ def scenario_up_and_down():
     settles(resolv, before_resolv, "resolv.conf")
     return (f"activated in {took:.1f} s on {dev} ({addr}), the first ping answered in {first_ms} ms; "
             "routes and resolv.conf restored")
+
+
+def scenario_accel_ppp_server():
+    """accel-ppp, the second server implementation (LCP, CHAP, CCP and IPCP of its
+    own, kernel MPPE), through NetworkManager: connects from a freshly booted
+    server (3; NM_ACCEL_CONNECTS=20 for the full count), each answering a ping
+    right after activation, then down. Then its session limit (8 s) ends a
+    working session: NetworkManager is told the service stopped, not that a
+    connect failed, and the plugin's log says the server ended the session.
+    (tests/lab/accel.py runs the full matrix with pptp-client, beside pppd +
+    pptp-linux.)"""
+    connects = int(os.environ.get("NM_ACCEL_CONNECTS", "3"))
+    labvm.reboot_vm(impl="accel", maxconnect="8")
+    try:
+        before_routes, before_resolv = routes(), resolv()
+        add_vpn("PALACCEL")
+        times = []
+        for _ in range(connects):
+            t = time.monotonic()
+            nm("nmcli", "connection", "up", "PALACCEL")
+            times.append(time.monotonic() - t)
+            first = nm("ping", "-c", "1", "-W", "2", "198.19.0.1", check=False)
+            assert first.returncode == 0, f"no answer right after activation:\n{first.stdout}"
+            dev, addr = vpn_device("PALACCEL")
+            nm("nmcli", "connection", "down", "PALACCEL")
+            wait_gone(dev)
+            settles(routes, before_routes, "routes")
+            settles(resolv, before_resolv, "resolv.conf")
+        since = nm_log_from()
+        nm("nmcli", "connection", "up", "PALACCEL")
+        dev, _ = vpn_device("PALACCEL")
+        nm("ping", "-c", "1", "-W", "2", "198.19.0.1")
+        wait_gone(dev, timeout=30)
+        log = nm_log_since(since)
+        ended = [l for l in log if "the server ended the session" in l]
+        assert ended, "the plugin did not say the server ended the session:\n" + "\n".join(log[-30:])
+        # The service stops without a Failure signal: NetworkManager's reason is
+        # service-stopped (its log has the plugin's state, no "VPN plugin: failed").
+        stopped = [l for l in log if '"PALACCEL"' in l and "state changed: stopped (6)" in l]
+        failed = [l for l in log if "connect-failed" in l or "login-failed" in l]
+        assert stopped and not failed, "NetworkManager's reason:\n" + "\n".join(l for l in log if "PALACCEL" in l)
+        settles(routes, before_routes, "routes")
+        return (f"{connects} connects, each up in {min(times):.1f}-{max(times):.1f} s and answering a ping at once; "
+                f"the session limit: {ended[0].split(']')[-1].strip()[:90]}; NetworkManager: service stopped")
+    finally:
+        labvm.current_vm = None  # the next scenario gets pptpd back
 
 
 def scenario_fixed_address():

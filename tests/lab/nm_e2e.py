@@ -18,12 +18,14 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import nmlab  # noqa: E402  (first: it sets the lab topology)
 import labvm  # noqa: E402
 from nm_basic import (  # noqa: E402
-    scenario_a_refused_password_is_asked_again, scenario_an_agent_that_answers_itself, scenario_ask_password, scenario_fixed_address,
+    scenario_a_refused_password_is_asked_again, scenario_accel_ppp_server, scenario_an_agent_that_answers_itself,
+    scenario_ask_password, scenario_fixed_address,
     scenario_import_peers, scenario_ipv6, scenario_ipv6_no_leak, scenario_split_routes,
     scenario_two_at_once, scenario_up_and_down, scenario_wrong_password,
 )
 from nm_gnome import (  # noqa: E402
     scenario_cinnamon_settings, scenario_gnome_ask_every_time, scenario_gnome_create_and_switch,
+    scenario_gnome_quick_settings_toggle,
     scenario_gnome_settings, scenario_gnome_wrong_password_saved_for_all,
     scenario_gnome_wrong_saved_password, scenario_nm_applet_asks_through_our_dialog,
     scenario_nm_connection_editor,
@@ -66,11 +68,13 @@ def demo():
 SCENARIOS = [scenario_up_and_down, scenario_wrong_password, scenario_fixed_address, scenario_ask_password,
              scenario_a_refused_password_is_asked_again, scenario_an_agent_that_answers_itself, scenario_import_peers,
              scenario_gnome_settings, scenario_gnome_create_and_switch, scenario_gnome_ask_every_time,
+             scenario_gnome_quick_settings_toggle,
              scenario_gnome_wrong_saved_password, scenario_gnome_wrong_password_saved_for_all,
              scenario_nm_connection_editor, scenario_nm_applet_asks_through_our_dialog, scenario_cinnamon_settings, scenario_two_at_once, scenario_networkmanager_killed,
              scenario_server_killed, scenario_split_routes, scenario_ipv6, scenario_ipv6_no_leak, scenario_path_outage,
              scenario_plugin_killed, scenario_gre_blocked_midway, scenario_server_paused, scenario_lan_reactivated,
-             scenario_control_connection_reset, scenario_stop_in_every_phase, scenario_soak_short]
+             scenario_control_connection_reset, scenario_stop_in_every_phase, scenario_accel_ppp_server,
+             scenario_soak_short]
 
 
 # The path rows' representative case in the default suite (`netem` runs them all).

@@ -355,6 +355,57 @@ def scenario_gnome_ask_every_time():
         gcc.stop()
 
 
+def toggle_settles(d, want, timeout=10):
+    end = time.monotonic() + timeout
+    while (got := d.vpn_toggle()) != want:
+        assert time.monotonic() < end, f"Quick Settings' VPN toggle shows {got}, not {want}"
+        time.sleep(0.3)
+
+
+def scenario_gnome_quick_settings_toggle():
+    """GNOME Shell's own VPN switch, in Quick Settings (the top bar's menu): the
+    one most GNOME users flip. Clicked with a saved password: up, the toggle
+    shows on, ping; clicked again: down, everything restored. Then with "ask
+    every time": the click makes the Shell ask (our dialog's words, external-UI
+    mode), the typed password brings it up; off again."""
+    d = desktop()
+    d.mark()
+    nm_from = nm_log_from()
+    delete_vpns()
+    add_vpn("PALQS")
+    before = (routes(), resolv(), services())
+    toggle_settles(d, "off")
+    t = time.monotonic()
+    d.vpn_toggle("click")
+    wait_state("PALQS", "activated")
+    took = time.monotonic() - t
+    toggle_settles(d, "on")
+    dev, addr = vpn_device("PALQS")
+    nm("ping", "-c", "2", "-W", "3", "198.19.0.1")
+    d.vpn_toggle("click")
+    no_leftovers(dev, *before)
+    toggle_settles(d, "off")
+
+    delete_vpns()
+    add_vpn("PALQSASK", password=None)
+    since = nm_log_from()
+    d.vpn_toggle("click")
+    shell_asked("PALQSASK", since, count=2)
+    prompt_shown(d, "gnome-shell-quick-settings-prompt.png")
+    d.type("pass word")
+    wait_state("PALQSASK", "activated")
+    toggle_settles(d, "on")
+    dev2, addr2 = vpn_device("PALQSASK")
+    nm("ping", "-c", "2", "-W", "3", "198.19.0.1")
+    d.vpn_toggle("click")
+    no_leftovers(dev2, *before)
+    toggle_settles(d, "off")
+    bad = complaints_about_us(d.new_log() + nm_log_since(nm_from))
+    assert not bad, "complaints about the VPN:\n" + "\n".join(bad)
+    return (f"saved password: up in {took:.1f} s on {dev} ({addr}), the toggle on, pinged, off and restored; "
+            f"ask every time: the Shell asked, up on {dev2} ({addr2}) with the typed password, off and restored")
+
+
 def scenario_gnome_wrong_saved_password():
     """The keyring holds a wrong password: the server refuses it, and instead of
     failing the Shell asks, with the server's reason from our dialog and an

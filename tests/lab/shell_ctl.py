@@ -4,7 +4,14 @@ and mutter's own D-Bus APIs, as a screenshot tool and a remote keyboard would:
   shell_ctl.py screenshot PATH   the whole virtual monitor as PNG
   shell_ctl.py type TEXT         typed on a virtual keyboard, then Return
   shell_ctl.py key NAME          one key: Return or Escape
-Run with the session's environment (DBUS_SESSION_BUS_ADDRESS)."""
+  shell_ctl.py vpn-toggle STATE|click
+                                 Quick Settings' VPN toggle (the top bar's
+                                 menu): print "on", "off" or "hidden"; or open
+                                 the menu and click the toggle, as a user does
+Run with the session's environment (DBUS_SESSION_BUS_ADDRESS). The toggle is
+found through org.gnome.Shell.Eval (the lab starts the Shell with
+--unsafe-mode): where it is, and whether it shows on; the click is a pointer
+event from a virtual input device, which the Shell handles as a mouse's."""
 import sys
 import time
 
@@ -33,6 +40,42 @@ def screenshot(path):
                     "Screenshot", GLib.Variant("(bbs)", (False, False, path)), GLib.VariantType("(bs)")).unpack()
     if not ok:
         sys.exit(f"the Shell did not take the screenshot ({used})")
+
+
+# GNOME Shell 43: the network indicator's VPN toggle in Quick Settings.
+TOGGLE = "imports.ui.main.panel.statusArea.quickSettings._network._vpnToggle"
+
+
+def shell_eval(script):
+    ok, out = call(bus(), "org.gnome.Shell", "/org/gnome/Shell", "org.gnome.Shell", "Eval",
+                   GLib.Variant("(s)", (script,)), GLib.VariantType("(bs)")).unpack()
+    if not ok:
+        sys.exit(f"the Shell could not evaluate the lab's script: {out}")
+    return out
+
+
+def vpn_toggle_state():
+    return shell_eval(f"const t = {TOGGLE}; !t.visible ? 'hidden' : t.checked ? 'on' : 'off'").strip('"')
+
+
+def vpn_toggle_click():
+    quick = "imports.ui.main.panel.statusArea.quickSettings"
+    shell_eval(f"{quick}.menu.open(true); 'open'")
+    time.sleep(1)  # the menu's opening animation: the toggle settles where it stays
+    # The main part of the toggle (its left), not the arrow that opens its menu.
+    shell_eval(f"""
+        const Clutter = imports.gi.Clutter, GLib = imports.gi.GLib;
+        const t = {TOGGLE};
+        const [x, y] = t.get_transformed_position(), [w, h] = t.get_transformed_size();
+        const seat = Clutter.get_default_backend().get_default_seat();
+        global._labPointer = global._labPointer || seat.create_virtual_device(Clutter.InputDeviceType.POINTER_DEVICE);
+        const p = global._labPointer, now = GLib.get_monotonic_time();
+        p.notify_absolute_motion(now, x + w * 0.25, y + h / 2);
+        p.notify_button(now + 20000, Clutter.BUTTON_PRIMARY, Clutter.ButtonState.PRESSED);
+        p.notify_button(now + 40000, Clutter.BUTTON_PRIMARY, Clutter.ButtonState.RELEASED);
+        'clicked'""")
+    time.sleep(0.5)
+    shell_eval(f"{quick}.menu.close(true); 'closed'")
 
 
 def keyboard(keysyms):
@@ -65,6 +108,10 @@ def main():
         keyboard([ord(c) for c in arg] + [KEYSYMS["Return"]])
     elif what == "key":
         keyboard([KEYSYMS[arg]])
+    elif what == "vpn-toggle" and arg == "state":
+        print(vpn_toggle_state())
+    elif what == "vpn-toggle" and arg == "click":
+        vpn_toggle_click()
     else:
         sys.exit(f"unknown command {what}")
 
