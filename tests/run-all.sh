@@ -60,6 +60,8 @@ echo "== lab: pptp-client against a real pptpd (qemu VM, pppd 2.4.9, kernel MPPE
 python3 tests/lab/interop.py
 echo "== lab: 5 connects per MPPE mode over a lossy, reordering path, beside pppd + pptp-linux (50: python3 tests/lab/lossy.py 50)"
 python3 tests/lab/lossy.py 5
+echo "== lab: pptp-client against accel-ppp beside pppd + pptp-linux, 2 connects each (the full matrix: python3 tests/lab/accel.py)"
+python3 tests/lab/accel.py 2 mschapv2_mppe128
 echo "== lab: the core scenarios against Debian 13's server (pppd 2.5.2, pptpd 1.5.0)"
 LAB_SUITE=trixie LAB_CACHE=/var/cache/nm-pptp-lab-trixie \
     python3 tests/lab/interop.py mschapv2_mppe128 wrong_password mppe40 mppe128_stateful unencrypted_chap ipv6 ipv6_no_leak session_limit
