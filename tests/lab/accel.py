@@ -18,7 +18,6 @@ path, the median).
 CONFIG: mschapv2_mppe128, echo_probing, lossy, session_limit, reconnect,
 wrong_password (default: all). Run as root."""
 import os
-import re
 import statistics
 import sys
 import time
@@ -26,7 +25,7 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import labvm  # noqa: E402
 from interop import Client  # noqa: E402
-from labvm import LAB, SERVER, STATE, in_ns, links, routes, server_log, sh  # noqa: E402
+from labvm import LAB, SERVER, in_ns, links, routes, server_log, sh  # noqa: E402
 
 LOSS = 5
 LOSSY = f"loss,{LOSS}%,reorder,10%,delay,10ms"
@@ -81,26 +80,6 @@ def ours(runs, args=(), hold=0.0):
     return out
 
 
-def reference(runs, **opts):
-    """The reference client's RUNS connects to the same server, in its own VM."""
-    log = os.path.join(STATE, "ref-console.log")
-    r = sh(["bash", LAB, "ref", f"runs={runs}", "mppe=128"] + [f"{k}={v}" for k, v in opts.items()])
-    assert r.returncode == 0, r.stderr
-    end = time.monotonic() + 120 + runs * 75
-    text = ""
-    while time.monotonic() < end:
-        with open(log, errors="replace") as f:
-            text = f.read()
-        if "lab-ref: done" in text:
-            break
-        if "Kernel panic" in text:
-            raise AssertionError("the reference VM's kernel panicked:\n" + text[-1500:])
-        time.sleep(2)
-    else:
-        raise AssertionError("the reference client did not finish:\n" + text[-2000:])
-    return [(ok, int(ms) / 1000) for _, ok, ms in re.findall(r"lab-ref: run (\d+) ([\w-]+) (\d+) ms", text)]
-
-
 def summary(results):
     times = sorted(t for ok, t in results if ok == "up")
     if not times:
@@ -133,14 +112,14 @@ def compare(name, mine, ref, allowed_failures=0, lossy=False):
 
 def config_mschapv2_mppe128(runs):
     fresh_server()
-    return compare("mschapv2_mppe128", ours(runs), reference(runs))
+    return compare("mschapv2_mppe128", ours(runs), labvm.reference(runs, mppe=128))
 
 
 def config_echo_probing(runs):
     """The server probes every second (LCP and PPTP echo, three unanswered end
     the call): each call is held 5 s and must still carry traffic."""
     fresh_server(echo=1)
-    return compare("echo_probing", ours(runs, hold=5), reference(runs))
+    return compare("echo_probing", ours(runs, hold=5), labvm.reference(runs, mppe=128))
 
 
 def config_lossy(runs):
@@ -156,7 +135,7 @@ def config_lossy(runs):
     finally:
         in_ns(["nft", "delete table ip lossy"])
     allowed = runs // 50 if runs >= 50 else max(1, runs // 5)
-    return compare("lossy", mine, reference(runs, netem=f"loss,{LOSS}%"), allowed, lossy=True)
+    return compare("lossy", mine, labvm.reference(runs, mppe=128, netem=f"loss,{LOSS}%"), allowed, lossy=True)
 
 
 def config_session_limit(runs):

@@ -5,6 +5,7 @@ lab's addresses and password. interop.py (pptp-client), lossy.py,
 packages.py, the NetworkManager scenarios and the benchmark build on it."""
 import json
 import os
+import re
 import subprocess
 import textwrap
 import time
@@ -63,6 +64,29 @@ def reboot_vm(**opts):
         raise AssertionError(f"the VM did not come back:\n{r.stderr}")
     current_vm = tuple(sorted(opts.items()))
     print(f"    (VM rebooted with {opts or 'defaults'} in {time.monotonic() - t:.0f} s)", flush=True)
+
+
+def reference(runs, **opts):
+    """The reference client (pppd 2.4.9 + pptp-linux, `lab.sh ref`) connecting
+    RUNS times to the server that is up, in its own VM with these lab.*
+    settings: [(result, seconds to Up)], result "up", "up-without-traffic" or
+    "failed"."""
+    log = os.path.join(STATE, "ref-console.log")
+    r = sh(["bash", LAB, "ref", f"runs={runs}"] + [f"{k}={v}" for k, v in opts.items()])
+    assert r.returncode == 0, r.stderr
+    end = time.monotonic() + 120 + runs * 75
+    text = ""
+    while time.monotonic() < end:
+        with open(log, errors="replace") as f:
+            text = f.read()
+        if "lab-ref: done" in text:
+            break
+        if "Kernel panic" in text:
+            raise AssertionError("the reference VM's kernel panicked:\n" + text[-1500:])
+        time.sleep(2)
+    else:
+        raise AssertionError("the reference client did not finish:\n" + text[-2000:])
+    return [(ok, int(ms) / 1000) for _, ok, ms in re.findall(r"lab-ref: run (\d+) ([\w-]+) (\d+) ms", text)]
 
 
 def kill_vm():

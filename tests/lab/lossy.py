@@ -16,13 +16,12 @@ Passes when pptp-client fails at most one connect in 50 and never succeeds less
 often than the reference (a run shorter than 50 allows two failures and one
 connect of slack)."""
 import os
-import re
 import sys
 import time
 
 import labvm  # noqa: E402
 from interop import Client  # noqa: E402
-from labvm import SERVER, STATE, in_ns, sh, vm  # noqa: E402
+from labvm import SERVER, in_ns, sh, vm  # noqa: E402
 
 LOSS = 5
 NETEM = f"loss,{LOSS}%,reorder,10%,delay,10ms"
@@ -57,25 +56,6 @@ def ours(runs, args):
     return results
 
 
-def reference(runs, mppe):
-    log = os.path.join(STATE, "ref-console.log")
-    r = sh(["bash", labvm.LAB, "ref", f"runs={runs}", f"mppe={mppe}", f"netem=loss,{LOSS}%"])
-    assert r.returncode == 0, r.stderr
-    end = time.monotonic() + 120 + runs * 75
-    text = ""
-    while time.monotonic() < end:
-        with open(log, errors="replace") as f:
-            text = f.read()
-        if "lab-ref: done" in text:
-            break
-        if "Kernel panic" in text:
-            raise AssertionError("the reference VM's kernel panicked:\n" + text[-1500:])
-        time.sleep(2)
-    else:
-        raise AssertionError("the reference client did not finish:\n" + text[-2000:])
-    return [(ok, int(ms) / 1000, "") for _, ok, ms in re.findall(r"lab-ref: run (\d+) ([\w-]+) (\d+) ms", text)]
-
-
 def summary(results):
     times = sorted(t for ok, t, _ in results if ok == "up")
     n = len(times)
@@ -105,7 +85,7 @@ def main():
                 mine = ours(runs, flags)
             finally:
                 in_ns(["nft", "delete table ip lossy"])
-            ref = [] if ours_only else reference(runs, mppe)
+            ref = [] if ours_only else [(ok, t, "") for ok, t in labvm.reference(runs, mppe=mppe, netem=f"loss,{LOSS}%")]
             ok_mine = sum(1 for ok, _, _ in mine if ok == "up")
             ok_ref = sum(1 for ok, _, _ in ref if ok == "up")
             print(f"--- {name} MPPE, {LOSS}% loss each way, 10% reordering, 10 ms delay, {runs} connects", flush=True)
