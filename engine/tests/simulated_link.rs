@@ -1650,6 +1650,35 @@ fn a_server_that_starts_ipcp_before_ccp_and_missed_our_ccp_request() {
     assert_eq!(check_delivery(&sent_s, &sim.client_ip), 1.0);
 }
 
+/// pppd and accel-ppp answer IPCP and IPV6CP with "not yet" (a Terminate-Ack)
+/// until their CCP is open, and their CCP opens on our CCP Ack. Here the server
+/// ignores both until that Ack has passed. Our network protocols start only
+/// once the Ack is out (it is held a moment, see ccp_start), so no request of
+/// theirs is wasted: the link comes up with IPv6, well within a restart
+/// interval. (Before, IPV6CP's request went first and IPv6 missed the Up.)
+#[test]
+fn network_protocols_start_after_our_ccp_ack() {
+    let mut sim = mppe_sim(Strength::Bits128, false);
+    // A path faster than the Ack's hold: the server's Ack of our CCP request
+    // arrives while ours is still held.
+    sim.delay = Duration::from_millis(1);
+    let mut ack_passed = false;
+    sim.tamper = Some(Box::new(move |to_server, proto, info| {
+        match (to_server, proto, info.first()) {
+            (true, frame::CCP, Some(&CONF_ACK)) => ack_passed = true,
+            (true, frame::IPCP | frame::IPV6CP, Some(&CONF_REQ)) if !ack_passed => {
+                return Fate::Drop
+            }
+            _ => {}
+        }
+        Fate::Pass
+    }));
+    let start = sim.now;
+    let up = sim.connect();
+    assert!(up.ipv6.is_some(), "{up:?}");
+    assert!(sim.now - start < RETRANSMISSION, "{:?}", sim.now - start);
+}
+
 /// A server that Protocol-Rejects MPPE packets after agreeing to MPPE decrypts
 /// nothing we send (accel-ppp whose kernel missed the start of CCP): the link
 /// ends at once, saying so, instead of staying up and carrying nothing; a

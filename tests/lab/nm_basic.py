@@ -50,15 +50,17 @@ def scenario_up_and_down():
 
 def scenario_accel_ppp_server():
     """accel-ppp, the second server implementation (LCP, CHAP, CCP and IPCP of its
-    own, kernel MPPE), through NetworkManager: connects from a freshly booted
-    server (3; NM_ACCEL_CONNECTS=20 for the full count), each answering a ping
-    right after activation, then down. Then its session limit (8 s) ends a
-    working session: NetworkManager is told the service stopped, not that a
-    connect failed, and the plugin's log says the server ended the session.
+    own, kernel MPPE), through NetworkManager, from a freshly booted server that
+    probes with LCP and PPTP echoes every second and ends sessions after 8 s:
+    connects (3; NM_ACCEL_CONNECTS=20 for the full count), each answering a ping
+    right after activation and again after 5 s of the server's probing, then
+    down; a wrong password is a login failure; and the session limit ends a
+    working session: the plugin's log says the server ended it, and
+    NetworkManager is told the service stopped, not that a connect failed.
     (tests/lab/accel.py runs the full matrix with pptp-client, beside pppd +
     pptp-linux.)"""
     connects = int(os.environ.get("NM_ACCEL_CONNECTS", "3"))
-    labvm.reboot_vm(impl="accel", maxconnect="8")
+    labvm.reboot_vm(impl="accel", echo="1", maxconnect="8")
     try:
         before_routes, before_resolv = routes(), resolv()
         add_vpn("PALACCEL")
@@ -70,10 +72,15 @@ def scenario_accel_ppp_server():
             first = nm("ping", "-c", "1", "-W", "2", "198.19.0.1", check=False)
             assert first.returncode == 0, f"no answer right after activation:\n{first.stdout}"
             dev, addr = vpn_device("PALACCEL")
+            time.sleep(5)  # five rounds of the server's echo probing
+            nm("ping", "-c", "1", "-W", "2", "198.19.0.1")
             nm("nmcli", "connection", "down", "PALACCEL")
             wait_gone(dev)
             settles(routes, before_routes, "routes")
             settles(resolv, before_resolv, "resolv.conf")
+        add_vpn("PALACCELBAD", password="not the password")
+        r = nm("nmcli", "connection", "up", "PALACCELBAD", check=False)
+        assert r.returncode != 0 and "Invalid secrets" in r.stdout + r.stderr, r.stdout + r.stderr
         since = nm_log_from()
         nm("nmcli", "connection", "up", "PALACCEL")
         dev, _ = vpn_device("PALACCEL")
@@ -88,8 +95,9 @@ def scenario_accel_ppp_server():
         failed = [l for l in log if "connect-failed" in l or "login-failed" in l]
         assert stopped and not failed, "NetworkManager's reason:\n" + "\n".join(l for l in log if "PALACCEL" in l)
         settles(routes, before_routes, "routes")
-        return (f"{connects} connects, each up in {min(times):.1f}-{max(times):.1f} s and answering a ping at once; "
-                f"the session limit: {ended[0].split(']')[-1].strip()[:90]}; NetworkManager: service stopped")
+        return (f"{connects} connects, each up in {min(times):.1f}-{max(times):.1f} s, answering a ping at once and "
+                f"after 5 s of echo probing; a wrong password: login failed; the session limit: the server ended "
+                f"the session, NetworkManager: service stopped")
     finally:
         labvm.current_vm = None  # the next scenario gets pptpd back
 

@@ -12,9 +12,11 @@
 //! than anything a user notices. pppd does neither, and loses nothing: it sends
 //! its request as it enters the network phase, where ours now follows it.
 //!
-//! Both servers answer IPCP with a Terminate-Ack ("not yet") until their CCP
-//! is open; IPCP asks again the moment CCP is done on our side, once, rather
-//! than at its 3 s restart timeout.
+//! Both servers answer IPCP and IPV6CP with a Terminate-Ack ("not yet") until
+//! their CCP is open. So our network protocols start only once our CCP Ack is
+//! out (the server's CCP may open on it), and one told "not yet" all the same
+//! (accel-ppp starts IPCP before its CCP) asks again the moment CCP is done on
+//! our side, once, rather than at its 3 s restart timeout.
 
 use std::time::{Duration, Instant};
 
@@ -33,7 +35,10 @@ pub(super) struct CcpStart {
     /// The first Ack has been held (and maybe sent) already.
     paced: bool,
     held: Option<Vec<u8>>,
+    /// CCP finished while our Ack was held: IPCP and IPV6CP start on its release.
+    ncps_deferred: bool,
     ipcp_hurried: bool,
+    ipv6cp_hurried: bool,
 }
 
 impl CcpStart {
@@ -86,6 +91,27 @@ impl CcpStart {
     /// Whether IPCP, told "not yet", may ask again at once: the first time.
     pub fn hurry_ipcp(&mut self) -> bool {
         !std::mem::replace(&mut self.ipcp_hurried, true)
+    }
+
+    /// The same for IPV6CP.
+    pub fn hurry_ipv6cp(&mut self) -> bool {
+        !std::mem::replace(&mut self.ipv6cp_hurried, true)
+    }
+
+    /// CCP is done: whether the network protocols may start now, or must wait
+    /// for the held Ack to go ([`CcpStart::take_deferred_ncps`]).
+    pub fn ncps_may_start(&mut self) -> bool {
+        self.ncps_deferred = self.held.is_some();
+        !self.ncps_deferred
+    }
+
+    /// Whether network protocols held back by [`CcpStart::ncps_may_start`]
+    /// may start now (the Ack has gone). True once.
+    pub fn take_deferred_ncps(&mut self) -> bool {
+        if self.held.is_some() {
+            return false;
+        }
+        std::mem::take(&mut self.ncps_deferred)
     }
 
     /// The held Ack, once its time has come.
@@ -146,12 +172,33 @@ mod tests {
     }
 
     #[test]
-    fn ipcp_is_hurried_once_per_network_phase() {
+    fn each_ncp_is_hurried_once_per_network_phase() {
         let mut timers = TimerTable::default();
         let mut s = CcpStart::default();
-        assert!(s.hurry_ipcp());
-        assert!(!s.hurry_ipcp());
+        assert!(s.hurry_ipcp() && s.hurry_ipv6cp());
+        assert!(!s.hurry_ipcp() && !s.hurry_ipv6cp());
         s.reset(&mut timers);
-        assert!(s.hurry_ipcp());
+        assert!(s.hurry_ipcp() && s.hurry_ipv6cp());
+    }
+
+    #[test]
+    fn network_protocols_wait_for_the_held_ack() {
+        let t0 = Instant::now();
+        let mut timers = TimerTable::default();
+        let mut s = CcpStart::default();
+        s.network_phase(t0, &mut timers);
+        s.should_open(t0, true, &mut timers);
+        assert_eq!(
+            s.outgoing(t0, vec![CONFIGURE_ACK, 1, 0, 4], &mut timers),
+            None
+        );
+        assert!(!s.ncps_may_start(), "the Ack is still held");
+        assert!(!s.take_deferred_ncps());
+        assert!(s.release(t0 + ACK_PACE, &mut timers).is_some());
+        assert!(s.take_deferred_ncps());
+        assert!(!s.take_deferred_ncps(), "once");
+        // With nothing held they start at once.
+        assert!(s.ncps_may_start());
+        assert!(!s.take_deferred_ncps());
     }
 }

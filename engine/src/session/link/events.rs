@@ -26,15 +26,8 @@ impl Link {
                 }
             }
             changed |= self.flush_control(now);
-            // CCP is done on our side and our Ack is out: an IPCP that was
-            // told "not yet" asks again now (see ccp_start).
-            if self.ccp_done
-                && !self.ccp_start.holding()
-                && self.ipcp.take_not_yet()
-                && self.ccp_start.hurry_ipcp()
-            {
-                self.ipcp.retransmit_now(now);
-                changed |= self.flush_control(now);
+            if self.ccp_done && !self.ccp_start.holding() {
+                changed |= self.after_ccp(now);
             }
             if self.phase == Phase::Network
                 && self.down.is_none()
@@ -51,6 +44,30 @@ impl Link {
                 break;
             }
         }
+    }
+
+    /// CCP is done on our side and our Ack is out (see ccp_start): the network
+    /// protocols held back for it start, and one told "not yet" asks again.
+    fn after_ccp(&mut self, now: Instant) -> bool {
+        let mut any = false;
+        if self.ccp_start.take_deferred_ncps() {
+            self.open_ncps(now);
+            any = true;
+        }
+        if self.ipcp.take_not_yet() && self.ccp_start.hurry_ipcp() {
+            self.ipcp.retransmit_now(now);
+            any = true;
+        }
+        if let Some(f) = &mut self.ipv6cp {
+            if f.take_not_yet() && self.ccp_start.hurry_ipv6cp() {
+                f.retransmit_now(now);
+                any = true;
+            }
+        }
+        if any {
+            self.flush_control(now);
+        }
+        any
     }
 
     /// Neither failing nor terminating already: an automaton's Down is news.

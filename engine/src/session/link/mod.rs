@@ -446,7 +446,9 @@ impl Link {
 
     fn ccp_finished(&mut self, now: Instant) {
         self.ccp_done = true;
-        self.open_ncps(now);
+        if self.ccp_start.ncps_may_start() {
+            self.open_ncps(now);
+        }
     }
 
     fn open_ncps(&mut self, now: Instant) {
