@@ -1012,9 +1012,6 @@ mod tests {
         }
     }
 
-    /// With the hold on, a mirrored request's first timeout sends nothing, and the
-    /// peer repeating its request does not release it (that crosses our request
-    /// on a slow path); the next timeout does.
     /// pppd and accel-ppp answer IPCP with a Terminate-Ack until their CCP is
     /// open: the layer notes it (once) and can ask again at once, same
     /// identifier; the Terminate-Ack itself changes nothing.
@@ -1045,6 +1042,9 @@ mod tests {
         assert_eq!(a.poll_transmit(), None);
     }
 
+    /// With the hold on, a mirrored request's first timeout sends nothing, and the
+    /// peer repeating its request does not release it (that crosses our request
+    /// on a slow path); the next timeout does.
     #[test]
     fn a_held_retransmission_waits_for_evidence() {
         let now = Instant::now();

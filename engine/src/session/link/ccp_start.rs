@@ -30,8 +30,6 @@ pub(super) const ACK_PACE: Duration = Duration::from_millis(5);
 
 #[derive(Debug, Default)]
 pub(super) struct CcpStart {
-    /// Our CCP automaton has been opened for this network phase.
-    opened: bool,
     /// The first Ack has been held (and maybe sent) already.
     paced: bool,
     held: Option<Vec<u8>>,
@@ -50,7 +48,7 @@ impl CcpStart {
     }
 
     /// Whether our CCP should be opened now: on the server's first CCP packet
-    /// or when the wait is over. True once.
+    /// or when the wait is over. True once: opening stops the wait's timer.
     pub fn should_open(
         &mut self,
         now: Instant,
@@ -58,11 +56,10 @@ impl CcpStart {
         timers: &mut TimerTable,
     ) -> bool {
         let due = server_spoke || timers.is_expired(Timer::CcpOpen, now);
-        if self.opened || !due || !timers.is_armed(Timer::CcpOpen) {
+        if !due || !timers.is_armed(Timer::CcpOpen) {
             return false;
         }
         timers.stop(Timer::CcpOpen);
-        self.opened = true;
         true
     }
 

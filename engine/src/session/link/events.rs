@@ -64,9 +64,7 @@ impl Link {
                 any = true;
             }
         }
-        if any {
-            self.flush_control(now);
-        }
+        // What this queued goes out in drive's next round.
         any
     }
 
